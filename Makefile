@@ -1,0 +1,69 @@
+# Commonpurse: `make run` and `make test` do all their own set-up (see README.md).
+SHELL := /bin/bash
+PYTHON ?= $(shell for p in python3.13 python3.12 python3.11 python3; do \
+	if command -v $$p >/dev/null 2>&1 && $$p -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then echo $$p; break; fi; done)
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: install run test test-fast lint typecheck stack migrate demo browser clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@if [ -z "$(PYTHON)" ]; then echo "Commonpurse needs Python 3.11 or newer on the PATH." >&2; exit 1; fi
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[test]"
+	@touch $(STAMP)
+
+migrate: install
+	$(PY) manage.py migrate --noinput
+
+demo: migrate
+	$(PY) manage.py load_demo
+
+# Embedded defaults: SQLite, in-memory channel layer, eager Celery, console e-mail.
+# The phase clock stands in for Celery beat so phases open and close on their dates.
+run: demo
+	@echo "Serving on http://$(HOST):$(PORT)/ (Ctrl+C to stop)"
+	@trap 'kill 0' EXIT INT TERM; \
+	$(PY) manage.py phase_clock & \
+	$(PY) manage.py runserver $(HOST):$(PORT)
+
+# Chromium for the browser tests: Debian's package, installed when we are root.
+browser:
+	@if [ -x /usr/bin/chromium ]; then true; \
+	elif [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null; then \
+		echo "Installing Debian's chromium for the browser tests"; \
+		(apt-get install -y -qq chromium >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null)); \
+	else echo "No chromium and not root: browser tests will be skipped (apt-get install chromium to run them)."; fi
+
+test: install browser
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+test-fast: install
+	$(PY) -m pytest -m "not slow and not e2e" $(PYTEST_ARGS)
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+typecheck: install
+	$(VENV)/bin/mypy backend pb feedback deliberation
+
+# The production processes, locally, against DATABASE_URL and REDIS_URL.
+stack: install
+	@test -n "$$DATABASE_URL" || (echo "Set DATABASE_URL (e.g. postgres://postgres@127.0.0.1:5432/commonpurse)" >&2; exit 1)
+	@test -n "$$REDIS_URL" || (echo "Set REDIS_URL (e.g. redis://127.0.0.1:6379/0)" >&2; exit 1)
+	DEBUG=false $(PY) manage.py migrate --noinput
+	DEBUG=false $(PY) manage.py collectstatic --noinput -v0
+	@trap 'kill 0' EXIT INT TERM; \
+	DEBUG=false $(VENV)/bin/celery -A backend worker -l info -Q celery,tally,notifications & \
+	DEBUG=false $(VENV)/bin/celery -A backend beat -l info & \
+	DEBUG=false $(VENV)/bin/uvicorn backend.asgi:application --host $(HOST) --port $(PORT) --workers $${WEB_WORKERS:-2}
+
+clean:
+	rm -rf $(VENV) db.sqlite3 staticfiles .pytest_cache .mypy_cache .ruff_cache

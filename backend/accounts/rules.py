@@ -1,0 +1,77 @@
+"""Permission predicates: the one place that says who may do what.
+
+Views, the API and WebSocket consumers all call these (directly or through the services that
+call them), so a rule changes in one place. Each predicate takes the user first and answers a
+plain ``bool``; anonymous users are simply ``False`` for anything that needs a role.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from backend.accounts.models import Role
+
+if TYPE_CHECKING:
+    from pb.models import Area
+
+
+def is_signed_in(user: Any) -> bool:
+    return bool(user is not None and user.is_authenticated and user.is_active)
+
+
+def is_admin(user: Any) -> bool:
+    return is_signed_in(user) and (user.is_superuser or user.role == Role.ADMIN)
+
+
+def has_role(user: Any, *roles: Role) -> bool:
+    return is_signed_in(user) and (user.role in roles or is_admin(user))
+
+
+def is_staff_member(user: Any) -> bool:
+    """Council staff of any kind (not residents, not councillors)."""
+    return has_role(user, Role.MANAGER, Role.FACILITATOR, Role.EVENT_STAFF)
+
+
+def _area_and_ancestors(area: Area) -> list[int]:
+    ids: list[int] = []
+    node: Area | None = area
+    while node is not None and node.pk not in ids:
+        ids.append(node.pk)
+        node = node.parent
+    return ids
+
+
+def manages_area(user: Any, area: Area) -> bool:
+    """Admins manage everything; a manager manages their areas and the neighbourhoods in them."""
+    if is_admin(user):
+        return True
+    if not has_role(user, Role.MANAGER):
+        return False
+    return user.managed_areas.filter(pk__in=_area_and_ancestors(area)).exists()
+
+
+def manages_any_area(user: Any) -> bool:
+    return is_admin(user) or (has_role(user, Role.MANAGER) and user.managed_areas.exists())
+
+
+def represents_area(user: Any, area: Area) -> bool:
+    """A councillor sees reports for their wards and the neighbourhoods inside them."""
+    if is_admin(user):
+        return True
+    if not has_role(user, Role.COUNCILLOR):
+        return False
+    return user.represented_areas.filter(pk__in=_area_and_ancestors(area)).exists()
+
+
+def can_read_audit(user: Any, area: Area | None = None) -> bool:
+    if area is None:
+        return is_admin(user) or has_role(user, Role.MANAGER, Role.COUNCILLOR)
+    return manages_area(user, area) or represents_area(user, area)
+
+
+def can_facilitate(user: Any) -> bool:
+    return has_role(user, Role.FACILITATOR, Role.MANAGER)
+
+
+def can_run_events(user: Any) -> bool:
+    return has_role(user, Role.EVENT_STAFF, Role.MANAGER)

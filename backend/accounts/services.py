@@ -1,0 +1,89 @@
+"""Writes for people: signing up, profile changes, notifications."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.conf import settings
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
+from django.core.mail import send_mail
+from django.db import IntegrityError, transaction
+
+from backend.accounts.models import Notification, Profile, Role, User
+from backend.errors import DomainError
+from pb.models import Area
+
+OLDEST_BIRTH_YEAR = 1900
+
+
+def validate_birth_year(year: int | None, *, today: dt.date | None = None) -> None:
+    if year is None:
+        return
+    this_year = (today or dt.date.today()).year
+    if year > this_year:
+        raise DomainError("Your birth year cannot be in the future.", field="birth_year")
+    if year < OLDEST_BIRTH_YEAR:
+        raise DomainError(f"Please enter a year after {OLDEST_BIRTH_YEAR}.", field="birth_year")
+
+
+def user_sign_up(
+    *,
+    email: str,
+    password: str,
+    display_name: str = "",
+    home_area: Area | None = None,
+    birth_year: int | None = None,
+    age_band: str = "",
+    gender: str = "",
+    ethnicity: str = "",
+    disability: str = "",
+) -> User:
+    """Create a resident with their profile, or raise ``DomainError`` and create nothing."""
+    email = User.objects.normalize_email(email).strip().lower()
+    if User.objects.filter(email__iexact=email).exists():
+        raise DomainError("An account with this e-mail address already exists.", field="email")
+    validate_birth_year(birth_year)
+    candidate = User(email=email, display_name=display_name)
+    try:
+        validate_password(password, user=candidate)
+    except ValidationError as exc:
+        raise DomainError(" ".join(exc.messages), fields={"password1": exc.messages}) from exc
+    try:
+        with transaction.atomic():
+            user = User.objects.create_user(
+                email=email, password=password, display_name=display_name, role=Role.RESIDENT
+            )
+            Profile.objects.create(
+                user=user,
+                home_area=home_area,
+                birth_year=birth_year,
+                age_band=age_band,
+                gender=gender,
+                ethnicity=ethnicity,
+                disability=disability,
+            )
+    except IntegrityError as exc:  # a simultaneous sign-up with the same address
+        raise DomainError(
+            "An account with this e-mail address already exists.", field="email"
+        ) from exc
+    return user
+
+
+def profile_for(user: User) -> Profile:
+    profile, _ = Profile.objects.get_or_create(user=user)
+    return profile
+
+
+def notify(*, user: User, subject: str, body: str, url: str = "") -> Notification:
+    """Put a message on the person's dashboard and, if they want e-mail, send a copy.
+
+    Call it after the change it reports has committed (the caller wraps it in ``on_commit``
+    when inside a transaction) so nobody hears about something that was rolled back.
+    """
+    notification = Notification.objects.create(user=user, subject=subject, body=body, url=url)
+    profile = getattr(user, "profile", None)
+    if profile is None or profile.email_notifications:
+        link = f"\n\n{settings.SITE_URL}{url}" if url else ""
+        send_mail(subject, body + link, None, [user.email], fail_silently=True)
+    return notification

@@ -1,0 +1,10 @@
+"""Every app's API endpoints under /api/v1/."""
+
+from django.urls import include, path
+
+from backend.accounts.api import MeView
+
+urlpatterns = [
+    path("me/", MeView.as_view(), name="api-me"),
+    path("", include("pb.api_urls")),
+]

@@ -1,0 +1,42 @@
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.db import connection
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+
+from backend import api
+from pb import selectors as pb_selectors
+
+
+def home(request: HttpRequest) -> HttpResponse:
+    return render(request, "home.html", {"rounds": pb_selectors.round_list_public()})
+
+
+@login_required
+def dashboard(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    context = {
+        "notifications": user.notifications.all()[:20],  # type: ignore[union-attr]
+        "proposals": pb_selectors.proposal_list_for_author(author=user),  # type: ignore[arg-type]
+        "managed_rounds": pb_selectors.round_list_for_manager(user=user),
+    }
+    return render(request, "dashboard.html", context)
+
+
+def healthz(request: HttpRequest) -> JsonResponse:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+    return JsonResponse({"status": "ok"})
+
+
+def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    if request.path.startswith("/api/"):
+        return api.json_404(request, exception)
+    return render(request, "404.html", status=404)
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    if request.path.startswith("/api/"):
+        return api.json_500(request)
+    return render(request, "500.html", status=500)

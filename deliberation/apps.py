@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class DeliberationConfig(AppConfig):
+    name = "deliberation"
+    verbose_name = "Deliberation rooms"

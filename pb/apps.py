@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class PbConfig(AppConfig):
+    name = "pb"
+    verbose_name = "Participatory budgeting"

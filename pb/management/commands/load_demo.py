@@ -1,0 +1,172 @@
+"""Load the demo council: areas with population, themes, a person for every role, rounds.
+
+Safe to run twice: it finds what it made before instead of making it again.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.core.management.base import BaseCommand
+from django.db import transaction
+from django.utils import timezone
+
+from backend.accounts.models import Profile, Role, User
+from pb.models import Area, AreaKind, AreaNeed, PhaseWindow, Round, RoundArea, RoundStyle, Theme
+from pb.phases import Phase
+
+DEMO_PASSWORD = "demo-pass-2026"  # noqa: S105 - printed for the demo, never for production
+
+WARDS = [
+    # name, population, neighbourhoods (name, population)
+    ("Poulton", 31_200, [("Poulton North", 14_800), ("Poulton South", 16_400)]),
+    ("Harbour", 52_700, [("Old Harbour", 21_900), ("Marina", 30_800)]),
+    ("Westgate", 18_400, []),
+    ("Torrisholme", 96_300, []),
+]
+THEMES = ["Roads and paths", "Parks and green spaces", "Young people", "Safety", "Culture"]
+PEOPLE = [
+    ("resident@example.org", "Rosa Resident", Role.RESIDENT),
+    ("manager@example.org", "Mo Manager", Role.MANAGER),
+    ("facilitator@example.org", "Fay Facilitator", Role.FACILITATOR),
+    ("staff@example.org", "Sam Staff", Role.EVENT_STAFF),
+    ("councillor@example.org", "Cllr Chris Cole", Role.COUNCILLOR),
+    ("admin@example.org", "Ada Admin", Role.ADMIN),
+]
+
+
+class Command(BaseCommand):
+    help = "Load the demo council (idempotent) and print the demo log-ins."
+
+    @transaction.atomic
+    def handle(self, *args: Any, **options: Any) -> None:
+        people = {role: self._person(email, name, role) for email, name, role in PEOPLE}
+        areas = self._areas(people)
+        themes = [
+            Theme.objects.get_or_create(name=n, defaults={"slug": _slug(n)})[0] for n in THEMES
+        ]
+        for i, area in enumerate(areas.values()):
+            for j, theme in enumerate(themes):
+                AreaNeed.objects.get_or_create(
+                    area=area, theme=theme, defaults={"need_index": (17 * i + 29 * j) % 101}
+                )
+        profile = people[Role.RESIDENT].profile
+        if profile.home_area is None:
+            profile.home_area = areas["poulton"]
+            profile.birth_year = 1985
+            profile.verified = True
+            profile.save()
+        self._rounds(areas, people)
+        self.stdout.write(self.style.SUCCESS("Demo council loaded. Log in at /accounts/log-in/ as:"))
+        for email, _name, role in PEOPLE:
+            self.stdout.write(f"  {role.label:<22} {email:<28} password: {DEMO_PASSWORD}")
+
+    def _person(self, email: str, name: str, role: Role) -> User:
+        user = User.objects.filter(email=email).first()
+        if user is None:
+            user = User.objects.create_user(
+                email=email,
+                password=DEMO_PASSWORD,
+                display_name=name,
+                role=role,
+                is_staff=role == Role.ADMIN,
+                is_superuser=role == Role.ADMIN,
+            )
+        Profile.objects.get_or_create(user=user)
+        return user
+
+    def _areas(self, people: dict[Role, User]) -> dict[str, Area]:
+        areas: dict[str, Area] = {}
+        for name, population, children in WARDS:
+            ward, _ = Area.objects.get_or_create(
+                slug=_slug(name),
+                defaults={"name": name, "population": population, "kind": AreaKind.WARD},
+            )
+            areas[ward.slug] = ward
+            for child_name, child_pop in children:
+                child, _ = Area.objects.get_or_create(
+                    slug=_slug(child_name),
+                    defaults={
+                        "name": child_name,
+                        "population": child_pop,
+                        "kind": AreaKind.NEIGHBOURHOOD,
+                        "parent": ward,
+                    },
+                )
+                areas[child.slug] = child
+        areas["poulton"].managers.add(people[Role.MANAGER])
+        areas["harbour"].managers.add(people[Role.MANAGER])
+        areas["poulton"].councillors.add(people[Role.COUNCILLOR])
+        return areas
+
+    def _rounds(self, areas: dict[str, Area], people: dict[Role, User]) -> None:
+        now = timezone.now()
+        specs: list[dict[str, Any]] = [
+            {
+                "slug": "city-2027",
+                "name": "City budget 2027",
+                "description": "£1 million shared between the wards by the published formula; "
+                "each ward then votes on its own projects.",
+                "style": RoundStyle.CITY,
+                "budget": 100_000_000,
+                "phase": Phase.INTAKE,
+                "areas": ["poulton", "harbour", "westgate", "torrisholme"],
+                "start": now - dt.timedelta(days=3),
+            },
+            {
+                "slug": "harbour-green-2026",
+                "name": "Harbour green fund 2026",
+                "description": "Ideas for greener streets in Harbour, now with the council.",
+                "style": RoundStyle.CITY,
+                "budget": 15_000_000,
+                "phase": Phase.REVIEW,
+                "areas": ["old-harbour", "marina"],
+                "start": now - dt.timedelta(days=30),
+            },
+            {
+                "slug": "poulton-in-your-hands",
+                "name": "Poulton: In your hands",
+                "description": "Community groups bid for £25,000; everyone at the event scores "
+                "every bid and the results are read out the same evening.",
+                "style": RoundStyle.DECISION_DAY,
+                "budget": 2_500_000,
+                "phase": Phase.INTAKE,
+                "areas": ["poulton"],
+                "start": now - dt.timedelta(days=1),
+                "ballot_type": "score",
+            },
+        ]
+        for spec in specs:
+            round_, created = Round.objects.get_or_create(
+                slug=spec["slug"],
+                defaults={
+                    "name": spec["name"],
+                    "description": spec["description"],
+                    "style": spec["style"],
+                    "budget": spec["budget"],
+                    "phase": spec["phase"],
+                    "ballot_type": spec.get("ballot_type", "approval_budget"),
+                    "created_by": people[Role.MANAGER],
+                },
+            )
+            if not created:
+                continue
+            for slug in spec["areas"]:
+                RoundArea.objects.create(round=round_, area=areas[slug])
+            start: dt.datetime = spec["start"]
+            for i, phase in enumerate(
+                [Phase.INTAKE, Phase.REVIEW, Phase.PRIORITIES, Phase.VOTING, Phase.COUNTING]
+            ):
+                PhaseWindow.objects.create(
+                    round=round_,
+                    phase=phase,
+                    starts_at=start + dt.timedelta(days=14 * i),
+                    ends_at=start + dt.timedelta(days=14 * (i + 1)),
+                )
+
+
+def _slug(name: str) -> str:
+    from django.utils.text import slugify
+
+    return slugify(name)

@@ -1,0 +1,386 @@
+"""Areas, rounds and their phases, proposals and review, ballots and tallies.
+
+Money is stored as integers in minor units (pence, cents) so that a split of the budget between
+areas can be exact to the penny; forms and templates show it in major units.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from pb.phases import Phase
+
+
+class AreaKind(models.TextChoices):
+    WARD = "ward", _("Ward")
+    NEIGHBOURHOOD = "neighbourhood", _("Neighbourhood")
+
+
+class Area(models.Model):
+    """A ward or a neighbourhood inside a ward, with the people who answer for it."""
+
+    name = models.CharField(max_length=120)
+    slug = models.SlugField(unique=True)
+    kind = models.CharField(max_length=20, choices=AreaKind.choices, default=AreaKind.WARD)
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="children"
+    )
+    population = models.PositiveIntegerField(default=0)
+    managers = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, blank=True, related_name="managed_areas"
+    )
+    councillors = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, blank=True, related_name="represented_areas"
+    )
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Theme(models.Model):
+    name = models.CharField(max_length=80, unique=True)
+    slug = models.SlugField(unique=True)
+    description = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class AreaNeed(models.Model):
+    """How much an area lacks a service (0 = nothing lacking, 100 = lacks it entirely)."""
+
+    area = models.ForeignKey(Area, on_delete=models.CASCADE, related_name="needs")
+    theme = models.ForeignKey(Theme, on_delete=models.CASCADE, related_name="needs")
+    need_index = models.PositiveSmallIntegerField(validators=[MaxValueValidator(100)])
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["area", "theme"], name="unique_need_per_area_theme")
+        ]
+
+
+class RoundStyle(models.TextChoices):
+    CITY = "city", _("City round (budget split between areas)")
+    DECISION_DAY = "decision_day", _("Decision day (groups bid for one pot)")
+
+
+class BallotType(models.TextChoices):
+    APPROVAL_BUDGET = "approval_budget", _("Choose projects up to the budget")
+    APPROVAL_COUNT = "approval_count", _("Choose a number of projects")
+    SCORE = "score", _("Score every bid")
+    CUMULATIVE = "cumulative", _("Spread points")
+    RANKING = "ranking", _("Rank your favourites")
+
+
+class CountingRule(models.TextChoices):
+    GREEDY = "greedy", _("Most votes first, skipping what does not fit")
+    GREEDY_THRESHOLD = "greedy-threshold", _("Most votes first, above a minimum support")
+    MES = "mes", _("Method of Equal Shares, then most votes first")
+    MES_ADD1 = "mes-add1", _("Method of Equal Shares with budget increase")
+
+
+class Round(models.Model):
+    """One participatory budgeting round: its money, rules, areas and dated phases."""
+
+    name = models.CharField(max_length=160)
+    slug = models.SlugField(unique=True)
+    description = models.TextField(blank=True)
+    style = models.CharField(max_length=20, choices=RoundStyle.choices, default=RoundStyle.CITY)
+    budget = models.PositiveBigIntegerField(help_text=_("In pence (minor units)."))
+    currency = models.CharField(max_length=3, default="GBP")
+    areas = models.ManyToManyField(Area, through="RoundArea", related_name="rounds")
+    phase = models.CharField(max_length=20, choices=Phase.choices, default=Phase.DRAFT)
+
+    # Eligibility
+    min_age = models.PositiveSmallIntegerField(default=16)
+    require_residence = models.BooleanField(
+        default=True, help_text=_("Voters must live in the area they vote for.")
+    )
+    voter_codes_enabled = models.BooleanField(
+        default=False, help_text=_("Residents may vote with a one-time code from a letter.")
+    )
+
+    # Ballot and count
+    ballot_type = models.CharField(
+        max_length=20, choices=BallotType.choices, default=BallotType.APPROVAL_BUDGET
+    )
+    min_choices = models.PositiveSmallIntegerField(default=1)
+    max_choices = models.PositiveSmallIntegerField(null=True, blank=True)
+    points_total = models.PositiveSmallIntegerField(default=10)
+    score_max = models.PositiveSmallIntegerField(default=10)
+    rank_k = models.PositiveSmallIntegerField(default=3)
+    groups_score_own_bid = models.BooleanField(default=True)
+    rule = models.CharField(max_length=20, choices=CountingRule.choices, default=CountingRule.GREEDY)
+    min_share = models.DecimalField(
+        max_digits=5,
+        decimal_places=4,
+        default=0,
+        validators=[MinValueValidator(0), MaxValueValidator(1)],
+        help_text=_("For the threshold rule: the share of voters a project needs (0 to 1)."),
+    )
+
+    # Porto Alegre
+    priority_points = models.JSONField(default=list, blank=True)
+    split_config = models.JSONField(default=dict, blank=True)
+    split_result = models.JSONField(null=True, blank=True)
+    split_published_at = models.DateTimeField(null=True, blank=True)
+
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class RoundArea(models.Model):
+    """An area taking part in a round, with the money the split gave it."""
+
+    round = models.ForeignKey(Round, on_delete=models.CASCADE, related_name="round_areas")
+    area = models.ForeignKey(Area, on_delete=models.PROTECT, related_name="round_areas")
+    allocation = models.PositiveBigIntegerField(null=True, blank=True)
+    override_reason = models.TextField(blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["round", "area"], name="unique_area_per_round")
+        ]
+
+
+class PhaseWindow(models.Model):
+    """When a phase of a round opens and closes; beat moves the round along these dates."""
+
+    round = models.ForeignKey(Round, on_delete=models.CASCADE, related_name="phase_windows")
+    phase = models.CharField(max_length=20, choices=Phase.choices)
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["starts_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["round", "phase"], name="unique_window_per_phase"),
+            models.CheckConstraint(
+                condition=Q(ends_at__gt=models.F("starts_at")), name="window_ends_after_start"
+            ),
+        ]
+
+
+class ProposalStatus(models.TextChoices):
+    DRAFT = "draft", _("Draft")
+    SUBMITTED = "submitted", _("Submitted")
+    FEASIBLE = "feasible", _("On the ballot")
+    NOT_FEASIBLE = "not_feasible", _("Not feasible")
+    MERGED = "merged", _("Merged into another proposal")
+    WITHDRAWN = "withdrawn", _("Withdrawn")
+
+
+class Proposal(models.Model):
+    round = models.ForeignKey(Round, on_delete=models.CASCADE, related_name="proposals")
+    area = models.ForeignKey(Area, on_delete=models.PROTECT, related_name="proposals")
+    theme = models.ForeignKey(
+        Theme, null=True, blank=True, on_delete=models.SET_NULL, related_name="proposals"
+    )
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="proposals",
+    )
+    title = models.CharField(max_length=140)
+    description = models.TextField()
+    estimated_cost = models.PositiveBigIntegerField(help_text=_("In pence."))
+    council_cost = models.PositiveBigIntegerField(null=True, blank=True)
+    latitude = models.DecimalField(max_digits=8, decimal_places=5, null=True, blank=True)
+    longitude = models.DecimalField(max_digits=8, decimal_places=5, null=True, blank=True)
+    image = models.FileField(upload_to="proposals/", blank=True)
+    image_alt = models.CharField(max_length=200, blank=True)
+    group_name = models.CharField(max_length=140, blank=True)
+    group_contact = models.CharField(max_length=200, blank=True)
+
+    status = models.CharField(
+        max_length=20, choices=ProposalStatus.choices, default=ProposalStatus.DRAFT
+    )
+    public_reason = models.TextField(blank=True)
+    merged_into = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="merged_from"
+    )
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+    hidden = models.BooleanField(default=False)
+    hidden_reason = models.TextField(blank=True)
+    image_hidden = models.BooleanField(default=False)
+    support_count = models.PositiveIntegerField(default=0)
+
+    created_at = models.DateTimeField(auto_now_add=True)
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["round", "area", "status"])]
+
+    def __str__(self) -> str:
+        return self.title
+
+    @property
+    def cost(self) -> int:
+        """The cost that counts on the ballot: the council's estimate once it has one."""
+        return self.council_cost if self.council_cost is not None else self.estimated_cost
+
+
+class ProposalEvent(models.Model):
+    """One line of a proposal's public history (submitted, reviewed, merged, hidden...)."""
+
+    proposal = models.ForeignKey(Proposal, on_delete=models.CASCADE, related_name="events")
+    at = models.DateTimeField(auto_now_add=True)
+    status = models.CharField(max_length=20, choices=ProposalStatus.choices)
+    text = models.TextField()
+
+    class Meta:
+        ordering = ["at", "id"]
+
+
+class Support(models.Model):
+    proposal = models.ForeignKey(Proposal, on_delete=models.CASCADE, related_name="supports")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["proposal", "user"], name="one_support_per_person")
+        ]
+
+
+class ThemeRanking(models.Model):
+    """A resident's ranking of themes for their area in the priorities phase."""
+
+    round = models.ForeignKey(Round, on_delete=models.CASCADE, related_name="theme_rankings")
+    area = models.ForeignKey(Area, on_delete=models.CASCADE, related_name="theme_rankings")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    theme = models.ForeignKey(Theme, on_delete=models.CASCADE, related_name="+")
+    position = models.PositiveSmallIntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["round", "user", "theme"], name="theme_ranked_once"),
+            models.UniqueConstraint(
+                fields=["round", "user", "position"], name="one_theme_per_position"
+            ),
+        ]
+
+
+class AuditEntry(models.Model):
+    """Every staff action on a round, proposal or area: who, what, when and why."""
+
+    at = models.DateTimeField(auto_now_add=True, db_index=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    action = models.CharField(max_length=60)
+    round = models.ForeignKey(
+        Round, null=True, blank=True, on_delete=models.CASCADE, related_name="audit_entries"
+    )
+    proposal = models.ForeignKey(
+        Proposal, null=True, blank=True, on_delete=models.CASCADE, related_name="audit_entries"
+    )
+    area = models.ForeignKey(
+        Area, null=True, blank=True, on_delete=models.CASCADE, related_name="audit_entries"
+    )
+    reason = models.TextField(blank=True)
+    details = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        verbose_name_plural = "audit entries"
+
+
+# --- Voting ---------------------------------------------------------------------------------
+
+
+class Channel(models.TextChoices):
+    ONLINE = "online", _("Online")
+    KIOSK = "kiosk", _("Kiosk")
+    PAPER = "paper", _("Paper")
+
+
+class VoterCode(models.Model):
+    """A one-time code printed on a letter or handed out at the door, stored as a keyed hash."""
+
+    round = models.ForeignKey(Round, on_delete=models.CASCADE, related_name="voter_codes")
+    area = models.ForeignKey(Area, null=True, blank=True, on_delete=models.CASCADE)
+    code_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateField(auto_now_add=True)
+
+
+class Participation(models.Model):
+    """*Who* voted in a round. Unique per voter and per code: this decides a second vote."""
+
+    round = models.ForeignKey(Round, on_delete=models.CASCADE, related_name="participations")
+    area = models.ForeignKey(Area, on_delete=models.PROTECT, related_name="+")
+    voter = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    voter_code = models.OneToOneField(
+        VoterCode, null=True, blank=True, on_delete=models.PROTECT, related_name="participation"
+    )
+    channel = models.CharField(max_length=10, choices=Channel.choices)
+    age_band = models.CharField(max_length=10, blank=True)
+    voted_on = models.DateField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["round", "voter"],
+                condition=Q(voter__isnull=False),
+                name="one_vote_per_voter",
+            ),
+        ]
+
+
+class Ballot(models.Model):
+    """*What* was voted. No link to the voter: a random key and the day only."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    round = models.ForeignKey(Round, on_delete=models.CASCADE, related_name="ballots")
+    area = models.ForeignKey(Area, on_delete=models.PROTECT, related_name="+")
+    channel = models.CharField(max_length=10, choices=Channel.choices)
+    selections = models.JSONField()
+    receipt_hash = models.CharField(max_length=64, unique=True)
+    cast_on = models.DateField()
+
+
+class Tally(models.Model):
+    """A stored count: rule, the hash of its inputs, the outcome and the explanations."""
+
+    round = models.ForeignKey(Round, on_delete=models.CASCADE, related_name="tallies")
+    area = models.ForeignKey(Area, null=True, blank=True, on_delete=models.CASCADE)
+    rule = models.CharField(max_length=20, choices=CountingRule.choices)
+    inputs_hash = models.CharField(max_length=64)
+    outcome = models.JSONField()
+    seconds = models.FloatField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["round", "area", "inputs_hash"], name="one_tally_per_input"
+            )
+        ]

@@ -1,0 +1,109 @@
+"""The phase table: which actions each phase of a round allows.
+
+Services call :func:`allows` before they change anything, so no view, API call or consumer can
+act outside its phase (adhocracy+'s ``phases.py`` is the model). Staff actions that keep a round
+running (review, moderation) are listed here too; role and scope checks live in ``pb.rules``.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Phase(models.TextChoices):
+    DRAFT = "draft", _("Being prepared")
+    INTAKE = "intake", _("Taking proposals")
+    REVIEW = "review", _("Council review")
+    PRIORITIES = "priorities", _("Ranking priorities")
+    DELIBERATION = "deliberation", _("Deliberation")
+    VOTING = "voting", _("Voting")
+    COUNTING = "counting", _("Counting")
+    RESULTS = "results", _("Results")
+    IMPLEMENTATION = "implementation", _("Delivering projects")
+
+
+#: The order a round passes through. A round may skip phases it does not use.
+ORDER: tuple[Phase, ...] = tuple(Phase)
+
+
+class Action(StrEnum):
+    SUBMIT = "submit"
+    EDIT_OWN = "edit_own"
+    WITHDRAW = "withdraw"
+    SUPPORT = "support"
+    REVIEW = "review"
+    RANK_THEMES = "rank_themes"
+    COMMENT = "comment"
+    VOTE = "vote"
+    COUNT = "count"
+    EDIT_RULES = "edit_rules"
+    SPLIT = "split"
+    MODERATE = "moderate"
+    TRACK_DELIVERY = "track_delivery"
+
+
+_FROZEN = frozenset({Action.MODERATE, Action.COMMENT})
+
+PHASE_ACTIONS: dict[Phase, frozenset[Action]] = {
+    Phase.DRAFT: frozenset({Action.EDIT_RULES, Action.SPLIT, Action.MODERATE}),
+    Phase.INTAKE: frozenset(
+        {
+            Action.SUBMIT,
+            Action.EDIT_OWN,
+            Action.WITHDRAW,
+            Action.SUPPORT,
+            Action.COMMENT,
+            Action.EDIT_RULES,
+            Action.SPLIT,
+            Action.MODERATE,
+        }
+    ),
+    Phase.REVIEW: frozenset(
+        {
+            Action.REVIEW,
+            Action.WITHDRAW,
+            Action.COMMENT,
+            Action.EDIT_RULES,
+            Action.SPLIT,
+            Action.MODERATE,
+        }
+    ),
+    Phase.PRIORITIES: frozenset(
+        {
+            Action.RANK_THEMES,
+            Action.WITHDRAW,
+            Action.COMMENT,
+            Action.EDIT_RULES,
+            Action.SPLIT,
+            Action.MODERATE,
+        }
+    ),
+    Phase.DELIBERATION: frozenset(
+        {Action.WITHDRAW, Action.COMMENT, Action.EDIT_RULES, Action.SPLIT, Action.MODERATE}
+    ),
+    # From voting on, budget, rules, eligibility and the shortlist are frozen (integrity).
+    Phase.VOTING: _FROZEN | {Action.VOTE},
+    Phase.COUNTING: _FROZEN | {Action.COUNT},
+    Phase.RESULTS: _FROZEN,
+    Phase.IMPLEMENTATION: _FROZEN | {Action.TRACK_DELIVERY},
+}
+
+FROZEN_PHASES = frozenset(
+    {Phase.VOTING, Phase.COUNTING, Phase.RESULTS, Phase.IMPLEMENTATION}
+)
+
+
+def allows(phase: str, action: Action) -> bool:
+    return action in PHASE_ACTIONS[Phase(phase)]
+
+
+def is_frozen(phase: str) -> bool:
+    return Phase(phase) in FROZEN_PHASES
+
+
+def next_phase(phase: str) -> Phase | None:
+    index = ORDER.index(Phase(phase))
+    return ORDER[index + 1] if index + 1 < len(ORDER) else None

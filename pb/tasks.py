@@ -1,0 +1,13 @@
+"""Celery adapters for rounds: thin, idempotent, keyed by what they compute."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from pb import services
+
+
+@shared_task(acks_late=True)
+def advance_due_phases() -> list[tuple[int, str]]:
+    """Beat runs this every minute; moving a round that already moved is a no-op."""
+    return services.round_advance_due_phases()
