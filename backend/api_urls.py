@@ -7,4 +7,5 @@ from backend.accounts.api import MeView
 urlpatterns = [
     path("me/", MeView.as_view(), name="api-me"),
     path("", include("pb.api_urls")),
+    path("", include("pb.voting.api_urls")),
 ]

@@ -15,6 +15,8 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("", include("pb.urls")),
+    path("", include("pb.voting.urls")),
+    path("", include("deliberation.urls")),
 ]
 
 handler404 = "backend.views.not_found"

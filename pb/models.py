@@ -384,3 +384,7 @@ class Tally(models.Model):
                 fields=["round", "area", "inputs_hash"], name="one_tally_per_input"
             )
         ]
+
+
+# Voting's own models live in pb/voting/models.py; importing them here registers them with the app.
+from pb.voting.models import *  # noqa: E402, F403

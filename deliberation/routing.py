@@ -1,0 +1,5 @@
+"""WebSocket routes of the deliberation app."""
+
+from django.urls import URLPattern
+
+websocket_urlpatterns: list[URLPattern] = []

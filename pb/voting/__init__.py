@@ -1,0 +1,1 @@
+"""Voting: ballots on every channel (online, kiosk, paper) and decision days."""

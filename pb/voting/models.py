@@ -1,0 +1,1 @@
+"""Voting models beyond Participation/Ballot/VoterCode (which live in pb.models)."""
