@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Count, Q, QuerySet
 
 from backend.accounts import rules
-from pb.models import Proposal, Round
+from pb.models import AuditEntry, Proposal, ProposalStatus, Round, ThemeRanking
 from pb.phases import Phase
+
+PUBLIC_STATUSES = [
+    ProposalStatus.SUBMITTED,
+    ProposalStatus.FEASIBLE,
+    ProposalStatus.NOT_FEASIBLE,
+    ProposalStatus.MERGED,
+    ProposalStatus.WITHDRAWN,
+]
 
 
 def round_list_public() -> QuerySet[Round]:
@@ -28,3 +37,83 @@ def proposal_list_for_author(*, author: Any) -> QuerySet[Proposal]:
     if not rules.is_signed_in(author):
         return Proposal.objects.none()
     return Proposal.objects.filter(author=author).select_related("round", "area")
+
+
+def proposal_list_for_round(
+    *,
+    round: Round,  # noqa: A002
+    area: Any = None,
+    theme: Any = None,
+    status: str | None = None,
+    q: str = "",
+) -> QuerySet[Proposal]:
+    """Public proposals of a round, filtered; drafts never appear here."""
+    qs = Proposal.objects.filter(round=round, status__in=PUBLIC_STATUSES).select_related(
+        "area", "theme", "author"
+    )
+    if area is not None:
+        qs = qs.filter(area=area)
+    if theme is not None:
+        qs = qs.filter(theme=theme)
+    if status:
+        qs = qs.filter(status=status)
+    if q:
+        qs = qs.filter(Q(title__icontains=q) | Q(description__icontains=q))
+    return qs.order_by("area__name", "-support_count", "title")
+
+
+def shortlist(*, round: Round, area: Any = None) -> QuerySet[Proposal]:  # noqa: A002
+    """What goes on the ballot: feasible, visible proposals."""
+    qs = Proposal.objects.filter(round=round, status=ProposalStatus.FEASIBLE, hidden=False)
+    if area is not None:
+        qs = qs.filter(area=area)
+    return qs.select_related("area", "theme").order_by("title")
+
+
+def review_queue(*, round: Round, area: Any) -> QuerySet[Proposal]:  # noqa: A002
+    return (
+        Proposal.objects.filter(round=round, area=area, status=ProposalStatus.SUBMITTED)
+        .select_related("theme", "author")
+        .order_by("submitted_at")
+    )
+
+
+def review_counts(*, round: Round) -> dict[int, dict[str, int]]:  # noqa: A002
+    """Per area: proposals awaiting review and already decided."""
+    rows = (
+        Proposal.objects.filter(round=round)
+        .exclude(status=ProposalStatus.DRAFT)
+        .values("area_id")
+        .annotate(
+            waiting=Count("id", filter=Q(status=ProposalStatus.SUBMITTED)),
+            decided=Count("id", filter=~Q(status=ProposalStatus.SUBMITTED)),
+        )
+    )
+    return {r["area_id"]: {"waiting": r["waiting"], "decided": r["decided"]} for r in rows}
+
+
+def audit_for_round(*, round: Round) -> QuerySet[AuditEntry]:  # noqa: A002
+    return AuditEntry.objects.filter(
+        Q(round=round) | Q(proposal__round=round)
+    ).select_related("actor", "proposal", "area")
+
+
+def theme_priorities(*, round: Round) -> dict[int, dict[int, int]]:  # noqa: A002
+    """Per area, per theme: the ranking's points summed over the area's residents.
+
+    Points per position come from the round (default 1st = 4, 2nd = 3, 3rd = 2, 4th = 1).
+    """
+    from pb.services import DEFAULT_PRIORITY_POINTS
+
+    points = list(round.priority_points or DEFAULT_PRIORITY_POINTS)
+    totals: dict[int, dict[int, int]] = defaultdict(lambda: defaultdict(int))
+    rows = (
+        ThemeRanking.objects.filter(round=round)
+        .values("area_id", "theme_id", "position")
+        .annotate(n=Count("id"))
+    )
+    for row in rows:
+        position = row["position"]
+        if 1 <= position <= len(points):
+            totals[row["area_id"]][row["theme_id"]] += points[position - 1] * row["n"]
+    return {a: dict(t) for a, t in totals.items()}

@@ -1,8 +1,26 @@
+"""API input and output shapes. Domain rules are in the services, not here."""
+
 from __future__ import annotations
+
+from typing import Any
 
 from rest_framework import serializers
 
-from pb.models import Area, Round
+from pb.models import (
+    Area,
+    AuditEntry,
+    BallotType,
+    CountingRule,
+    PhaseWindow,
+    Proposal,
+    ProposalEvent,
+    ProposalStatus,
+    Round,
+    RoundArea,
+    RoundStyle,
+    Theme,
+)
+from pb.phases import Phase
 
 
 class AreaSerializer(serializers.ModelSerializer):
@@ -11,10 +29,149 @@ class AreaSerializer(serializers.ModelSerializer):
         fields = ["id", "name", "slug", "kind", "parent", "population"]
 
 
+class ThemeSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Theme
+        fields = ["id", "name", "slug", "description"]
+
+
+class PhaseWindowSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = PhaseWindow
+        fields = ["phase", "starts_at", "ends_at"]
+
+
+class RoundAreaSerializer(serializers.ModelSerializer):
+    area = AreaSerializer(read_only=True)
+
+    class Meta:
+        model = RoundArea
+        fields = ["area", "allocation", "override_reason"]
+
+
 class RoundSerializer(serializers.ModelSerializer):
-    areas = AreaSerializer(many=True, read_only=True)
+    round_areas = RoundAreaSerializer(many=True, read_only=True)
+    phase_windows = PhaseWindowSerializer(many=True, read_only=True)
+    split = serializers.SerializerMethodField()
 
     class Meta:
         model = Round
         fields = ["id", "name", "slug", "description", "style", "budget", "currency", "phase",
-                  "ballot_type", "rule", "areas"]
+                  "min_age", "require_residence", "voter_codes_enabled", "ballot_type",
+                  "min_choices", "max_choices", "points_total", "score_max", "rank_k", "rule",
+                  "min_share", "round_areas", "phase_windows", "split", "split_published_at"]
+
+    def get_split(self, obj: Round) -> dict[str, Any] | None:
+        return obj.split_result if obj.split_published_at else None
+
+
+class RoundCreateSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=160)
+    description = serializers.CharField(required=False, allow_blank=True, default="")
+    style = serializers.ChoiceField(choices=RoundStyle.choices, default=RoundStyle.CITY)
+    budget = serializers.IntegerField(help_text="In pence (minor units).")
+    areas = serializers.PrimaryKeyRelatedField(queryset=Area.objects.all(), many=True)
+    min_age = serializers.IntegerField(required=False, min_value=0, max_value=120)
+    ballot_type = serializers.ChoiceField(choices=BallotType.choices, required=False)
+    rule = serializers.ChoiceField(choices=CountingRule.choices, required=False)
+
+
+class RoundRulesSerializer(serializers.Serializer):
+    budget = serializers.IntegerField(required=False)
+    min_age = serializers.IntegerField(required=False, min_value=0, max_value=120)
+    require_residence = serializers.BooleanField(required=False)
+    voter_codes_enabled = serializers.BooleanField(required=False)
+    ballot_type = serializers.ChoiceField(choices=BallotType.choices, required=False)
+    rule = serializers.ChoiceField(choices=CountingRule.choices, required=False)
+    min_share = serializers.DecimalField(max_digits=5, decimal_places=4, min_value=0,
+                                         max_value=1, required=False)
+    reason = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class AdvancePhaseSerializer(serializers.Serializer):
+    to_phase = serializers.ChoiceField(choices=Phase.choices)
+    reason = serializers.CharField(allow_blank=True)
+
+
+class ProposalEventSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ProposalEvent
+        fields = ["at", "status", "text"]
+
+
+class ProposalSerializer(serializers.ModelSerializer):
+    cost = serializers.IntegerField(read_only=True)
+    title = serializers.SerializerMethodField()
+    description = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Proposal
+        fields = ["id", "round", "area", "theme", "title", "description", "estimated_cost",
+                  "council_cost", "cost", "latitude", "longitude", "group_name", "status",
+                  "public_reason", "merged_into", "hidden", "hidden_reason", "support_count",
+                  "submitted_at"]
+
+    def get_title(self, obj: Proposal) -> str:
+        return "Hidden proposal" if obj.hidden else obj.title
+
+    def get_description(self, obj: Proposal) -> str:
+        return "" if obj.hidden else obj.description
+
+
+class ProposalDetailSerializer(ProposalSerializer):
+    events = ProposalEventSerializer(many=True, read_only=True)
+
+    class Meta(ProposalSerializer.Meta):
+        fields = [*ProposalSerializer.Meta.fields, "events"]
+
+
+class ProposalWriteSerializer(serializers.Serializer):
+    round = serializers.PrimaryKeyRelatedField(queryset=Round.objects.all())
+    area = serializers.PrimaryKeyRelatedField(queryset=Area.objects.all())
+    theme = serializers.PrimaryKeyRelatedField(queryset=Theme.objects.all(), required=False,
+                                               allow_null=True)
+    title = serializers.CharField(max_length=140, allow_blank=True)
+    description = serializers.CharField(allow_blank=True)
+    estimated_cost = serializers.IntegerField(help_text="In pence.")
+    latitude = serializers.DecimalField(max_digits=8, decimal_places=5, required=False,
+                                        min_value=-90, max_value=90)
+    longitude = serializers.DecimalField(max_digits=8, decimal_places=5, required=False,
+                                         min_value=-180, max_value=180)
+    group_name = serializers.CharField(max_length=140, required=False, allow_blank=True)
+    group_contact = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    submit = serializers.BooleanField(default=True)
+
+
+class ProposalUpdateSerializer(ProposalWriteSerializer):
+    round = None  # type: ignore[assignment]
+    submit = serializers.BooleanField(default=False)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for field in self.fields.values():
+            field.required = False
+
+
+class ReviewSerializer(serializers.Serializer):
+    decision = serializers.ChoiceField(choices=[
+        ProposalStatus.FEASIBLE, ProposalStatus.NOT_FEASIBLE, ProposalStatus.MERGED])
+    reason = serializers.CharField(allow_blank=True)
+    council_cost = serializers.IntegerField(required=False, allow_null=True)
+    merged_into = serializers.PrimaryKeyRelatedField(queryset=Proposal.objects.all(),
+                                                     required=False, allow_null=True)
+
+
+class HideSerializer(serializers.Serializer):
+    reason = serializers.CharField(allow_blank=True)
+    image_only = serializers.BooleanField(default=False)
+
+
+class AuditEntrySerializer(serializers.ModelSerializer):
+    actor = serializers.SerializerMethodField()
+
+    class Meta:
+        model = AuditEntry
+        fields = ["at", "actor", "action", "round", "proposal", "area", "reason", "details"]
+
+    def get_actor(self, obj: AuditEntry) -> str:
+        return obj.actor.email if obj.actor else "system"

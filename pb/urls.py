@@ -3,5 +3,17 @@ from django.urls import path
 from pb import views
 
 urlpatterns = [
+    path("rounds/new/", views.round_new, name="round_new"),
     path("rounds/<slug:slug>/", views.round_detail, name="round_detail"),
+    path("rounds/<slug:slug>/manage/", views.round_manage, name="round_manage"),
+    path("rounds/<slug:slug>/propose/", views.proposal_new, name="proposal_new"),
+    path("rounds/<slug:slug>/priorities/", views.priorities, name="priorities"),
+    path("rounds/<slug:slug>/audit/", views.audit_log, name="audit_log"),
+    path("rounds/<slug:slug>/review/<slug:area>/", views.review_queue, name="review_queue"),
+    path("proposals/<int:pk>/", views.proposal_detail, name="proposal_detail"),
+    path("proposals/<int:pk>/edit/", views.proposal_edit, name="proposal_edit"),
+    path("proposals/<int:pk>/withdraw/", views.proposal_withdraw, name="proposal_withdraw"),
+    path("proposals/<int:pk>/support/", views.proposal_support, name="proposal_support"),
+    path("proposals/<int:pk>/review/", views.proposal_review, name="proposal_review"),
+    path("proposals/<int:pk>/hide/", views.proposal_hide, name="proposal_hide"),
 ]

@@ -1,11 +1,318 @@
+"""Pages for rounds and proposals: HTTP only, the work is in services and selectors."""
+
 from __future__ import annotations
 
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, render
+import csv
+from typing import Any
 
-from pb import selectors
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from backend.accounts import rules as base_rules
+from backend.errors import DomainError
+from backend.forms import add_domain_error
+from pb import rules, selectors, services
+from pb.forms import (
+    AdvancePhaseForm,
+    HideForm,
+    ProposalFilterForm,
+    ProposalForm,
+    ReviewForm,
+    RoundForm,
+    RoundRulesForm,
+    ThemeRankingForm,
+)
+from pb.models import Area, Proposal, Round
+from pb.phases import Action, allows
+
+
+def _round(slug: str, user: Any) -> Round:
+    round_ = get_object_or_404(Round.objects.prefetch_related("areas"), slug=slug)
+    if round_.phase == "draft" and not rules.can_manage_round(user, round_):
+        raise Http404
+    return round_
+
+
+def _render(request: HttpRequest, template: str, context: dict[str, Any],
+            form: Any = None) -> HttpResponse:
+    status = 400 if form is not None and form.is_bound and form.errors else 200
+    return render(request, template, context, status=status)
 
 
 def round_detail(request: HttpRequest, slug: str) -> HttpResponse:
-    round_ = get_object_or_404(selectors.round_list_public(), slug=slug)
-    return render(request, "pb/round_detail.html", {"round": round_})
+    round_ = _round(slug, request.user)
+    filters = ProposalFilterForm(request.GET or None, round=round_)
+    criteria = filters.cleaned_data if filters.is_valid() else {}
+    proposals = selectors.proposal_list_for_round(
+        round=round_, area=criteria.get("area"), theme=criteria.get("theme"),
+        q=criteria.get("q", ""),
+    )
+    context = {
+        "round": round_,
+        "windows": round_.phase_windows.all(),
+        "filters": filters,
+        "proposals": proposals,
+        "can_submit": allows(round_.phase, Action.SUBMIT),
+        "can_rank": allows(round_.phase, Action.RANK_THEMES),
+        "can_manage": rules.can_manage_round(request.user, round_),
+        "round_areas": round_.round_areas.select_related("area"),
+    }
+    return render(request, "pb/round_detail.html", context)
+
+
+def proposal_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    proposal = get_object_or_404(
+        Proposal.objects.select_related("round", "area", "theme", "author", "merged_into"), pk=pk
+    )
+    if not rules.can_see_proposal(request.user, proposal):
+        raise Http404
+    context = {
+        "proposal": proposal,
+        "round": proposal.round,
+        "events": proposal.events.all(),
+        "is_author": rules.is_author(request.user, proposal),
+        "can_review": rules.can_review(request.user, proposal),
+        "can_edit": rules.is_author(request.user, proposal)
+        and allows(proposal.round.phase, Action.EDIT_OWN)
+        and proposal.status in ("draft", "submitted"),
+        "can_withdraw": rules.is_author(request.user, proposal)
+        and allows(proposal.round.phase, Action.WITHDRAW)
+        and proposal.status not in ("withdrawn", "merged"),
+        "can_support": allows(proposal.round.phase, Action.SUPPORT)
+        and proposal.status == "submitted",
+        "hide_form": HideForm(),
+    }
+    return render(request, "pb/proposal_detail.html", context)
+
+
+@login_required
+def proposal_new(request: HttpRequest, slug: str) -> HttpResponse:
+    round_ = _round(slug, request.user)
+    form = ProposalForm(request.POST or None, request.FILES or None, round=round_,
+                        initial=_home_area(request.user, round_))
+    if request.method == "POST" and form.is_valid():
+        try:
+            proposal = services.proposal_create(
+                author=request.user, round=round_, submit="save_draft" not in request.POST,
+                **form.service_kwargs(),
+            )
+        except DomainError as exc:
+            add_domain_error(form, exc)
+        else:
+            messages.success(request, "Your proposal is saved." if proposal.status == "draft"
+                             else "Thank you: your proposal is submitted.")
+            return redirect("proposal_detail", pk=proposal.pk)
+    return _render(request, "pb/proposal_form.html", {"form": form, "round": round_}, form)
+
+
+def _home_area(user: Any, round_: Round) -> dict[str, Any]:
+    profile = getattr(user, "profile", None)
+    if profile and profile.home_area and round_.areas.filter(pk=profile.home_area_id).exists():
+        return {"area": profile.home_area}
+    return {}
+
+
+@login_required
+def proposal_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    proposal = get_object_or_404(Proposal.objects.select_related("round"), pk=pk)
+    if not rules.is_author(request.user, proposal):
+        raise PermissionDenied
+    initial = {f: getattr(proposal, f) for f in (
+        "title", "description", "area", "theme", "estimated_cost", "latitude", "longitude",
+        "image_alt", "group_name", "group_contact")}
+    form = ProposalForm(request.POST or None, request.FILES or None, round=proposal.round,
+                        initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.proposal_update(actor=request.user, proposal=proposal,
+                                     submit="submit" in request.POST, **form.service_kwargs())
+        except DomainError as exc:
+            add_domain_error(form, exc)
+        else:
+            messages.success(request, "Your changes are saved.")
+            return redirect("proposal_detail", pk=proposal.pk)
+    return _render(request, "pb/proposal_form.html",
+                   {"form": form, "round": proposal.round, "proposal": proposal}, form)
+
+
+@login_required
+@require_POST
+def proposal_withdraw(request: HttpRequest, pk: int) -> HttpResponse:
+    proposal = get_object_or_404(Proposal, pk=pk)
+    try:
+        services.proposal_withdraw(actor=request.user, proposal=proposal,
+                                   reason=request.POST.get("reason", ""))
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, "Your proposal is withdrawn.")
+    return redirect("proposal_detail", pk=pk)
+
+
+@login_required
+@require_POST
+def proposal_support(request: HttpRequest, pk: int) -> HttpResponse:
+    proposal = get_object_or_404(Proposal, pk=pk)
+    try:
+        services.proposal_support(user=request.user, proposal=proposal)
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, "Thank you for your support.")
+    return redirect("proposal_detail", pk=pk)
+
+
+@login_required
+def proposal_review(request: HttpRequest, pk: int) -> HttpResponse:
+    proposal = get_object_or_404(Proposal.objects.select_related("round", "area"), pk=pk)
+    if not rules.can_review(request.user, proposal):
+        raise PermissionDenied
+    form = ReviewForm(request.POST or None, proposal=proposal,
+                      initial={"council_cost": proposal.estimated_cost})
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            services.proposal_review(
+                actor=request.user, proposal=proposal, decision=data["decision"],
+                reason=data["reason"], council_cost=data["council_cost"],
+                merged_into=data["merged_into"],
+            )
+        except DomainError as exc:
+            add_domain_error(form, exc)
+        else:
+            messages.success(request, f"Decision recorded for “{proposal.title}”.")
+            return redirect("review_queue", slug=proposal.round.slug, area=proposal.area.slug)
+    return _render(request, "pb/review_form.html", {"form": form, "proposal": proposal}, form)
+
+
+@login_required
+@require_POST
+def proposal_hide(request: HttpRequest, pk: int) -> HttpResponse:
+    proposal = get_object_or_404(Proposal.objects.select_related("round", "area"), pk=pk)
+    form = HideForm(request.POST)
+    form.is_valid()
+    try:
+        services.proposal_hide(actor=request.user, proposal=proposal,
+                               reason=form.cleaned_data.get("reason", ""),
+                               image_only=form.cleaned_data.get("image_only", False))
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, "Hidden, with your reason shown in its place.")
+    return redirect("proposal_detail", pk=pk)
+
+
+@login_required
+def round_new(request: HttpRequest) -> HttpResponse:
+    if not base_rules.manages_any_area(request.user):
+        raise PermissionDenied
+    areas = (Area.objects.all() if base_rules.is_admin(request.user)
+             else request.user.managed_areas.all())  # type: ignore[union-attr]
+    form = RoundForm(request.POST or None, areas=areas)
+    if request.method == "POST" and form.is_valid():
+        data = dict(form.cleaned_data)
+        data["min_share"] = data.get("min_share") or 0
+        try:
+            round_ = services.round_create(actor=request.user, **data)
+        except DomainError as exc:
+            add_domain_error(form, exc)
+        else:
+            messages.success(request, "The round is created. Set its timetable and rules next.")
+            return redirect("round_manage", slug=round_.slug)
+    return _render(request, "pb/round_form.html", {"form": form}, form)
+
+
+@login_required
+def round_manage(request: HttpRequest, slug: str) -> HttpResponse:
+    round_ = _round(slug, request.user)
+    if not rules.can_manage_round(request.user, round_):
+        raise PermissionDenied
+    rules_form = RoundRulesForm(
+        request.POST if "save_rules" in request.POST else None,
+        initial={f: getattr(round_, f) for f in (
+            "budget", "min_age", "require_residence", "voter_codes_enabled", "ballot_type",
+            "rule", "min_share")},
+    )
+    phase_form = AdvancePhaseForm(request.POST if "advance" in request.POST else None,
+                                  round=round_)
+    if request.method == "POST":
+        try:
+            if "save_rules" in request.POST and rules_form.is_valid():
+                data = dict(rules_form.cleaned_data)
+                reason = data.pop("reason")
+                data["min_share"] = data.get("min_share") or 0
+                changed = {k: v for k, v in data.items() if getattr(round_, k) != v}
+                services.round_update_rules(actor=request.user, round=round_, reason=reason,
+                                            **changed)
+                messages.success(request, "The rules are saved.")
+                return redirect("round_manage", slug=slug)
+            if "advance" in request.POST and phase_form.is_valid():
+                services.round_advance_phase(
+                    actor=request.user, round=round_,
+                    to_phase=phase_form.cleaned_data["to_phase"],
+                    reason=phase_form.cleaned_data["reason"],
+                )
+                messages.success(request, "The round has moved on.")
+                return redirect("round_manage", slug=slug)
+        except DomainError as exc:
+            add_domain_error(rules_form if "save_rules" in request.POST else phase_form, exc)
+    counts = selectors.review_counts(round=round_)
+    areas = [(ra, counts.get(ra.area_id, {"waiting": 0, "decided": 0}))
+             for ra in round_.round_areas.select_related("area")]
+    bound = rules_form if rules_form.is_bound else phase_form
+    return _render(request, "pb/round_manage.html", {
+        "round": round_, "rules_form": rules_form, "phase_form": phase_form, "areas": areas,
+        "frozen": not allows(round_.phase, Action.EDIT_RULES),
+    }, bound)
+
+
+@login_required
+def review_queue(request: HttpRequest, slug: str, area: str) -> HttpResponse:
+    round_ = _round(slug, request.user)
+    area_obj = get_object_or_404(round_.areas, slug=area)
+    if not rules.can_manage_area(request.user, area_obj):
+        raise PermissionDenied
+    return render(request, "pb/review_queue.html", {
+        "round": round_, "area": area_obj,
+        "queue": selectors.review_queue(round=round_, area=area_obj),
+        "in_review": allows(round_.phase, Action.REVIEW),
+    })
+
+
+@login_required
+def audit_log(request: HttpRequest, slug: str) -> HttpResponse:
+    round_ = _round(slug, request.user)
+    if not rules.can_read_audit(request.user, round_):
+        raise PermissionDenied
+    entries = selectors.audit_for_round(round=round_)
+    if request.GET.get("format") == "csv":
+        response = HttpResponse(content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="audit-{round_.slug}.csv"'
+        writer = csv.writer(response)
+        writer.writerow(["when", "who", "action", "proposal", "area", "reason", "details"])
+        for e in entries:
+            writer.writerow([e.at.isoformat(), e.actor.email if e.actor else "system", e.action,
+                             e.proposal.title if e.proposal else "",
+                             e.area.name if e.area else "", e.reason, e.details])
+        return response
+    return render(request, "pb/audit_log.html", {"round": round_, "entries": entries[:500]})
+
+
+@login_required
+def priorities(request: HttpRequest, slug: str) -> HttpResponse:
+    round_ = _round(slug, request.user)
+    positions = len(round_.priority_points or services.DEFAULT_PRIORITY_POINTS)
+    form = ThemeRankingForm(request.POST or None, positions=positions)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.themes_rank(user=request.user, round=round_, themes=form.ordered_themes())
+        except DomainError as exc:
+            add_domain_error(form, exc)
+        else:
+            messages.success(request, "Thank you: your priorities are recorded.")
+            return redirect("round_detail", slug=slug)
+    return _render(request, "pb/priorities.html", {"round": round_, "form": form}, form)

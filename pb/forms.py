@@ -1,0 +1,208 @@
+"""Input for round and proposal pages. Validation of domain rules stays in the services."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from pb.models import (
+    Area,
+    BallotType,
+    CountingRule,
+    Proposal,
+    ProposalStatus,
+    Round,
+    RoundStyle,
+    Theme,
+)
+from pb.money import parse_money
+from pb.phases import ORDER, Phase
+
+
+class MoneyField(forms.CharField):
+    """Pounds and pence typed by a person ('12,500' or '12500.50'), cleaned to pence."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("widget", forms.TextInput(attrs={"inputmode": "decimal"}))
+        super().__init__(**kwargs)
+
+    def prepare_value(self, value: Any) -> Any:
+        if isinstance(value, int):
+            return f"{value / 100:.2f}".removesuffix(".00")
+        return value
+
+    def clean(self, value: Any) -> int | None:  # type: ignore[override]
+        text = super().clean(value)
+        if text in (None, ""):
+            return None
+        try:
+            return parse_money(text)
+        except ValueError as exc:
+            raise forms.ValidationError(str(exc)) from exc
+
+
+class ProposalForm(forms.Form):
+    title = forms.CharField(label=_("Title"), max_length=140, required=False)
+    description = forms.CharField(
+        label=_("What would the project do, and for whom?"), widget=forms.Textarea,
+        required=False,
+    )
+    area = forms.ModelChoiceField(label=_("Area"), queryset=Area.objects.none(),
+                                  empty_label=_("Choose the area"))
+    theme = forms.ModelChoiceField(label=_("Theme"), queryset=Theme.objects.all(),
+                                   required=False, empty_label=_("Choose a theme"))
+    estimated_cost = MoneyField(
+        label=_("Estimated cost in pounds"), required=False,
+        help_text=_("Your best guess; the council will check it."),
+    )
+    latitude = forms.DecimalField(label=_("Latitude"), required=False, max_digits=8,
+                                  decimal_places=5, min_value=-90, max_value=90)
+    longitude = forms.DecimalField(label=_("Longitude"), required=False, max_digits=8,
+                                   decimal_places=5, min_value=-180, max_value=180)
+    image = forms.FileField(
+        label=_("A picture"), required=False,
+        widget=forms.ClearableFileInput(attrs={"accept": "image/png,image/jpeg,image/webp"}),
+    )
+    image_alt = forms.CharField(label=_("Describe the picture for people who cannot see it"),
+                                max_length=200, required=False)
+    group_name = forms.CharField(label=_("Group name (for a group's bid)"), max_length=140,
+                                 required=False)
+    group_contact = forms.CharField(label=_("Group contact"), max_length=200, required=False)
+
+    def __init__(self, *args: Any, round: Round, **kwargs: Any) -> None:  # noqa: A002
+        super().__init__(*args, **kwargs)
+        self.fields["area"].queryset = round.areas.all()  # type: ignore[attr-defined]
+        if round.style != RoundStyle.DECISION_DAY:
+            del self.fields["group_name"]
+            del self.fields["group_contact"]
+
+    def clean_image(self) -> Any:
+        image = self.cleaned_data.get("image")
+        if image and hasattr(image, "content_type"):
+            if image.content_type not in {"image/png", "image/jpeg", "image/webp"}:
+                raise forms.ValidationError(_("Use a PNG, JPEG or WebP picture."))
+            if image.size > 5 * 1024 * 1024:
+                raise forms.ValidationError(_("The picture must be smaller than 5 MB."))
+        return image
+
+    def service_kwargs(self) -> dict[str, Any]:
+        data = dict(self.cleaned_data)
+        data["estimated_cost"] = data.get("estimated_cost") or 0
+        for key in ("latitude", "longitude", "image", "group_name", "group_contact", "image_alt"):
+            if data.get(key) in (None, "", False):
+                data.pop(key, None)
+        return data
+
+
+class ReviewForm(forms.Form):
+    decision = forms.ChoiceField(
+        label=_("Decision"), widget=forms.RadioSelect,
+        choices=[
+            (ProposalStatus.FEASIBLE, _("Feasible: put it on the ballot")),
+            (ProposalStatus.NOT_FEASIBLE, _("Not feasible")),
+            (ProposalStatus.MERGED, _("Merge into another proposal")),
+        ],
+    )
+    council_cost = MoneyField(label=_("Council's cost estimate in pounds"), required=False)
+    reason = forms.CharField(label=_("Reason, written for residents"), widget=forms.Textarea,
+                             required=False)
+    merged_into = forms.ModelChoiceField(label=_("Merge into"), queryset=Proposal.objects.none(),
+                                         required=False)
+
+    def __init__(self, *args: Any, proposal: Proposal, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["merged_into"].queryset = (  # type: ignore[attr-defined]
+            Proposal.objects.filter(round=proposal.round)
+            .exclude(pk=proposal.pk)
+            .exclude(status__in=[ProposalStatus.DRAFT, ProposalStatus.WITHDRAWN])
+        )
+
+
+class HideForm(forms.Form):
+    reason = forms.CharField(label=_("Reason shown in its place"), widget=forms.Textarea,
+                             required=False)
+    image_only = forms.BooleanField(label=_("Hide only the picture"), required=False)
+
+
+class AdvancePhaseForm(forms.Form):
+    to_phase = forms.ChoiceField(label=_("Move the round to"), choices=[])
+    reason = forms.CharField(label=_("Why now? (goes in the public record)"),
+                             widget=forms.Textarea, required=False)
+    confirm = forms.BooleanField(
+        label=_("I understand this cannot be undone, and that from voting on the budget, "
+                "rules and shortlist are fixed."),
+    )
+
+    def __init__(self, *args: Any, round: Round, **kwargs: Any) -> None:  # noqa: A002
+        super().__init__(*args, **kwargs)
+        later = ORDER[ORDER.index(Phase(round.phase)) + 1:]
+        self.fields["to_phase"].choices = [(p.value, p.label) for p in later]  # type: ignore[attr-defined]
+
+
+class RoundForm(forms.Form):
+    name = forms.CharField(label=_("Name"), max_length=160)
+    description = forms.CharField(label=_("Description"), widget=forms.Textarea, required=False)
+    style = forms.ChoiceField(label=_("Kind of round"), choices=RoundStyle.choices,
+                              widget=forms.RadioSelect, initial=RoundStyle.CITY)
+    budget = MoneyField(label=_("Total budget in pounds"))
+    areas = forms.ModelMultipleChoiceField(label=_("Areas taking part"),
+                                           queryset=Area.objects.none(),
+                                           widget=forms.CheckboxSelectMultiple)
+    min_age = forms.IntegerField(label=_("Minimum age to vote"), min_value=0, max_value=120,
+                                 initial=16)
+    require_residence = forms.BooleanField(label=_("Voters must live in the area"),
+                                           required=False, initial=True)
+    voter_codes_enabled = forms.BooleanField(label=_("Allow voting with a code from a letter"),
+                                             required=False)
+    ballot_type = forms.ChoiceField(label=_("Ballot"), choices=BallotType.choices)
+    rule = forms.ChoiceField(label=_("Counting rule"), choices=CountingRule.choices)
+    min_share = forms.DecimalField(
+        label=_("Minimum share of voters (threshold rule only, 0 to 1)"), min_value=0,
+        max_value=1, decimal_places=4, required=False, initial=0,
+    )
+
+    def __init__(self, *args: Any, areas: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["areas"].queryset = areas  # type: ignore[attr-defined]
+
+
+class RoundRulesForm(forms.Form):
+    budget = MoneyField(label=_("Total budget in pounds"))
+    min_age = forms.IntegerField(label=_("Minimum age to vote"), min_value=0, max_value=120)
+    require_residence = forms.BooleanField(label=_("Voters must live in the area"),
+                                           required=False)
+    voter_codes_enabled = forms.BooleanField(label=_("Allow voting with a code from a letter"),
+                                             required=False)
+    ballot_type = forms.ChoiceField(label=_("Ballot"), choices=BallotType.choices)
+    rule = forms.ChoiceField(label=_("Counting rule"), choices=CountingRule.choices)
+    min_share = forms.DecimalField(label=_("Minimum share of voters (threshold rule only)"),
+                                   min_value=0, max_value=1, decimal_places=4, required=False)
+    reason = forms.CharField(label=_("Why the change? (goes in the record)"),
+                             widget=forms.Textarea, required=False)
+
+
+class ProposalFilterForm(forms.Form):
+    q = forms.CharField(label=_("Search"), required=False)
+    area = forms.ModelChoiceField(label=_("Area"), queryset=Area.objects.none(), required=False,
+                                  empty_label=_("All areas"))
+    theme = forms.ModelChoiceField(label=_("Theme"), queryset=Theme.objects.all(),
+                                   required=False, empty_label=_("All themes"))
+
+    def __init__(self, *args: Any, round: Round, **kwargs: Any) -> None:  # noqa: A002
+        super().__init__(*args, **kwargs)
+        self.fields["area"].queryset = round.areas.all()  # type: ignore[attr-defined]
+
+
+class ThemeRankingForm(forms.Form):
+    def __init__(self, *args: Any, positions: int, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for i in range(1, positions + 1):
+            self.fields[f"position_{i}"] = forms.ModelChoiceField(
+                label=_("Priority %(n)s") % {"n": i}, queryset=Theme.objects.all(),
+                required=i == 1, empty_label=_("Choose a theme"),
+            )
+
+    def ordered_themes(self) -> list[Theme]:
+        return [t for k, t in sorted(self.cleaned_data.items()) if t is not None]

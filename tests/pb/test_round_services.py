@@ -1,0 +1,136 @@
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.utils import timezone
+
+from backend.errors import Conflict, DomainError, NotAllowed
+from pb import selectors, services
+from pb.models import AuditEntry, Round, ThemeRanking
+from pb.phases import PHASE_ACTIONS, Action, Phase, allows
+
+pytestmark = pytest.mark.django_db
+
+
+def test_a_manager_creates_a_round_for_their_areas(world):
+    round_ = services.round_create(actor=world.manager, name="North 2028", budget=500_000,
+                                   areas=[world.north])
+    assert round_.phase == Phase.DRAFT
+    assert list(round_.areas.all()) == [world.north]
+    assert AuditEntry.objects.filter(round=round_, action="round.create").exists()
+
+
+def test_a_manager_cannot_create_a_round_for_someone_elses_area(world):
+    with pytest.raises(NotAllowed):
+        services.round_create(actor=world.manager, name="Grab", budget=1, areas=[world.south])
+    assert not Round.objects.filter(name="Grab").exists()
+
+
+@pytest.mark.parametrize("budget", [0, -100])
+def test_a_round_needs_a_positive_budget(world, budget):
+    with pytest.raises(DomainError) as info:
+        services.round_create(actor=world.manager, name="Zero", budget=budget,
+                              areas=[world.north])
+    assert "budget" in info.value.fields
+
+
+def test_rules_can_change_before_voting_and_are_frozen_after(world):
+    services.round_update_rules(actor=world.manager, round=world.round, budget=12_000_000,
+                                reason="Extra money from the parks fund")
+    entry = AuditEntry.objects.get(action="round.update")
+    assert entry.details["before"]["budget"] == 10_000_000
+    assert entry.details["after"]["budget"] == 12_000_000
+    world.set_phase("voting")
+    for change in ({"budget": 1}, {"rule": "mes"}, {"min_age": 18}):
+        with pytest.raises(NotAllowed) as info:
+            services.round_update_rules(actor=world.manager, round=world.round, **change)
+        assert info.value.code == "frozen"
+    world.round.refresh_from_db()
+    assert world.round.budget == 12_000_000 and world.round.rule == "greedy"
+
+
+def test_residents_cannot_change_rules(world):
+    with pytest.raises(NotAllowed):
+        services.round_update_rules(actor=world.resident, round=world.round, budget=1)
+
+
+def test_advancing_by_hand_needs_a_reason_and_only_goes_forward(world):
+    with pytest.raises(DomainError) as info:
+        services.round_advance_phase(actor=world.manager, round=world.round, to_phase="review",
+                                     reason=" ")
+    assert "reason" in info.value.fields
+    services.round_advance_phase(actor=world.manager, round=world.round, to_phase="review",
+                                 reason="Intake closed early: enough ideas")
+    world.round.refresh_from_db()
+    assert world.round.phase == "review"
+    with pytest.raises(Conflict):
+        services.round_advance_phase(actor=world.manager, round=world.round, to_phase="intake",
+                                     reason="Oops")
+    entry = AuditEntry.objects.get(action="phase.advance")
+    assert entry.reason == "Intake closed early: enough ideas" and entry.details["by_hand"]
+
+
+def test_beat_moves_rounds_along_their_dates(world):
+    now = timezone.now()
+    services.round_set_phase_windows(actor=world.manager, round=world.round, windows=[
+        ("intake", now - dt.timedelta(days=20), now - dt.timedelta(days=10)),
+        ("review", now - dt.timedelta(days=10), now - dt.timedelta(days=1)),
+        ("voting", now + dt.timedelta(days=1), now + dt.timedelta(days=5)),
+    ])
+    moved = services.round_advance_due_phases(now=now)
+    assert moved == [(world.round.pk, "review")]
+    assert services.round_advance_due_phases(now=now) == []  # idempotent
+    assert services.round_advance_due_phases(now=now + dt.timedelta(days=2)) == [
+        (world.round.pk, "voting")
+    ]
+
+
+def test_a_timetable_with_overlapping_phases_is_refused(world):
+    now = timezone.now()
+    with pytest.raises(DomainError):
+        services.round_set_phase_windows(actor=world.manager, round=world.round, windows=[
+            ("intake", now, now + dt.timedelta(days=10)),
+            ("review", now + dt.timedelta(days=5), now + dt.timedelta(days=15)),
+        ])
+    with pytest.raises(DomainError):
+        services.round_set_phase_windows(actor=world.manager, round=world.round, windows=[
+            ("intake", now, now - dt.timedelta(days=1)),
+        ])
+
+
+@pytest.mark.parametrize("phase", list(Phase))
+@pytest.mark.parametrize("action", list(Action))
+def test_phase_table_is_complete_and_freezes_rules_from_voting(phase, action):
+    allowed = allows(phase, action)
+    assert allowed == (action in PHASE_ACTIONS[phase])
+    frozen = phase in {Phase.VOTING, Phase.COUNTING, Phase.RESULTS, Phase.IMPLEMENTATION}
+    if action in {Action.EDIT_RULES, Action.SPLIT, Action.SUBMIT, Action.WITHDRAW}:
+        assert not (frozen and allowed)
+    if action == Action.VOTE:
+        assert allowed == (phase == Phase.VOTING)
+
+
+def test_theme_priorities_sum_points_per_area(world, user_factory):
+    world.set_phase("priorities")
+    services.themes_rank(user=world.resident, round=world.round, themes=[world.parks, world.roads])
+    neighbour = user_factory()
+    neighbour.profile.home_area = world.north
+    neighbour.profile.save()
+    services.themes_rank(user=neighbour, round=world.round, themes=[world.roads])
+    # parks: 4 (1st); roads: 3 (2nd) + 4 (1st)
+    assert selectors.theme_priorities(round=world.round) == {
+        world.north.pk: {world.parks.pk: 4, world.roads.pk: 7}
+    }
+    # Ranking again replaces the earlier ranking.
+    services.themes_rank(user=world.resident, round=world.round, themes=[world.roads])
+    assert ThemeRanking.objects.filter(user=world.resident).count() == 1
+
+
+def test_ranking_themes_is_refused_for_non_residents_and_duplicates(world, user_factory):
+    world.set_phase("priorities")
+    with pytest.raises(NotAllowed):
+        services.themes_rank(user=user_factory(), round=world.round, themes=[world.parks])
+    with pytest.raises(DomainError):
+        services.themes_rank(user=world.resident, round=world.round,
+                             themes=[world.parks, world.parks])
