@@ -50,9 +50,7 @@ class RoundViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
     serializer_class = RoundSerializer
 
     def get_queryset(self):  # type: ignore[no-untyped-def]
-        qs = selectors.round_list_public()
-        if base_rules.is_signed_in(self.request.user):
-            qs = (qs | selectors.round_list_for_manager(user=self.request.user)).distinct()
+        qs = selectors.round_list_visible(user=self.request.user)
         return qs.prefetch_related("round_areas__area", "phase_windows")
 
     @extend_schema(request=RoundCreateSerializer, responses={201: RoundSerializer})

@@ -33,6 +33,12 @@ def round_list_for_manager(*, user: Any) -> QuerySet[Round]:
     return Round.objects.filter(areas__in=user.managed_areas.all()).distinct()
 
 
+def round_list_visible(*, user: Any) -> QuerySet[Round]:
+    """Public rounds, plus the drafts this person manages."""
+    managed = round_list_for_manager(user=user).values("pk")
+    return Round.objects.filter(Q(pk__in=managed) | ~Q(phase=Phase.DRAFT))
+
+
 def proposal_list_for_author(*, author: Any) -> QuerySet[Proposal]:
     if not rules.is_signed_in(author):
         return Proposal.objects.none()
