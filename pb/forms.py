@@ -206,3 +206,50 @@ class ThemeRankingForm(forms.Form):
 
     def ordered_themes(self) -> list[Theme]:
         return [t for k, t in sorted(self.cleaned_data.items()) if t is not None]
+
+
+class SplitCriterionForm(forms.Form):
+    """One criterion of the split: its weight and its bands, typed as 'up to: grade' lines."""
+
+    use = forms.BooleanField(label=_("Use this criterion"), required=False)
+    weight = forms.DecimalField(label=_("Weight"), min_value=0, max_digits=6, decimal_places=2)
+    bands = forms.CharField(
+        label=_("Bands"), widget=forms.Textarea(attrs={"rows": 4}),
+        help_text=_("One band per line: 'up to VALUE: GRADE', and last 'above: GRADE'."),
+    )
+
+    def clean_bands(self) -> list[dict[str, int | None]]:
+        bands: list[dict[str, int | None]] = []
+        for line in self.cleaned_data["bands"].splitlines():
+            if not line.strip():
+                continue
+            left, sep, right = line.partition(":")
+            if not sep:
+                raise forms.ValidationError(_("Write each band as 'up to 25000: 1'."))
+            bound = left.strip().lower().replace("up to", "").replace(",", "").strip()
+            try:
+                upper = None if bound in ("above", "more", "*") else int(bound)
+                grade = int(right.strip())
+            except ValueError as exc:
+                raise forms.ValidationError(_("Write each band as 'up to 25000: 1'.")) from exc
+            bands.append({"upper": upper, "grade": grade})
+        if not bands:
+            raise forms.ValidationError(_("Give at least one band."))
+        return bands
+
+
+class SplitThemeForm(forms.Form):
+    theme = forms.ModelChoiceField(
+        label=_("Split the money for one theme"), queryset=Theme.objects.all(), required=False,
+        empty_label=_("No: split the round as a whole"),
+    )
+
+
+class SplitOverrideForm(forms.Form):
+    area = forms.ModelChoiceField(label=_("Area"), queryset=Area.objects.none())
+    amount = MoneyField(label=_("New amount in pounds"))
+    reason = forms.CharField(label=_("Public reason"), widget=forms.Textarea, required=False)
+
+    def __init__(self, *args: Any, round: Round, **kwargs: Any) -> None:  # noqa: A002
+        super().__init__(*args, **kwargs)
+        self.fields["area"].queryset = round.areas.all()  # type: ignore[attr-defined]

@@ -8,6 +8,7 @@ urlpatterns = [
     path("rounds/<slug:slug>/manage/", views.round_manage, name="round_manage"),
     path("rounds/<slug:slug>/propose/", views.proposal_new, name="proposal_new"),
     path("rounds/<slug:slug>/priorities/", views.priorities, name="priorities"),
+    path("rounds/<slug:slug>/split/", views.round_split, name="round_split"),
     path("rounds/<slug:slug>/audit/", views.audit_log, name="audit_log"),
     path("rounds/<slug:slug>/review/<slug:area>/", views.review_queue, name="review_queue"),
     path("proposals/<int:pk>/", views.proposal_detail, name="proposal_detail"),

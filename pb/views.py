@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+from fractions import Fraction
 from typing import Any
 
 from django.contrib import messages
@@ -24,6 +25,9 @@ from pb.forms import (
     ReviewForm,
     RoundForm,
     RoundRulesForm,
+    SplitCriterionForm,
+    SplitOverrideForm,
+    SplitThemeForm,
     ThemeRankingForm,
 )
 from pb.models import Area, Proposal, Round
@@ -316,3 +320,82 @@ def priorities(request: HttpRequest, slug: str) -> HttpResponse:
             messages.success(request, "Thank you: your priorities are recorded.")
             return redirect("round_detail", slug=slug)
     return _render(request, "pb/priorities.html", {"round": round_, "form": form}, form)
+
+
+SPLIT_LABELS = {"population": "Population", "need": "Need index", "priority": "Residents' priority"}
+
+
+def _bands_text(bands: list[dict[str, int | None]]) -> str:
+    return "\n".join(
+        f"up to {b['upper']}: {b['grade']}" if b["upper"] is not None else f"above: {b['grade']}"
+        for b in bands
+    )
+
+
+@login_required
+def round_split(request: HttpRequest, slug: str) -> HttpResponse:
+    """Configure, compute, adjust and publish the Porto Alegre split of a city round."""
+    from pb import split
+
+    round_ = _round(slug, request.user)
+    if not rules.can_manage_round(request.user, round_):
+        raise PermissionDenied
+    stored = {c["key"]: c for c in (round_.split_config or {}).get("criteria", [])}
+    preset = {c["key"]: c for c in split.criteria_to_config(split.PORTO_ALEGRE_PRESET)}
+    source = stored or preset
+    posting = request.method == "POST" and "configure" in request.POST
+    criterion_forms = []
+    for key in services.SPLIT_CRITERIA:
+        spec = source.get(key) or preset[key]
+        criterion_forms.append((key, SPLIT_LABELS[key], SplitCriterionForm(
+            request.POST if posting else None, prefix=key,
+            initial={"use": key in source, "weight": f"{float(Fraction(spec['weight'])):g}",
+                     "bands": _bands_text(spec["bands"])},
+        )))
+    theme_form = SplitThemeForm(request.POST if posting else None,
+                                initial={"theme": (round_.split_config or {}).get("theme")})
+    override_form = SplitOverrideForm(
+        request.POST if "override" in request.POST else None, round=round_)
+    error_form: Any = None
+    if request.method == "POST":
+        try:
+            if posting:
+                valid = theme_form.is_valid() and all(f.is_valid() for _, _, f in criterion_forms)
+                if valid:
+                    criteria = [
+                        {"key": key, "label": label,
+                         "weight": str(Fraction(f.cleaned_data["weight"])),
+                         "bands": f.cleaned_data["bands"]}
+                        for key, label, f in criterion_forms if f.cleaned_data["use"]
+                    ]
+                    services.split_configure(actor=request.user, round=round_,
+                                             criteria=criteria,
+                                             theme=theme_form.cleaned_data["theme"])
+                    services.split_compute(actor=request.user, round=round_)
+                    messages.success(request, "The split is computed. Check it, then publish.")
+                    return redirect("round_split", slug=slug)
+                error_form = next(
+                (f for _, _, f in criterion_forms if f.errors), theme_form
+            )
+            elif "override" in request.POST:
+                if override_form.is_valid():
+                    data = override_form.cleaned_data
+                    services.split_override(actor=request.user, round=round_, area=data["area"],
+                                            amount=data["amount"], reason=data["reason"])
+                    messages.success(request, "The amount is changed and the reason recorded.")
+                    return redirect("round_split", slug=slug)
+                error_form = override_form
+            elif "publish" in request.POST:
+                services.split_publish(actor=request.user, round=round_)
+                messages.success(request, "The split is published on the round's page.")
+                return redirect("round_split", slug=slug)
+        except DomainError as exc:
+            target = override_form if "override" in request.POST else theme_form
+            add_domain_error(target, exc)
+            error_form = target
+    round_.refresh_from_db()
+    return _render(request, "pb/round_split.html", {
+        "round": round_, "criterion_forms": criterion_forms, "theme_form": theme_form,
+        "override_form": override_form, "split": round_.split_result,
+        "editable": allows(round_.phase, Action.SPLIT),
+    }, error_form)
