@@ -44,13 +44,15 @@ class MoneyField(forms.CharField):
 
 
 class ProposalForm(forms.Form):
-    title = forms.CharField(label=_("Title"), max_length=140, required=False)
+    title = forms.CharField(label=_("Title"), max_length=140,
+                            error_messages={"required": _("Give your proposal a title.")})
     description = forms.CharField(
         label=_("What would the project do, and for whom?"), widget=forms.Textarea,
-        required=False,
+        error_messages={"required": _("Describe what the project would do.")},
     )
     area = forms.ModelChoiceField(label=_("Area"), queryset=Area.objects.none(),
-                                  empty_label=_("Choose the area"))
+                                  empty_label=_("Choose the area"),
+                                  error_messages={"required": _("Choose the area.")})
     theme = forms.ModelChoiceField(label=_("Theme"), queryset=Theme.objects.all(),
                                    required=False, empty_label=_("Choose a theme"))
     estimated_cost = MoneyField(
@@ -73,7 +75,10 @@ class ProposalForm(forms.Form):
 
     def __init__(self, *args: Any, round: Round, **kwargs: Any) -> None:  # noqa: A002
         super().__init__(*args, **kwargs)
-        self.fields["area"].queryset = round.areas.all()  # type: ignore[attr-defined]
+        areas = round.areas.all()
+        self.fields["area"].queryset = areas  # type: ignore[attr-defined]
+        if len(areas) == 1:
+            self.fields["area"].initial = areas[0]
         if round.style != RoundStyle.DECISION_DAY:
             del self.fields["group_name"]
             del self.fields["group_contact"]

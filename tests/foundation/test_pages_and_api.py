@@ -32,6 +32,13 @@ def test_demo_council_loads_twice_without_duplicates(client):
     assert Round.objects.filter(slug="city-2027").count() == 1
     html = client.get("/").content.decode()
     assert "City budget 2027" in html and "Poulton: In your hands" in html
+    city = Round.objects.get(slug="city-2027")
+    assert city.split_published_at is not None
+    assert sum(r["amount"] for r in city.split_result["rows"]) == city.budget
+    review = Round.objects.get(slug="harbour-green-2026")
+    assert review.phase == "review" and review.proposals.filter(status="submitted").count() == 3
+    page = client.get("/rounds/city-2027/").content.decode()
+    assert "How the money is shared between areas" in page
 
 
 def test_api_schema_and_docs_are_served(client):

@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from backend.accounts.models import Profile, Role, User
 from pb.models import Area, AreaKind, AreaNeed, PhaseWindow, Round, RoundArea, RoundStyle, Theme
+from pb import services, split
 from pb.phases import Phase
 
 DEMO_PASSWORD = "demo-pass-2026"  # noqa: S105 - printed for the demo, never for production
@@ -154,6 +155,7 @@ class Command(BaseCommand):
                 continue
             for slug in spec["areas"]:
                 RoundArea.objects.create(round=round_, area=areas[slug])
+            self._fill(round_, spec, people)
             start: dt.datetime = spec["start"]
             for i, phase in enumerate(
                 [Phase.INTAKE, Phase.REVIEW, Phase.PRIORITIES, Phase.VOTING, Phase.COUNTING]
@@ -164,6 +166,57 @@ class Command(BaseCommand):
                     starts_at=start + dt.timedelta(days=14 * i),
                     ends_at=start + dt.timedelta(days=14 * (i + 1)),
                 )
+
+
+    def _fill(self, round_: Round, spec: dict[str, Any], people: dict[Role, User]) -> None:
+        """Give each demo round something to show, made through the real services."""
+        manager, resident = people[Role.MANAGER], people[Role.RESIDENT]
+        target = round_.phase
+        round_.phase = Phase.INTAKE
+        round_.save(update_fields=["phase"])
+        if round_.style == RoundStyle.CITY and spec["slug"] == "city-2027":
+            services.split_configure(
+                actor=manager, round=round_,
+                criteria=split.criteria_to_config(split.PORTO_ALEGRE_ROUND_PRESET),
+            )
+            services.split_compute(actor=manager, round=round_)
+            services.split_publish(actor=manager, round=round_)
+        ideas = DEMO_PROPOSALS.get(spec["slug"], [])
+        themes = {t.name: t for t in Theme.objects.all()}
+        for area_slug, title, description, pounds, theme in ideas:
+            services.proposal_create(
+                author=resident, round=round_, area=Area.objects.get(slug=area_slug),
+                title=title, description=description, estimated_cost=pounds * 100,
+                theme=themes[theme],
+                **({"group_name": "Poulton Friends"} if round_.style == RoundStyle.DECISION_DAY
+                   else {}),
+            )
+        round_.phase = target
+        round_.save(update_fields=["phase"])
+
+
+DEMO_PROPOSALS: dict[str, list[tuple[str, str, str, int, str]]] = {
+    "city-2027": [
+        ("poulton", "Safer crossing on Station Road", "A zebra crossing by the school gates.",
+         18_000, "Safety"),
+        ("harbour", "Skate park refresh", "New ramps and lighting at the harbour skate park.",
+         42_000, "Young people"),
+    ],
+    "harbour-green-2026": [
+        ("old-harbour", "Street trees on Quay Lane", "Twelve trees with guards and watering.",
+         24_000, "Parks and green spaces"),
+        ("marina", "Pocket park by the marina", "Turn the empty corner into a small garden.",
+         55_000, "Parks and green spaces"),
+        ("marina", "Planters on the promenade", "Twenty planters cared for by volunteers.",
+         6_500, "Parks and green spaces"),
+    ],
+    "poulton-in-your-hands": [
+        ("poulton", "Lunch club kitchen", "New oven and fridge for the over-60s lunch club.",
+         4_500, "Culture"),
+        ("poulton", "Youth football kit", "Kit and goals for the under-12s team.",
+         2_800, "Young people"),
+    ],
+}
 
 
 def _slug(name: str) -> str:
