@@ -8,4 +8,5 @@ urlpatterns = [
     path("me/", MeView.as_view(), name="api-me"),
     path("", include("pb.api_urls")),
     path("", include("pb.voting.api_urls")),
+    path("", include("feedback.api_urls")),
 ]

@@ -17,6 +17,7 @@ urlpatterns = [
     path("", include("pb.urls")),
     path("", include("pb.voting.urls")),
     path("", include("deliberation.urls")),
+    path("", include("feedback.urls")),
 ]
 
 handler404 = "backend.views.not_found"
