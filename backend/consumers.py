@@ -12,13 +12,15 @@ class PingConsumer(AsyncJsonWebsocketConsumer):
     async def connect(self) -> None:
         await self.accept()
 
-    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None,
-                      **kwargs: Any) -> None:
+    async def receive(
+        self, text_data: str | None = None, bytes_data: bytes | None = None, **kwargs: Any
+    ) -> None:
         try:
             frame = json.loads(text_data or "")
         except ValueError:
-            await self.send_json({"type": "error", "code": "bad_json",
-                                  "detail": "Frames must be JSON objects."})
+            await self.send_json(
+                {"type": "error", "code": "bad_json", "detail": "Frames must be JSON objects."}
+            )
             return
         user = self.scope.get("user")
         signed_in = bool(user is not None and user.is_authenticated)

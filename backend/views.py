@@ -18,7 +18,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     user = request.user
     context = {
         "notifications": user.notifications.all()[:20],  # type: ignore[union-attr]
-        "proposals": pb_selectors.proposal_list_for_author(author=user),  # type: ignore[arg-type]
+        "proposals": pb_selectors.proposal_list_for_author(author=user),
         "managed_rounds": pb_selectors.round_list_for_manager(user=user),
     }
     return render(request, "dashboard.html", context)

@@ -49,7 +49,7 @@ class ThemeViewSet(viewsets.ReadOnlyModelViewSet):
 class RoundViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
     serializer_class = RoundSerializer
 
-    def get_queryset(self):  # type: ignore[no-untyped-def]
+    def get_queryset(self) -> Any:
         qs = selectors.round_list_visible(user=self.request.user)
         return qs.prefetch_related("round_areas__area", "phase_windows")
 
@@ -77,13 +77,18 @@ class RoundViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
         round_ = self.get_object()
         data = AdvancePhaseSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        round_ = services.round_advance_phase(actor=request.user, round=round_,
-                                              **data.validated_data)
+        round_ = services.round_advance_phase(
+            actor=request.user, round=round_, **data.validated_data
+        )
         return Response(RoundSerializer(round_).data)
 
     @extend_schema(responses=AuditEntrySerializer(many=True))
-    @action(detail=True, methods=["get"], url_path="audit",
-            permission_classes=[permissions.IsAuthenticated])
+    @action(
+        detail=True,
+        methods=["get"],
+        url_path="audit",
+        permission_classes=[permissions.IsAuthenticated],
+    )
     def audit(self, request: Request, pk: str) -> Response:
         round_ = self.get_object()
         if not rules.can_read_audit(request.user, round_):
@@ -92,27 +97,34 @@ class RoundViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
         return self.get_paginated_response(AuditEntrySerializer(page, many=True).data)
 
 
-@extend_schema(parameters=[
-    OpenApiParameter("round", int), OpenApiParameter("area", int),
-    OpenApiParameter("theme", int), OpenApiParameter("status", str),
-    OpenApiParameter("q", str),
-])
+@extend_schema(
+    parameters=[
+        OpenApiParameter("round", int),
+        OpenApiParameter("area", int),
+        OpenApiParameter("theme", int),
+        OpenApiParameter("status", str),
+        OpenApiParameter("q", str),
+    ]
+)
 class ProposalViewSet(viewsets.ReadOnlyModelViewSet):
-    def get_serializer_class(self):  # type: ignore[no-untyped-def]
+    def get_serializer_class(self) -> Any:
         return ProposalDetailSerializer if self.action == "retrieve" else ProposalSerializer
 
-    def get_queryset(self):  # type: ignore[no-untyped-def]
+    def get_queryset(self) -> Any:
         params = self.request.query_params
         qs = Proposal.objects.exclude(status="draft").select_related("round", "area")
         if self.action == "list" and params.get("round"):
             round_ = get_object_or_404(Round, pk=_int(params["round"]))
             qs = selectors.proposal_list_for_round(
                 round=round_,
-                area=get_object_or_404(Area, pk=_int(params["area"])) if params.get("area")
+                area=get_object_or_404(Area, pk=_int(params["area"]))
+                if params.get("area")
                 else None,
-                theme=get_object_or_404(Theme, pk=_int(params["theme"])) if params.get("theme")
+                theme=get_object_or_404(Theme, pk=_int(params["theme"]))
+                if params.get("theme")
                 else None,
-                status=params.get("status") or None, q=params.get("q", ""),
+                status=params.get("status") or None,
+                q=params.get("q", ""),
             )
         if self.action != "list" and base_rules.is_signed_in(self.request.user):
             qs = Proposal.objects.select_related("round", "area")
@@ -162,8 +174,9 @@ class ProposalViewSet(viewsets.ReadOnlyModelViewSet):
     def review(self, request: Request, pk: str) -> Response:
         data = ReviewSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        proposal = services.proposal_review(actor=request.user, proposal=self.get_object(),
-                                            **data.validated_data)
+        proposal = services.proposal_review(
+            actor=request.user, proposal=self.get_object(), **data.validated_data
+        )
         return Response(ProposalDetailSerializer(proposal).data)
 
     @extend_schema(request=HideSerializer, responses=ProposalSerializer)
@@ -171,8 +184,9 @@ class ProposalViewSet(viewsets.ReadOnlyModelViewSet):
     def hide(self, request: Request, pk: str) -> Response:
         data = HideSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        proposal = services.proposal_hide(actor=request.user, proposal=self.get_object(),
-                                          **data.validated_data)
+        proposal = services.proposal_hide(
+            actor=request.user, proposal=self.get_object(), **data.validated_data
+        )
         return Response(ProposalSerializer(proposal).data)
 
 

@@ -33,7 +33,7 @@ class MoneyField(forms.CharField):
             return f"{value / 100:.2f}".removesuffix(".00")
         return value
 
-    def clean(self, value: Any) -> int | None:  # type: ignore[override]
+    def clean(self, value: Any) -> int | None:
         text = super().clean(value)
         if text in (None, ""):
             return None
@@ -44,36 +44,63 @@ class MoneyField(forms.CharField):
 
 
 class ProposalForm(forms.Form):
-    title = forms.CharField(label=_("Title"), max_length=140,
-                            error_messages={"required": _("Give your proposal a title.")})
+    title = forms.CharField(
+        label=_("Title"),
+        max_length=140,
+        error_messages={"required": _("Give your proposal a title.")},
+    )
     description = forms.CharField(
-        label=_("What would the project do, and for whom?"), widget=forms.Textarea,
+        label=_("What would the project do, and for whom?"),
+        widget=forms.Textarea,
         error_messages={"required": _("Describe what the project would do.")},
     )
-    area = forms.ModelChoiceField(label=_("Area"), queryset=Area.objects.none(),
-                                  empty_label=_("Choose the area"),
-                                  error_messages={"required": _("Choose the area.")})
-    theme = forms.ModelChoiceField(label=_("Theme"), queryset=Theme.objects.all(),
-                                   required=False, empty_label=_("Choose a theme"))
+    area = forms.ModelChoiceField(
+        label=_("Area"),
+        queryset=Area.objects.none(),
+        empty_label=_("Choose the area"),
+        error_messages={"required": _("Choose the area.")},
+    )
+    theme = forms.ModelChoiceField(
+        label=_("Theme"),
+        queryset=Theme.objects.all(),
+        required=False,
+        empty_label=_("Choose a theme"),
+    )
     estimated_cost = MoneyField(
-        label=_("Estimated cost in pounds"), required=False,
+        label=_("Estimated cost in pounds"),
+        required=False,
         help_text=_("Your best guess; the council will check it."),
     )
-    latitude = forms.DecimalField(label=_("Latitude"), required=False, max_digits=8,
-                                  decimal_places=5, min_value=-90, max_value=90)
-    longitude = forms.DecimalField(label=_("Longitude"), required=False, max_digits=8,
-                                   decimal_places=5, min_value=-180, max_value=180)
+    latitude = forms.DecimalField(
+        label=_("Latitude"),
+        required=False,
+        max_digits=8,
+        decimal_places=5,
+        min_value=-90,
+        max_value=90,
+    )
+    longitude = forms.DecimalField(
+        label=_("Longitude"),
+        required=False,
+        max_digits=8,
+        decimal_places=5,
+        min_value=-180,
+        max_value=180,
+    )
     image = forms.FileField(
-        label=_("A picture"), required=False,
+        label=_("A picture"),
+        required=False,
         widget=forms.ClearableFileInput(attrs={"accept": "image/png,image/jpeg,image/webp"}),
     )
-    image_alt = forms.CharField(label=_("Describe the picture for people who cannot see it"),
-                                max_length=200, required=False)
-    group_name = forms.CharField(label=_("Group name (for a group's bid)"), max_length=140,
-                                 required=False)
+    image_alt = forms.CharField(
+        label=_("Describe the picture for people who cannot see it"), max_length=200, required=False
+    )
+    group_name = forms.CharField(
+        label=_("Group name (for a group's bid)"), max_length=140, required=False
+    )
     group_contact = forms.CharField(label=_("Group contact"), max_length=200, required=False)
 
-    def __init__(self, *args: Any, round: Round, **kwargs: Any) -> None:  # noqa: A002
+    def __init__(self, *args: Any, round: Round, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         areas = round.areas.all()
         self.fields["area"].queryset = areas  # type: ignore[attr-defined]
@@ -103,7 +130,8 @@ class ProposalForm(forms.Form):
 
 class ReviewForm(forms.Form):
     decision = forms.ChoiceField(
-        label=_("Decision"), widget=forms.RadioSelect,
+        label=_("Decision"),
+        widget=forms.RadioSelect,
         choices=[
             (ProposalStatus.FEASIBLE, _("Feasible: put it on the ballot")),
             (ProposalStatus.NOT_FEASIBLE, _("Not feasible")),
@@ -111,10 +139,12 @@ class ReviewForm(forms.Form):
         ],
     )
     council_cost = MoneyField(label=_("Council's cost estimate in pounds"), required=False)
-    reason = forms.CharField(label=_("Reason, written for residents"), widget=forms.Textarea,
-                             required=False)
-    merged_into = forms.ModelChoiceField(label=_("Merge into"), queryset=Proposal.objects.none(),
-                                         required=False)
+    reason = forms.CharField(
+        label=_("Reason, written for residents"), widget=forms.Textarea, required=False
+    )
+    merged_into = forms.ModelChoiceField(
+        label=_("Merge into"), queryset=Proposal.objects.none(), required=False
+    )
 
     def __init__(self, *args: Any, proposal: Proposal, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -126,46 +156,63 @@ class ReviewForm(forms.Form):
 
 
 class HideForm(forms.Form):
-    reason = forms.CharField(label=_("Reason shown in its place"), widget=forms.Textarea,
-                             required=False)
+    reason = forms.CharField(
+        label=_("Reason shown in its place"), widget=forms.Textarea, required=False
+    )
     image_only = forms.BooleanField(label=_("Hide only the picture"), required=False)
 
 
 class AdvancePhaseForm(forms.Form):
     to_phase = forms.ChoiceField(label=_("Move the round to"), choices=[])
-    reason = forms.CharField(label=_("Why now? (goes in the public record)"),
-                             widget=forms.Textarea, required=False)
+    reason = forms.CharField(
+        label=_("Why now? (goes in the public record)"), widget=forms.Textarea, required=False
+    )
     confirm = forms.BooleanField(
-        label=_("I understand this cannot be undone, and that from voting on the budget, "
-                "rules and shortlist are fixed."),
+        label=_(
+            "I understand this cannot be undone, and that from voting on the budget, "
+            "rules and shortlist are fixed."
+        ),
     )
 
-    def __init__(self, *args: Any, round: Round, **kwargs: Any) -> None:  # noqa: A002
+    def __init__(self, *args: Any, round: Round, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        later = ORDER[ORDER.index(Phase(round.phase)) + 1:]
+        later = ORDER[ORDER.index(Phase(round.phase)) + 1 :]
         self.fields["to_phase"].choices = [(p.value, p.label) for p in later]  # type: ignore[attr-defined]
 
 
 class RoundForm(forms.Form):
     name = forms.CharField(label=_("Name"), max_length=160)
     description = forms.CharField(label=_("Description"), widget=forms.Textarea, required=False)
-    style = forms.ChoiceField(label=_("Kind of round"), choices=RoundStyle.choices,
-                              widget=forms.RadioSelect, initial=RoundStyle.CITY)
+    style = forms.ChoiceField(
+        label=_("Kind of round"),
+        choices=RoundStyle.choices,
+        widget=forms.RadioSelect,
+        initial=RoundStyle.CITY,
+    )
     budget = MoneyField(label=_("Total budget in pounds"))
-    areas = forms.ModelMultipleChoiceField(label=_("Areas taking part"),
-                                           queryset=Area.objects.none(),
-                                           widget=forms.CheckboxSelectMultiple)
-    min_age = forms.IntegerField(label=_("Minimum age to vote"), min_value=0, max_value=120,
-                                 initial=16)
-    require_residence = forms.BooleanField(label=_("Voters must live in the area"),
-                                           required=False, initial=True)
-    voter_codes_enabled = forms.BooleanField(label=_("Allow voting with a code from a letter"),
-                                             required=False)
+    areas = forms.ModelMultipleChoiceField(
+        label=_("Areas taking part"),
+        queryset=Area.objects.none(),
+        widget=forms.CheckboxSelectMultiple,
+    )
+    min_age = forms.IntegerField(
+        label=_("Minimum age to vote"), min_value=0, max_value=120, initial=16
+    )
+    require_residence = forms.BooleanField(
+        label=_("Voters must live in the area"), required=False, initial=True
+    )
+    voter_codes_enabled = forms.BooleanField(
+        label=_("Allow voting with a code from a letter"), required=False
+    )
     ballot_type = forms.ChoiceField(label=_("Ballot"), choices=BallotType.choices)
     rule = forms.ChoiceField(label=_("Counting rule"), choices=CountingRule.choices)
     min_share = forms.DecimalField(
-        label=_("Minimum share of voters (threshold rule only, 0 to 1)"), min_value=0,
-        max_value=1, decimal_places=4, required=False, initial=0,
+        label=_("Minimum share of voters (threshold rule only, 0 to 1)"),
+        min_value=0,
+        max_value=1,
+        decimal_places=4,
+        required=False,
+        initial=0,
     )
 
     def __init__(self, *args: Any, areas: Any, **kwargs: Any) -> None:
@@ -176,26 +223,34 @@ class RoundForm(forms.Form):
 class RoundRulesForm(forms.Form):
     budget = MoneyField(label=_("Total budget in pounds"))
     min_age = forms.IntegerField(label=_("Minimum age to vote"), min_value=0, max_value=120)
-    require_residence = forms.BooleanField(label=_("Voters must live in the area"),
-                                           required=False)
-    voter_codes_enabled = forms.BooleanField(label=_("Allow voting with a code from a letter"),
-                                             required=False)
+    require_residence = forms.BooleanField(label=_("Voters must live in the area"), required=False)
+    voter_codes_enabled = forms.BooleanField(
+        label=_("Allow voting with a code from a letter"), required=False
+    )
     ballot_type = forms.ChoiceField(label=_("Ballot"), choices=BallotType.choices)
     rule = forms.ChoiceField(label=_("Counting rule"), choices=CountingRule.choices)
-    min_share = forms.DecimalField(label=_("Minimum share of voters (threshold rule only)"),
-                                   min_value=0, max_value=1, decimal_places=4, required=False)
-    reason = forms.CharField(label=_("Why the change? (goes in the record)"),
-                             widget=forms.Textarea, required=False)
+    min_share = forms.DecimalField(
+        label=_("Minimum share of voters (threshold rule only)"),
+        min_value=0,
+        max_value=1,
+        decimal_places=4,
+        required=False,
+    )
+    reason = forms.CharField(
+        label=_("Why the change? (goes in the record)"), widget=forms.Textarea, required=False
+    )
 
 
 class ProposalFilterForm(forms.Form):
     q = forms.CharField(label=_("Search"), required=False)
-    area = forms.ModelChoiceField(label=_("Area"), queryset=Area.objects.none(), required=False,
-                                  empty_label=_("All areas"))
-    theme = forms.ModelChoiceField(label=_("Theme"), queryset=Theme.objects.all(),
-                                   required=False, empty_label=_("All themes"))
+    area = forms.ModelChoiceField(
+        label=_("Area"), queryset=Area.objects.none(), required=False, empty_label=_("All areas")
+    )
+    theme = forms.ModelChoiceField(
+        label=_("Theme"), queryset=Theme.objects.all(), required=False, empty_label=_("All themes")
+    )
 
-    def __init__(self, *args: Any, round: Round, **kwargs: Any) -> None:  # noqa: A002
+    def __init__(self, *args: Any, round: Round, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["area"].queryset = round.areas.all()  # type: ignore[attr-defined]
 
@@ -205,8 +260,10 @@ class ThemeRankingForm(forms.Form):
         super().__init__(*args, **kwargs)
         for i in range(1, positions + 1):
             self.fields[f"position_{i}"] = forms.ModelChoiceField(
-                label=_("Priority %(n)s") % {"n": i}, queryset=Theme.objects.all(),
-                required=i == 1, empty_label=_("Choose a theme"),
+                label=_("Priority %(n)s") % {"n": i},
+                queryset=Theme.objects.all(),
+                required=i == 1,
+                empty_label=_("Choose a theme"),
             )
 
     def ordered_themes(self) -> list[Theme]:
@@ -219,7 +276,8 @@ class SplitCriterionForm(forms.Form):
     use = forms.BooleanField(label=_("Use this criterion"), required=False)
     weight = forms.DecimalField(label=_("Weight"), min_value=0, max_digits=6, decimal_places=2)
     bands = forms.CharField(
-        label=_("Bands"), widget=forms.Textarea(attrs={"rows": 4}),
+        label=_("Bands"),
+        widget=forms.Textarea(attrs={"rows": 4}),
         help_text=_("One band per line: 'up to VALUE: GRADE', and last 'above: GRADE'."),
     )
 
@@ -245,7 +303,9 @@ class SplitCriterionForm(forms.Form):
 
 class SplitThemeForm(forms.Form):
     theme = forms.ModelChoiceField(
-        label=_("Split the money for one theme"), queryset=Theme.objects.all(), required=False,
+        label=_("Split the money for one theme"),
+        queryset=Theme.objects.all(),
+        required=False,
         empty_label=_("No: split the round as a whole"),
     )
 
@@ -255,6 +315,6 @@ class SplitOverrideForm(forms.Form):
     amount = MoneyField(label=_("New amount in pounds"))
     reason = forms.CharField(label=_("Public reason"), widget=forms.Textarea, required=False)
 
-    def __init__(self, *args: Any, round: Round, **kwargs: Any) -> None:  # noqa: A002
+    def __init__(self, *args: Any, round: Round, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["area"].queryset = round.areas.all()  # type: ignore[attr-defined]

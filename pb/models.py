@@ -70,6 +70,9 @@ class AreaNeed(models.Model):
             models.UniqueConstraint(fields=["area", "theme"], name="unique_need_per_area_theme")
         ]
 
+    def __str__(self) -> str:
+        return f"{self.area} needs {self.theme}: {self.need_index}"
+
 
 class RoundStyle(models.TextChoices):
     CITY = "city", _("City round (budget split between areas)")
@@ -100,7 +103,9 @@ class Round(models.Model):
     style = models.CharField(max_length=20, choices=RoundStyle.choices, default=RoundStyle.CITY)
     budget = models.PositiveBigIntegerField(help_text=_("In pence (minor units)."))
     currency = models.CharField(max_length=3, default="GBP")
-    areas = models.ManyToManyField(Area, through="RoundArea", related_name="rounds")
+    areas: models.ManyToManyField[Area, RoundArea] = models.ManyToManyField(
+        Area, through="RoundArea", related_name="rounds"
+    )
     phase = models.CharField(max_length=20, choices=Phase.choices, default=Phase.DRAFT)
 
     # Eligibility
@@ -122,7 +127,9 @@ class Round(models.Model):
     score_max = models.PositiveSmallIntegerField(default=10)
     rank_k = models.PositiveSmallIntegerField(default=3)
     groups_score_own_bid = models.BooleanField(default=True)
-    rule = models.CharField(max_length=20, choices=CountingRule.choices, default=CountingRule.GREEDY)
+    rule = models.CharField(
+        max_length=20, choices=CountingRule.choices, default=CountingRule.GREEDY
+    )
     min_share = models.DecimalField(
         max_digits=5,
         decimal_places=4,
@@ -162,6 +169,9 @@ class RoundArea(models.Model):
             models.UniqueConstraint(fields=["round", "area"], name="unique_area_per_round")
         ]
 
+    def __str__(self) -> str:
+        return f"{self.area} in {self.round}"
+
 
 class PhaseWindow(models.Model):
     """When a phase of a round opens and closes; beat moves the round along these dates."""
@@ -179,6 +189,9 @@ class PhaseWindow(models.Model):
                 condition=Q(ends_at__gt=models.F("starts_at")), name="window_ends_after_start"
             ),
         ]
+
+    def __str__(self) -> str:
+        return f"{self.get_phase_display()} of {self.round}"
 
 
 class ProposalStatus(models.TextChoices):
@@ -257,6 +270,9 @@ class ProposalEvent(models.Model):
     class Meta:
         ordering = ["at", "id"]
 
+    def __str__(self) -> str:
+        return self.text
+
 
 class Support(models.Model):
     proposal = models.ForeignKey(Proposal, on_delete=models.CASCADE, related_name="supports")
@@ -266,6 +282,9 @@ class Support(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["proposal", "user"], name="one_support_per_person")
         ]
+
+    def __str__(self) -> str:
+        return f"Support for {self.proposal}"
 
 
 class ThemeRanking(models.Model):
@@ -284,6 +303,9 @@ class ThemeRanking(models.Model):
                 fields=["round", "user", "position"], name="one_theme_per_position"
             ),
         ]
+
+    def __str__(self) -> str:
+        return f"{self.theme} #{self.position}"
 
 
 class AuditEntry(models.Model):
@@ -310,6 +332,9 @@ class AuditEntry(models.Model):
         ordering = ["-at", "-id"]
         verbose_name_plural = "audit entries"
 
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.action}"
+
 
 # --- Voting ---------------------------------------------------------------------------------
 
@@ -327,6 +352,9 @@ class VoterCode(models.Model):
     area = models.ForeignKey(Area, null=True, blank=True, on_delete=models.CASCADE)
     code_hash = models.CharField(max_length=64, unique=True)
     created_at = models.DateField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"Voter code for {self.round}"
 
 
 class Participation(models.Model):
@@ -353,6 +381,9 @@ class Participation(models.Model):
             ),
         ]
 
+    def __str__(self) -> str:
+        return f"Participation in {self.round}"
+
 
 class Ballot(models.Model):
     """*What* was voted. No link to the voter: a random key and the day only."""
@@ -364,6 +395,9 @@ class Ballot(models.Model):
     selections = models.JSONField()
     receipt_hash = models.CharField(max_length=64, unique=True)
     cast_on = models.DateField()
+
+    def __str__(self) -> str:
+        return f"Ballot {self.pk}"
 
 
 class Tally(models.Model):
@@ -384,6 +418,9 @@ class Tally(models.Model):
                 fields=["round", "area", "inputs_hash"], name="one_tally_per_input"
             )
         ]
+
+    def __str__(self) -> str:
+        return f"{self.rule} tally of {self.round}"
 
 
 # Voting's own models live in pb/voting/models.py; importing them here registers them with the app.

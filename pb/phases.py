@@ -91,9 +91,7 @@ PHASE_ACTIONS: dict[Phase, frozenset[Action]] = {
     Phase.IMPLEMENTATION: _FROZEN | {Action.TRACK_DELIVERY},
 }
 
-FROZEN_PHASES = frozenset(
-    {Phase.VOTING, Phase.COUNTING, Phase.RESULTS, Phase.IMPLEMENTATION}
-)
+FROZEN_PHASES = frozenset({Phase.VOTING, Phase.COUNTING, Phase.RESULTS, Phase.IMPLEMENTATION})
 
 
 def allows(phase: str, action: Action) -> bool:

@@ -47,7 +47,7 @@ def proposal_list_for_author(*, author: Any) -> QuerySet[Proposal]:
 
 def proposal_list_for_round(
     *,
-    round: Round,  # noqa: A002
+    round: Round,
     area: Any = None,
     theme: Any = None,
     status: str | None = None,
@@ -68,7 +68,7 @@ def proposal_list_for_round(
     return qs.order_by("area__name", "-support_count", "title")
 
 
-def shortlist(*, round: Round, area: Any = None) -> QuerySet[Proposal]:  # noqa: A002
+def shortlist(*, round: Round, area: Any = None) -> QuerySet[Proposal]:
     """What goes on the ballot: feasible, visible proposals."""
     qs = Proposal.objects.filter(round=round, status=ProposalStatus.FEASIBLE, hidden=False)
     if area is not None:
@@ -76,7 +76,7 @@ def shortlist(*, round: Round, area: Any = None) -> QuerySet[Proposal]:  # noqa:
     return qs.select_related("area", "theme").order_by("title")
 
 
-def review_queue(*, round: Round, area: Any) -> QuerySet[Proposal]:  # noqa: A002
+def review_queue(*, round: Round, area: Any) -> QuerySet[Proposal]:
     return (
         Proposal.objects.filter(round=round, area=area, status=ProposalStatus.SUBMITTED)
         .select_related("theme", "author")
@@ -84,7 +84,7 @@ def review_queue(*, round: Round, area: Any) -> QuerySet[Proposal]:  # noqa: A00
     )
 
 
-def review_counts(*, round: Round) -> dict[int, dict[str, int]]:  # noqa: A002
+def review_counts(*, round: Round) -> dict[int, dict[str, int]]:
     """Per area: proposals awaiting review and already decided."""
     rows = (
         Proposal.objects.filter(round=round)
@@ -98,13 +98,13 @@ def review_counts(*, round: Round) -> dict[int, dict[str, int]]:  # noqa: A002
     return {r["area_id"]: {"waiting": r["waiting"], "decided": r["decided"]} for r in rows}
 
 
-def audit_for_round(*, round: Round) -> QuerySet[AuditEntry]:  # noqa: A002
-    return AuditEntry.objects.filter(
-        Q(round=round) | Q(proposal__round=round)
-    ).select_related("actor", "proposal", "area")
+def audit_for_round(*, round: Round) -> QuerySet[AuditEntry]:
+    return AuditEntry.objects.filter(Q(round=round) | Q(proposal__round=round)).select_related(
+        "actor", "proposal", "area"
+    )
 
 
-def theme_priorities(*, round: Round) -> dict[int, dict[int, int]]:  # noqa: A002
+def theme_priorities(*, round: Round) -> dict[int, dict[int, int]]:
     """Per area, per theme: the ranking's points summed over the area's residents.
 
     Points per position come from the round (default 1st = 4, 2nd = 3, 3rd = 2, 4th = 1).

@@ -56,10 +56,31 @@ class RoundSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Round
-        fields = ["id", "name", "slug", "description", "style", "budget", "currency", "phase",
-                  "min_age", "require_residence", "voter_codes_enabled", "ballot_type",
-                  "min_choices", "max_choices", "points_total", "score_max", "rank_k", "rule",
-                  "min_share", "round_areas", "phase_windows", "split", "split_published_at"]
+        fields = [
+            "id",
+            "name",
+            "slug",
+            "description",
+            "style",
+            "budget",
+            "currency",
+            "phase",
+            "min_age",
+            "require_residence",
+            "voter_codes_enabled",
+            "ballot_type",
+            "min_choices",
+            "max_choices",
+            "points_total",
+            "score_max",
+            "rank_k",
+            "rule",
+            "min_share",
+            "round_areas",
+            "phase_windows",
+            "split",
+            "split_published_at",
+        ]
 
     def get_split(self, obj: Round) -> dict[str, Any] | None:
         return obj.split_result if obj.split_published_at else None
@@ -68,7 +89,7 @@ class RoundSerializer(serializers.ModelSerializer):
 class RoundCreateSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=160)
     description = serializers.CharField(required=False, allow_blank=True, default="")
-    style = serializers.ChoiceField(choices=RoundStyle.choices, default=RoundStyle.CITY)
+    style = serializers.ChoiceField(choices=RoundStyle.choices, default=RoundStyle.CITY)  # type: ignore[assignment]
     budget = serializers.IntegerField(help_text="In pence (minor units).")
     areas = serializers.PrimaryKeyRelatedField(queryset=Area.objects.all(), many=True)
     min_age = serializers.IntegerField(required=False, min_value=0, max_value=120)
@@ -83,8 +104,9 @@ class RoundRulesSerializer(serializers.Serializer):
     voter_codes_enabled = serializers.BooleanField(required=False)
     ballot_type = serializers.ChoiceField(choices=BallotType.choices, required=False)
     rule = serializers.ChoiceField(choices=CountingRule.choices, required=False)
-    min_share = serializers.DecimalField(max_digits=5, decimal_places=4, min_value=0,
-                                         max_value=1, required=False)
+    min_share = serializers.DecimalField(
+        max_digits=5, decimal_places=4, min_value=0, max_value=1, required=False
+    )
     reason = serializers.CharField(required=False, allow_blank=True, default="")
 
 
@@ -106,10 +128,27 @@ class ProposalSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Proposal
-        fields = ["id", "round", "area", "theme", "title", "description", "estimated_cost",
-                  "council_cost", "cost", "latitude", "longitude", "group_name", "status",
-                  "public_reason", "merged_into", "hidden", "hidden_reason", "support_count",
-                  "submitted_at"]
+        fields = [
+            "id",
+            "round",
+            "area",
+            "theme",
+            "title",
+            "description",
+            "estimated_cost",
+            "council_cost",
+            "cost",
+            "latitude",
+            "longitude",
+            "group_name",
+            "status",
+            "public_reason",
+            "merged_into",
+            "hidden",
+            "hidden_reason",
+            "support_count",
+            "submitted_at",
+        ]
 
     def get_title(self, obj: Proposal) -> str:
         return "Hidden proposal" if obj.hidden else obj.title
@@ -128,15 +167,18 @@ class ProposalDetailSerializer(ProposalSerializer):
 class ProposalWriteSerializer(serializers.Serializer):
     round = serializers.PrimaryKeyRelatedField(queryset=Round.objects.all())
     area = serializers.PrimaryKeyRelatedField(queryset=Area.objects.all())
-    theme = serializers.PrimaryKeyRelatedField(queryset=Theme.objects.all(), required=False,
-                                               allow_null=True)
+    theme = serializers.PrimaryKeyRelatedField(
+        queryset=Theme.objects.all(), required=False, allow_null=True
+    )
     title = serializers.CharField(max_length=140, allow_blank=True)
     description = serializers.CharField(allow_blank=True)
     estimated_cost = serializers.IntegerField(help_text="In pence.")
-    latitude = serializers.DecimalField(max_digits=8, decimal_places=5, required=False,
-                                        min_value=-90, max_value=90)
-    longitude = serializers.DecimalField(max_digits=8, decimal_places=5, required=False,
-                                         min_value=-180, max_value=180)
+    latitude = serializers.DecimalField(
+        max_digits=8, decimal_places=5, required=False, min_value=-90, max_value=90
+    )
+    longitude = serializers.DecimalField(
+        max_digits=8, decimal_places=5, required=False, min_value=-180, max_value=180
+    )
     group_name = serializers.CharField(max_length=140, required=False, allow_blank=True)
     group_contact = serializers.CharField(max_length=200, required=False, allow_blank=True)
     submit = serializers.BooleanField(default=True)
@@ -153,12 +195,14 @@ class ProposalUpdateSerializer(ProposalWriteSerializer):
 
 
 class ReviewSerializer(serializers.Serializer):
-    decision = serializers.ChoiceField(choices=[
-        ProposalStatus.FEASIBLE, ProposalStatus.NOT_FEASIBLE, ProposalStatus.MERGED])
+    decision = serializers.ChoiceField(
+        choices=[ProposalStatus.FEASIBLE, ProposalStatus.NOT_FEASIBLE, ProposalStatus.MERGED]
+    )
     reason = serializers.CharField(allow_blank=True)
     council_cost = serializers.IntegerField(required=False, allow_null=True)
-    merged_into = serializers.PrimaryKeyRelatedField(queryset=Proposal.objects.all(),
-                                                     required=False, allow_null=True)
+    merged_into = serializers.PrimaryKeyRelatedField(
+        queryset=Proposal.objects.all(), required=False, allow_null=True
+    )
 
 
 class HideSerializer(serializers.Serializer):

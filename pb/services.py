@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Sequence
+from itertools import pairwise
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -43,7 +44,7 @@ def audit(
     *,
     actor: Any,
     action: str,
-    round: Round | None = None,  # noqa: A002 - the domain's word
+    round: Round | None = None,
     proposal: Proposal | None = None,
     area: Area | None = None,
     reason: str = "",
@@ -135,9 +136,7 @@ def round_create(
     return round_
 
 
-def round_update_rules(
-    *, actor: Any, round: Round, reason: str = "", **changes: Any  # noqa: A002
-) -> Round:
+def round_update_rules(*, actor: Any, round: Round, reason: str = "", **changes: Any) -> Round:
     """Change budget, rules or eligibility. Refused once voting has opened (integrity)."""
     _require(rules.can_manage_round(actor, round), "Only the round's managers can change it.")
     if is_frozen(round.phase):
@@ -173,7 +172,7 @@ def _jsonable(value: Any) -> Any:
 def round_set_phase_windows(
     *,
     actor: Any,
-    round: Round,  # noqa: A002
+    round: Round,
     windows: Iterable[tuple[str, dt.datetime, dt.datetime]],
 ) -> list[PhaseWindow]:
     _require(rules.can_manage_round(actor, round), "Only the round's managers can change it.")
@@ -185,11 +184,9 @@ def round_set_phase_windows(
             raise DomainError(
                 f"The {Phase(phase).label} phase must end after it starts.", field=phase
             )
-    for (p1, _, e1), (p2, s2, _) in zip(rows, rows[1:], strict=False):
+    for (p1, _, e1), (p2, s2, _) in pairwise(rows):
         if s2 < e1:
-            raise DomainError(
-                f"{Phase(p2).label} starts before {Phase(p1).label} ends.", field=p2
-            )
+            raise DomainError(f"{Phase(p2).label} starts before {Phase(p1).label} ends.", field=p2)
     with transaction.atomic():
         round.phase_windows.all().delete()
         created = PhaseWindow.objects.bulk_create(
@@ -204,14 +201,13 @@ def round_set_phase_windows(
     return created
 
 
-def round_advance_phase(
-    *, actor: Any, round: Round, to_phase: str, reason: str  # noqa: A002
-) -> Round:
+def round_advance_phase(*, actor: Any, round: Round, to_phase: str, reason: str) -> Round:
     """A manager moves a round forward by hand; it needs a written reason for the record."""
     _require(rules.can_manage_round(actor, round), "Only the round's managers can do this.")
     if not reason.strip():
-        raise DomainError("Say why you are moving the round on; it goes in the record.",
-                          field="reason")
+        raise DomainError(
+            "Say why you are moving the round on; it goes in the record.", field="reason"
+        )
     target = Phase(to_phase)
     with transaction.atomic():
         locked = Round.objects.select_for_update().get(pk=round.pk)
@@ -244,9 +240,7 @@ def round_advance_due_phases(*, now: dt.datetime | None = None) -> list[tuple[in
     now = now or timezone.now()
     moved: list[tuple[int, str]] = []
     due = (
-        PhaseWindow.objects.filter(starts_at__lte=now)
-        .values_list("round_id", flat=True)
-        .distinct()
+        PhaseWindow.objects.filter(starts_at__lte=now).values_list("round_id", flat=True).distinct()
     )
     for round_id in due:
         with transaction.atomic():
@@ -273,7 +267,7 @@ def round_advance_due_phases(*, now: dt.datetime | None = None) -> list[tuple[in
 
 
 def _validate_proposal_fields(
-    *, round: Round, area: Area, title: str, description: str, cost: int  # noqa: A002
+    *, round: Round, area: Area, title: str, description: str, cost: int
 ) -> None:
     fields: dict[str, list[str]] = {}
     if not title.strip():
@@ -301,7 +295,7 @@ def _event(proposal: Proposal, text: str) -> None:
 def proposal_create(
     *,
     author: Any,
-    round: Round,  # noqa: A002
+    round: Round,
     area: Area,
     title: str,
     description: str,
@@ -339,16 +333,31 @@ def proposal_create(
     return proposal
 
 
-def proposal_update(*, actor: Any, proposal: Proposal, submit: bool = False,
-                    **changes: Any) -> Proposal:
+def proposal_update(
+    *, actor: Any, proposal: Proposal, submit: bool = False, **changes: Any
+) -> Proposal:
     """The author edits their proposal, until the council's review starts."""
     _require(rules.is_author(actor, proposal), "Only the author can change this proposal.")
-    _require_phase(proposal.round, Action.EDIT_OWN,
-                   "Proposals can no longer be changed: the council's review has started.")
+    _require_phase(
+        proposal.round,
+        Action.EDIT_OWN,
+        "Proposals can no longer be changed: the council's review has started.",
+    )
     if proposal.status not in (ProposalStatus.DRAFT, ProposalStatus.SUBMITTED):
         raise NotAllowed("This proposal can no longer be changed.", code="wrong_status")
-    editable = {"title", "description", "estimated_cost", "area", "theme", "latitude",
-                "longitude", "image", "image_alt", "group_name", "group_contact"}
+    editable = {
+        "title",
+        "description",
+        "estimated_cost",
+        "area",
+        "theme",
+        "latitude",
+        "longitude",
+        "image",
+        "image_alt",
+        "group_name",
+        "group_contact",
+    }
     unknown = set(changes) - editable
     if unknown:
         raise DomainError(f"Unknown fields: {', '.join(sorted(unknown))}.")
@@ -375,8 +384,9 @@ def proposal_update(*, actor: Any, proposal: Proposal, submit: bool = False,
 def proposal_withdraw(*, actor: Any, proposal: Proposal, reason: str = "") -> Proposal:
     """The author withdraws their proposal, any time until voting opens."""
     _require(rules.is_author(actor, proposal), "Only the author can withdraw this proposal.")
-    _require_phase(proposal.round, Action.WITHDRAW,
-                   "Proposals cannot be withdrawn once voting has opened.")
+    _require_phase(
+        proposal.round, Action.WITHDRAW, "Proposals cannot be withdrawn once voting has opened."
+    )
     if proposal.status in (ProposalStatus.WITHDRAWN, ProposalStatus.MERGED):
         raise Conflict("This proposal has already been withdrawn or merged.")
     with transaction.atomic():
@@ -389,8 +399,9 @@ def proposal_withdraw(*, actor: Any, proposal: Proposal, reason: str = "") -> Pr
 def proposal_support(*, user: Any, proposal: Proposal) -> Proposal:
     """One person, one support; the count moves with ``F()`` so concurrent clicks add up."""
     _require(rules.is_signed_in(user), "Log in to support a proposal.")
-    _require_phase(proposal.round, Action.SUPPORT, "Support is only collected while proposals "
-                   "are being taken.")
+    _require_phase(
+        proposal.round, Action.SUPPORT, "Support is only collected while proposals are being taken."
+    )
     if proposal.status != ProposalStatus.SUBMITTED or proposal.hidden:
         raise NotAllowed("This proposal cannot be supported.", code="wrong_status")
     try:
@@ -424,8 +435,10 @@ def proposal_review(
     The proposal row is locked (``select_for_update``) and must still be awaiting review, so
     when two managers decide at once one wins and the other gets a ``Conflict``.
     """
-    _require(rules.can_review(actor, proposal),
-             f"Only managers of {proposal.area.name} can review this proposal.")
+    _require(
+        rules.can_review(actor, proposal),
+        f"Only managers of {proposal.area.name} can review this proposal.",
+    )
     _require_phase(proposal.round, Action.REVIEW, "Proposals are not being reviewed now.")
     fields: dict[str, list[str]] = {}
     if decision not in REVIEW_DECISIONS:
@@ -474,8 +487,11 @@ def proposal_review(
             proposal=locked,
             area=locked.area,
             reason=reason,
-            details={"decision": decision, "council_cost": locked.council_cost,
-                     "merged_into": merged_into.pk if merged_into else None},
+            details={
+                "decision": decision,
+                "council_cost": locked.council_cost,
+                "merged_into": merged_into.pk if merged_into else None,
+            },
         )
         if locked.author is not None:
             author = locked.author
@@ -506,8 +522,14 @@ def proposal_hide(
         proposal.save(update_fields=["hidden", "image_hidden", "hidden_reason", "updated_at"])
         what = "image" if image_only else "proposal"
         _event(proposal, f"The {what} was hidden by a moderator: {reason.strip()}")
-        audit(actor=actor, action=f"moderation.hide_{what}", round=proposal.round,
-              proposal=proposal, area=proposal.area, reason=reason)
+        audit(
+            actor=actor,
+            action=f"moderation.hide_{what}",
+            round=proposal.round,
+            proposal=proposal,
+            area=proposal.area,
+            reason=reason,
+        )
         if proposal.author is not None:
             author = proposal.author
             transaction.on_commit(
@@ -526,17 +548,18 @@ def proposal_hide(
 DEFAULT_PRIORITY_POINTS = (4, 3, 2, 1)
 
 
-def themes_rank(
-    *, user: Any, round: Round, themes: Sequence[Theme]  # noqa: A002
-) -> list[ThemeRanking]:
+def themes_rank(*, user: Any, round: Round, themes: Sequence[Theme]) -> list[ThemeRanking]:
     """A resident ranks themes for their area (1st, 2nd, ...); ranking again replaces it."""
     _require(rules.is_signed_in(user), "Log in to rank the priorities.")
     _require_phase(round, Action.RANK_THEMES, "Priorities are not being ranked now.")
     profile = getattr(user, "profile", None)
     area = profile.home_area if profile else None
     if area is None or not round.round_areas.filter(area=area).exists():
-        raise NotAllowed("Only residents of the round's areas can rank its priorities. Set "
-                         "where you live on your details page.", code="not_eligible")
+        raise NotAllowed(
+            "Only residents of the round's areas can rank its priorities. Set "
+            "where you live on your details page.",
+            code="not_eligible",
+        )
     if not themes:
         raise DomainError("Choose at least one theme.", field="themes")
     if len({t.pk for t in themes}) != len(themes):
@@ -557,9 +580,7 @@ def themes_rank(
 SPLIT_CRITERIA = ("population", "need", "priority")
 
 
-def split_area_values(
-    *, round: Round, theme: Theme | None  # noqa: A002
-) -> dict[int, dict[str, int]]:
+def split_area_values(*, round: Round, theme: Theme | None) -> dict[int, dict[str, int]]:
     """The raw figure of every criterion for every area of the round.
 
     - population: the area's population.
@@ -600,7 +621,8 @@ def _split_inputs(round_: Round) -> tuple[Any, list[Any], Theme | None]:
     config = round_.split_config or {}
     if not config.get("criteria"):
         raise DomainError("Choose the split's criteria first.", field="criteria")
-    theme = Theme.objects.filter(pk=config.get("theme")).first() if config.get("theme") else None
+    theme_id = config.get("theme")
+    theme = Theme.objects.filter(pk=theme_id).first() if theme_id is not None else None
     criteria = split.criteria_from_config(config["criteria"])
     values = split_area_values(round=round_, theme=theme)
     inputs = [
@@ -613,7 +635,7 @@ def _split_inputs(round_: Round) -> tuple[Any, list[Any], Theme | None]:
 def split_configure(
     *,
     actor: Any,
-    round: Round,  # noqa: A002
+    round: Round,
     criteria: list[dict[str, Any]],
     theme: Theme | None = None,
 ) -> Round:
@@ -633,11 +655,15 @@ def split_configure(
     if unknown:
         raise DomainError(f"Unknown criteria: {', '.join(sorted(unknown))}.", field="criteria")
     if "priority" in keys and theme is None:
-        raise DomainError("Residents rank priorities per theme: choose a theme to use the "
-                          "priority criterion.", field="theme")
+        raise DomainError(
+            "Residents rank priorities per theme: choose a theme to use the priority criterion.",
+            field="theme",
+        )
     with transaction.atomic():
-        round.split_config = {"theme": theme.pk if theme else None,
-                              "criteria": split.criteria_to_config(parsed)}
+        round.split_config = {
+            "theme": theme.pk if theme else None,
+            "criteria": split.criteria_to_config(parsed),
+        }
         round.split_result = None
         round.split_published_at = None
         round.save(update_fields=["split_config", "split_result", "split_published_at"])
@@ -657,7 +683,7 @@ def _store_split(round_: Round, result: Any) -> dict[str, Any]:
     return table
 
 
-def split_compute(*, actor: Any, round: Round) -> dict[str, Any]:  # noqa: A002
+def split_compute(*, actor: Any, round: Round) -> dict[str, Any]:
     """Compute the split from the stored settings and give every area its amount."""
     from pb import split
 
@@ -665,19 +691,28 @@ def split_compute(*, actor: Any, round: Round) -> dict[str, Any]:  # noqa: A002
     _require_phase(round, Action.SPLIT, "The split is fixed once voting opens.")
     criteria, inputs, theme = _split_inputs(round)
     try:
-        result = split.compute_split(round.budget, criteria, inputs, currency=round.currency,
-                                     theme=theme.name if theme else None)
+        result = split.compute_split(
+            round.budget,
+            criteria,
+            inputs,
+            currency=round.currency,
+            theme=theme.name if theme else None,
+        )
     except split.SplitError as exc:
         raise DomainError(str(exc), field="criteria") from exc
     with transaction.atomic():
         table = _store_split(round, result)
-        audit(actor=actor, action="split.compute", round=round,
-              details={r["area_name"]: r["amount"] for r in table["rows"]})
+        audit(
+            actor=actor,
+            action="split.compute",
+            round=round,
+            details={r["area_name"]: r["amount"] for r in table["rows"]},
+        )
     return table
 
 
 def split_override(
-    *, actor: Any, round: Round, area: Area, amount: int, reason: str  # noqa: A002
+    *, actor: Any, round: Round, area: Area, amount: int, reason: str
 ) -> dict[str, Any]:
     """Change one area's amount, with a public reason; the rest is shared out again."""
     from pb import split
@@ -688,25 +723,42 @@ def split_override(
         raise DomainError("Write the public reason for changing this amount.", field="reason")
     if round.split_result is None:
         raise DomainError("Compute the split before changing an area's amount.")
-    overrides = {str(r["area_id"]): (r["amount"], r["reason"])
-                 for r in round.split_result["rows"] if r.get("overridden")}
+    overrides = {
+        str(r["area_id"]): (r["amount"], r["reason"])
+        for r in round.split_result["rows"]
+        if r.get("overridden")
+    }
     overrides[str(area.pk)] = (amount, reason.strip())
     criteria, inputs, theme = _split_inputs(round)
     try:
-        base = split.compute_split(round.budget, criteria, inputs, currency=round.currency,
-                                   theme=theme.name if theme else None)
-        result = split.apply_overrides(base, {k: v[0] for k, v in overrides.items()},
-                                       reasons={k: v[1] for k, v in overrides.items()})
+        base = split.compute_split(
+            round.budget,
+            criteria,
+            inputs,
+            currency=round.currency,
+            theme=theme.name if theme else None,
+        )
+        result = split.apply_overrides(
+            base,
+            {k: v[0] for k, v in overrides.items()},
+            reasons={k: v[1] for k, v in overrides.items()},
+        )
     except split.SplitError as exc:
         raise DomainError(str(exc), field="amount") from exc
     with transaction.atomic():
         table = _store_split(round, result)
-        audit(actor=actor, action="split.override", round=round, area=area, reason=reason,
-              details={"amount": amount})
+        audit(
+            actor=actor,
+            action="split.override",
+            round=round,
+            area=area,
+            reason=reason,
+            details={"amount": amount},
+        )
     return table
 
 
-def split_publish(*, actor: Any, round: Round) -> Round:  # noqa: A002
+def split_publish(*, actor: Any, round: Round) -> Round:
     """Publish the split table on the round's page; it must happen before voting opens."""
     _require(rules.can_manage_round(actor, round), "Only the round's managers can do this.")
     _require_phase(round, Action.SPLIT, "The split is fixed once voting opens.")

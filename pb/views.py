@@ -41,8 +41,9 @@ def _round(slug: str, user: Any) -> Round:
     return round_
 
 
-def _render(request: HttpRequest, template: str, context: dict[str, Any],
-            form: Any = None) -> HttpResponse:
+def _render(
+    request: HttpRequest, template: str, context: dict[str, Any], form: Any = None
+) -> HttpResponse:
     status = 400 if form is not None and form.is_bound and form.errors else 200
     return render(request, template, context, status=status)
 
@@ -52,7 +53,9 @@ def round_detail(request: HttpRequest, slug: str) -> HttpResponse:
     filters = ProposalFilterForm(request.GET or None, round=round_)
     criteria = filters.cleaned_data if filters.is_valid() else {}
     proposals = selectors.proposal_list_for_round(
-        round=round_, area=criteria.get("area"), theme=criteria.get("theme"),
+        round=round_,
+        area=criteria.get("area"),
+        theme=criteria.get("theme"),
         q=criteria.get("q", ""),
     )
     context = {
@@ -96,19 +99,29 @@ def proposal_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 def proposal_new(request: HttpRequest, slug: str) -> HttpResponse:
     round_ = _round(slug, request.user)
-    form = ProposalForm(request.POST or None, request.FILES or None, round=round_,
-                        initial=_home_area(request.user, round_))
+    form = ProposalForm(
+        request.POST or None,
+        request.FILES or None,
+        round=round_,
+        initial=_home_area(request.user, round_),
+    )
     if request.method == "POST" and form.is_valid():
         try:
             proposal = services.proposal_create(
-                author=request.user, round=round_, submit="save_draft" not in request.POST,
+                author=request.user,
+                round=round_,
+                submit="save_draft" not in request.POST,
                 **form.service_kwargs(),
             )
         except DomainError as exc:
             add_domain_error(form, exc)
         else:
-            messages.success(request, "Your proposal is saved." if proposal.status == "draft"
-                             else "Thank you: your proposal is submitted.")
+            messages.success(
+                request,
+                "Your proposal is saved."
+                if proposal.status == "draft"
+                else "Thank you: your proposal is submitted.",
+            )
             return redirect("proposal_detail", pk=proposal.pk)
     return _render(request, "pb/proposal_form.html", {"form": form, "round": round_}, form)
 
@@ -125,22 +138,43 @@ def proposal_edit(request: HttpRequest, pk: int) -> HttpResponse:
     proposal = get_object_or_404(Proposal.objects.select_related("round"), pk=pk)
     if not rules.is_author(request.user, proposal):
         raise PermissionDenied
-    initial = {f: getattr(proposal, f) for f in (
-        "title", "description", "area", "theme", "estimated_cost", "latitude", "longitude",
-        "image_alt", "group_name", "group_contact")}
-    form = ProposalForm(request.POST or None, request.FILES or None, round=proposal.round,
-                        initial=initial)
+    initial = {
+        f: getattr(proposal, f)
+        for f in (
+            "title",
+            "description",
+            "area",
+            "theme",
+            "estimated_cost",
+            "latitude",
+            "longitude",
+            "image_alt",
+            "group_name",
+            "group_contact",
+        )
+    }
+    form = ProposalForm(
+        request.POST or None, request.FILES or None, round=proposal.round, initial=initial
+    )
     if request.method == "POST" and form.is_valid():
         try:
-            services.proposal_update(actor=request.user, proposal=proposal,
-                                     submit="submit" in request.POST, **form.service_kwargs())
+            services.proposal_update(
+                actor=request.user,
+                proposal=proposal,
+                submit="submit" in request.POST,
+                **form.service_kwargs(),
+            )
         except DomainError as exc:
             add_domain_error(form, exc)
         else:
             messages.success(request, "Your changes are saved.")
             return redirect("proposal_detail", pk=proposal.pk)
-    return _render(request, "pb/proposal_form.html",
-                   {"form": form, "round": proposal.round, "proposal": proposal}, form)
+    return _render(
+        request,
+        "pb/proposal_form.html",
+        {"form": form, "round": proposal.round, "proposal": proposal},
+        form,
+    )
 
 
 @login_required
@@ -148,8 +182,9 @@ def proposal_edit(request: HttpRequest, pk: int) -> HttpResponse:
 def proposal_withdraw(request: HttpRequest, pk: int) -> HttpResponse:
     proposal = get_object_or_404(Proposal, pk=pk)
     try:
-        services.proposal_withdraw(actor=request.user, proposal=proposal,
-                                   reason=request.POST.get("reason", ""))
+        services.proposal_withdraw(
+            actor=request.user, proposal=proposal, reason=request.POST.get("reason", "")
+        )
     except DomainError as exc:
         messages.error(request, exc.message)
     else:
@@ -175,14 +210,18 @@ def proposal_review(request: HttpRequest, pk: int) -> HttpResponse:
     proposal = get_object_or_404(Proposal.objects.select_related("round", "area"), pk=pk)
     if not rules.can_review(request.user, proposal):
         raise PermissionDenied
-    form = ReviewForm(request.POST or None, proposal=proposal,
-                      initial={"council_cost": proposal.estimated_cost})
+    form = ReviewForm(
+        request.POST or None, proposal=proposal, initial={"council_cost": proposal.estimated_cost}
+    )
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
             services.proposal_review(
-                actor=request.user, proposal=proposal, decision=data["decision"],
-                reason=data["reason"], council_cost=data["council_cost"],
+                actor=request.user,
+                proposal=proposal,
+                decision=data["decision"],
+                reason=data["reason"],
+                council_cost=data["council_cost"],
                 merged_into=data["merged_into"],
             )
         except DomainError as exc:
@@ -200,9 +239,12 @@ def proposal_hide(request: HttpRequest, pk: int) -> HttpResponse:
     form = HideForm(request.POST)
     form.is_valid()
     try:
-        services.proposal_hide(actor=request.user, proposal=proposal,
-                               reason=form.cleaned_data.get("reason", ""),
-                               image_only=form.cleaned_data.get("image_only", False))
+        services.proposal_hide(
+            actor=request.user,
+            proposal=proposal,
+            reason=form.cleaned_data.get("reason", ""),
+            image_only=form.cleaned_data.get("image_only", False),
+        )
     except DomainError as exc:
         messages.error(request, exc.message)
     else:
@@ -214,8 +256,11 @@ def proposal_hide(request: HttpRequest, pk: int) -> HttpResponse:
 def round_new(request: HttpRequest) -> HttpResponse:
     if not base_rules.manages_any_area(request.user):
         raise PermissionDenied
-    areas = (Area.objects.all() if base_rules.is_admin(request.user)
-             else request.user.managed_areas.all())  # type: ignore[union-attr]
+    areas = (
+        Area.objects.all()
+        if base_rules.is_admin(request.user)
+        else request.user.managed_areas.all()  # type: ignore[union-attr]
+    )
     form = RoundForm(request.POST or None, areas=areas)
     if request.method == "POST" and form.is_valid():
         data = dict(form.cleaned_data)
@@ -237,12 +282,20 @@ def round_manage(request: HttpRequest, slug: str) -> HttpResponse:
         raise PermissionDenied
     rules_form = RoundRulesForm(
         request.POST if "save_rules" in request.POST else None,
-        initial={f: getattr(round_, f) for f in (
-            "budget", "min_age", "require_residence", "voter_codes_enabled", "ballot_type",
-            "rule", "min_share")},
+        initial={
+            f: getattr(round_, f)
+            for f in (
+                "budget",
+                "min_age",
+                "require_residence",
+                "voter_codes_enabled",
+                "ballot_type",
+                "rule",
+                "min_share",
+            )
+        },
     )
-    phase_form = AdvancePhaseForm(request.POST if "advance" in request.POST else None,
-                                  round=round_)
+    phase_form = AdvancePhaseForm(request.POST if "advance" in request.POST else None, round=round_)
     if request.method == "POST":
         try:
             if "save_rules" in request.POST and rules_form.is_valid():
@@ -250,13 +303,15 @@ def round_manage(request: HttpRequest, slug: str) -> HttpResponse:
                 reason = data.pop("reason")
                 data["min_share"] = data.get("min_share") or 0
                 changed = {k: v for k, v in data.items() if getattr(round_, k) != v}
-                services.round_update_rules(actor=request.user, round=round_, reason=reason,
-                                            **changed)
+                services.round_update_rules(
+                    actor=request.user, round=round_, reason=reason, **changed
+                )
                 messages.success(request, "The rules are saved.")
                 return redirect("round_manage", slug=slug)
             if "advance" in request.POST and phase_form.is_valid():
                 services.round_advance_phase(
-                    actor=request.user, round=round_,
+                    actor=request.user,
+                    round=round_,
                     to_phase=phase_form.cleaned_data["to_phase"],
                     reason=phase_form.cleaned_data["reason"],
                 )
@@ -265,13 +320,23 @@ def round_manage(request: HttpRequest, slug: str) -> HttpResponse:
         except DomainError as exc:
             add_domain_error(rules_form if "save_rules" in request.POST else phase_form, exc)
     counts = selectors.review_counts(round=round_)
-    areas = [(ra, counts.get(ra.area_id, {"waiting": 0, "decided": 0}))
-             for ra in round_.round_areas.select_related("area")]
+    areas = [
+        (ra, counts.get(ra.area_id, {"waiting": 0, "decided": 0}))
+        for ra in round_.round_areas.select_related("area")
+    ]
     bound = rules_form if rules_form.is_bound else phase_form
-    return _render(request, "pb/round_manage.html", {
-        "round": round_, "rules_form": rules_form, "phase_form": phase_form, "areas": areas,
-        "frozen": not allows(round_.phase, Action.EDIT_RULES),
-    }, bound)
+    return _render(
+        request,
+        "pb/round_manage.html",
+        {
+            "round": round_,
+            "rules_form": rules_form,
+            "phase_form": phase_form,
+            "areas": areas,
+            "frozen": not allows(round_.phase, Action.EDIT_RULES),
+        },
+        bound,
+    )
 
 
 @login_required
@@ -280,11 +345,16 @@ def review_queue(request: HttpRequest, slug: str, area: str) -> HttpResponse:
     area_obj = get_object_or_404(round_.areas, slug=area)
     if not rules.can_manage_area(request.user, area_obj):
         raise PermissionDenied
-    return render(request, "pb/review_queue.html", {
-        "round": round_, "area": area_obj,
-        "queue": selectors.review_queue(round=round_, area=area_obj),
-        "in_review": allows(round_.phase, Action.REVIEW),
-    })
+    return render(
+        request,
+        "pb/review_queue.html",
+        {
+            "round": round_,
+            "area": area_obj,
+            "queue": selectors.review_queue(round=round_, area=area_obj),
+            "in_review": allows(round_.phase, Action.REVIEW),
+        },
+    )
 
 
 @login_required
@@ -299,9 +369,17 @@ def audit_log(request: HttpRequest, slug: str) -> HttpResponse:
         writer = csv.writer(response)
         writer.writerow(["when", "who", "action", "proposal", "area", "reason", "details"])
         for e in entries:
-            writer.writerow([e.at.isoformat(), e.actor.email if e.actor else "system", e.action,
-                             e.proposal.title if e.proposal else "",
-                             e.area.name if e.area else "", e.reason, e.details])
+            writer.writerow(
+                [
+                    e.at.isoformat(),
+                    e.actor.email if e.actor else "system",
+                    e.action,
+                    e.proposal.title if e.proposal else "",
+                    e.area.name if e.area else "",
+                    e.reason,
+                    e.details,
+                ]
+            )
         return response
     return render(request, "pb/audit_log.html", {"round": round_, "entries": entries[:500]})
 
@@ -347,15 +425,28 @@ def round_split(request: HttpRequest, slug: str) -> HttpResponse:
     criterion_forms = []
     for key in services.SPLIT_CRITERIA:
         spec = source.get(key) or preset[key]
-        criterion_forms.append((key, SPLIT_LABELS[key], SplitCriterionForm(
-            request.POST if posting else None, prefix=key,
-            initial={"use": key in source, "weight": f"{float(Fraction(spec['weight'])):g}",
-                     "bands": _bands_text(spec["bands"])},
-        )))
-    theme_form = SplitThemeForm(request.POST if posting else None,
-                                initial={"theme": (round_.split_config or {}).get("theme")})
+        criterion_forms.append(
+            (
+                key,
+                SPLIT_LABELS[key],
+                SplitCriterionForm(
+                    request.POST if posting else None,
+                    prefix=key,
+                    initial={
+                        "use": key in source,
+                        "weight": f"{float(Fraction(spec['weight'])):g}",
+                        "bands": _bands_text(spec["bands"]),
+                    },
+                ),
+            )
+        )
+    theme_form = SplitThemeForm(
+        request.POST if posting else None,
+        initial={"theme": (round_.split_config or {}).get("theme")},
+    )
     override_form = SplitOverrideForm(
-        request.POST if "override" in request.POST else None, round=round_)
+        request.POST if "override" in request.POST else None, round=round_
+    )
     error_form: Any = None
     if request.method == "POST":
         try:
@@ -363,25 +454,35 @@ def round_split(request: HttpRequest, slug: str) -> HttpResponse:
                 valid = theme_form.is_valid() and all(f.is_valid() for _, _, f in criterion_forms)
                 if valid:
                     criteria = [
-                        {"key": key, "label": label,
-                         "weight": str(Fraction(f.cleaned_data["weight"])),
-                         "bands": f.cleaned_data["bands"]}
-                        for key, label, f in criterion_forms if f.cleaned_data["use"]
+                        {
+                            "key": key,
+                            "label": label,
+                            "weight": str(Fraction(f.cleaned_data["weight"])),
+                            "bands": f.cleaned_data["bands"],
+                        }
+                        for key, label, f in criterion_forms
+                        if f.cleaned_data["use"]
                     ]
-                    services.split_configure(actor=request.user, round=round_,
-                                             criteria=criteria,
-                                             theme=theme_form.cleaned_data["theme"])
+                    services.split_configure(
+                        actor=request.user,
+                        round=round_,
+                        criteria=criteria,
+                        theme=theme_form.cleaned_data["theme"],
+                    )
                     services.split_compute(actor=request.user, round=round_)
                     messages.success(request, "The split is computed. Check it, then publish.")
                     return redirect("round_split", slug=slug)
-                error_form = next(
-                (f for _, _, f in criterion_forms if f.errors), theme_form
-            )
+                error_form = next((f for _, _, f in criterion_forms if f.errors), theme_form)
             elif "override" in request.POST:
                 if override_form.is_valid():
                     data = override_form.cleaned_data
-                    services.split_override(actor=request.user, round=round_, area=data["area"],
-                                            amount=data["amount"], reason=data["reason"])
+                    services.split_override(
+                        actor=request.user,
+                        round=round_,
+                        area=data["area"],
+                        amount=data["amount"],
+                        reason=data["reason"],
+                    )
                     messages.success(request, "The amount is changed and the reason recorded.")
                     return redirect("round_split", slug=slug)
                 error_form = override_form
@@ -394,8 +495,16 @@ def round_split(request: HttpRequest, slug: str) -> HttpResponse:
             add_domain_error(target, exc)
             error_form = target
     round_.refresh_from_db()
-    return _render(request, "pb/round_split.html", {
-        "round": round_, "criterion_forms": criterion_forms, "theme_form": theme_form,
-        "override_form": override_form, "split": round_.split_result,
-        "editable": allows(round_.phase, Action.SPLIT),
-    }, error_form)
+    return _render(
+        request,
+        "pb/round_split.html",
+        {
+            "round": round_,
+            "criterion_forms": criterion_forms,
+            "theme_form": theme_form,
+            "override_form": override_form,
+            "split": round_.split_result,
+            "editable": allows(round_.phase, Action.SPLIT),
+        },
+        error_form,
+    )

@@ -65,7 +65,7 @@ class User(AbstractUser):
 
     @property
     def public_name(self) -> str:
-        return self.display_name or _("Resident")
+        return self.display_name or str(_("Resident"))
 
 
 class AgeBand(models.TextChoices):
@@ -150,3 +150,6 @@ class Notification(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return self.subject

@@ -38,7 +38,9 @@ def sign_up(request: HttpRequest) -> HttpResponse:
             login(request, user, backend="django.contrib.auth.backends.ModelBackend")
             messages.success(request, _("Welcome! Your account is ready."))
             return redirect("dashboard")
-    return render(request, "accounts/sign_up.html", {"form": form}, status=400 if form.errors else 200)
+    return render(
+        request, "accounts/sign_up.html", {"form": form}, status=400 if form.errors else 200
+    )
 
 
 @login_required

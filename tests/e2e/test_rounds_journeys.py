@@ -102,7 +102,8 @@ def test_city_round_from_creation_to_published_split_and_reviewed_proposal(page,
     page.get_by_label("Feasible: put it on the ballot").check()
     page.get_by_label("Council's cost estimate in pounds").fill("4,200")
     page.get_by_label("Reason, written for residents").fill(
-        "Parks can install these in spring; the cost includes foundations.")
+        "Parks can install these in spring; the cost includes foundations."
+    )
     page.get_by_role("button", name="Record decision").click()
     assert page.get_by_text("Decision recorded").is_visible()
     log_out(page)
@@ -119,8 +120,9 @@ def test_city_round_from_creation_to_published_split_and_reviewed_proposal(page,
 def test_proposal_form_works_without_javascript_and_shows_errors(page_no_js, live_server):
     page = page_no_js
     area = AreaFactory(name="Harbour", slug="harbour")
-    round_ = Round.objects.create(name="Harbour 2027", slug="harbour-2027", budget=1_000_000,
-                                  phase="intake")
+    round_ = Round.objects.create(
+        name="Harbour 2027", slug="harbour-2027", budget=1_000_000, phase="intake"
+    )
     round_.round_areas.create(area=area)
     UserFactory(email="rosa@example.org")
     log_in(page, live_server, "rosa@example.org")

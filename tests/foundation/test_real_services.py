@@ -34,7 +34,9 @@ def test_redis_cache_round_trip():
 
 
 async def _ping_once() -> dict:
-    communicator = WebsocketCommunicator(application, "/ws/ping/", headers=[(b"origin", b"http://127.0.0.1")])
+    communicator = WebsocketCommunicator(
+        application, "/ws/ping/", headers=[(b"origin", b"http://127.0.0.1")]
+    )
     connected, _ = await communicator.connect()
     assert connected
     await communicator.send_json_to({"hello": "there"})

@@ -16,8 +16,9 @@ class World:
         self.north = AreaFactory(name="North", slug="north", population=30_000)
         self.south = AreaFactory(name="South", slug="south", population=60_000)
         self.elsewhere = AreaFactory(name="Elsewhere", slug="elsewhere")
-        self.round = RoundFactory(name="City 2027", slug="city-2027", budget=10_000_000,
-                                  phase=phase)
+        self.round = RoundFactory(
+            name="City 2027", slug="city-2027", budget=10_000_000, phase=phase
+        )
         RoundArea.objects.create(round=self.round, area=self.north)
         RoundArea.objects.create(round=self.round, area=self.south)
         self.manager = UserFactory(role=Role.MANAGER, email="north-manager@example.org")

@@ -47,8 +47,9 @@ def test_a_resident_creates_a_proposal_through_the_api(world):
     ],
 )
 def test_bad_proposals_get_a_400_json_error_naming_the_field(world, overrides, field):
-    response = api_for(world.resident).post("/api/v1/proposals/", body(world, **overrides),
-                                            format="json")
+    response = api_for(world.resident).post(
+        "/api/v1/proposals/", body(world, **overrides), format="json"
+    )
     assert response.status_code == 400
     assert field in response.json()["error"]["fields"]
     assert not Proposal.objects.exists()
@@ -56,7 +57,8 @@ def test_bad_proposals_get_a_400_json_error_naming_the_field(world, overrides, f
 
 def test_an_area_outside_the_round_gets_a_400(world):
     response = api_for(world.resident).post(
-        "/api/v1/proposals/", body(world, area=world.elsewhere.pk), format="json")
+        "/api/v1/proposals/", body(world, area=world.elsewhere.pk), format="json"
+    )
     assert response.status_code == 400
     assert "area" in response.json()["error"]["fields"]
 
@@ -75,9 +77,14 @@ def test_anonymous_people_cannot_propose(world):
 
 
 def _proposal(world):
-    return services.proposal_create(author=world.resident, round=world.round, area=world.north,
-                                    title="Bins", description="More bins.",
-                                    estimated_cost=50_000)
+    return services.proposal_create(
+        author=world.resident,
+        round=world.round,
+        area=world.north,
+        title="Bins",
+        description="More bins.",
+        estimated_cost=50_000,
+    )
 
 
 # role, phase, action -> expected status
@@ -109,8 +116,11 @@ def test_permission_matrix_role_by_phase_by_action(world, role, phase, action, e
     if action == "edit":
         response = client.patch(url, {"title": "Bigger bins"}, format="json")
     elif action == "review":
-        response = client.post(url + "review/", {"decision": "feasible", "council_cost": 60_000,
-                                                 "reason": "Cheap and quick."}, format="json")
+        response = client.post(
+            url + "review/",
+            {"decision": "feasible", "council_cost": 60_000, "reason": "Cheap and quick."},
+            format="json",
+        )
     elif action == "hide":
         response = client.post(url + "hide/", {"reason": "Personal data."}, format="json")
     else:
@@ -126,20 +136,33 @@ def test_two_reviews_of_the_same_proposal_the_second_gets_409(world):
     client = api_for(world.manager)
     url = f"/api/v1/proposals/{proposal.pk}/review/"
     first = client.post(url, {"decision": "not_feasible", "reason": "No."}, format="json")
-    second = client.post(url, {"decision": "feasible", "council_cost": 1, "reason": "Yes."},
-                         format="json")
+    second = client.post(
+        url, {"decision": "feasible", "council_cost": 1, "reason": "Yes."}, format="json"
+    )
     assert first.status_code == 200 and second.status_code == 409
     assert "already reviewed" in second.json()["error"]["detail"]
 
 
 def test_proposal_list_filters_and_excludes_drafts(world, django_assert_max_num_queries):
     _proposal(world)
-    services.proposal_create(author=world.resident, round=world.round, area=world.south,
-                             title="Lights", description="Street lights.", estimated_cost=1,
-                             theme=world.roads)
-    services.proposal_create(author=world.resident, round=world.round, area=world.south,
-                             title="Secret", description="Draft.", estimated_cost=1,
-                             submit=False)
+    services.proposal_create(
+        author=world.resident,
+        round=world.round,
+        area=world.south,
+        title="Lights",
+        description="Street lights.",
+        estimated_cost=1,
+        theme=world.roads,
+    )
+    services.proposal_create(
+        author=world.resident,
+        round=world.round,
+        area=world.south,
+        title="Secret",
+        description="Draft.",
+        estimated_cost=1,
+        submit=False,
+    )
     client = api_for()
     everything = client.get(f"/api/v1/proposals/?round={world.round.pk}").json()["results"]
     assert {p["title"] for p in everything} == {"Bins", "Lights"}
@@ -157,20 +180,27 @@ def test_proposal_list_filters_and_excludes_drafts(world, django_assert_max_num_
 
 def test_rules_are_frozen_through_the_api_too(world):
     world.set_phase("voting")
-    response = api_for(world.manager).post(f"/api/v1/rounds/{world.round.pk}/rules/",
-                                           {"budget": 1}, format="json")
+    response = api_for(world.manager).post(
+        f"/api/v1/rounds/{world.round.pk}/rules/", {"budget": 1}, format="json"
+    )
     assert response.status_code == 403
     assert response.json()["error"]["code"] == "frozen"
 
 
 def test_managers_create_rounds_and_advance_phases_through_the_api(world):
     client = api_for(world.manager)
-    created = client.post("/api/v1/rounds/", {"name": "North 2028", "budget": 100_000,
-                                              "areas": [world.north.pk]}, format="json")
+    created = client.post(
+        "/api/v1/rounds/",
+        {"name": "North 2028", "budget": 100_000, "areas": [world.north.pk]},
+        format="json",
+    )
     assert created.status_code == 201
     round_id = created.json()["id"]
-    moved = client.post(f"/api/v1/rounds/{round_id}/advance/",
-                        {"to_phase": "intake", "reason": "Launch"}, format="json")
+    moved = client.post(
+        f"/api/v1/rounds/{round_id}/advance/",
+        {"to_phase": "intake", "reason": "Launch"},
+        format="json",
+    )
     assert moved.status_code == 200 and moved.json()["phase"] == "intake"
     audit = client.get(f"/api/v1/rounds/{round_id}/audit/")
     assert [e["action"] for e in audit.json()["results"]] == ["phase.advance", "round.create"]

@@ -12,13 +12,20 @@ pytestmark = pytest.mark.django_db
 
 
 def test_round_page_explains_the_round_and_lists_proposals(client, world):
-    services.proposal_create(author=world.resident, round=world.round, area=world.north,
-                             title="Benches", description="Six.", estimated_cost=120_000,
-                             theme=world.parks)
+    services.proposal_create(
+        author=world.resident,
+        round=world.round,
+        area=world.north,
+        title="Benches",
+        description="Six.",
+        estimated_cost=120_000,
+        theme=world.parks,
+    )
     html = client.get(reverse("round_detail", args=[world.round.slug])).content.decode()
     assert "£100,000" in html and "Benches" in html and "People aged 16 or over" in html
-    filtered = client.get(reverse("round_detail", args=[world.round.slug]),
-                          {"area": world.south.pk}).content.decode()
+    filtered = client.get(
+        reverse("round_detail", args=[world.round.slug]), {"area": world.south.pk}
+    ).content.decode()
     assert "Benches" not in filtered and "No proposals match yet." in filtered
 
 
@@ -32,32 +39,49 @@ def test_draft_rounds_are_hidden_from_the_public(client, world):
 def test_proposal_form_shows_field_errors_and_stores_nothing(client, world):
     client.force_login(world.resident)
     url = reverse("proposal_new", args=[world.round.slug])
-    response = client.post(url, {"title": "", "description": "x", "area": world.north.pk,
-                                 "estimated_cost": "-5"})
+    response = client.post(
+        url, {"title": "", "description": "x", "area": world.north.pk, "estimated_cost": "-5"}
+    )
     assert response.status_code == 400
     html = response.content.decode()
     assert "There is a problem" in html
     assert not Proposal.objects.exists()
-    response = client.post(url, {"title": "Big", "description": "x", "area": world.north.pk,
-                                 "estimated_cost": "200,000"})
+    response = client.post(
+        url,
+        {"title": "Big", "description": "x", "area": world.north.pk, "estimated_cost": "200,000"},
+    )
     assert response.status_code == 400
     assert "more than the round&#x27;s whole budget" in response.content.decode()
-    response = client.post(url, {"title": "Big", "description": "x", "area": world.north.pk,
-                                 "estimated_cost": "lots"})
+    response = client.post(
+        url, {"title": "Big", "description": "x", "area": world.north.pk, "estimated_cost": "lots"}
+    )
     assert "Enter an amount in numbers" in response.content.decode()
     assert not Proposal.objects.exists()
 
 
 def test_a_resident_submits_edits_and_sees_the_decision(client, world):
     client.force_login(world.resident)
-    response = client.post(reverse("proposal_new", args=[world.round.slug]), {
-        "title": "Benches", "description": "Six benches.", "area": world.north.pk,
-        "theme": world.parks.pk, "estimated_cost": "1,200"})
+    response = client.post(
+        reverse("proposal_new", args=[world.round.slug]),
+        {
+            "title": "Benches",
+            "description": "Six benches.",
+            "area": world.north.pk,
+            "theme": world.parks.pk,
+            "estimated_cost": "1,200",
+        },
+    )
     proposal = Proposal.objects.get()
     assert response.status_code == 302 and proposal.estimated_cost == 120_000
-    client.post(reverse("proposal_edit", args=[proposal.pk]), {
-        "title": "Benches by the lake", "description": "Six benches.", "area": world.north.pk,
-        "estimated_cost": "1,500.50"})
+    client.post(
+        reverse("proposal_edit", args=[proposal.pk]),
+        {
+            "title": "Benches by the lake",
+            "description": "Six benches.",
+            "area": world.north.pk,
+            "estimated_cost": "1,500.50",
+        },
+    )
     proposal.refresh_from_db()
     assert proposal.title == "Benches by the lake" and proposal.estimated_cost == 150_050
 
@@ -65,8 +89,10 @@ def test_a_resident_submits_edits_and_sees_the_decision(client, world):
     client.force_login(world.manager)
     queue = client.get(reverse("review_queue", args=[world.round.slug, "north"]))
     assert "Benches by the lake" in queue.content.decode()
-    response = client.post(reverse("proposal_review", args=[proposal.pk]), {
-        "decision": "feasible", "council_cost": "2,000", "reason": "We can do this in spring."})
+    response = client.post(
+        reverse("proposal_review", args=[proposal.pk]),
+        {"decision": "feasible", "council_cost": "2,000", "reason": "We can do this in spring."},
+    )
     assert response.status_code == 302
 
     client.force_login(world.resident)
@@ -77,26 +103,40 @@ def test_a_resident_submits_edits_and_sees_the_decision(client, world):
 
 
 def test_review_by_a_manager_of_another_area_is_forbidden(client, world):
-    proposal = services.proposal_create(author=world.resident, round=world.round,
-                                        area=world.north, title="B", description="d",
-                                        estimated_cost=1)
+    proposal = services.proposal_create(
+        author=world.resident,
+        round=world.round,
+        area=world.north,
+        title="B",
+        description="d",
+        estimated_cost=1,
+    )
     world.set_phase("review")
     client.force_login(world.other_manager)
-    response = client.post(reverse("proposal_review", args=[proposal.pk]),
-                           {"decision": "feasible", "council_cost": "1", "reason": "ok"})
+    response = client.post(
+        reverse("proposal_review", args=[proposal.pk]),
+        {"decision": "feasible", "council_cost": "1", "reason": "ok"},
+    )
     assert response.status_code == 403
     proposal.refresh_from_db()
     assert proposal.status == "submitted"
 
 
 def test_edit_after_review_started_shows_an_error_and_changes_nothing(client, world):
-    proposal = services.proposal_create(author=world.resident, round=world.round,
-                                        area=world.north, title="B", description="d",
-                                        estimated_cost=1)
+    proposal = services.proposal_create(
+        author=world.resident,
+        round=world.round,
+        area=world.north,
+        title="B",
+        description="d",
+        estimated_cost=1,
+    )
     world.set_phase("review")
     client.force_login(world.resident)
-    response = client.post(reverse("proposal_edit", args=[proposal.pk]), {
-        "title": "Changed", "description": "d", "area": world.north.pk, "estimated_cost": "1"})
+    response = client.post(
+        reverse("proposal_edit", args=[proposal.pk]),
+        {"title": "Changed", "description": "d", "area": world.north.pk, "estimated_cost": "1"},
+    )
     assert response.status_code == 400
     assert "review has started" in response.content.decode()
     proposal.refresh_from_db()
@@ -110,9 +150,10 @@ def test_manager_moves_the_phase_on_with_confirmation_and_reason(client, world):
     assert unconfirmed.status_code == 400
     no_reason = client.post(url, {"advance": "1", "to_phase": "review", "confirm": "on"})
     assert no_reason.status_code == 400
-    Round.objects.get(pk=world.round.pk).phase == "intake"
-    done = client.post(url, {"advance": "1", "to_phase": "review", "confirm": "on",
-                             "reason": "Enough proposals"})
+    assert Round.objects.get(pk=world.round.pk).phase == "intake"
+    done = client.post(
+        url, {"advance": "1", "to_phase": "review", "confirm": "on", "reason": "Enough proposals"}
+    )
     assert done.status_code == 302
     assert Round.objects.get(pk=world.round.pk).phase == "review"
 
@@ -122,16 +163,24 @@ def test_frozen_rules_are_shown_as_fixed(client, world):
     client.force_login(world.manager)
     html = client.get(reverse("round_manage", args=[world.round.slug])).content.decode()
     assert "budget, rules and eligibility are fixed" in html
-    response = client.post(reverse("round_manage", args=[world.round.slug]), {
-        "save_rules": "1", "budget": "1", "min_age": "16", "ballot_type": "approval_budget",
-        "rule": "greedy"})
+    response = client.post(
+        reverse("round_manage", args=[world.round.slug]),
+        {
+            "save_rules": "1",
+            "budget": "1",
+            "min_age": "16",
+            "ballot_type": "approval_budget",
+            "rule": "greedy",
+        },
+    )
     assert response.status_code == 400
     assert Round.objects.get(pk=world.round.pk).budget == 10_000_000
 
 
 def test_audit_log_page_and_csv_for_managers_and_councillors_only(client, world):
-    services.round_update_rules(actor=world.manager, round=world.round, budget=9_000_000,
-                                reason="Cut")
+    services.round_update_rules(
+        actor=world.manager, round=world.round, budget=9_000_000, reason="Cut"
+    )
     url = reverse("audit_log", args=[world.round.slug])
     client.force_login(world.resident)
     assert client.get(url).status_code == 403
@@ -145,13 +194,31 @@ def test_audit_log_page_and_csv_for_managers_and_councillors_only(client, world)
 
 def test_a_manager_creates_a_round_from_the_browser_form(client, world):
     client.force_login(world.manager)
-    response = client.post(reverse("round_new"), {
-        "name": "North 2028", "style": "city", "budget": "50,000", "areas": [world.north.pk],
-        "min_age": "16", "ballot_type": "approval_budget", "rule": "greedy"})
+    response = client.post(
+        reverse("round_new"),
+        {
+            "name": "North 2028",
+            "style": "city",
+            "budget": "50,000",
+            "areas": [world.north.pk],
+            "min_age": "16",
+            "ballot_type": "approval_budget",
+            "rule": "greedy",
+        },
+    )
     assert response.status_code == 302
     assert Round.objects.get(name="North 2028").budget == 5_000_000
-    refused = client.post(reverse("round_new"), {
-        "name": "South grab", "style": "city", "budget": "50,000", "areas": [world.south.pk],
-        "min_age": "16", "ballot_type": "approval_budget", "rule": "greedy"})
+    refused = client.post(
+        reverse("round_new"),
+        {
+            "name": "South grab",
+            "style": "city",
+            "budget": "50,000",
+            "areas": [world.south.pk],
+            "min_age": "16",
+            "ballot_type": "approval_budget",
+            "rule": "greedy",
+        },
+    )
     assert refused.status_code == 400
     assert not Round.objects.filter(name="South grab").exists()

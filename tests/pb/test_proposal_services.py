@@ -113,13 +113,19 @@ def test_support_counts_one_per_person(world, user_factory):
     assert proposal.support_count == 2
 
 
-def test_review_records_cost_and_reason_notifies_the_author_and_audits(world, mailoutbox,
-                                                                       django_capture_on_commit_callbacks):
+def test_review_records_cost_and_reason_notifies_the_author_and_audits(
+    world, mailoutbox, django_capture_on_commit_callbacks
+):
     proposal = submit(world)
     world.set_phase("review")
     with django_capture_on_commit_callbacks(execute=True):
-        services.proposal_review(actor=world.manager, proposal=proposal, decision="feasible",
-                                 council_cost=1_500_000, reason="Parks team can fit these.")
+        services.proposal_review(
+            actor=world.manager,
+            proposal=proposal,
+            decision="feasible",
+            council_cost=1_500_000,
+            reason="Parks team can fit these.",
+        )
     proposal.refresh_from_db()
     assert proposal.status == ProposalStatus.FEASIBLE
     assert proposal.council_cost == 1_500_000 and proposal.cost == 1_500_000
@@ -135,8 +141,13 @@ def test_review_by_a_manager_of_another_area_is_refused(world):
     proposal = submit(world)
     world.set_phase("review")
     with pytest.raises(NotAllowed):
-        services.proposal_review(actor=world.other_manager, proposal=proposal,
-                                 decision="feasible", council_cost=1, reason="x")
+        services.proposal_review(
+            actor=world.other_manager,
+            proposal=proposal,
+            decision="feasible",
+            council_cost=1,
+            reason="x",
+        )
     proposal.refresh_from_db()
     assert proposal.status == ProposalStatus.SUBMITTED
     assert not AuditEntry.objects.filter(action="proposal.review").exists()
@@ -156,8 +167,13 @@ def test_incomplete_reviews_are_refused(world, decision, cost, reason, field):
     proposal = submit(world)
     world.set_phase("review")
     with pytest.raises(DomainError) as info:
-        services.proposal_review(actor=world.manager, proposal=proposal, decision=decision,
-                                 council_cost=cost, reason=reason)
+        services.proposal_review(
+            actor=world.manager,
+            proposal=proposal,
+            decision=decision,
+            council_cost=cost,
+            reason=reason,
+        )
     assert field in info.value.fields
 
 
@@ -165,11 +181,17 @@ def test_the_second_of_two_reviews_is_told_someone_else_decided(world):
     proposal = submit(world)
     world.set_phase("review")
     stale_copy = type(proposal).objects.get(pk=proposal.pk)
-    services.proposal_review(actor=world.manager, proposal=proposal, decision="not_feasible",
-                             reason="Private land.")
+    services.proposal_review(
+        actor=world.manager, proposal=proposal, decision="not_feasible", reason="Private land."
+    )
     with pytest.raises(Conflict) as info:
-        services.proposal_review(actor=world.manager, proposal=stale_copy, decision="feasible",
-                                 council_cost=100, reason="Fine.")
+        services.proposal_review(
+            actor=world.manager,
+            proposal=stale_copy,
+            decision="feasible",
+            council_cost=100,
+            reason="Fine.",
+        )
     assert "already reviewed" in info.value.message
     proposal.refresh_from_db()
     assert proposal.status == ProposalStatus.NOT_FEASIBLE
@@ -179,20 +201,27 @@ def test_merging_duplicates(world):
     first = submit(world)
     duplicate = submit(world, title="More benches please")
     world.set_phase("review")
-    services.proposal_review(actor=world.manager, proposal=duplicate, decision="merged",
-                             merged_into=first, reason="Same idea as Benches in North Park.")
+    services.proposal_review(
+        actor=world.manager,
+        proposal=duplicate,
+        decision="merged",
+        merged_into=first,
+        reason="Same idea as Benches in North Park.",
+    )
     duplicate.refresh_from_db()
     assert duplicate.status == ProposalStatus.MERGED and duplicate.merged_into == first
 
 
-def test_moderation_hides_with_a_reason_and_tells_the_author(world,
-                                                             django_capture_on_commit_callbacks):
+def test_moderation_hides_with_a_reason_and_tells_the_author(
+    world, django_capture_on_commit_callbacks
+):
     proposal = submit(world)
     with pytest.raises(DomainError):
         services.proposal_hide(actor=world.manager, proposal=proposal, reason="")
     with django_capture_on_commit_callbacks(execute=True):
-        services.proposal_hide(actor=world.manager, proposal=proposal,
-                               reason="Contains a phone number.")
+        services.proposal_hide(
+            actor=world.manager, proposal=proposal, reason="Contains a phone number."
+        )
     proposal.refresh_from_db()
     assert proposal.hidden and proposal.hidden_reason == "Contains a phone number."
     assert Notification.objects.filter(user=world.resident, subject__contains="moderated").exists()

@@ -14,8 +14,9 @@ pytestmark = pytest.mark.django_db
 
 
 def test_a_manager_creates_a_round_for_their_areas(world):
-    round_ = services.round_create(actor=world.manager, name="North 2028", budget=500_000,
-                                   areas=[world.north])
+    round_ = services.round_create(
+        actor=world.manager, name="North 2028", budget=500_000, areas=[world.north]
+    )
     assert round_.phase == Phase.DRAFT
     assert list(round_.areas.all()) == [world.north]
     assert AuditEntry.objects.filter(round=round_, action="round.create").exists()
@@ -30,14 +31,17 @@ def test_a_manager_cannot_create_a_round_for_someone_elses_area(world):
 @pytest.mark.parametrize("budget", [0, -100])
 def test_a_round_needs_a_positive_budget(world, budget):
     with pytest.raises(DomainError) as info:
-        services.round_create(actor=world.manager, name="Zero", budget=budget,
-                              areas=[world.north])
+        services.round_create(actor=world.manager, name="Zero", budget=budget, areas=[world.north])
     assert "budget" in info.value.fields
 
 
 def test_rules_can_change_before_voting_and_are_frozen_after(world):
-    services.round_update_rules(actor=world.manager, round=world.round, budget=12_000_000,
-                                reason="Extra money from the parks fund")
+    services.round_update_rules(
+        actor=world.manager,
+        round=world.round,
+        budget=12_000_000,
+        reason="Extra money from the parks fund",
+    )
     entry = AuditEntry.objects.get(action="round.update")
     assert entry.details["before"]["budget"] == 10_000_000
     assert entry.details["after"]["budget"] == 12_000_000
@@ -57,27 +61,37 @@ def test_residents_cannot_change_rules(world):
 
 def test_advancing_by_hand_needs_a_reason_and_only_goes_forward(world):
     with pytest.raises(DomainError) as info:
-        services.round_advance_phase(actor=world.manager, round=world.round, to_phase="review",
-                                     reason=" ")
+        services.round_advance_phase(
+            actor=world.manager, round=world.round, to_phase="review", reason=" "
+        )
     assert "reason" in info.value.fields
-    services.round_advance_phase(actor=world.manager, round=world.round, to_phase="review",
-                                 reason="Intake closed early: enough ideas")
+    services.round_advance_phase(
+        actor=world.manager,
+        round=world.round,
+        to_phase="review",
+        reason="Intake closed early: enough ideas",
+    )
     world.round.refresh_from_db()
     assert world.round.phase == "review"
     with pytest.raises(Conflict):
-        services.round_advance_phase(actor=world.manager, round=world.round, to_phase="intake",
-                                     reason="Oops")
+        services.round_advance_phase(
+            actor=world.manager, round=world.round, to_phase="intake", reason="Oops"
+        )
     entry = AuditEntry.objects.get(action="phase.advance")
     assert entry.reason == "Intake closed early: enough ideas" and entry.details["by_hand"]
 
 
 def test_beat_moves_rounds_along_their_dates(world):
     now = timezone.now()
-    services.round_set_phase_windows(actor=world.manager, round=world.round, windows=[
-        ("intake", now - dt.timedelta(days=20), now - dt.timedelta(days=10)),
-        ("review", now - dt.timedelta(days=10), now - dt.timedelta(days=1)),
-        ("voting", now + dt.timedelta(days=1), now + dt.timedelta(days=5)),
-    ])
+    services.round_set_phase_windows(
+        actor=world.manager,
+        round=world.round,
+        windows=[
+            ("intake", now - dt.timedelta(days=20), now - dt.timedelta(days=10)),
+            ("review", now - dt.timedelta(days=10), now - dt.timedelta(days=1)),
+            ("voting", now + dt.timedelta(days=1), now + dt.timedelta(days=5)),
+        ],
+    )
     moved = services.round_advance_due_phases(now=now)
     assert moved == [(world.round.pk, "review")]
     assert services.round_advance_due_phases(now=now) == []  # idempotent
@@ -89,14 +103,22 @@ def test_beat_moves_rounds_along_their_dates(world):
 def test_a_timetable_with_overlapping_phases_is_refused(world):
     now = timezone.now()
     with pytest.raises(DomainError):
-        services.round_set_phase_windows(actor=world.manager, round=world.round, windows=[
-            ("intake", now, now + dt.timedelta(days=10)),
-            ("review", now + dt.timedelta(days=5), now + dt.timedelta(days=15)),
-        ])
+        services.round_set_phase_windows(
+            actor=world.manager,
+            round=world.round,
+            windows=[
+                ("intake", now, now + dt.timedelta(days=10)),
+                ("review", now + dt.timedelta(days=5), now + dt.timedelta(days=15)),
+            ],
+        )
     with pytest.raises(DomainError):
-        services.round_set_phase_windows(actor=world.manager, round=world.round, windows=[
-            ("intake", now, now - dt.timedelta(days=1)),
-        ])
+        services.round_set_phase_windows(
+            actor=world.manager,
+            round=world.round,
+            windows=[
+                ("intake", now, now - dt.timedelta(days=1)),
+            ],
+        )
 
 
 @pytest.mark.parametrize("phase", list(Phase))
@@ -132,5 +154,6 @@ def test_ranking_themes_is_refused_for_non_residents_and_duplicates(world, user_
     with pytest.raises(NotAllowed):
         services.themes_rank(user=user_factory(), round=world.round, themes=[world.parks])
     with pytest.raises(DomainError):
-        services.themes_rank(user=world.resident, round=world.round,
-                             themes=[world.parks, world.parks])
+        services.themes_rank(
+            user=world.resident, round=world.round, themes=[world.parks, world.parks]
+        )

@@ -34,11 +34,11 @@ def test_a_whole_round_split_worked_example(world):
 
 def test_a_per_theme_split_uses_the_areas_own_priorities(world, user_factory):
     world.set_phase("priorities")
-    services.themes_rank(user=world.resident, round=world.round,
-                         themes=[world.parks, world.roads])
+    services.themes_rank(user=world.resident, round=world.round, themes=[world.parks, world.roads])
     preset = split.criteria_to_config(split.PORTO_ALEGRE_PRESET)
-    services.split_configure(actor=world.manager, round=world.round, criteria=preset,
-                             theme=world.parks)
+    services.split_configure(
+        actor=world.manager, round=world.round, criteria=preset, theme=world.parks
+    )
     table = services.split_compute(actor=world.manager, round=world.round)
     rows = {r["area_name"]: r for r in table["rows"]}
     north_priority = next(g for g in rows["North"]["grade_list"] if g["key"] == "priority")
@@ -58,13 +58,24 @@ def test_an_override_needs_a_reason_and_redistributes_the_rest(world):
     services.split_configure(actor=world.manager, round=world.round, criteria=ROUND_PRESET)
     services.split_compute(actor=world.manager, round=world.round)
     with pytest.raises(DomainError):
-        services.split_override(actor=world.manager, round=world.round, area=world.north,
-                                amount=5_000_000, reason="  ")
+        services.split_override(
+            actor=world.manager, round=world.round, area=world.north, amount=5_000_000, reason="  "
+        )
     with pytest.raises(DomainError):
-        services.split_override(actor=world.manager, round=world.round, area=world.north,
-                                amount=20_000_000, reason="Too much")
-    table = services.split_override(actor=world.manager, round=world.round, area=world.north,
-                                    amount=5_000_000, reason="Flood repairs already funded")
+        services.split_override(
+            actor=world.manager,
+            round=world.round,
+            area=world.north,
+            amount=20_000_000,
+            reason="Too much",
+        )
+    table = services.split_override(
+        actor=world.manager,
+        round=world.round,
+        area=world.north,
+        amount=5_000_000,
+        reason="Flood repairs already funded",
+    )
     rows = {r["area_name"]: r for r in table["rows"]}
     assert rows["North"]["amount"] == 5_000_000 and rows["North"]["overridden"]
     assert rows["South"]["amount"] == 5_000_000
@@ -84,8 +95,9 @@ def test_the_split_is_fixed_once_voting_opens(world):
     with pytest.raises(NotAllowed):
         services.split_compute(actor=world.manager, round=world.round)
     with pytest.raises(NotAllowed):
-        services.split_override(actor=world.manager, round=world.round, area=world.north,
-                                amount=1, reason="late")
+        services.split_override(
+            actor=world.manager, round=world.round, area=world.north, amount=1, reason="late"
+        )
 
 
 def test_residents_cannot_touch_the_split(world):
@@ -98,13 +110,20 @@ def test_the_split_page_computes_and_publishes_a_table_residents_see(client, wor
     url = reverse("round_split", args=[world.round.slug])
     page = client.get(url)
     assert page.status_code == 200 and "up to 25000: 1" in page.content.decode()
-    response = client.post(url, {
-        "configure": "1", "theme": "",
-        "population-use": "on", "population-weight": "2",
-        "population-bands": "up to 25000: 1\nup to 45000: 2\nup to 90000: 3\nabove: 4",
-        "need-weight": "4", "need-bands": "up to 14: 1\nabove: 2",
-        "priority-weight": "5", "priority-bands": "up to 0: 0\nabove: 1",
-    })
+    response = client.post(
+        url,
+        {
+            "configure": "1",
+            "theme": "",
+            "population-use": "on",
+            "population-weight": "2",
+            "population-bands": "up to 25000: 1\nup to 45000: 2\nup to 90000: 3\nabove: 4",
+            "need-weight": "4",
+            "need-bands": "up to 14: 1\nabove: 2",
+            "priority-weight": "5",
+            "priority-bands": "up to 0: 0\nabove: 1",
+        },
+    )
     assert response.status_code == 302, response.content.decode()[:2000]
     assert client.post(url, {"publish": "1"}).status_code == 302
     client.logout()
@@ -117,11 +136,19 @@ def test_the_split_page_computes_and_publishes_a_table_residents_see(client, wor
 def test_bad_bands_on_the_split_page_show_an_error(client, world):
     client.force_login(world.manager)
     url = reverse("round_split", args=[world.round.slug])
-    response = client.post(url, {
-        "configure": "1", "population-use": "on", "population-weight": "2",
-        "population-bands": "lots of people", "need-weight": "4", "need-bands": "above: 1",
-        "priority-weight": "5", "priority-bands": "above: 1",
-    })
+    response = client.post(
+        url,
+        {
+            "configure": "1",
+            "population-use": "on",
+            "population-weight": "2",
+            "population-bands": "lots of people",
+            "need-weight": "4",
+            "need-bands": "above: 1",
+            "priority-weight": "5",
+            "priority-bands": "above: 1",
+        },
+    )
     assert response.status_code == 400
     assert "up to 25000: 1" in response.content.decode()
     world.round.refresh_from_db()

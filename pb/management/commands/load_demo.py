@@ -13,8 +13,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from backend.accounts.models import Profile, Role, User
-from pb.models import Area, AreaKind, AreaNeed, PhaseWindow, Round, RoundArea, RoundStyle, Theme
 from pb import services, split
+from pb.models import Area, AreaKind, AreaNeed, PhaseWindow, Round, RoundArea, RoundStyle, Theme
 from pb.phases import Phase
 
 DEMO_PASSWORD = "demo-pass-2026"  # noqa: S105 - printed for the demo, never for production
@@ -59,7 +59,9 @@ class Command(BaseCommand):
             profile.verified = True
             profile.save()
         self._rounds(areas, people)
-        self.stdout.write(self.style.SUCCESS("Demo council loaded. Log in at /accounts/log-in/ as:"))
+        self.stdout.write(
+            self.style.SUCCESS("Demo council loaded. Log in at /accounts/log-in/ as:")
+        )
         for email, _name, role in PEOPLE:
             self.stdout.write(f"  {role.label:<22} {email:<28} password: {DEMO_PASSWORD}")
 
@@ -167,7 +169,6 @@ class Command(BaseCommand):
                     ends_at=start + dt.timedelta(days=14 * (i + 1)),
                 )
 
-
     def _fill(self, round_: Round, spec: dict[str, Any], people: dict[Role, User]) -> None:
         """Give each demo round something to show, made through the real services."""
         manager, resident = people[Role.MANAGER], people[Role.RESIDENT]
@@ -176,7 +177,8 @@ class Command(BaseCommand):
         round_.save(update_fields=["phase"])
         if round_.style == RoundStyle.CITY and spec["slug"] == "city-2027":
             services.split_configure(
-                actor=manager, round=round_,
+                actor=manager,
+                round=round_,
                 criteria=split.criteria_to_config(split.PORTO_ALEGRE_ROUND_PRESET),
             )
             services.split_compute(actor=manager, round=round_)
@@ -185,11 +187,18 @@ class Command(BaseCommand):
         themes = {t.name: t for t in Theme.objects.all()}
         for area_slug, title, description, pounds, theme in ideas:
             services.proposal_create(
-                author=resident, round=round_, area=Area.objects.get(slug=area_slug),
-                title=title, description=description, estimated_cost=pounds * 100,
+                author=resident,
+                round=round_,
+                area=Area.objects.get(slug=area_slug),
+                title=title,
+                description=description,
+                estimated_cost=pounds * 100,
                 theme=themes[theme],
-                **({"group_name": "Poulton Friends"} if round_.style == RoundStyle.DECISION_DAY
-                   else {}),
+                **(
+                    {"group_name": "Poulton Friends"}
+                    if round_.style == RoundStyle.DECISION_DAY
+                    else {}
+                ),
             )
         round_.phase = target
         round_.save(update_fields=["phase"])
@@ -197,24 +206,59 @@ class Command(BaseCommand):
 
 DEMO_PROPOSALS: dict[str, list[tuple[str, str, str, int, str]]] = {
     "city-2027": [
-        ("poulton", "Safer crossing on Station Road", "A zebra crossing by the school gates.",
-         18_000, "Safety"),
-        ("harbour", "Skate park refresh", "New ramps and lighting at the harbour skate park.",
-         42_000, "Young people"),
+        (
+            "poulton",
+            "Safer crossing on Station Road",
+            "A zebra crossing by the school gates.",
+            18_000,
+            "Safety",
+        ),
+        (
+            "harbour",
+            "Skate park refresh",
+            "New ramps and lighting at the harbour skate park.",
+            42_000,
+            "Young people",
+        ),
     ],
     "harbour-green-2026": [
-        ("old-harbour", "Street trees on Quay Lane", "Twelve trees with guards and watering.",
-         24_000, "Parks and green spaces"),
-        ("marina", "Pocket park by the marina", "Turn the empty corner into a small garden.",
-         55_000, "Parks and green spaces"),
-        ("marina", "Planters on the promenade", "Twenty planters cared for by volunteers.",
-         6_500, "Parks and green spaces"),
+        (
+            "old-harbour",
+            "Street trees on Quay Lane",
+            "Twelve trees with guards and watering.",
+            24_000,
+            "Parks and green spaces",
+        ),
+        (
+            "marina",
+            "Pocket park by the marina",
+            "Turn the empty corner into a small garden.",
+            55_000,
+            "Parks and green spaces",
+        ),
+        (
+            "marina",
+            "Planters on the promenade",
+            "Twenty planters cared for by volunteers.",
+            6_500,
+            "Parks and green spaces",
+        ),
     ],
     "poulton-in-your-hands": [
-        ("poulton", "Lunch club kitchen", "New oven and fridge for the over-60s lunch club.",
-         4_500, "Culture"),
-        ("poulton", "Youth football kit", "Kit and goals for the under-12s team.",
-         2_800, "Young people"),
+        (
+            "poulton",
+            "Lunch club kitchen",
+            "New oven and fridge for the over-60s lunch club.",
+            4_500,
+            "Culture",
+        ),
+        (
+            "poulton",
+            "Youth football kit",
+            "Kit and goals for the under-12s team.",
+            2_800,
+            "Young people",
+        ),
     ],
 }
 
