@@ -11,6 +11,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from backend.accounts import rules as base_rules
@@ -67,6 +68,12 @@ def round_detail(request: HttpRequest, slug: str) -> HttpResponse:
         "can_rank": allows(round_.phase, Action.RANK_THEMES),
         "can_manage": rules.can_manage_round(request.user, round_),
         "round_areas": round_.round_areas.select_related("area"),
+        "map_points": [
+            {"lat": float(p.latitude), "lng": float(p.longitude), "title": p.title,
+             "url": reverse("proposal_detail", args=[p.pk])}
+            for p in proposals
+            if p.latitude is not None and p.longitude is not None and not p.hidden
+        ],
     }
     return render(request, "pb/round_detail.html", context)
 
