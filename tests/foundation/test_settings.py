@@ -113,3 +113,17 @@ def test_docker_compose_services_run_commands_that_exist_in_the_project():
         assert services[name]["depends_on"]["migrate"]["condition"] == (
             "service_completed_successfully"
         )
+
+
+def test_collectstatic_succeeds_with_production_storage(tmp_path):
+    """The manifest storage refuses files that reference missing ones (e.g. source maps)."""
+    result = subprocess.run(
+        [sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"],
+        cwd=ROOT,
+        env={**os.environ, **PRODUCTION, "STATIC_ROOT": str(tmp_path / "static")},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert (tmp_path / "static" / "staticfiles.json").exists()
