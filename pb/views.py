@@ -69,8 +69,12 @@ def round_detail(request: HttpRequest, slug: str) -> HttpResponse:
         "can_manage": rules.can_manage_round(request.user, round_),
         "round_areas": round_.round_areas.select_related("area"),
         "map_points": [
-            {"lat": float(p.latitude), "lng": float(p.longitude), "title": p.title,
-             "url": reverse("proposal_detail", args=[p.pk])}
+            {
+                "lat": float(p.latitude),
+                "lng": float(p.longitude),
+                "title": p.title,
+                "url": reverse("proposal_detail", args=[p.pk]),
+            }
             for p in proposals
             if p.latitude is not None and p.longitude is not None and not p.hidden
         ],

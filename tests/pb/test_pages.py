@@ -225,11 +225,24 @@ def test_a_manager_creates_a_round_from_the_browser_form(client, world):
 
 
 def test_round_page_offers_a_map_only_for_proposals_with_a_location(client, world):
-    services.proposal_create(author=world.resident, round=world.round, area=world.north,
-                             title="Pond benches", description="d", estimated_cost=1,
-                             latitude=54.07, longitude=-2.86)
-    services.proposal_create(author=world.resident, round=world.round, area=world.north,
-                             title="Somewhere", description="d", estimated_cost=1)
+    services.proposal_create(
+        author=world.resident,
+        round=world.round,
+        area=world.north,
+        title="Pond benches",
+        description="d",
+        estimated_cost=1,
+        latitude=54.07,
+        longitude=-2.86,
+    )
+    services.proposal_create(
+        author=world.resident,
+        round=world.round,
+        area=world.north,
+        title="Somewhere",
+        description="d",
+        estimated_cost=1,
+    )
     response = client.get(reverse("round_detail", args=[world.round.slug]))
     points = response.context["map_points"]
     assert [p["title"] for p in points] == ["Pond benches"]
