@@ -21,8 +21,14 @@ class RoundAdmin(admin.ModelAdmin):
     prepopulated_fields = {"slug": ("name",)}
 
 
+class AreaNeedInline(admin.TabularInline):
+    model = models.AreaNeed
+    extra = 0
+
+
 @admin.register(models.Area)
 class AreaAdmin(admin.ModelAdmin):
+    inlines = [AreaNeedInline]
     list_display = ["name", "kind", "parent", "population"]
     filter_horizontal = ["managers", "councillors"]
     prepopulated_fields = {"slug": ("name",)}

@@ -87,7 +87,7 @@ class ProposalForm(forms.Form):
         min_value=-180,
         max_value=180,
     )
-    image = forms.FileField(
+    image = forms.ImageField(
         label=_("A picture"),
         required=False,
         widget=forms.ClearableFileInput(attrs={"accept": "image/png,image/jpeg,image/webp"}),
@@ -111,9 +111,10 @@ class ProposalForm(forms.Form):
             del self.fields["group_contact"]
 
     def clean_image(self) -> Any:
+        # ImageField has already checked with Pillow that the file really is a picture.
         image = self.cleaned_data.get("image")
-        if image and hasattr(image, "content_type"):
-            if image.content_type not in {"image/png", "image/jpeg", "image/webp"}:
+        if image and getattr(image, "image", None) is not None:
+            if image.image.format not in {"PNG", "JPEG", "WEBP"}:
                 raise forms.ValidationError(_("Use a PNG, JPEG or WebP picture."))
             if image.size > 5 * 1024 * 1024:
                 raise forms.ValidationError(_("The picture must be smaller than 5 MB."))

@@ -250,3 +250,50 @@ def test_round_page_offers_a_map_only_for_proposals_with_a_location(client, worl
     assert 'id="proposal-points"' in html and "leaflet.js" in html
     # Without the map the list still has both proposals.
     assert "Pond benches" in html and "Somewhere" in html
+
+
+def test_a_picture_is_checked_and_stored_with_its_description(client, world):
+    import io
+
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (4, 4), "green").save(buffer, "PNG")
+    client.force_login(world.resident)
+    url = reverse("proposal_new", args=[world.round.slug])
+    fields = {
+        "title": "Mural",
+        "description": "A mural.",
+        "area": world.north.pk,
+        "estimated_cost": "900",
+        "image_alt": "A green wall",
+    }
+    fake = SimpleUploadedFile("mural.png", b"not really a picture", content_type="image/png")
+    refused = client.post(url, {**fields, "image": fake})
+    assert refused.status_code == 400 and not Proposal.objects.exists()
+    real = SimpleUploadedFile("mural.png", buffer.getvalue(), content_type="image/png")
+    assert client.post(url, {**fields, "image": real}).status_code == 302
+    proposal = Proposal.objects.get()
+    assert proposal.image.name.startswith("proposals/") and proposal.image_alt == "A green wall"
+    html = client.get(reverse("proposal_detail", args=[proposal.pk])).content.decode()
+    assert 'alt="A green wall"' in html
+
+
+def test_beat_task_advances_rounds(world):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from pb.tasks import advance_due_phases
+
+    now = timezone.now()
+    services.round_set_phase_windows(
+        actor=world.manager,
+        round=world.round,
+        windows=[
+            ("review", now - dt.timedelta(hours=1), now + dt.timedelta(days=3)),
+        ],
+    )
+    assert advance_due_phases.delay().get() == [(world.round.pk, "review")]
+    assert Round.objects.get(pk=world.round.pk).phase == "review"
