@@ -540,9 +540,9 @@ def split_totals_by_area(splits: Mapping[str, SplitResult]) -> dict[str, int]:
 
 def apply_overrides(
     split: SplitResult,
-    overrides: Mapping[AreaId, int],
+    overrides: Mapping[str, int] | Mapping[int, int] | Mapping[AreaId, int],
     *,
-    reasons: Mapping[AreaId, str],
+    reasons: Mapping[str, str] | Mapping[int, str] | Mapping[AreaId, str],
 ) -> SplitResult:
     """Set some areas' amounts by hand and share the rest of the budget among the others.
 
