@@ -24,7 +24,8 @@ CHROMIUM_ARGS = [
 ]
 
 # Playwright's sync API runs an event loop in the test thread; the ORM calls made by the test
-# itself (fixtures, assertions) are still plain synchronous code.
+# itself (fixtures, assertions) are still plain synchronous code. Subprocesses started by other
+# tests (e.g. `check --deploy`) must not inherit this: see tests/foundation/test_settings.py.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 
@@ -34,8 +35,10 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.e2e)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
+    """One chromium per test module: Playwright's sync API keeps an event loop running in this
+    thread while it is open, which would break ``asyncio.run`` in the tests that follow."""
     need(
         Path(CHROMIUM).exists(),
         f"Chromium at {CHROMIUM} (apt-get install chromium, or set CHROMIUM_PATH)",

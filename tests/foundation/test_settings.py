@@ -12,8 +12,15 @@ import yaml
 ROOT = Path(__file__).resolve().parents[2]
 
 
+def _clean_env() -> dict[str, str]:
+    """The test process's environment without what the browser tests set for themselves."""
+    return {k: v for k, v in os.environ.items() if k != "DJANGO_ALLOW_ASYNC_UNSAFE"}
+
+
 def _run(env: dict[str, str], code: str) -> subprocess.CompletedProcess[str]:
-    base = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL", "DEBUG"}}
+    base = {
+        k: v for k, v in _clean_env().items() if k not in {"DATABASE_URL", "REDIS_URL", "DEBUG"}
+    }
     return subprocess.run(
         [sys.executable, "-c", code],
         cwd=ROOT,
@@ -37,7 +44,7 @@ def test_check_deploy_is_clean_with_a_production_environment():
     result = subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
         cwd=ROOT,
-        env={**os.environ, **PRODUCTION},
+        env={**_clean_env(), **PRODUCTION},
         capture_output=True,
         text=True,
         timeout=120,
@@ -120,7 +127,7 @@ def test_collectstatic_succeeds_with_production_storage(tmp_path):
     result = subprocess.run(
         [sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"],
         cwd=ROOT,
-        env={**os.environ, **PRODUCTION, "STATIC_ROOT": str(tmp_path / "static")},
+        env={**_clean_env(), **PRODUCTION, "STATIC_ROOT": str(tmp_path / "static")},
         capture_output=True,
         text=True,
         timeout=300,
