@@ -297,3 +297,21 @@ def test_beat_task_advances_rounds(world):
     )
     assert advance_due_phases.delay().get() == [(world.round.pk, "review")]
     assert Round.objects.get(pk=world.round.pk).phase == "review"
+
+
+def test_round_page_queries_do_not_grow_with_proposals(
+    client, world, django_assert_max_num_queries
+):
+    for i in range(12):
+        services.proposal_create(
+            author=world.resident,
+            round=world.round,
+            area=world.north,
+            title=f"Idea {i}",
+            description="d",
+            estimated_cost=100,
+            theme=world.parks,
+        )
+    with django_assert_max_num_queries(10):
+        response = client.get(reverse("round_detail", args=[world.round.slug]))
+    assert response.content.decode().count("Idea ") >= 12
