@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from pb.models import (
@@ -319,3 +320,47 @@ class SplitOverrideForm(forms.Form):
     def __init__(self, *args: Any, round: Round, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["area"].queryset = round.areas.all()  # type: ignore[attr-defined]
+
+
+class TimetableForm(forms.Form):
+    """Start and end of each phase a round uses; leave both blank for a phase it skips."""
+
+    def __init__(self, *args: Any, round: Round, **kwargs: Any) -> None:
+        windows = {w.phase: w for w in round.phase_windows.all()}
+        initial = {}
+        for phase in ORDER[1:]:
+            if phase in windows:
+                initial[f"{phase}_start"] = timezone.localtime(windows[phase].starts_at)
+                initial[f"{phase}_end"] = timezone.localtime(windows[phase].ends_at)
+        super().__init__(*args, initial=initial, **kwargs)
+        for phase in ORDER[1:]:
+            widget = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
+            self.fields[f"{phase}_start"] = forms.DateTimeField(
+                label=_("%(phase)s: starts") % {"phase": phase.label},
+                required=False,
+                widget=widget,
+            )
+            self.fields[f"{phase}_end"] = forms.DateTimeField(
+                label=_("%(phase)s: ends") % {"phase": phase.label},
+                required=False,
+                widget=widget,
+            )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        for phase in ORDER[1:]:
+            start, end = data.get(f"{phase}_start"), data.get(f"{phase}_end")
+            if bool(start) != bool(end):
+                self.add_error(
+                    f"{phase}_end" if start else f"{phase}_start",
+                    _("Give both the start and the end, or neither."),
+                )
+        return data
+
+    def windows(self) -> list[tuple[str, Any, Any]]:
+        data = self.cleaned_data
+        return [
+            (phase.value, data[f"{phase}_start"], data[f"{phase}_end"])
+            for phase in ORDER[1:]
+            if data.get(f"{phase}_start") and data.get(f"{phase}_end")
+        ]

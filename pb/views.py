@@ -30,6 +30,7 @@ from pb.forms import (
     SplitOverrideForm,
     SplitThemeForm,
     ThemeRankingForm,
+    TimetableForm,
 )
 from pb.models import Area, Proposal, Round
 from pb.phases import Action, allows
@@ -288,11 +289,13 @@ def round_new(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def round_manage(request: HttpRequest, slug: str) -> HttpResponse:
+    """The manager's desk for a round: timetable, moving phases on, rules, review queues."""
     round_ = _round(slug, request.user)
     if not rules.can_manage_round(request.user, round_):
         raise PermissionDenied
+    posted = request.POST if request.method == "POST" else {}
     rules_form = RoundRulesForm(
-        request.POST if "save_rules" in request.POST else None,
+        request.POST if "save_rules" in posted else None,
         initial={
             f: getattr(round_, f)
             for f in (
@@ -306,10 +309,14 @@ def round_manage(request: HttpRequest, slug: str) -> HttpResponse:
             )
         },
     )
-    phase_form = AdvancePhaseForm(request.POST if "advance" in request.POST else None, round=round_)
-    if request.method == "POST":
+    phase_form = AdvancePhaseForm(request.POST if "advance" in posted else None, round=round_)
+    timetable_form = TimetableForm(
+        request.POST if "save_timetable" in posted else None, round=round_
+    )
+    bound: Any = next((f for f in (rules_form, phase_form, timetable_form) if f.is_bound), None)
+    if bound is not None and bound.is_valid():
         try:
-            if "save_rules" in request.POST and rules_form.is_valid():
+            if bound is rules_form:
                 data = dict(rules_form.cleaned_data)
                 reason = data.pop("reason")
                 data["min_share"] = data.get("min_share") or 0
@@ -318,8 +325,7 @@ def round_manage(request: HttpRequest, slug: str) -> HttpResponse:
                     actor=request.user, round=round_, reason=reason, **changed
                 )
                 messages.success(request, "The rules are saved.")
-                return redirect("round_manage", slug=slug)
-            if "advance" in request.POST and phase_form.is_valid():
+            elif bound is phase_form:
                 services.round_advance_phase(
                     actor=request.user,
                     round=round_,
@@ -327,15 +333,19 @@ def round_manage(request: HttpRequest, slug: str) -> HttpResponse:
                     reason=phase_form.cleaned_data["reason"],
                 )
                 messages.success(request, "The round has moved on.")
-                return redirect("round_manage", slug=slug)
+            else:
+                services.round_set_phase_windows(
+                    actor=request.user, round=round_, windows=timetable_form.windows()
+                )
+                messages.success(request, "The timetable is saved.")
+            return redirect("round_manage", slug=slug)
         except DomainError as exc:
-            add_domain_error(rules_form if "save_rules" in request.POST else phase_form, exc)
+            add_domain_error(bound, exc)
     counts = selectors.review_counts(round=round_)
     areas = [
         (ra, counts.get(ra.area_id, {"waiting": 0, "decided": 0}))
         for ra in round_.round_areas.select_related("area")
     ]
-    bound = rules_form if rules_form.is_bound else phase_form
     return _render(
         request,
         "pb/round_manage.html",
@@ -343,6 +353,7 @@ def round_manage(request: HttpRequest, slug: str) -> HttpResponse:
             "round": round_,
             "rules_form": rules_form,
             "phase_form": phase_form,
+            "timetable_form": timetable_form,
             "areas": areas,
             "frozen": not allows(round_.phase, Action.EDIT_RULES),
         },

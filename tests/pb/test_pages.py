@@ -315,3 +315,34 @@ def test_round_page_queries_do_not_grow_with_proposals(
     with django_assert_max_num_queries(10):
         response = client.get(reverse("round_detail", args=[world.round.slug]))
     assert response.content.decode().count("Idea ") >= 12
+
+
+def test_manager_sets_the_timetable_and_bad_dates_are_refused(client, world):
+    client.force_login(world.manager)
+    url = reverse("round_manage", args=[world.round.slug])
+    half = client.post(url, {"save_timetable": "1", "review_start": "2027-01-10T09:00"})
+    assert half.status_code == 400 and "Give both the start and the end" in half.content.decode()
+    backwards = client.post(
+        url,
+        {
+            "save_timetable": "1",
+            "review_start": "2027-01-10T09:00",
+            "review_end": "2027-01-01T09:00",
+        },
+    )
+    assert backwards.status_code == 400 and "must end after it starts" in backwards.content.decode()
+    assert not world.round.phase_windows.exists()
+    ok = client.post(
+        url,
+        {
+            "save_timetable": "1",
+            "review_start": "2027-01-10T09:00",
+            "review_end": "2027-01-20T17:00",
+            "voting_start": "2027-02-01T09:00",
+            "voting_end": "2027-02-14T22:00",
+        },
+    )
+    assert ok.status_code == 302
+    assert [w.phase for w in world.round.phase_windows.all()] == ["review", "voting"]
+    page = client.get(reverse("round_detail", args=[world.round.slug])).content.decode()
+    assert "1 Feb 2027" in page
