@@ -1,0 +1,77 @@
+"""Who may read, take part in and run a room, built on ``backend.accounts.rules``.
+
+Pages, the live protocol and the services all ask these, so a rule changes in one place.
+``pb.phases`` still answers *when*: contributions need a phase that allows comments.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from backend.accounts import rules as base
+from deliberation.models import Mute, Room, RoomState
+from pb import rules as pb_rules
+from pb.models import Area, Round
+from pb.phases import Action, Phase, allows
+
+is_signed_in = base.is_signed_in
+
+
+def can_read_room(user: Any, room: Room) -> bool:
+    """Anyone may read a room of a published round; a draft round's rooms are for its staff."""
+    if room.round.phase != Phase.DRAFT:
+        return True
+    return can_run_room(user, room)
+
+
+def can_create_room(user: Any, round_: Round) -> bool:
+    return base.can_facilitate(user) or pb_rules.can_manage_round(user, round_)
+
+
+def can_run_room(user: Any, room: Room) -> bool:
+    """Admins, the room's facilitators and the managers of its round run the room."""
+    if not base.is_signed_in(user):
+        return False
+    if base.is_admin(user):
+        return True
+    if room.facilitators.filter(pk=user.pk).exists():
+        return True
+    return pb_rules.can_manage_round(user, room.round)
+
+
+def is_muted(user: Any, room: Room) -> bool:
+    return base.is_signed_in(user) and Mute.objects.filter(room=room, user=user).exists()
+
+
+def lives_in(user: Any, area: Area) -> bool:
+    """True when the person's home area is ``area`` or a neighbourhood inside it."""
+    profile = getattr(user, "profile", None)
+    node = profile.home_area if profile is not None else None
+    seen: set[int] = set()
+    while node is not None and node.pk not in seen:
+        if node.pk == area.pk:
+            return True
+        seen.add(node.pk)
+        node = node.parent
+    return False
+
+
+def is_eligible(user: Any, room: Room) -> bool:
+    """Signed in, not muted here and, in an area's room, living in that area."""
+    if not base.is_signed_in(user):
+        return False
+    if can_run_room(user, room):
+        return True
+    if is_muted(user, room):
+        return False
+    return room.area is None or lives_in(user, room.area)
+
+
+def can_take_part(user: Any, room: Room) -> bool:
+    """Speak, react, raise a hand, answer a poll: the room is open, its round's phase allows
+    comments and the person is eligible."""
+    return (
+        room.state == RoomState.OPEN
+        and allows(room.round.phase, Action.COMMENT)
+        and is_eligible(user, room)
+    )

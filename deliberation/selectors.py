@@ -1,0 +1,170 @@
+"""Reads for rooms: the event log, the state rebuilt from it, and arguments per proposal.
+
+``fold`` is the one definition of how events build a room's state; ``static/js/room.js``
+applies the same rules in the browser, so a page rendered from the log and a page kept live by
+the socket show the same thing.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from typing import Any
+
+from django.db.models import QuerySet
+
+from deliberation.models import Contribution, ContributionKind, Room, RoomEvent
+from pb.models import Proposal, Round
+
+
+def person(user: Any) -> dict[str, Any]:
+    """How a person appears in events: their public name only, never their e-mail."""
+    return {"id": user.pk, "name": user.public_name}
+
+
+def event_frame(event: RoomEvent) -> dict[str, Any]:
+    return {
+        "type": "event",
+        "seq": event.seq,
+        "event": event.type,
+        "data": event.data,
+        "at": event.created_at.isoformat(),
+    }
+
+
+def event_text(event: RoomEvent) -> str:
+    return json.dumps(event_frame(event), separators=(",", ":"))
+
+
+def events_since(room: Room | int, seq: int, *, until: int | None = None) -> QuerySet[RoomEvent]:
+    """Events of the room with a sequence number above ``seq`` (and up to ``until``), in order."""
+    room_id = room if isinstance(room, int) else room.pk
+    events = RoomEvent.objects.filter(room_id=room_id, seq__gt=seq)
+    if until is not None:
+        events = events.filter(seq__lte=until)
+    return events.order_by("seq")
+
+
+def rooms_for_round(round_: Round) -> QuerySet[Room]:
+    return Room.objects.filter(round=round_).select_related("area", "proposal")
+
+
+def room_for_page(pk: int) -> Room | None:
+    return Room.objects.select_related("round", "area", "proposal").filter(pk=pk).first()
+
+
+def initial_state(room: Room) -> dict[str, Any]:
+    return {
+        "id": room.pk,
+        "title": room.title,
+        "state": "scheduled",
+        "last_seq": 0,
+        "contributions": [],
+        "queue": [],
+        "speaker": None,
+        "agenda_item": None,
+        "timer_ends_at": None,
+        "polls": [],
+        "muted": [],
+        "summary": "",
+        "agenda": [
+            {"id": item.pk, "position": item.position, "title": item.title}
+            for item in room.agenda.all()
+        ],
+    }
+
+
+def apply_event(state: dict[str, Any], seq: int, type_: str, data: dict[str, Any]) -> None:
+    """Fold one event into ``state`` (mutated in place)."""
+    state["last_seq"] = seq
+    contributions = {c["id"]: c for c in state["contributions"]}
+    polls = {p["id"]: p for p in state["polls"]}
+    if type_ == "opened":
+        state["state"] = "open"
+    elif type_ == "closed":
+        state["state"] = "closed"
+        state["summary"] = data["summary"]
+        state["queue"] = []
+        state["timer_ends_at"] = None
+    elif type_ == "said":
+        state["contributions"].append(
+            {
+                **data,
+                "hidden": bool(data.get("hidden")),
+                "reason": "",
+                "pinned": False,
+                "counts": {"agree": 0, "disagree": 0, "unsure": 0},
+            }
+        )
+    elif type_ == "reacted" and data["contribution"] in contributions:
+        contributions[data["contribution"]]["counts"] = data["counts"]
+    elif type_ == "pinned" and data["contribution"] in contributions:
+        contributions[data["contribution"]]["pinned"] = data["pinned"]
+    elif type_ == "hidden" and data["contribution"] in contributions:
+        c = contributions[data["contribution"]]
+        c.update(hidden=True, reason=data["reason"], text="", pinned=False)
+    elif type_ in ("hand", "speaker", "muted"):
+        state["queue"] = data["queue"]
+        if type_ == "speaker":
+            state["speaker"] = data["user"]
+        if type_ == "muted":
+            state["muted"].append({"user": data["user"], "reason": data["reason"]})
+    elif type_ == "agenda":
+        state["agenda_item"] = data["item"]
+    elif type_ == "timer":
+        state["timer_ends_at"] = data["ends_at"]
+    elif type_ == "poll_opened":
+        poll = data["poll"]
+        state["polls"].append(
+            {
+                **poll,
+                "counts": {str(o["id"]): 0 for o in poll["options"]} if poll["show_live"] else None,
+                "total": 0,
+                "closed": False,
+            }
+        )
+    elif type_ == "poll_voted" and data["poll"] in polls:
+        polls[data["poll"]].update(total=data["total"], counts=data["counts"])
+    elif type_ == "poll_closed" and data["poll"] in polls:
+        polls[data["poll"]].update(total=data["total"], counts=data["counts"], closed=True)
+
+
+def fold(room: Room, events: Iterable[RoomEvent]) -> dict[str, Any]:
+    state = initial_state(room)
+    for event in events:
+        apply_event(state, event.seq, event.type, event.data)
+    return state
+
+
+def room_state(room: Room) -> dict[str, Any]:
+    """The room as its log says it is now: what pages and venue screens show."""
+    state = fold(room, events_since(room, 0))
+    for poll in state["polls"]:
+        counts = poll["counts"] or {}
+        poll["results"] = [
+            {**option, "votes": counts.get(str(option["id"]))} for option in poll["options"]
+        ]
+    by_id = {c["id"]: c for c in state["contributions"]}
+    for c in state["contributions"]:
+        parent = by_id.get(c.get("reply_to"))
+        c["reply_to_author"] = parent["author"]["name"] if parent else None
+    state["pinned"] = [c for c in state["contributions"] if c["pinned"] and not c["hidden"]]
+    state["open_polls"] = [p for p in state["polls"] if not p["closed"]]
+    return state
+
+
+def arguments_for_proposal(proposal: Proposal) -> dict[str, list[Contribution]]:
+    """Visible arguments for and against a proposal from every room, oldest first."""
+    found = (
+        Contribution.objects.filter(
+            proposal=proposal,
+            hidden=False,
+            kind__in=[ContributionKind.FOR, ContributionKind.AGAINST],
+        )
+        .select_related("author", "room")
+        .order_by("created_at", "id")
+    )
+    result: dict[str, list[Contribution]] = {"for": [], "against": []}
+    for contribution in found:
+        result[contribution.kind].append(contribution)
+    return result

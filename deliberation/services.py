@@ -1,0 +1,570 @@
+"""Writes for rooms: every change is logged as a ``RoomEvent`` and broadcast after commit.
+
+Each public function here locks the room row (``select_for_update``), checks the permission
+predicates (``deliberation.rules``) and the phase table, changes the facts, and appends one
+event with the next sequence number, all in one transaction. The broadcast to the room's group
+is registered with ``transaction.on_commit``, so a client never sees an event that was rolled
+back, and events reach the channel layer in sequence order (the row lock serialises commits).
+Services raise ``backend.errors`` exceptions and change nothing when they refuse.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import Any
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.core.cache import cache
+from django.db import transaction
+from django.db.models import Count
+from django.utils import timezone
+
+from backend.accounts.models import User
+from backend.errors import Conflict, DomainError, NotAllowed, NotFound
+from deliberation import rules
+from deliberation.models import (
+    TEXT_LIMIT,
+    AgendaItem,
+    Contribution,
+    ContributionKind,
+    HandRaise,
+    Mute,
+    Poll,
+    PollOption,
+    PollVote,
+    Reaction,
+    ReactionKind,
+    Room,
+    RoomEvent,
+    RoomState,
+)
+from deliberation.selectors import event_text, person
+from pb.models import Area, Proposal, Round
+from pb.phases import Action, allows
+
+#: Contributions a person may make per minute in all rooms together.
+SAY_LIMIT_PER_MINUTE = 10
+#: Reactions, hands and poll votes per minute: generous, but a stuck key cannot flood a room.
+LIGHT_LIMIT_PER_MINUTE = 60
+TIMER_MAX_SECONDS = 4 * 60 * 60
+POLL_MAX_OPTIONS = 10
+
+
+def group_name(room_id: int) -> str:
+    return f"room-{room_id}"
+
+
+# --- The log --------------------------------------------------------------------------------
+
+
+def _broadcast(room_id: int, seq: int, text: str) -> None:
+    layer = get_channel_layer()
+    if layer is None:
+        return
+    async_to_sync(layer.group_send)(
+        group_name(room_id), {"type": "room.event", "seq": seq, "text": text}
+    )
+
+
+def _emit(room: Room, type_: str, data: dict[str, Any]) -> RoomEvent:
+    """Append an event to the log of ``room``, which the caller has locked in this transaction.
+
+    The frame is serialised once here and handed to every connection as text.
+    """
+    room.last_seq += 1
+    Room.objects.filter(pk=room.pk).update(last_seq=room.last_seq)
+    event = RoomEvent.objects.create(room=room, seq=room.last_seq, type=type_, data=data)
+    text = event_text(event)
+    room_id, seq = room.pk, event.seq
+    transaction.on_commit(lambda: _broadcast(room_id, seq, text))
+    return event
+
+
+def _lock(room: Room | int) -> Room:
+    """The room's row, locked until the end of the current transaction."""
+    pk = room if isinstance(room, int) else room.pk
+    try:
+        return Room.objects.select_for_update().select_related("round", "area").get(pk=pk)
+    except Room.DoesNotExist:
+        raise NotFound("There is no such room.") from None
+
+
+def _require_part(user: Any, room: Room) -> None:
+    if not rules.is_signed_in(user):
+        raise NotAllowed("Log in to take part in this room.")
+    if room.state != RoomState.OPEN:
+        raise NotAllowed("This room is not open.", code="room_not_open")
+    if rules.is_muted(user, room) and not rules.can_run_room(user, room):
+        raise NotAllowed("A facilitator has muted you in this room.", code="muted")
+    if not allows(room.round.phase, Action.COMMENT):
+        raise NotAllowed("The round's current phase does not take contributions.")
+    if not rules.can_take_part(user, room):
+        raise NotAllowed("Only residents of this room's area may take part.")
+
+
+def _require_runner(user: Any, room: Room) -> None:
+    if not rules.can_run_room(user, room):
+        raise NotAllowed("Only the room's facilitators may do that.")
+
+
+def _require_open(room: Room) -> None:
+    if room.state != RoomState.OPEN:
+        raise NotAllowed("This room is not open.", code="room_not_open")
+
+
+def _rate_limit(user: Any, bucket: str, per_minute: int) -> None:
+    """A fixed one-minute window per person in the shared cache (LocMem or Redis)."""
+    window = int(timezone.now().timestamp() // 60)
+    key = f"delib-rate:{bucket}:{user.pk}:{window}"
+    cache.add(key, 0, timeout=70)
+    try:
+        count = cache.incr(key)
+    except ValueError:  # expired between add and incr
+        cache.set(key, 1, timeout=70)
+        count = 1
+    if count > per_minute:
+        raise DomainError(
+            f"You are going too fast: at most {per_minute} a minute. Try again shortly.",
+            code="rate_limited",
+        )
+
+
+def _clean_text(text: Any, *, field: str = "text", limit: int = TEXT_LIMIT) -> str:
+    if not isinstance(text, str):
+        raise DomainError("Write some text.", field=field, code="invalid")
+    text = text.strip()
+    if not text:
+        raise DomainError("Write some text.", field=field, code="invalid")
+    if len(text) > limit:
+        raise DomainError(
+            f"Keep it to {limit} characters (this is {len(text)}).", field=field, code="too_long"
+        )
+    return text
+
+
+def _queue(room: Room) -> list[dict[str, Any]]:
+    hands = HandRaise.objects.filter(room=room, lowered_at=None, called_at=None).select_related(
+        "user"
+    )
+    return [person(h.user) for h in hands]
+
+
+# --- Rooms ----------------------------------------------------------------------------------
+
+
+def room_create(
+    *,
+    by: Any,
+    round: Round,
+    title: str,
+    starts_at: dt.datetime,
+    ends_at: dt.datetime | None = None,
+    area: Area | None = None,
+    proposal: Proposal | None = None,
+    agenda: Sequence[str] = (),
+    facilitators: Sequence[User] = (),
+) -> Room:
+    if not rules.can_create_room(by, round):
+        raise NotAllowed("Only facilitators and the round's managers may create rooms.")
+    title = _clean_text(title, field="title", limit=160)
+    if ends_at is not None and ends_at <= starts_at:
+        raise DomainError("A room must end after it starts.", field="ends_at")
+    if proposal is not None and proposal.round_id != round.pk:
+        raise DomainError("The proposal belongs to another round.", field="proposal")
+    if area is not None and not round.areas.filter(pk=area.pk).exists():
+        raise DomainError("The area does not take part in this round.", field="area")
+    with transaction.atomic():
+        room = Room.objects.create(
+            round=round,
+            title=title,
+            starts_at=starts_at,
+            ends_at=ends_at,
+            area=area,
+            proposal=proposal,
+        )
+        room.facilitators.add(*facilitators, *([by] if rules.is_signed_in(by) else []))
+        for position, item in enumerate((a.strip() for a in agenda if a.strip()), start=1):
+            agenda_item = AgendaItem.objects.create(room=room, position=position, title=item)
+            if proposal is not None:
+                agenda_item.proposals.add(proposal)
+    return room
+
+
+def room_open(*, room: Room | int, by: Any) -> Room:
+    with transaction.atomic():
+        room = _lock(room)
+        _require_runner(by, room)
+        if room.state != RoomState.SCHEDULED:
+            raise Conflict("This room has already been opened.")
+        room.state = RoomState.OPEN
+        room.save(update_fields=["state"])
+        _emit(room, "opened", {"by": person(by)})
+    return room
+
+
+def room_close(*, room: Room | int, by: Any, summary: str) -> Room:
+    """Close the room with a written summary, published on the room and its round's rooms."""
+    summary = _clean_text(summary, field="summary", limit=10_000)
+    with transaction.atomic():
+        room = _lock(room)
+        _require_runner(by, room)
+        if room.state == RoomState.CLOSED:
+            raise Conflict("This room is already closed.")
+        room.state = RoomState.CLOSED
+        room.summary = summary
+        room.closed_at = timezone.now()
+        room.timer_ends_at = None
+        room.save(update_fields=["state", "summary", "closed_at", "timer_ends_at"])
+        open_polls = list(Poll.objects.filter(room=room, closed_at=None))
+        for poll in open_polls:
+            _close_poll(room, poll)
+        HandRaise.objects.filter(room=room, lowered_at=None, called_at=None).update(
+            lowered_at=timezone.now()
+        )
+        _emit(room, "closed", {"summary": summary, "by": person(by)})
+    return room
+
+
+# --- Contributions --------------------------------------------------------------------------
+
+
+def contribution_say(
+    *,
+    room: Room | int,
+    by: Any,
+    kind: str,
+    text: Any,
+    reply_to: int | None = None,
+    proposal: int | None = None,
+) -> Contribution:
+    """Say something in the room. Arguments for and against must name a proposal of the
+    room's round (the room's own proposal when it has one and none is given)."""
+    if kind not in ContributionKind.values:
+        raise DomainError(
+            "Choose a message, an argument for or against, or a question.",
+            field="kind",
+            code="invalid",
+        )
+    text = _clean_text(text)
+    with transaction.atomic():
+        room = _lock(room)
+        _require_part(by, room)
+        parent = None
+        if reply_to is not None:
+            parent = Contribution.objects.filter(room=room, pk=reply_to).first()
+            if parent is None:
+                raise NotFound("There is no such contribution to reply to.", field="reply_to")
+        about = None
+        if proposal is not None:
+            about = Proposal.objects.filter(round=room.round_id, pk=proposal).first()
+            if about is None or about.hidden:
+                raise NotFound("There is no such proposal in this round.", field="proposal")
+        elif kind in (ContributionKind.FOR, ContributionKind.AGAINST):
+            if room.proposal_id is None:
+                raise DomainError(
+                    "Say which proposal this argument is about.", field="proposal", code="invalid"
+                )
+            about = room.proposal
+        _rate_limit(by, "say", SAY_LIMIT_PER_MINUTE)
+        contribution = Contribution.objects.create(
+            room=room, author=by, kind=kind, text=text, reply_to=parent, proposal=about
+        )
+        _emit(
+            room,
+            "said",
+            {
+                "id": contribution.pk,
+                "kind": kind,
+                "text": text,
+                "author": person(by),
+                "reply_to": parent.pk if parent else None,
+                "proposal": {"id": about.pk, "title": about.title} if about else None,
+                "at": contribution.created_at.isoformat(),
+            },
+        )
+    return contribution
+
+
+def _visible_contribution(room: Room, contribution: int) -> Contribution:
+    found = Contribution.objects.filter(room=room, pk=contribution).first()
+    if found is None or found.hidden:
+        raise NotFound("There is no such contribution.", field="contribution")
+    return found
+
+
+def reaction_set(*, room: Room | int, by: Any, contribution: int, reaction: str) -> Reaction:
+    if reaction not in ReactionKind.values:
+        raise DomainError("React with agree, disagree or unsure.", field="reaction", code="invalid")
+    with transaction.atomic():
+        room = _lock(room)
+        _require_part(by, room)
+        target = _visible_contribution(room, contribution)
+        _rate_limit(by, "light", LIGHT_LIMIT_PER_MINUTE)
+        obj, _ = Reaction.objects.update_or_create(
+            contribution=target, user=by, defaults={"kind": reaction}
+        )
+        counts = dict.fromkeys(ReactionKind.values, 0)
+        for row in (
+            Reaction.objects.filter(contribution=target).values("kind").annotate(n=Count("id"))
+        ):
+            counts[row["kind"]] = row["n"]
+        _emit(room, "reacted", {"contribution": target.pk, "counts": counts})
+    return obj
+
+
+def contribution_pin(*, room: Room | int, by: Any, contribution: int, pinned: bool = True) -> None:
+    with transaction.atomic():
+        room = _lock(room)
+        _require_runner(by, room)
+        _require_open(room)
+        target = _visible_contribution(room, contribution)
+        target.pinned = pinned
+        target.save(update_fields=["pinned"])
+        _emit(room, "pinned", {"contribution": target.pk, "pinned": pinned})
+
+
+def contribution_hide(*, room: Room | int, by: Any, contribution: int, reason: Any) -> None:
+    """Hide a contribution, showing the reason in its place.
+
+    The text is also removed from the logged ``said`` event, so late readers and reconnecting
+    clients never receive it again.
+    """
+    reason = _clean_text(reason, field="reason", limit=500)
+    with transaction.atomic():
+        room = _lock(room)
+        _require_runner(by, room)
+        target = _visible_contribution(room, contribution)
+        target.hidden = True
+        target.hidden_reason = reason
+        target.pinned = False
+        target.save(update_fields=["hidden", "hidden_reason", "pinned"])
+        for event in RoomEvent.objects.filter(room=room, type="said", data__id=target.pk):
+            event.data = {**event.data, "text": "", "hidden": True}
+            event.save(update_fields=["data"])
+        _emit(room, "hidden", {"contribution": target.pk, "reason": reason})
+
+
+def participant_mute(*, room: Room | int, by: Any, user: int, reason: Any) -> Mute:
+    reason = _clean_text(reason, field="reason", limit=500)
+    with transaction.atomic():
+        room = _lock(room)
+        _require_runner(by, room)
+        target = User.objects.filter(pk=user).first()
+        if target is None:
+            raise NotFound("There is no such person.", field="user")
+        if rules.can_run_room(target, room):
+            raise Conflict("Facilitators cannot be muted.", field="user")
+        mute, created = Mute.objects.get_or_create(
+            room=room, user=target, defaults={"reason": reason, "by": by}
+        )
+        if not created:
+            raise Conflict("This person is already muted here.", field="user")
+        HandRaise.objects.filter(room=room, user=target, lowered_at=None, called_at=None).update(
+            lowered_at=timezone.now()
+        )
+        _emit(room, "muted", {"user": person(target), "reason": reason, "queue": _queue(room)})
+    return mute
+
+
+# --- Speaker queue --------------------------------------------------------------------------
+
+
+def hand_raise(*, room: Room | int, by: Any) -> None:
+    with transaction.atomic():
+        room = _lock(room)
+        _require_part(by, room)
+        if HandRaise.objects.filter(room=room, user=by, lowered_at=None, called_at=None).exists():
+            raise Conflict("Your hand is already raised.")
+        _rate_limit(by, "light", LIGHT_LIMIT_PER_MINUTE)
+        HandRaise.objects.create(room=room, user=by)
+        _emit(room, "hand", {"user": person(by), "raised": True, "queue": _queue(room)})
+
+
+def hand_lower(*, room: Room | int, by: Any) -> None:
+    with transaction.atomic():
+        room = _lock(room)
+        _require_open(room)
+        if not rules.is_signed_in(by):
+            raise NotAllowed("Log in to take part in this room.")
+        lowered = HandRaise.objects.filter(
+            room=room, user=by, lowered_at=None, called_at=None
+        ).update(lowered_at=timezone.now())
+        if not lowered:
+            raise Conflict("Your hand is not raised.")
+        _emit(room, "hand", {"user": person(by), "raised": False, "queue": _queue(room)})
+
+
+def speaker_next(*, room: Room | int, by: Any) -> User | None:
+    """Call the longest-waiting raised hand; ``None`` when nobody is waiting."""
+    with transaction.atomic():
+        room = _lock(room)
+        _require_runner(by, room)
+        _require_open(room)
+        hand = (
+            HandRaise.objects.filter(room=room, lowered_at=None, called_at=None)
+            .select_related("user")
+            .first()
+        )
+        if hand is not None:
+            hand.called_at = timezone.now()
+            hand.save(update_fields=["called_at"])
+        speaker = hand.user if hand else None
+        _emit(
+            room,
+            "speaker",
+            {"user": person(speaker) if speaker else None, "queue": _queue(room)},
+        )
+    return speaker
+
+
+# --- Agenda and timer -----------------------------------------------------------------------
+
+
+def agenda_step(*, room: Room | int, by: Any, step: int) -> AgendaItem | None:
+    """Make the item at position ``step`` (1-based) current; 0 clears the current item."""
+    with transaction.atomic():
+        room = _lock(room)
+        _require_runner(by, room)
+        if room.state == RoomState.CLOSED:
+            raise NotAllowed("This room is closed.", code="room_not_open")
+        item = None
+        if step != 0:
+            item = AgendaItem.objects.filter(room=room, position=step).first()
+            if item is None:
+                raise NotFound("There is no such agenda item.", field="step")
+        room.current_item = item
+        room.save(update_fields=["current_item"])
+        _emit(
+            room,
+            "agenda",
+            {
+                "item": {"id": item.pk, "position": item.position, "title": item.title}
+                if item
+                else None
+            },
+        )
+    return item
+
+
+def timer_set(*, room: Room | int, by: Any, seconds: int) -> dt.datetime | None:
+    """Start a visible countdown of ``seconds``; 0 stops it."""
+    if (
+        isinstance(seconds, bool)
+        or not isinstance(seconds, int)
+        or not (0 <= seconds <= TIMER_MAX_SECONDS)
+    ):
+        raise DomainError(
+            f"Give the timer a whole number of seconds from 0 to {TIMER_MAX_SECONDS}.",
+            field="seconds",
+            code="invalid",
+        )
+    with transaction.atomic():
+        room = _lock(room)
+        _require_runner(by, room)
+        _require_open(room)
+        ends = timezone.now() + dt.timedelta(seconds=seconds) if seconds else None
+        room.timer_ends_at = ends
+        room.save(update_fields=["timer_ends_at"])
+        _emit(room, "timer", {"ends_at": ends.isoformat() if ends else None, "seconds": seconds})
+    return ends
+
+
+# --- Polls ----------------------------------------------------------------------------------
+
+
+def _poll_counts(poll: Poll) -> dict[str, int]:
+    counts = {str(pk): 0 for pk in poll.options.values_list("pk", flat=True)}
+    for row in PollVote.objects.filter(poll=poll).values("option").annotate(n=Count("id")):
+        counts[str(row["option"])] = row["n"]
+    return counts
+
+
+def poll_open(
+    *, room: Room | int, by: Any, question: Any, options: Any, show_live: bool = True
+) -> Poll:
+    question = _clean_text(question, field="question", limit=300)
+    if not isinstance(options, list | tuple):
+        raise DomainError("Give the poll a list of options.", field="options", code="invalid")
+    cleaned = [o.strip() for o in options if isinstance(o, str) and o.strip()]
+    if len(cleaned) != len(options) or not 2 <= len(cleaned) <= POLL_MAX_OPTIONS:
+        raise DomainError(
+            f"Give the poll from 2 to {POLL_MAX_OPTIONS} options, each with some text.",
+            field="options",
+            code="invalid",
+        )
+    if any(len(o) > 200 for o in cleaned):
+        raise DomainError("Keep each option to 200 characters.", field="options", code="too_long")
+    with transaction.atomic():
+        room = _lock(room)
+        _require_runner(by, room)
+        _require_open(room)
+        poll = Poll.objects.create(room=room, question=question, show_live=bool(show_live))
+        opts = [
+            PollOption.objects.create(poll=poll, position=i, text=text)
+            for i, text in enumerate(cleaned, start=1)
+        ]
+        _emit(
+            room,
+            "poll_opened",
+            {
+                "poll": {
+                    "id": poll.pk,
+                    "question": question,
+                    "show_live": poll.show_live,
+                    "options": [{"id": o.pk, "text": o.text} for o in opts],
+                }
+            },
+        )
+    return poll
+
+
+def poll_vote(*, room: Room | int, by: Any, poll: int, option: int) -> PollVote:
+    """Choose one option; choosing again while the poll is open changes the choice."""
+    with transaction.atomic():
+        room = _lock(room)
+        _require_part(by, room)
+        target = Poll.objects.filter(room=room, pk=poll).first()
+        if target is None:
+            raise NotFound("There is no such poll.", field="poll")
+        if target.closed_at is not None:
+            raise Conflict("This poll has closed.", field="poll")
+        choice = PollOption.objects.filter(poll=target, pk=option).first()
+        if choice is None:
+            raise NotFound("There is no such option in this poll.", field="option")
+        _rate_limit(by, "light", LIGHT_LIMIT_PER_MINUTE)
+        vote, _ = PollVote.objects.update_or_create(
+            poll=target, user=by, defaults={"option": choice}
+        )
+        counts = _poll_counts(target)
+        _emit(
+            room,
+            "poll_voted",
+            {
+                "poll": target.pk,
+                "total": sum(counts.values()),
+                "counts": counts if target.show_live else None,
+            },
+        )
+    return vote
+
+
+def _close_poll(room: Room, poll: Poll) -> None:
+    poll.closed_at = timezone.now()
+    poll.save(update_fields=["closed_at"])
+    counts = _poll_counts(poll)
+    _emit(room, "poll_closed", {"poll": poll.pk, "counts": counts, "total": sum(counts.values())})
+
+
+def poll_close(*, room: Room | int, by: Any, poll: int) -> Poll:
+    with transaction.atomic():
+        room = _lock(room)
+        _require_runner(by, room)
+        target = Poll.objects.filter(room=room, pk=poll).first()
+        if target is None:
+            raise NotFound("There is no such poll.", field="poll")
+        if target.closed_at is not None:
+            raise Conflict("This poll has already closed.", field="poll")
+        _close_poll(room, target)
+    return target
