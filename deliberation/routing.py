@@ -1,5 +1,9 @@
 """WebSocket routes of the deliberation app."""
 
-from django.urls import URLPattern
+from django.urls import URLPattern, path
 
-websocket_urlpatterns: list[URLPattern] = []
+from deliberation.consumers import RoomConsumer
+
+websocket_urlpatterns: list[URLPattern] = [
+    path("ws/rooms/<int:room_id>/", RoomConsumer.as_asgi()),
+]

@@ -1,0 +1,162 @@
+"""Rooms with a facilitator and two residents, and helpers to drive the live protocol."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from channels.layers import channel_layers
+from channels.routing import URLRouter
+from channels.testing import WebsocketCommunicator
+from django.utils import timezone
+
+from backend.accounts.models import Role, User
+from deliberation import services
+from deliberation.models import Room
+from deliberation.routing import websocket_urlpatterns
+from pb.models import Area, Proposal, Round, RoundArea
+from tests.conftest import need
+from tests.factories import AreaFactory, RoundFactory, UserFactory
+
+ORIGIN = [(b"origin", b"http://127.0.0.1")]
+
+
+@dataclass
+class Scene:
+    round: Round
+    area: Area
+    proposal: Proposal
+    room: Room
+    facilitator: User
+    alice: User
+    bob: User
+
+
+def make_resident(area: Area | None, **kwargs: Any) -> User:
+    user = UserFactory(**kwargs)
+    if area is not None:
+        user.profile.home_area = area
+        user.profile.save()
+    return user
+
+
+def make_scene(
+    *, phase: str = "deliberation", open_room: bool = True, area_room: bool = False
+) -> Scene:
+    area = AreaFactory()
+    round_ = RoundFactory(phase=phase)
+    RoundArea.objects.create(round=round_, area=area)
+    proposal = Proposal.objects.create(
+        round=round_,
+        area=area,
+        title="A new bench by the pond",
+        description="Somewhere to sit.",
+        estimated_cost=120_000,
+        status="feasible",
+    )
+    facilitator = UserFactory(role=Role.FACILITATOR, display_name="Fran Facilitator")
+    room = services.room_create(
+        by=facilitator,
+        round=round_,
+        title="Parks evening",
+        starts_at=timezone.now(),
+        ends_at=timezone.now() + dt.timedelta(hours=2),
+        area=area if area_room else None,
+        proposal=proposal,
+        agenda=["Welcome", "The bench", "Quick poll"],
+    )
+    if open_room:
+        services.room_open(room=room, by=facilitator)
+        room.refresh_from_db()
+    return Scene(
+        round=round_,
+        area=area,
+        proposal=proposal,
+        room=room,
+        facilitator=facilitator,
+        alice=make_resident(area, display_name="Alice"),
+        bob=make_resident(area, display_name="Bob"),
+    )
+
+
+@pytest.fixture
+def scene(db: Any) -> Scene:
+    return make_scene()
+
+
+@pytest.fixture(params=["memory", "redis"])
+def layer(request: Any, settings: Any) -> Iterator[str]:
+    """Run a consumer test on the in-memory layer and, where Redis is available, on the
+    production layer (channels-redis pub/sub)."""
+    if request.param == "redis":
+        url = os.environ.get("REDIS_URL", "")
+        need(bool(url), "Redis (set REDIS_URL)")
+        settings.CHANNEL_LAYERS = {
+            "default": {
+                "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+                "CONFIG": {"hosts": [url], "prefix": f"test-{uuid.uuid4().hex[:8]}"},
+            }
+        }
+    else:
+        settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    channel_layers.backends.clear()
+    yield request.param
+    channel_layers.backends.clear()
+
+
+def communicator(room_id: int, user: Any = None) -> WebsocketCommunicator:
+    """A connection as ``user`` (anonymous when None), past the auth middleware."""
+    from django.contrib.auth.models import AnonymousUser
+
+    comm = WebsocketCommunicator(
+        URLRouter(websocket_urlpatterns), f"/ws/rooms/{room_id}/", headers=ORIGIN
+    )
+    comm.scope["user"] = user if user is not None else AnonymousUser()
+    return comm
+
+
+async def connected(
+    room_id: int, user: Any = None, last_seq: int | None = 0
+) -> WebsocketCommunicator:
+    """Connect and, unless ``last_seq`` is None, join and read up to the ``joined`` frame."""
+    comm = communicator(room_id, user)
+    ok, _ = await comm.connect()
+    assert ok
+    if last_seq is not None:
+        await comm.send_json_to({"type": "join", "last_seq": last_seq})
+        await frames_until(comm, "joined")
+    return comm
+
+
+async def next_frame(comm: WebsocketCommunicator, timeout: float = 5) -> dict[str, Any]:
+    """The next frame that is not a presence announcement."""
+    while True:
+        frame = await comm.receive_json_from(timeout=timeout)
+        if frame["type"] != "presence":
+            return frame
+
+
+async def frames_until(comm: WebsocketCommunicator, type_: str) -> list[dict[str, Any]]:
+    """Frames (presence excluded) up to and including the first of ``type_``."""
+    seen = []
+    while True:
+        frame = await next_frame(comm)
+        seen.append(frame)
+        if frame["type"] == type_:
+            return seen
+
+
+async def no_more_frames(comm: WebsocketCommunicator, timeout: float = 0.3) -> None:
+    """Nothing but presence announcements arrives within ``timeout``."""
+
+    try:
+        while True:
+            frame = await comm.receive_json_from(timeout=timeout)
+            assert frame["type"] == "presence", frame
+    except TimeoutError:
+        return
