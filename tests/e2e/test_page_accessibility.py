@@ -26,23 +26,38 @@ def test_demo_council_pages_are_accessible_for_each_role(page, live_server):
     review = Round.objects.get(slug="harbour-green-2026")
     proposal = Proposal.objects.filter(round=review).first()
 
-    public = ["/", f"/rounds/{city.slug}/", f"/rounds/{review.slug}/",
-              f"/proposals/{proposal.pk}/", "/accounts/password-reset/"]
+    public = [
+        "/",
+        f"/rounds/{city.slug}/",
+        f"/rounds/{review.slug}/",
+        f"/proposals/{proposal.pk}/",
+        "/accounts/password-reset/",
+    ]
     for path in public:
         page.goto(live_server.url + path)
         assert_accessible(page)
 
     log_in(page, live_server, "manager@example.org")
-    for path in ["/dashboard/", "/rounds/new/", f"/rounds/{city.slug}/manage/",
-                 f"/rounds/{city.slug}/split/", f"/rounds/{review.slug}/review/marina/",
-                 f"/proposals/{proposal.pk}/review/", f"/rounds/{city.slug}/audit/"]:
+    for path in [
+        "/dashboard/",
+        "/rounds/new/",
+        f"/rounds/{city.slug}/manage/",
+        f"/rounds/{city.slug}/split/",
+        f"/rounds/{review.slug}/review/marina/",
+        f"/proposals/{proposal.pk}/review/",
+        f"/rounds/{city.slug}/audit/",
+    ]:
         page.goto(live_server.url + path)
         assert page.locator("h1").count() == 1, path
         assert_accessible(page)
     page.get_by_role("button", name="Log out").click()
 
     log_in(page, live_server, "resident@example.org")
-    for path in ["/dashboard/", "/accounts/profile/", f"/rounds/{city.slug}/propose/",
-                 f"/rounds/{city.slug}/priorities/"]:
+    for path in [
+        "/dashboard/",
+        "/accounts/profile/",
+        f"/rounds/{city.slug}/propose/",
+        f"/rounds/{city.slug}/priorities/",
+    ]:
         page.goto(live_server.url + path)
         assert_accessible(page)
