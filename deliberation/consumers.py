@@ -30,12 +30,17 @@ CLOSE_NOT_ALLOWED = 4403
 #: Presence is announced at most this often per room and process, however many people come
 #: and go: a full room would otherwise get one frame per arrival, for every client.
 PRESENCE_INTERVAL = 0.25
+#: A count left behind by a process that died is forgotten after a day without arrivals.
+PRESENCE_TTL = 24 * 60 * 60
 _presence_pending: set[int] = set()
 _presence_tasks: set[asyncio.Task[None]] = set()
 
 
+PRESENCE_KEY_PREFIX = "delib-presence"
+
+
 def _presence_key(room_id: int) -> str:
-    return f"delib-presence:{room_id}"
+    return f"{PRESENCE_KEY_PREFIX}:{room_id}"
 
 
 async def presence_count(room_id: int) -> int:
@@ -56,7 +61,7 @@ async def _announce_presence(room_id: int) -> None:
 
 async def presence_changed(room_id: int, delta: int) -> None:
     key = _presence_key(room_id)
-    await cache.aadd(key, 0, timeout=None)
+    await cache.aadd(key, 0, timeout=PRESENCE_TTL)
     await cache.aincr(key, delta)
     if room_id in _presence_pending:
         return

@@ -49,6 +49,8 @@ SAY_LIMIT_PER_MINUTE = 10
 #: Reactions, hands and poll votes per minute: generous, but a stuck key cannot flood a room.
 LIGHT_LIMIT_PER_MINUTE = 60
 TIMER_MAX_SECONDS = 4 * 60 * 60
+#: Cache keys of the rate limits start with this (tests give each test its own).
+RATE_KEY_PREFIX = "delib-rate"
 POLL_MAX_OPTIONS = 10
 
 
@@ -86,7 +88,9 @@ def _lock(room: Room | int) -> Room:
     """The room's row, locked until the end of the current transaction."""
     pk = room if isinstance(room, int) else room.pk
     try:
-        return Room.objects.select_for_update().select_related("round", "area").get(pk=pk)
+        return (
+            Room.objects.select_for_update(of=("self",)).select_related("round", "area").get(pk=pk)
+        )
     except Room.DoesNotExist:
         raise NotFound("There is no such room.") from None
 
@@ -117,7 +121,7 @@ def _require_open(room: Room) -> None:
 def _rate_limit(user: Any, bucket: str, per_minute: int) -> None:
     """A fixed one-minute window per person in the shared cache (LocMem or Redis)."""
     window = int(timezone.now().timestamp() // 60)
-    key = f"delib-rate:{bucket}:{user.pk}:{window}"
+    key = f"{RATE_KEY_PREFIX}:{bucket}:{user.pk}:{window}"
     cache.add(key, 0, timeout=70)
     try:
         count = cache.incr(key)

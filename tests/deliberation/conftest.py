@@ -84,6 +84,17 @@ def make_scene(
     )
 
 
+@pytest.fixture(autouse=True)
+def _own_cache_keys(monkeypatch: Any) -> None:
+    """Rate limits and presence counts live in the shared cache (Redis in CI); give each test
+    its own keys so reruns and neighbours cannot leave counts behind."""
+    from deliberation import consumers
+
+    salt = uuid.uuid4().hex[:8]
+    monkeypatch.setattr(services, "RATE_KEY_PREFIX", f"delib-rate-{salt}")
+    monkeypatch.setattr(consumers, "PRESENCE_KEY_PREFIX", f"delib-presence-{salt}")
+
+
 @pytest.fixture
 def scene(db: Any) -> Scene:
     return make_scene()
@@ -152,11 +163,8 @@ async def frames_until(comm: WebsocketCommunicator, type_: str) -> list[dict[str
 
 
 async def no_more_frames(comm: WebsocketCommunicator, timeout: float = 0.3) -> None:
-    """Nothing but presence announcements arrives within ``timeout``."""
-
-    try:
-        while True:
-            frame = await comm.receive_json_from(timeout=timeout)
-            assert frame["type"] == "presence", frame
-    except TimeoutError:
-        return
+    """Nothing but presence announcements arrives within ``timeout`` (without cancelling the
+    application, as a timed-out ``receive_output`` would)."""
+    while not await comm.receive_nothing(timeout=timeout):
+        frame = await comm.receive_json_from(timeout=1)
+        assert frame["type"] == "presence", frame
