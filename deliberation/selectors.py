@@ -146,6 +146,7 @@ def room_state(room: Room) -> dict[str, Any]:
         ]
     by_id = {c["id"]: c for c in state["contributions"]}
     for c in state["contributions"]:
+        c["kind_label"] = str(ContributionKind(c["kind"]).label)
         parent = by_id.get(c.get("reply_to"))
         c["reply_to_author"] = parent["author"]["name"] if parent else None
     state["pinned"] = [c for c in state["contributions"] if c["pinned"] and not c["hidden"]]
