@@ -157,3 +157,11 @@ def test_room_page_queries_do_not_grow_with_contributions(
     client.force_login(scene.bob)
     with django_assert_max_num_queries(16):
         client.get(reverse("room_detail", args=[scene.room.pk]))
+
+
+def test_proposal_page_lists_arguments_from_rooms(client, scene):
+    services.contribution_say(room=scene.room, by=scene.alice, kind="for", text="Shade and rest")
+    services.contribution_say(room=scene.room, by=scene.bob, kind="against", text="Too costly")
+    page = client.get(reverse("proposal_detail", args=[scene.proposal.pk])).content.decode()
+    assert "Arguments from deliberation rooms" in page
+    assert "Shade and rest" in page and "Too costly" in page
