@@ -80,7 +80,9 @@ def _emit(room: Room, type_: str, data: dict[str, Any]) -> RoomEvent:
     event = RoomEvent.objects.create(room=room, seq=room.last_seq, type=type_, data=data)
     text = event_text(event)
     room_id, seq = room.pk, event.seq
-    transaction.on_commit(lambda: _broadcast(room_id, seq, text))
+    # robust: the event is committed and logged either way; if the layer is down (Redis
+    # restarting) clients catch up from the log through last_seq, so the writer must not fail.
+    transaction.on_commit(lambda: _broadcast(room_id, seq, text), robust=True)
     return event
 
 

@@ -1,0 +1,568 @@
+"""Fan-out benchmark for live deliberation rooms (issue 8). Prints figures; asserts nothing.
+
+    .venv/bin/python bench/rooms.py --clients 2000 --procs 2 --rate 5 --duration 30
+
+What it does:
+
+1. Starts a private ``redis-server`` on a spare port (so restarting it cannot disturb anyone
+   else), prepares a PostgreSQL database ``commonpurse_bench`` (created and migrated if
+   missing; ``--database-url`` to use another) with one open room, and starts
+   ``uvicorn backend.asgi:application`` with ``--workers`` processes and channels-redis'
+   pub/sub layer.
+2. Opens ``--clients`` anonymous WebSocket readers in one room, spread over ``--procs`` client
+   processes (plain asyncio + ``websockets``; they find the fields they need with ``str.find``
+   rather than parsing every frame, so they stay light), each joining with the room's current
+   ``last_seq``.
+3. A speaker process holds signed-in connections (enough residents to stay under the
+   10-a-minute limit each) and posts ``say`` at ``--rate`` a second, stamping the send time in
+   the text; ``--light-rate`` adds reactions and hands on top.
+4. Every reader records, for each contribution, the delay from ``say`` to delivery; every frame's
+   ``seq`` is checked for gaps, duplicates and order. ``--restart-redis`` restarts Redis half way
+   through; readers whose connection drops reconnect with their ``last_seq``.
+5. Prints connection times, fan-out latency p50/p95/p99, deliveries a second, completeness, and
+   the CPU seconds used by clients, server workers and Redis.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import multiprocessing as mp
+import os
+import resource
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+MARK = "bench@"  # the text of a bench contribution: "bench@<send time in ns> ..."
+SAY_LIMIT_PER_MINUTE = 10
+
+
+# --- Helpers --------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_port(port: int, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.1)
+    raise SystemExit(f"nothing listens on port {port}")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU of a process and its reaped children, from /proc."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    ticks = os.sysconf("SC_CLK_TCK")
+    return sum(int(x) for x in fields[11:15]) / ticks
+
+
+def children(pid: int) -> list[int]:
+    found: list[int] = []
+    with contextlib.suppress(OSError):
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            text = (task / "children").read_text().split()
+            found += [int(c) for c in text]
+    return found
+
+
+def tree_cpu(pid: int) -> float:
+    return cpu_seconds(pid) + sum(tree_cpu(c) for c in children(pid))
+
+
+def percentile(sorted_values: list[float], q: float) -> float:
+    if not sorted_values:
+        return float("nan")
+    index = min(len(sorted_values) - 1, max(0, round(q / 100 * (len(sorted_values) - 1))))
+    return sorted_values[index]
+
+
+# --- Set-up ---------------------------------------------------------------------------------
+
+
+def start_redis(port: int, workdir: str) -> subprocess.Popen[bytes]:
+    redis = shutil.which("redis-server")
+    if not redis:
+        raise SystemExit("redis-server is not installed; the benchmark needs its own Redis")
+    proc = subprocess.Popen(
+        [redis, "--port", str(port), "--save", "", "--appendonly", "no", "--dir", workdir],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    wait_port(port)
+    return proc
+
+
+def prepare_database(env: dict[str, str], speakers: int) -> dict[str, Any]:
+    """Create and migrate the bench database, and one open room with residents to speak."""
+    url = env["DATABASE_URL"]
+    if url.startswith("postgres"):
+        import psycopg
+
+        base, _, name = url.rpartition("/")
+        with psycopg.connect(base + "/postgres", autocommit=True) as conn:
+            exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
+            if not exists:
+                conn.execute(f'CREATE DATABASE "{name}"')
+    subprocess.run(
+        [sys.executable, "manage.py", "migrate", "--noinput", "-v0"], cwd=ROOT, env=env, check=True
+    )
+    script = f"""
+import datetime as dt, json, uuid
+import django
+django.setup()
+from django.contrib.sessions.backends.db import SessionStore
+from django.utils import timezone
+from backend.accounts.models import Profile, Role, User
+from deliberation import services
+from pb.models import Round
+tag = uuid.uuid4().hex[:8]
+round_ = Round.objects.create(
+    name="Bench " + tag, slug="bench-" + tag, budget=1, phase="deliberation"
+)
+fac = User.objects.create_user(email=f"fac-{{tag}}@bench.invalid", role=Role.FACILITATOR)
+room = services.room_create(by=fac, round=round_, title="Bench room", starts_at=timezone.now())
+services.room_open(room=room, by=fac)
+cookies = []
+for i in range({speakers}):
+    u = User.objects.create_user(
+        email=f"s{{i}}-{{tag}}@bench.invalid", display_name=f"Speaker {{i}}"
+    )
+    Profile.objects.get_or_create(user=u)
+    s = SessionStore()
+    s["_auth_user_id"] = str(u.pk)
+    s["_auth_user_backend"] = "django.contrib.auth.backends.ModelBackend"
+    s["_auth_user_hash"] = u.get_session_auth_hash()
+    s.create()
+    cookies.append("sessionid=" + s.session_key)
+s = SessionStore()
+s["_auth_user_id"] = str(fac.pk)
+s["_auth_user_backend"] = "django.contrib.auth.backends.ModelBackend"
+s["_auth_user_hash"] = fac.get_session_auth_hash()
+s.create()
+room.refresh_from_db()
+print(json.dumps({{"room": room.pk, "seq": room.last_seq, "speakers": cookies,
+                   "facilitator": "sessionid=" + s.session_key}}))
+"""
+    out = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return dict(json.loads(out.stdout.strip().splitlines()[-1]))
+
+
+def count_events(env: dict[str, str], room: int, after: int) -> dict[str, int]:
+    script = f"""
+import json, django
+django.setup()
+from django.db.models import Count
+from deliberation.models import RoomEvent
+events = RoomEvent.objects.filter(room_id={room})
+rows = events.filter(seq__gt={after}).values("type").annotate(n=Count("id"))
+last = events.order_by("-seq").values_list("seq", flat=True).first()
+print(json.dumps({{"types": {{r["type"]: r["n"] for r in rows}}, "last": last or 0}}))
+"""
+    out = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return dict(json.loads(out.stdout.strip().splitlines()[-1]))
+
+
+# --- Readers --------------------------------------------------------------------------------
+
+
+class Reader:
+    __slots__ = ("connect_ms", "delays", "dupes", "frames", "gaps", "last_seq", "reconnects")
+
+    def __init__(self, start_seq: int) -> None:
+        self.last_seq = start_seq
+        self.delays: list[float] = []
+        self.frames = 0
+        self.dupes = 0
+        self.gaps = 0
+        self.reconnects = 0
+        self.connect_ms = 0.0
+
+
+def _seq_of(text: str) -> int:
+    i = text.find('"seq":')
+    if i < 0:
+        return -1
+    j = i + 6
+    k = j
+    while k < len(text) and text[k].isdigit():
+        k += 1
+    return int(text[j:k])
+
+
+async def read_room(url: str, reader: Reader, stop: asyncio.Event, sem: asyncio.Semaphore) -> None:
+    from websockets.asyncio.client import connect
+
+    first = True
+    while not stop.is_set():
+        try:
+            async with sem:
+                t0 = time.perf_counter()
+                ws = await connect(url, origin="http://127.0.0.1", open_timeout=60)  # type: ignore[arg-type]
+                await ws.send(json.dumps({"type": "join", "last_seq": reader.last_seq}))
+                while True:
+                    text = await ws.recv()
+                    assert isinstance(text, str)
+                    if text.startswith('{"type":"joined"') or '"type": "joined"' in text:
+                        break
+                    if text.startswith('{"type":"event"'):
+                        seq = _seq_of(text)
+                        if seq == reader.last_seq + 1:
+                            reader.last_seq = seq
+                if first:
+                    reader.connect_ms = (time.perf_counter() - t0) * 1000
+                    first = False
+            async for text in ws:
+                now = time.time_ns()
+                reader.frames += 1
+                if not isinstance(text, str) or not text.startswith('{"type":"event"'):
+                    continue
+                seq = _seq_of(text)
+                if seq <= reader.last_seq:
+                    reader.dupes += 1
+                    continue
+                if seq != reader.last_seq + 1:
+                    reader.gaps += 1
+                reader.last_seq = seq
+                i = text.find(MARK)
+                if i >= 0:
+                    j = text.find(" ", i)
+                    reader.delays.append((now - int(text[i + len(MARK) : j])) / 1e6)
+            await ws.close()
+        except Exception:  # a dropped connection: reconnect with last_seq
+            if stop.is_set():
+                return
+            reader.reconnects += 1
+            await asyncio.sleep(0.5)
+
+
+def reader_process(url: str, n: int, start_seq: int, ready: Any, stop_at: Any, out: Any) -> None:
+    async def main() -> None:
+        stop = asyncio.Event()
+        sem = asyncio.Semaphore(100)  # connection attempts in flight
+        readers = [Reader(start_seq) for _ in range(n)]
+        tasks = [asyncio.create_task(read_room(url, r, stop, sem)) for r in readers]
+        while sum(1 for r in readers if r.connect_ms) < n:
+            await asyncio.sleep(0.1)
+        ready.release()
+        while stop_at.value == 0 or time.time() < stop_at.value:
+            await asyncio.sleep(0.1)
+        stop.set()
+        for t in tasks:
+            t.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        out.put(
+            {
+                "connect_ms": [r.connect_ms for r in readers],
+                "delays": [d for r in readers for d in r.delays],
+                "frames": sum(r.frames for r in readers),
+                "dupes": sum(r.dupes for r in readers),
+                "gaps": sum(r.gaps for r in readers),
+                "reconnects": sum(r.reconnects for r in readers),
+                "last_seqs": [r.last_seq for r in readers],
+                "said": [len(r.delays) for r in readers],
+                "cpu": usage.ru_utime + usage.ru_stime,
+            }
+        )
+
+    asyncio.run(main())
+
+
+# --- Speakers -------------------------------------------------------------------------------
+
+
+def speaker_process(
+    url: str, cookies: list[str], rate: float, light: float, go: Any, stop_at: Any, out: Any
+) -> None:
+    async def main() -> None:
+        from websockets.asyncio.client import connect
+
+        conns: list[Any] = []
+        for cookie in cookies:
+            ws = await connect(
+                url, origin="http://127.0.0.1", additional_headers={"Cookie": cookie}
+            )  # type: ignore[arg-type]
+            await ws.send(json.dumps({"type": "join", "last_seq": 10**12}))
+            conns.append(ws)
+        errors: dict[str, int] = {}
+        contribution: list[int] = []
+        hands: dict[int, bool] = {}
+
+        async def drain(ws: Any) -> None:
+            with contextlib.suppress(Exception):
+                async for text in ws:
+                    if '"type":"error"' in text:
+                        code = json.loads(text)["code"]
+                        errors[code] = errors.get(code, 0) + 1
+                    elif not contribution and '"event":"said"' in text:
+                        contribution.append(json.loads(text)["data"]["id"])
+
+        drains = [asyncio.create_task(drain(ws)) for ws in conns]
+        go.wait()
+        sent = {"say": 0, "light": 0}
+        start = time.perf_counter()
+        period = 1 / rate if rate else None
+        light_period = 1 / light if light else None
+        next_say, next_light, i = start, start, 0
+        while time.time() < stop_at.value:
+            now = time.perf_counter()
+            if period and now >= next_say:
+                ws = conns[i % len(conns)]
+                i += 1
+                text = f"{MARK}{time.time_ns()} contribution {i}"
+                with contextlib.suppress(Exception):
+                    await ws.send(json.dumps({"type": "say", "kind": "message", "text": text}))
+                    sent["say"] += 1
+                next_say += period
+            if light_period and now >= next_light and contribution:
+                k = sent["light"] % len(conns)
+                ws = conns[k]
+                if sent["light"] % 2:
+                    frame = {
+                        "type": "react",
+                        "contribution": contribution[0],
+                        "reaction": ("agree", "disagree", "unsure")[sent["light"] % 3],
+                    }
+                else:
+                    hands[k] = not hands.get(k, False)
+                    frame = {"type": "hand", "raised": hands[k]}
+                with contextlib.suppress(Exception):
+                    await ws.send(json.dumps(frame))
+                    sent["light"] += 1
+                next_light += light_period
+            await asyncio.sleep(
+                max(
+                    0.0,
+                    min(next_say if period else 1e18, next_light if light_period else 1e18)
+                    - time.perf_counter(),
+                )
+            )
+        await asyncio.sleep(0.5)
+        for d in drains:
+            d.cancel()
+        for ws in conns:
+            with contextlib.suppress(Exception):
+                await ws.close()
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        out.put({"sent": sent, "errors": errors, "cpu": usage.ru_utime + usage.ru_stime})
+
+    asyncio.run(main())
+
+
+# --- Main -----------------------------------------------------------------------------------
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
+    parser.add_argument("--clients", type=int, default=500)
+    parser.add_argument("--procs", type=int, default=2, help="reader processes")
+    parser.add_argument("--rate", type=float, default=5, help="contributions a second")
+    parser.add_argument("--light-rate", type=float, default=0, help="reactions+hands a second")
+    parser.add_argument("--duration", type=float, default=20, help="seconds of speaking")
+    parser.add_argument("--workers", type=int, default=2, help="uvicorn workers")
+    parser.add_argument("--restart-redis", action="store_true")
+    parser.add_argument(
+        "--database-url",
+        default=os.environ.get(
+            "BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/commonpurse_bench"
+        ),
+    )
+    args = parser.parse_args()
+
+    workdir = tempfile.mkdtemp(prefix="rooms-bench-")
+    redis_port, web_port = free_port(), free_port()
+    env = {
+        **os.environ,
+        "DATABASE_URL": args.database_url,
+        "REDIS_URL": f"redis://127.0.0.1:{redis_port}/0",
+        "DEBUG": "false",
+        "SECRET_KEY": "bench-" + "x" * 50,
+        "SECURE_SSL_REDIRECT": "false",
+        "ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "LOG_LEVEL": "WARNING",
+        "DATABASE_POOL_MAX": "10",
+        "DJANGO_SETTINGS_MODULE": "backend.settings",
+    }
+    redis = start_redis(redis_port, workdir)
+    server: subprocess.Popen[bytes] | None = None
+    try:
+        # Enough residents that nobody passes the per-person limits (10 says, 60 light a minute).
+        speakers = max(
+            2,
+            int(args.rate * 60 / SAY_LIMIT_PER_MINUTE * 1.5) + 1,
+            int(args.light_rate * 1.5) + 1,
+        )
+        setup = prepare_database(env, speakers)
+        server = subprocess.Popen(
+            [
+                str(Path(sys.executable).parent / "uvicorn"),
+                "backend.asgi:application",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(web_port),
+                "--workers",
+                str(args.workers),
+                "--log-level",
+                "warning",
+                "--no-access-log",
+            ],
+            cwd=ROOT,
+            env=env,
+        )
+        wait_port(web_port)
+        url = f"ws://127.0.0.1:{web_port}/ws/rooms/{setup['room']}/"
+
+        ctx = mp.get_context("spawn")
+        ready = ctx.Semaphore(0)
+        go = ctx.Event()
+        stop_at = ctx.Value("d", 0.0)
+        out = ctx.Queue()
+        per = [
+            args.clients // args.procs + (1 if i < args.clients % args.procs else 0)
+            for i in range(args.procs)
+        ]
+        t0 = time.perf_counter()
+        readers = [
+            ctx.Process(target=reader_process, args=(url, n, setup["seq"], ready, stop_at, out))
+            for n in per
+        ]
+        for p in readers:
+            p.start()
+        for _ in readers:
+            ready.acquire()
+        connect_all_s = time.perf_counter() - t0
+        speaker_out = ctx.Queue()
+        speaker_stop = ctx.Value("d", 0.0)
+        speaker = ctx.Process(
+            target=speaker_process,
+            args=(
+                url,
+                setup["speakers"],
+                args.rate,
+                args.light_rate,
+                go,
+                speaker_stop,
+                speaker_out,
+            ),
+        )
+        speaker.start()
+        time.sleep(2)  # speakers connected, presence settled
+        server_cpu0 = tree_cpu(server.pid)
+        redis_cpu0 = cpu_seconds(redis.pid)
+        start = time.time()
+        speaking_until = start + args.duration
+        speaker_stop.value = speaking_until
+        stop_at.value = speaking_until + 5  # readers drain for 5 s after the last say
+        go.set()
+        if args.restart_redis:
+            time.sleep(args.duration / 2)
+            redis.send_signal(signal.SIGTERM)
+            redis.wait(timeout=10)
+            time.sleep(1)
+            redis = start_redis(redis_port, workdir)
+            print("Redis restarted half way through")
+        time.sleep(max(0.0, speaking_until - time.time()))
+        speaker_result = speaker_out.get(timeout=args.duration + 60)
+        results = [out.get(timeout=args.duration + 120) for _ in readers]
+        server_cpu = tree_cpu(server.pid) - server_cpu0
+        redis_cpu = cpu_seconds(redis.pid) - (0 if args.restart_redis else redis_cpu0)
+        wall = time.time() - start
+        for p in [*readers, speaker]:
+            p.join(timeout=10)
+        counts = count_events(env, setup["room"], setup["seq"])
+    finally:
+        if server is not None:
+            server.send_signal(signal.SIGINT)
+            try:
+                server.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                server.kill()
+        redis.send_signal(signal.SIGTERM)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            redis.wait(timeout=10)
+        shutil.rmtree(workdir, ignore_errors=True)
+
+    delays = sorted(d for r in results for d in r["delays"])
+    connect = sorted(c for r in results for c in r["connect_ms"])
+    frames = sum(r["frames"] for r in results)
+    said_events = counts["types"].get("said", 0)
+    last = counts["last"]
+    complete = sum(1 for r in results for s in r["last_seqs"] if s == last)
+    said_per_client = [n for r in results for n in r["said"]]
+    print(
+        f"\nRoom fan-out: {args.clients} readers in {args.procs} processes, "
+        f"{len(setup['speakers'])} speakers, uvicorn x{args.workers}, RedisPubSubChannelLayer"
+    )
+    print(
+        f"  asked: {args.rate}/s contributions, {args.light_rate}/s reactions+hands, "
+        f"{args.duration:.0f} s"
+    )
+    print(f"  sent: {speaker_result['sent']}, refused: {speaker_result['errors'] or 'none'}")
+    print(f"  logged events: {counts['types']}")
+    print(
+        f"  connect (join until 'joined'): p50 {percentile(connect, 50):.0f} ms, "
+        f"p99 {percentile(connect, 99):.0f} ms, all {args.clients} in {connect_all_s:.1f} s"
+    )
+    print(
+        f"  fan-out say->delivery: p50 {percentile(delays, 50):.1f} ms, p95 "
+        f"{percentile(delays, 95):.1f} ms, p99 {percentile(delays, 99):.1f} ms, max "
+        f"{delays[-1] if delays else float('nan'):.1f} ms"
+    )
+    print(
+        f"  deliveries of contributions: {len(delays)} of {said_events * args.clients} expected "
+        f"({len(delays) / max(1, said_events * args.clients):.2%}); min per client "
+        f"{min(said_per_client)} of {said_events}"
+    )
+    print(f"  frames received: {frames} ({frames / wall:.0f}/s over {wall:.1f} s)")
+    print(
+        f"  exactly once and in order: {complete}/{args.clients} readers ended at seq {last}; "
+        f"duplicates {sum(r['dupes'] for r in results)}, gaps {sum(r['gaps'] for r in results)}, "
+        f"reconnects {sum(r['reconnects'] for r in results)}"
+    )
+    print(
+        f"  CPU seconds: server {server_cpu:.1f} (over {wall:.0f} s wall, 2 cores = "
+        f"{2 * wall:.0f}), redis {redis_cpu:.1f}, readers "
+        f"{' + '.join(format(r['cpu'], '.1f') for r in results)}, "
+        f"speaker {speaker_result['cpu']:.1f}"
+    )
+
+
+if __name__ == "__main__":
+    main()
