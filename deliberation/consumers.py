@@ -1,18 +1,24 @@
 """The live protocol at ``/ws/rooms/<room id>/``: a thin adapter over ``protocol.perform``.
 
-A connection joins the room's group as soon as it is accepted, but forwards nothing until the
-client sends ``join {last_seq}``. It then replays the logged events after ``last_seq`` and
-forwards live ones, skipping any it already sent and fetching from the log any it has not seen
-(events can reach a process slightly out of order), so every client receives every event exactly
-once and in order. Live events arrive already serialised (once per room, in the service), and
-are sent on as they are. See docs/live-protocol.md.
+A connection forwards nothing until the client sends ``join {last_seq}``. It then replays the
+logged events after ``last_seq`` and forwards live ones, skipping any it already sent and
+re-reading from the log any it has not seen (events can reach a process slightly out of order,
+or not at all while Redis restarts), so every client receives every event exactly once and in
+order.
+
+Fan-out is per room and process, not per connection: a ``RoomHub`` holds the one channel-layer
+subscription of its room in this process and writes each event, serialised once by the service,
+straight to every local connection. Connections have no channel of their own, so a full room
+costs one subscription per process instead of one per client, and a delivery is one socket
+write instead of a channel-layer hop plus a consumer dispatch. See docs/live-protocol.md.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
-from typing import Any
+from typing import Any, ClassVar
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
@@ -29,7 +35,7 @@ CLOSE_NOT_ALLOWED = 4403
 
 #: Presence is announced at most this often per room and process, however many people come
 #: and go: a full room would otherwise get one frame per arrival, for every client.
-PRESENCE_INTERVAL = 0.25
+PRESENCE_INTERVAL = 1.0
 #: A count left behind by a process that died is forgotten after a day without arrivals.
 PRESENCE_TTL = 24 * 60 * 60
 _presence_pending: set[int] = set()
@@ -89,10 +95,75 @@ def _current_seq(room_id: int) -> int:
     return Room.objects.filter(pk=room_id).values_list("last_seq", flat=True).first() or 0
 
 
+class RoomHub:
+    """The room's one subscription in this process, writing events to its local connections."""
+
+    hubs: ClassVar[dict[tuple[int, int], RoomHub]] = {}
+
+    def __init__(self, room_id: int) -> None:
+        self.room_id = room_id
+        self.members: set[RoomConsumer] = set()
+        self.ready = asyncio.Event()
+        self.channel = ""
+        #: The highest sequence number this hub has received; a connection that was catching
+        #: up compares against it to know whether it skipped something meanwhile.
+        self.last_seen = 0
+        self.task: asyncio.Task[None] | None = None
+
+    @classmethod
+    async def enter(cls, room_id: int, member: RoomConsumer) -> RoomHub:
+        """Add ``member``; returns once the hub is subscribed to the room's group."""
+        key = (id(asyncio.get_running_loop()), room_id)
+        hub = cls.hubs.get(key)
+        if hub is None:
+            hub = cls.hubs[key] = cls(room_id)
+            hub.task = asyncio.get_running_loop().create_task(hub.run())
+        hub.members.add(member)
+        await hub.ready.wait()
+        return hub
+
+    async def leave(self, member: RoomConsumer) -> None:
+        self.members.discard(member)
+        if self.members or self.task is None:
+            return
+        key = (id(asyncio.get_running_loop()), self.room_id)
+        if self.hubs.get(key) is self:
+            del self.hubs[key]
+        self.task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self.task
+
+    async def run(self) -> None:
+        layer = get_channel_layer()
+        assert layer is not None, "live rooms need a channel layer"
+        self.channel = await layer.new_channel("room-hub.")
+        group = group_name(self.room_id)
+        await layer.group_add(group, self.channel)
+        self.ready.set()
+        try:
+            while True:
+                message = await layer.receive(self.channel)
+                if message.get("type") == "room.event":
+                    seq, text = message["seq"], message["text"]
+                    self.last_seen = max(self.last_seen, seq)
+                    for member in list(self.members):
+                        await member.deliver(seq, text)
+                elif message.get("type") == "room.presence":
+                    for member in list(self.members):
+                        await member.deliver_presence(message["text"])
+        finally:
+            with contextlib.suppress(Exception):
+                await layer.group_discard(group, self.channel)
+
+
 class RoomConsumer(AsyncJsonWebsocketConsumer):
+    # No channel per connection: the room's hub receives for every connection of the process.
+    channel_layer_alias = "rooms-use-the-hub"
+
     room_id: int
+    hub: RoomHub | None = None
     joined = False
-    in_group = False
+    catching_up = False
     last_seq = 0
 
     async def connect(self) -> None:
@@ -106,14 +177,13 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
         if not readable:
             await self.close(code=CLOSE_NOT_ALLOWED)
             return
-        await self.channel_layer.group_add(group_name(self.room_id), self.channel_name)
-        self.in_group = True
+        self.hub = await RoomHub.enter(self.room_id, self)
         await presence_changed(self.room_id, +1)
 
     async def disconnect(self, code: int) -> None:
-        if self.in_group:
-            self.in_group = False
-            await self.channel_layer.group_discard(group_name(self.room_id), self.channel_name)
+        if self.hub is not None:
+            hub, self.hub = self.hub, None
+            await hub.leave(self)
             await presence_changed(self.room_id, -1)
 
     async def receive(
@@ -127,7 +197,7 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
         await self.receive_json(frame)
 
     async def receive_json(self, content: Any, **kwargs: Any) -> None:
-        if not self.in_group:
+        if self.hub is None:
             return
         if not isinstance(content, dict):
             await self.send_error("bad_json", "Frames must be JSON objects.")
@@ -158,11 +228,9 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
             )
         current = await database_sync_to_async(_current_seq)(self.room_id)
         # A client cannot have seen more than the log holds; trusting it would skip live events.
+        self.joined = False
         self.last_seq = min(last_seq, current)
-        for seq, text in await database_sync_to_async(_missed)(self.room_id, self.last_seq):
-            await self.send(text_data=text)
-            self.last_seq = seq
-        self.joined = True
+        await self._catch_up()
         await self.send_json(
             {
                 "type": "joined",
@@ -171,20 +239,37 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
             }
         )
 
-    async def room_event(self, message: dict[str, Any]) -> None:
-        if not self.joined:
-            return
-        seq = message["seq"]
-        if seq <= self.last_seq:
+    async def _catch_up(self) -> None:
+        """Send what the log holds after ``last_seq``; live events wait meanwhile (the hub
+        skips this connection), and a gap they leave is found at the next event."""
+        self.catching_up = True
+        try:
+            while True:
+                missed = await database_sync_to_async(_missed)(self.room_id, self.last_seq)
+                for seq, text in missed:
+                    await self.send(text_data=text)
+                    self.last_seq = seq
+                if self.hub is None or self.hub.last_seen <= self.last_seq:
+                    break
+        finally:
+            self.catching_up = False
+        self.joined = True
+
+    async def deliver(self, seq: int, text: str) -> None:
+        """Called by the hub for every live event of the room."""
+        if not self.joined or self.catching_up or seq <= self.last_seq:
             return
         if seq > self.last_seq + 1:
-            missed = await database_sync_to_async(_missed)(self.room_id, self.last_seq, seq - 1)
-            for missed_seq, text in missed:
-                await self.send(text_data=text)
-                self.last_seq = missed_seq
-        await self.send(text_data=message["text"])
+            # Missed some (out-of-order arrival, a layer outage): read them, and this one,
+            # from the log in the connection's own task so the hub does not wait.
+            self.catching_up = True
+            task = asyncio.get_running_loop().create_task(self._catch_up())
+            _presence_tasks.add(task)
+            task.add_done_callback(_presence_tasks.discard)
+            return
         self.last_seq = seq
+        await self.send(text_data=text)
 
-    async def room_presence(self, message: dict[str, Any]) -> None:
+    async def deliver_presence(self, text: str) -> None:
         if self.joined:
-            await self.send(text_data=message["text"])
+            await self.send(text_data=text)
