@@ -396,6 +396,13 @@ def main() -> None:
     parser.add_argument("--light-rate", type=float, default=0, help="reactions+hands a second")
     parser.add_argument("--duration", type=float, default=20, help="seconds of speaking")
     parser.add_argument("--workers", type=int, default=2, help="uvicorn workers")
+    parser.add_argument("--ws", default="auto", help="uvicorn's WebSocket implementation")
+    parser.add_argument(
+        "--deflate",
+        action="store_true",
+        help="let uvicorn compress frames per connection (off: compressing every frame once "
+        "per client costs more than it saves on ~300-byte frames)",
+    )
     parser.add_argument("--restart-redis", action="store_true")
     parser.add_argument(
         "--database-url",
@@ -439,6 +446,10 @@ def main() -> None:
                 str(web_port),
                 "--workers",
                 str(args.workers),
+                "--ws",
+                args.ws,
+                "--ws-per-message-deflate",
+                str(args.deflate).lower(),
                 "--log-level",
                 "warning",
                 "--no-access-log",
@@ -528,7 +539,9 @@ def main() -> None:
     said_per_client = [n for r in results for n in r["said"]]
     print(
         f"\nRoom fan-out: {args.clients} readers in {args.procs} processes, "
-        f"{len(setup['speakers'])} speakers, uvicorn x{args.workers}, RedisPubSubChannelLayer"
+        f"{len(setup['speakers'])} speakers, uvicorn x{args.workers} (--ws {args.ws}, "
+        f"deflate {'on' if args.deflate else 'off'}), "
+        "RedisPubSubChannelLayer"
     )
     print(
         f"  asked: {args.rate}/s contributions, {args.light_rate}/s reactions+hands, "

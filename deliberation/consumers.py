@@ -36,6 +36,10 @@ CLOSE_NOT_ALLOWED = 4403
 #: Presence is announced at most this often per room and process, however many people come
 #: and go: a full room would otherwise get one frame per arrival, for every client.
 PRESENCE_INTERVAL = 1.0
+#: How long the hub holds back an event that came before its predecessor, in seconds.
+REORDER_WAIT = 0.1
+#: Connections written to before the hub yields to the event loop during one event's fan-out.
+FAN_OUT_SLICE = 200
 #: A count left behind by a process that died is forgotten after a day without arrivals.
 PRESENCE_TTL = 24 * 60 * 60
 _presence_pending: set[int] = set()
@@ -96,7 +100,14 @@ def _current_seq(room_id: int) -> int:
 
 
 class RoomHub:
-    """The room's one subscription in this process, writing events to its local connections."""
+    """The room's one subscription in this process, writing events to its local connections
+    in sequence order.
+
+    Events can reach a process out of order (two web processes publish) or not at all (Redis
+    restarting). The hub holds early ones back for ``REORDER_WAIT`` seconds; if the missing
+    ones have not come by then it reads them from the log, once for the whole room, so its
+    connections always receive an unbroken sequence.
+    """
 
     hubs: ClassVar[dict[tuple[int, int], RoomHub]] = {}
 
@@ -105,9 +116,9 @@ class RoomHub:
         self.members: set[RoomConsumer] = set()
         self.ready = asyncio.Event()
         self.channel = ""
-        #: The highest sequence number this hub has received; a connection that was catching
-        #: up compares against it to know whether it skipped something meanwhile.
-        self.last_seen = 0
+        #: The last sequence number written to the members; a connection that was catching up
+        #: from the log compares against it to know whether it skipped something meanwhile.
+        self.delivered = 0
         self.task: asyncio.Task[None] | None = None
 
     @classmethod
@@ -139,21 +150,49 @@ class RoomHub:
         self.channel = await layer.new_channel("room-hub.")
         group = group_name(self.room_id)
         await layer.group_add(group, self.channel)
+        # Subscribed first, then read: anything later than this arrives through the layer.
+        self.delivered = await database_sync_to_async(_current_seq)(self.room_id)
         self.ready.set()
+        early: dict[int, str] = {}
         try:
             while True:
-                message = await layer.receive(self.channel)
+                try:
+                    message = await asyncio.wait_for(
+                        layer.receive(self.channel), REORDER_WAIT if early else None
+                    )
+                except TimeoutError:
+                    await self._fill_from_log(early)
+                    continue
                 if message.get("type") == "room.event":
-                    seq, text = message["seq"], message["text"]
-                    self.last_seen = max(self.last_seen, seq)
-                    for member in list(self.members):
-                        await member.deliver(seq, text)
+                    if message["seq"] > self.delivered:
+                        early.setdefault(message["seq"], message["text"])
+                    await self._flush(early)
                 elif message.get("type") == "room.presence":
                     for member in list(self.members):
                         await member.deliver_presence(message["text"])
         finally:
             with contextlib.suppress(Exception):
                 await layer.group_discard(group, self.channel)
+
+    async def _fill_from_log(self, early: dict[int, str]) -> None:
+        missed = await database_sync_to_async(_missed)(self.room_id, self.delivered, max(early))
+        early.update(missed)
+        await self._flush(early)
+        if early:  # the log lacks them too (cannot happen: seqs commit in order); move on
+            self.delivered = min(early) - 1
+            await self._flush(early)
+
+    async def _flush(self, early: dict[int, str]) -> None:
+        while self.delivered + 1 in early:
+            seq = self.delivered + 1
+            text = early.pop(seq)
+            self.delivered = seq
+            for n, member in enumerate(list(self.members), start=1):
+                await member.deliver(seq, text)
+                if n % FAN_OUT_SLICE == 0:
+                    await asyncio.sleep(0)  # let frames from clients in meanwhile
+        for seq in [s for s in early if s <= self.delivered]:
+            del early[seq]
 
 
 class RoomConsumer(AsyncJsonWebsocketConsumer):
@@ -249,7 +288,7 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
                 for seq, text in missed:
                     await self.send(text_data=text)
                     self.last_seq = seq
-                if self.hub is None or self.hub.last_seen <= self.last_seq:
+                if self.hub is None or self.hub.delivered <= self.last_seq:
                     break
         finally:
             self.catching_up = False

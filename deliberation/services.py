@@ -10,11 +10,14 @@ Services raise ``backend.errors`` exceptions and change nothing when they refuse
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
 import datetime as dt
+import logging
 from collections.abc import Sequence
 from typing import Any
 
-from asgiref.sync import async_to_sync
+from asgiref.sync import SyncToAsync, async_to_sync
 from channels.layers import get_channel_layer
 from django.core.cache import cache
 from django.db import transaction
@@ -44,6 +47,8 @@ from deliberation.selectors import event_text, person
 from pb.models import Area, Proposal, Round
 from pb.phases import Action, allows
 
+logger = logging.getLogger(__name__)
+
 #: Contributions a person may make per minute in all rooms together.
 SAY_LIMIT_PER_MINUTE = 10
 #: Reactions, hands and poll votes per minute: generous, but a stuck key cannot flood a room.
@@ -62,12 +67,30 @@ def group_name(room_id: int) -> str:
 
 
 def _broadcast(room_id: int, seq: int, text: str) -> None:
+    """Hand the event to the channel layer.
+
+    Called from a consumer's worker thread (``database_sync_to_async``), it schedules the send
+    on the server's event loop and returns at once: waiting would hold the one database thread
+    of the process behind a loop that is busy fanning out, capping contributions a second.
+    Order and completeness do not depend on it; connections re-read the log on any gap.
+    """
     layer = get_channel_layer()
     if layer is None:
         return
-    async_to_sync(layer.group_send)(
-        group_name(room_id), {"type": "room.event", "seq": seq, "text": text}
-    )
+    message = {"type": "room.event", "seq": seq, "text": text}
+    loop = getattr(SyncToAsync.threadlocal, "main_event_loop", None)
+    if loop is not None and loop.is_running():
+        future = asyncio.run_coroutine_threadsafe(
+            layer.group_send(group_name(room_id), message), loop
+        )
+        future.add_done_callback(_log_failure)
+        return
+    async_to_sync(layer.group_send)(group_name(room_id), message)
+
+
+def _log_failure(future: concurrent.futures.Future[None]) -> None:
+    if not future.cancelled() and future.exception() is not None:
+        logger.warning("Room event not broadcast: %r", future.exception())
 
 
 def _emit(room: Room, type_: str, data: dict[str, Any]) -> RoomEvent:
