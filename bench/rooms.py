@@ -28,6 +28,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import functools
 import json
 import multiprocessing as mp
 import os
@@ -44,6 +45,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 MARK = "bench@"  # the text of a bench contribution: "bench@<send time in ns> ..."
+MARK_BYTES = MARK.encode()
 SAY_LIMIT_PER_MINUTE = 10
 
 
@@ -212,69 +214,162 @@ class Reader:
         self.connect_ms = 0.0
 
 
-def _seq_of(text: str) -> int:
-    i = text.find('"seq":')
+class RawReader(asyncio.Protocol):
+    """A minimal WebSocket client for reading a room: handshake, join, then frames parsed in
+    place from the byte stream (server frames are unmasked; ours use the all-zero mask, which
+    the protocol allows). Far lighter than a general client, so a few processes can hold
+    thousands of connections without becoming the bottleneck they measure."""
+
+    def __init__(self, host: str, port: int, path: str, reader: Reader, opened: Any) -> None:
+        self.host, self.port, self.path = host, port, path
+        self.reader = reader
+        self.opened = opened
+        self.buf = bytearray()
+        self.open = False
+        self.joined = False
+        self.transport: asyncio.Transport | None = None
+        self.closed = asyncio.get_running_loop().create_future()
+        self.t0 = time.perf_counter()
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+        key = "dGhlIHNhbXBsZSBub25jZQ=="
+        transport.write(
+            (
+                f"GET {self.path} HTTP/1.1\r\nHost: {self.host}:{self.port}\r\n"
+                "Upgrade: websocket\r\nConnection: Upgrade\r\n"
+                f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n"
+                "Origin: http://127.0.0.1\r\n\r\n"
+            ).encode()
+        )
+
+    def send_frame(self, payload: bytes, opcode: int = 1) -> None:
+        assert self.transport is not None
+        n = len(payload)
+        if n < 126:
+            head = bytes([0x80 | opcode, 0x80 | n])
+        elif n < 65536:
+            head = bytes([0x80 | opcode, 0x80 | 126]) + n.to_bytes(2, "big")
+        else:
+            head = bytes([0x80 | opcode, 0x80 | 127]) + n.to_bytes(8, "big")
+        self.transport.write(head + b"\0\0\0\0" + payload)
+
+    def data_received(self, data: bytes) -> None:
+        self.buf += data
+        if not self.open:
+            end = self.buf.find(b"\r\n\r\n")
+            if end < 0:
+                return
+            if not self.buf.startswith(b"HTTP/1.1 101"):
+                assert self.transport is not None
+                self.transport.close()
+                return
+            del self.buf[: end + 4]
+            self.open = True
+            self.send_frame(json.dumps({"type": "join", "last_seq": self.reader.last_seq}).encode())
+        buf = self.buf
+        while len(buf) >= 2:
+            opcode, n, i = buf[0] & 0x0F, buf[1] & 0x7F, 2
+            if n == 126:
+                if len(buf) < 4:
+                    return
+                n, i = int.from_bytes(buf[2:4], "big"), 4
+            elif n == 127:
+                if len(buf) < 10:
+                    return
+                n, i = int.from_bytes(buf[2:10], "big"), 10
+            if len(buf) < i + n:
+                return
+            payload = bytes(buf[i : i + n])
+            del buf[: i + n]
+            if opcode == 1:
+                self.on_text(payload)
+            elif opcode == 9:
+                self.send_frame(payload, opcode=10)  # pong, or uvicorn drops us
+            elif opcode == 8:
+                assert self.transport is not None
+                self.transport.close()
+
+    def on_text(self, text: bytes) -> None:
+        reader = self.reader
+        if not self.joined:
+            if text.startswith(b'{"type": "joined"'):
+                self.joined = True
+                if not reader.connect_ms:
+                    reader.connect_ms = (time.perf_counter() - self.t0) * 1000
+                self.opened.set_result(None) if not self.opened.done() else None
+            elif text.startswith(b'{"type":"event"'):
+                reader.last_seq = max(reader.last_seq, _seq_of(text))
+            return
+        now = time.time_ns()
+        reader.frames += 1
+        if not text.startswith(b'{"type":"event"'):
+            return
+        seq = _seq_of(text)
+        if seq <= reader.last_seq:
+            reader.dupes += 1
+            return
+        if seq != reader.last_seq + 1:
+            reader.gaps += 1
+        reader.last_seq = seq
+        i = text.find(MARK_BYTES)
+        if i >= 0:
+            j = text.find(b" ", i)
+            reader.delays.append((now - int(text[i + len(MARK_BYTES) : j])) / 1e6)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if not self.closed.done():
+            self.closed.set_result(None)
+
+
+def _seq_of(text: bytes) -> int:
+    i = text.find(b'"seq":')
     if i < 0:
         return -1
-    j = i + 6
-    k = j
-    while k < len(text) and text[k].isdigit():
+    j = k = i + 6
+    while k < len(text) and 48 <= text[k] <= 57:
         k += 1
     return int(text[j:k])
 
 
-async def read_room(url: str, reader: Reader, stop: asyncio.Event, sem: asyncio.Semaphore) -> None:
-    from websockets.asyncio.client import connect
-
-    first = True
+async def read_room(
+    host: str, port: int, path: str, reader: Reader, stop: asyncio.Event, sem: asyncio.Semaphore
+) -> None:
+    """Hold one reader's connection; after a drop, reconnect and join with its last_seq."""
+    loop = asyncio.get_running_loop()
     while not stop.is_set():
+        protocol: RawReader | None = None
         try:
             async with sem:
-                t0 = time.perf_counter()
-                ws = await connect(url, origin="http://127.0.0.1", open_timeout=60)  # type: ignore[arg-type]
-                await ws.send(json.dumps({"type": "join", "last_seq": reader.last_seq}))
-                while True:
-                    text = await ws.recv()
-                    assert isinstance(text, str)
-                    if text.startswith('{"type":"joined"') or '"type": "joined"' in text:
-                        break
-                    if text.startswith('{"type":"event"'):
-                        seq = _seq_of(text)
-                        if seq == reader.last_seq + 1:
-                            reader.last_seq = seq
-                if first:
-                    reader.connect_ms = (time.perf_counter() - t0) * 1000
-                    first = False
-            async for text in ws:
-                now = time.time_ns()
-                reader.frames += 1
-                if not isinstance(text, str) or not text.startswith('{"type":"event"'):
-                    continue
-                seq = _seq_of(text)
-                if seq <= reader.last_seq:
-                    reader.dupes += 1
-                    continue
-                if seq != reader.last_seq + 1:
-                    reader.gaps += 1
-                reader.last_seq = seq
-                i = text.find(MARK)
-                if i >= 0:
-                    j = text.find(" ", i)
-                    reader.delays.append((now - int(text[i + len(MARK) : j])) / 1e6)
-            await ws.close()
-        except Exception:  # a dropped connection: reconnect with last_seq
-            if stop.is_set():
-                return
-            reader.reconnects += 1
-            await asyncio.sleep(0.5)
+                opened = loop.create_future()
+                _, protocol = await loop.create_connection(
+                    functools.partial(RawReader, host, port, path, reader, opened), host, port
+                )
+                await asyncio.wait_for(asyncio.shield(opened), 60)
+            await protocol.closed
+        except (OSError, TimeoutError):
+            pass
+        finally:
+            if protocol is not None and protocol.transport is not None:
+                protocol.transport.close()
+        if stop.is_set():
+            return
+        reader.reconnects += 1
+        await asyncio.sleep(0.5)
 
 
 def reader_process(url: str, n: int, start_seq: int, ready: Any, stop_at: Any, out: Any) -> None:
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    host, port, path = parts.hostname or "127.0.0.1", parts.port or 80, parts.path
+
     async def main() -> None:
         stop = asyncio.Event()
         sem = asyncio.Semaphore(100)  # connection attempts in flight
         readers = [Reader(start_seq) for _ in range(n)]
-        tasks = [asyncio.create_task(read_room(url, r, stop, sem)) for r in readers]
+        tasks = [asyncio.create_task(read_room(host, port, path, r, stop, sem)) for r in readers]
         while sum(1 for r in readers if r.connect_ms) < n:
             await asyncio.sleep(0.1)
         ready.release()
