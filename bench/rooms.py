@@ -98,6 +98,16 @@ def percentile(sorted_values: list[float], q: float) -> float:
     return sorted_values[index]
 
 
+def run_loop(coro: Any) -> None:
+    """uvloop where installed (uvicorn[standard] brings it): a lighter client loop."""
+    try:
+        import uvloop
+    except ImportError:
+        asyncio.run(coro)
+    else:
+        uvloop.run(coro)
+
+
 # --- Set-up ---------------------------------------------------------------------------------
 
 
@@ -227,12 +237,11 @@ class RawReader(asyncio.Protocol):
         self.buf = bytearray()
         self.open = False
         self.joined = False
-        self.transport: asyncio.Transport | None = None
+        self.transport: Any = None
         self.closed = asyncio.get_running_loop().create_future()
         self.t0 = time.perf_counter()
 
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
+    def connection_made(self, transport: Any) -> None:
         self.transport = transport
         key = "dGhlIHNhbXBsZSBub25jZQ=="
         transport.write(
@@ -269,27 +278,28 @@ class RawReader(asyncio.Protocol):
             self.open = True
             self.send_frame(json.dumps({"type": "join", "last_seq": self.reader.last_seq}).encode())
         buf = self.buf
-        while len(buf) >= 2:
-            opcode, n, i = buf[0] & 0x0F, buf[1] & 0x7F, 2
+        size, at = len(buf), 0
+        while size - at >= 2:
+            opcode, n, i = buf[at] & 0x0F, buf[at + 1] & 0x7F, at + 2
             if n == 126:
-                if len(buf) < 4:
-                    return
-                n, i = int.from_bytes(buf[2:4], "big"), 4
+                if size - at < 4:
+                    break
+                n, i = int.from_bytes(buf[at + 2 : at + 4], "big"), at + 4
             elif n == 127:
-                if len(buf) < 10:
-                    return
-                n, i = int.from_bytes(buf[2:10], "big"), 10
-            if len(buf) < i + n:
-                return
-            payload = bytes(buf[i : i + n])
-            del buf[: i + n]
+                if size - at < 10:
+                    break
+                n, i = int.from_bytes(buf[at + 2 : at + 10], "big"), at + 10
+            if size < i + n:
+                break
+            at = i + n
             if opcode == 1:
-                self.on_text(payload)
+                self.on_text(bytes(buf[i:at]))
             elif opcode == 9:
-                self.send_frame(payload, opcode=10)  # pong, or uvicorn drops us
+                self.send_frame(bytes(buf[i:at]), opcode=10)  # pong, or uvicorn drops us
             elif opcode == 8:
                 assert self.transport is not None
                 self.transport.close()
+        del buf[:at]
 
     def on_text(self, text: bytes) -> None:
         reader = self.reader
@@ -394,7 +404,7 @@ def reader_process(url: str, n: int, start_seq: int, ready: Any, stop_at: Any, o
             }
         )
 
-    asyncio.run(main())
+    run_loop(main())
 
 
 # --- Speakers -------------------------------------------------------------------------------
@@ -475,7 +485,7 @@ def speaker_process(
         usage = resource.getrusage(resource.RUSAGE_SELF)
         out.put({"sent": sent, "errors": errors, "cpu": usage.ru_utime + usage.ru_stime})
 
-    asyncio.run(main())
+    run_loop(main())
 
 
 # --- Main -----------------------------------------------------------------------------------
@@ -572,7 +582,8 @@ def main() -> None:
         for p in readers:
             p.start()
         for _ in readers:
-            ready.acquire()
+            if not ready.acquire(timeout=300):
+                raise SystemExit("the readers did not all connect within 5 minutes")
         connect_all_s = time.perf_counter() - t0
         speaker_out = ctx.Queue()
         speaker_stop = ctx.Value("d", 0.0)
