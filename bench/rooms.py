@@ -46,6 +46,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 MARK = "bench@"  # the text of a bench contribution: "bench@<send time in ns> ..."
 MARK_BYTES = MARK.encode()
+EVENT_START = b'{"type":"event"'
 SAY_LIMIT_PER_MINUTE = 10
 
 
@@ -212,12 +213,24 @@ print(json.dumps({{"types": {{r["type"]: r["n"] for r in rows}}, "last": last or
 
 
 class Reader:
-    __slots__ = ("connect_ms", "delays", "dupes", "frames", "gaps", "last_seq", "reconnects")
+    __slots__ = (
+        "batches",
+        "connect_ms",
+        "delays",
+        "dupes",
+        "events",
+        "frames",
+        "gaps",
+        "last_seq",
+        "reconnects",
+    )
 
     def __init__(self, start_seq: int) -> None:
         self.last_seq = start_seq
         self.delays: list[float] = []
         self.frames = 0
+        self.events = 0
+        self.batches = 0
         self.dupes = 0
         self.gaps = 0
         self.reconnects = 0
@@ -314,8 +327,19 @@ class RawReader(asyncio.Protocol):
             return
         now = time.time_ns()
         reader.frames += 1
-        if not text.startswith(b'{"type":"event"'):
-            return
+        if text.startswith(b'{"type":"event"'):
+            self.on_event(text, now)
+        elif text.startswith(b'{"type":"batch"'):
+            reader.batches += 1
+            at = text.find(EVENT_START)
+            while at >= 0:
+                following = text.find(EVENT_START, at + 1)
+                self.on_event(text[at : following if following >= 0 else len(text)], now)
+                at = following
+
+    def on_event(self, text: bytes, now: int) -> None:
+        reader = self.reader
+        reader.events += 1
         seq = _seq_of(text)
         if seq <= reader.last_seq:
             reader.dupes += 1
@@ -395,6 +419,8 @@ def reader_process(url: str, n: int, start_seq: int, ready: Any, stop_at: Any, o
                 "connect_ms": [r.connect_ms for r in readers],
                 "delays": [d for r in readers for d in r.delays],
                 "frames": sum(r.frames for r in readers),
+                "events": sum(r.events for r in readers),
+                "batches": sum(r.batches for r in readers),
                 "dupes": sum(r.dupes for r in readers),
                 "gaps": sum(r.gaps for r in readers),
                 "reconnects": sum(r.reconnects for r in readers),
@@ -669,7 +695,12 @@ def main() -> None:
         f"({len(delays) / max(1, said_events * args.clients):.2%}); min per client "
         f"{min(said_per_client)} of {said_events}"
     )
-    print(f"  frames received: {frames} ({frames / wall:.0f}/s over {wall:.1f} s)")
+    events = sum(r["events"] for r in results)
+    batches = sum(r["batches"] for r in results)
+    print(
+        f"  frames received: {frames} ({frames / wall:.0f}/s over {wall:.1f} s), of which "
+        f"{batches} batches; events received: {events} ({events / wall:.0f}/s)"
+    )
     print(
         f"  exactly once and in order: {complete}/{args.clients} readers ended at seq {last}; "
         f"duplicates {sum(r['dupes'] for r in results)}, gaps {sum(r['gaps'] for r in results)}, "

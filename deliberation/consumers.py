@@ -152,27 +152,39 @@ class RoomHub:
         await layer.group_add(group, self.channel)
         # Subscribed first, then read: anything later than this arrives through the layer.
         self.delivered = await database_sync_to_async(_current_seq)(self.room_id)
+        inbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        receiver = asyncio.get_running_loop().create_task(self._receive(layer, inbox))
         self.ready.set()
         early: dict[int, str] = {}
         try:
             while True:
                 try:
-                    message = await asyncio.wait_for(
-                        layer.receive(self.channel), REORDER_WAIT if early else None
-                    )
+                    first = await asyncio.wait_for(inbox.get(), REORDER_WAIT if early else None)
                 except TimeoutError:
                     await self._fill_from_log(early)
                     continue
-                if message.get("type") == "room.event":
-                    if message["seq"] > self.delivered:
+                # Everything that arrived while the last fan-out ran goes out together.
+                messages = [first]
+                while not inbox.empty():
+                    messages.append(inbox.get_nowait())
+                presence = None
+                for message in messages:
+                    if message.get("type") == "room.event" and message["seq"] > self.delivered:
                         early.setdefault(message["seq"], message["text"])
-                    await self._flush(early)
-                elif message.get("type") == "room.presence":
+                    elif message.get("type") == "room.presence":
+                        presence = message["text"]
+                await self._flush(early)
+                if presence is not None:
                     for member in list(self.members):
-                        await member.deliver_presence(message["text"])
+                        await member.deliver_presence(presence)
         finally:
+            receiver.cancel()
             with contextlib.suppress(Exception):
                 await layer.group_discard(group, self.channel)
+
+    async def _receive(self, layer: Any, inbox: asyncio.Queue[dict[str, Any]]) -> None:
+        while True:
+            inbox.put_nowait(await layer.receive(self.channel))
 
     async def _fill_from_log(self, early: dict[int, str]) -> None:
         missed = await database_sync_to_async(_missed)(self.room_id, self.delivered, max(early))
@@ -183,16 +195,27 @@ class RoomHub:
             await self._flush(early)
 
     async def _flush(self, early: dict[int, str]) -> None:
+        """Write the unbroken run of events after ``delivered`` to every member: one frame
+        when there is one event, else one ``batch`` frame, serialised once for all."""
+        run: list[tuple[int, str]] = []
         while self.delivered + 1 in early:
-            seq = self.delivered + 1
-            text = early.pop(seq)
-            self.delivered = seq
-            for n, member in enumerate(list(self.members), start=1):
-                await member.deliver(seq, text)
-                if n % FAN_OUT_SLICE == 0:
-                    await asyncio.sleep(0)  # let frames from clients in meanwhile
+            self.delivered += 1
+            run.append((self.delivered, early.pop(self.delivered)))
         for seq in [s for s in early if s <= self.delivered]:
             del early[seq]
+        if not run:
+            return
+        text = run[0][1] if len(run) == 1 else batch_text([t for _, t in run])
+        first, last = run[0][0], run[-1][0]
+        for n, member in enumerate(list(self.members), start=1):
+            await member.deliver(first, last, text, run)
+            if n % FAN_OUT_SLICE == 0:
+                await asyncio.sleep(0)  # let frames from clients in meanwhile
+
+
+def batch_text(texts: list[str]) -> str:
+    """Several event frames as one ``batch`` frame, without parsing them again."""
+    return '{"type":"batch","events":[' + ",".join(texts) + "]}"
 
 
 class RoomConsumer(AsyncJsonWebsocketConsumer):
@@ -294,11 +317,12 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
             self.catching_up = False
         self.joined = True
 
-    async def deliver(self, seq: int, text: str) -> None:
-        """Called by the hub for every live event of the room."""
-        if not self.joined or self.catching_up or seq <= self.last_seq:
+    async def deliver(self, first: int, last: int, text: str, run: list[tuple[int, str]]) -> None:
+        """Called by the hub with each run of live events ``first``..``last`` (``text`` is the
+        frame for all of them; ``run`` the single frames, for a connection that has some)."""
+        if not self.joined or self.catching_up or last <= self.last_seq:
             return
-        if seq > self.last_seq + 1:
+        if first > self.last_seq + 1:
             # Missed some (out-of-order arrival, a layer outage): read them, and this one,
             # from the log in the connection's own task so the hub does not wait.
             self.catching_up = True
@@ -306,7 +330,10 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
             _presence_tasks.add(task)
             task.add_done_callback(_presence_tasks.discard)
             return
-        self.last_seq = seq
+        if first <= self.last_seq:  # joined during this run: send only what it lacks
+            texts = [t for seq, t in run if seq > self.last_seq]
+            text = texts[0] if len(texts) == 1 else batch_text(texts)
+        self.last_seq = last
         await self.send(text_data=text)
 
     async def deliver_presence(self, text: str) -> None:

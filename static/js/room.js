@@ -57,6 +57,10 @@
   }
 
   function handle(frame) {
+    if (frame.type === "batch") { // events that arrived together, in order
+      frame.events.forEach(handle);
+      return;
+    }
     if (frame.type === "event") {
       if (frame.seq <= lastSeq) return; // already shown (the page or an earlier frame)
       lastSeq = frame.seq;

@@ -144,11 +144,21 @@ async def connected(
     return comm
 
 
+_unbatched: dict[int, list[dict[str, Any]]] = {}
+
+
 async def next_frame(comm: WebsocketCommunicator, timeout: float = 5) -> dict[str, Any]:
-    """The next frame that is not a presence announcement."""
+    """The next frame that is not a presence announcement; the events of a ``batch`` frame
+    come one by one, as if they had been sent singly."""
+    waiting = _unbatched.setdefault(id(comm), [])
     while True:
+        if waiting:
+            return waiting.pop(0)
         frame = await comm.receive_json_from(timeout=timeout)
-        if frame["type"] != "presence":
+        if frame["type"] == "batch":
+            assert all(e["type"] == "event" for e in frame["events"]), frame
+            waiting.extend(frame["events"])
+        elif frame["type"] != "presence":
             return frame
 
 
