@@ -38,6 +38,8 @@ CLOSE_NOT_ALLOWED = 4403
 PRESENCE_INTERVAL = 1.0
 #: How long the hub holds back an event that came before its predecessor, in seconds.
 REORDER_WAIT = 0.1
+#: The shortest time between two frames of a busy room, in seconds (see ``RoomHub.run``).
+FRAME_INTERVAL = 0.05
 #: Connections written to before the hub yields to the event loop during one event's fan-out.
 FAN_OUT_SLICE = 200
 #: A count left behind by a process that died is forgotten after a day without arrivals.
@@ -119,6 +121,7 @@ class RoomHub:
         #: The last sequence number written to the members; a connection that was catching up
         #: from the log compares against it to know whether it skipped something meanwhile.
         self.delivered = 0
+        self.last_flush = 0.0
         self.task: asyncio.Task[None] | None = None
 
     @classmethod
@@ -153,7 +156,8 @@ class RoomHub:
         # Subscribed first, then read: anything later than this arrives through the layer.
         self.delivered = await database_sync_to_async(_current_seq)(self.room_id)
         inbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
-        receiver = asyncio.get_running_loop().create_task(self._receive(layer, inbox))
+        loop = asyncio.get_running_loop()
+        receiver = loop.create_task(self._receive(layer, inbox))
         self.ready.set()
         early: dict[int, str] = {}
         try:
@@ -163,7 +167,12 @@ class RoomHub:
                 except TimeoutError:
                     await self._fill_from_log(early)
                     continue
-                # Everything that arrived while the last fan-out ran goes out together.
+                # A busy room gets at most one frame per FRAME_INTERVAL: what arrives meanwhile
+                # goes out together, so cost follows frames, not events. A quiet room's events
+                # go out at once.
+                wait = self.last_flush + FRAME_INTERVAL - loop.time()
+                if wait > 0:
+                    await asyncio.sleep(wait)
                 messages = [first]
                 while not inbox.empty():
                     messages.append(inbox.get_nowait())
@@ -174,6 +183,7 @@ class RoomHub:
                     elif message.get("type") == "room.presence":
                         presence = message["text"]
                 await self._flush(early)
+                self.last_flush = loop.time()
                 if presence is not None:
                     for member in list(self.members):
                         await member.deliver_presence(presence)
