@@ -308,6 +308,34 @@ def test_joining_while_events_are_being_made_loses_nothing_and_repeats_nothing(l
     assert 1 <= joined_at <= 25
 
 
+def test_an_event_the_layer_lost_still_reaches_every_client_from_the_log(monkeypatch, layer):
+    """As when Redis restarts: the event is committed and logged but never broadcast."""
+    from deliberation import consumers
+
+    monkeypatch.setattr(consumers, "LOG_CHECK_INTERVAL", 0.2)
+    scene = make_scene()
+
+    async def go():
+        alice = await connected(scene.room.pk, scene.alice)
+        bob = await connected(scene.room.pk, scene.bob)
+        with monkeypatch.context() as m:
+            m.setattr(services, "_broadcast", lambda *args: None)
+            await sync_to_async(services.contribution_say)(
+                room=scene.room.pk, by=scene.bob, kind="message", text="lost in transit"
+            )
+        frames = [await expect_event(c, "said") for c in (alice, bob)]
+        await alice.send_json_to({"type": "say", "kind": "message", "text": "after"})
+        after = [await expect_event(c, "said") for c in (alice, bob)]
+        for c in (alice, bob):
+            await no_more_frames(c)
+            await c.disconnect()
+        return frames, after
+
+    frames, after = run(go())
+    assert [f["data"]["text"] for f in frames] == ["lost in transit"] * 2
+    assert [f["seq"] for f in after] == [3, 3]
+
+
 def test_a_client_claiming_a_future_seq_still_gets_live_events():
     scene = make_scene()
 
