@@ -84,6 +84,30 @@ def make_scene(
     )
 
 
+def forget_connections_of_the_async_thread() -> None:
+    """Consumers reach the database through asgiref's one thread-sensitive thread, which every
+    later test shares. Leave no connection in it: a test without database access would trip
+    over it (``close_old_connections`` asks it for its autocommit state). SQLite's in-memory
+    test database ignores ``close()``, so its connection object is dropped instead."""
+    from asgiref.sync import SyncToAsync
+    from django.db import connections
+
+    def forget() -> None:
+        for conn in connections.all(initialized_only=True):
+            if conn.vendor == "sqlite" and conn.is_in_memory_db():
+                del connections[conn.alias]
+            else:
+                conn.close()
+
+    SyncToAsync.single_thread_executor.submit(forget).result(timeout=10)
+
+
+@pytest.fixture(autouse=True)
+def _no_connection_left_in_the_async_thread() -> Iterator[None]:
+    yield
+    forget_connections_of_the_async_thread()
+
+
 @pytest.fixture(autouse=True)
 def _own_cache_keys(monkeypatch: Any) -> None:
     """Rate limits and presence counts live in the shared cache (Redis in CI); give each test

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from tests.deliberation.conftest import make_scene
+from tests.deliberation.conftest import forget_connections_of_the_async_thread, make_scene
 from tests.e2e.conftest import assert_accessible
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -58,6 +58,9 @@ class AsgiLiveServer:
     def stop(self) -> None:
         self.server.should_exit = True
         self.thread.join(timeout=10)
+        # The server's ORM work ran in asgiref's one thread-sensitive thread, which later tests
+        # share; leave no connection to this test's database behind in it.
+        forget_connections_of_the_async_thread()
 
 
 @pytest.fixture
