@@ -178,6 +178,7 @@ class RoomHub:
         receiver = loop.create_task(self._receive(layer, inbox))
         self.ready.set()
         early: dict[int, str] = {}
+        resubscribing: asyncio.Task[None] | None = None
         try:
             while True:
                 try:
@@ -192,8 +193,13 @@ class RoomHub:
                         if current <= self.delivered:
                             continue
                         early[current] = ""
-                        with contextlib.suppress(Exception):
-                            await layer.group_add(group, self.channel)
+                        # In the background: while Redis is coming back this can hang, and
+                        # the log must keep flowing meanwhile.
+                        if resubscribing is None or resubscribing.done():
+                            resubscribing = loop.create_task(
+                                asyncio.wait_for(layer.group_add(group, self.channel), 10)
+                            )
+                            resubscribing.add_done_callback(_ignore_result)
                     await self._fill_from_log(early)
                     continue
                 # A busy room gets at most one frame per FRAME_INTERVAL: what arrives meanwhile
@@ -252,6 +258,11 @@ class RoomHub:
             await member.deliver(first, last, text, run)
             if n % FAN_OUT_SLICE == 0:
                 await asyncio.sleep(0)  # let frames from clients in meanwhile
+
+
+def _ignore_result(task: asyncio.Task[None]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        logger.warning("Room hub could not subscribe again: %r", task.exception())
 
 
 def batch_text(texts: list[str]) -> str:
