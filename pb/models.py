@@ -380,6 +380,8 @@ class Participation(models.Model):
                 name="one_vote_per_voter",
             ),
         ]
+        # Turnout by area and channel is counted from this index (pb.voting.selectors.turnout).
+        indexes = [models.Index(fields=["round", "area", "channel"], name="participation_turnout")]
 
     def __str__(self) -> str:
         return f"Participation in {self.round}"

@@ -1,1 +1,127 @@
-"""Voting models beyond Participation/Ballot/VoterCode (which live in pb.models)."""
+"""Voting models beyond Participation/Ballot/VoterCode (which live in pb.models).
+
+Imported at the bottom of ``pb.models``, so they belong to the ``pb`` app. None of them links a
+person to what they voted: a kiosk session knows the staff member who unlocked it, a paper entry
+knows who keyed it, but neither knows the voter.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+__all__ = ["DecisionDay", "KioskSession", "PaperBallot", "PaperEntry", "PaperStatus"]
+
+
+class KioskSession(models.Model):
+    """A device at an event, unlocked by staff for one round and one area.
+
+    The device keeps the random ``id`` in its session; locking the kiosk (``locked_at``) stops
+    it casting at once, wherever the device is.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    round = models.ForeignKey("pb.Round", on_delete=models.CASCADE, related_name="kiosks")
+    area = models.ForeignKey("pb.Area", on_delete=models.PROTECT, related_name="+")
+    label = models.CharField(max_length=60, blank=True)
+    unlocked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    unlocked_at = models.DateTimeField(auto_now_add=True)
+    locked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-unlocked_at"]
+
+    def __str__(self) -> str:
+        return f"Kiosk {self.label or str(self.pk)[:8]} for {self.round}"
+
+    @property
+    def active(self) -> bool:
+        return self.locked_at is None
+
+
+class PaperStatus(models.TextChoices):
+    WAITING = "waiting", _("Keyed once, waiting for a second keying")
+    COUNTED = "counted", _("Keyed twice, matched and counted")
+    MISMATCH = "mismatch", _("The two keyings differ: waiting for a manager")
+    SPOILT = "spoilt", _("Spoilt")
+    RESOLVED = "resolved", _("Decided by a manager and counted")
+
+
+class PaperBallot(models.Model):
+    """One paper ballot, known by the serial number printed on it.
+
+    It counts only once two different staff members keyed it the same way (or a manager decided
+    a mismatch); then its ``Ballot`` row is written. There is deliberately no link to that row.
+    """
+
+    round = models.ForeignKey("pb.Round", on_delete=models.CASCADE, related_name="paper_ballots")
+    serial = models.CharField(max_length=40)
+    status = models.CharField(
+        max_length=10, choices=PaperStatus.choices, default=PaperStatus.WAITING
+    )
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    decision = models.CharField(max_length=10, blank=True)
+    decision_reason = models.TextField(blank=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["round", "serial"], name="one_paper_ballot_per_serial")
+        ]
+
+    def __str__(self) -> str:
+        return f"Paper ballot {self.serial}"
+
+
+class PaperEntry(models.Model):
+    """One staff member's keying of a paper ballot: what they read on it."""
+
+    paper_ballot = models.ForeignKey(PaperBallot, on_delete=models.CASCADE, related_name="entries")
+    area = models.ForeignKey("pb.Area", on_delete=models.PROTECT, related_name="+")
+    keyed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    selections = models.JSONField(default=dict, blank=True)
+    spoilt = models.BooleanField(default=False)
+    keyed_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["keyed_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["paper_ballot", "keyed_by"], name="one_keying_per_person"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Keying of {self.paper_ballot}"
+
+    def same_as(self, other: PaperEntry) -> bool:
+        return (
+            self.area_id == other.area_id
+            and self.spoilt == other.spoilt
+            and (self.spoilt or self.selections == other.selections)
+        )
+
+
+class DecisionDay(models.Model):
+    """The state of an "In your hands" event: when it opened and closed, how far the reveal got."""
+
+    round = models.OneToOneField("pb.Round", on_delete=models.CASCADE, related_name="decision_day")
+    opened_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    revealed = models.PositiveSmallIntegerField(
+        default=0, help_text=_("How many bids the results screen has shown so far.")
+    )
+
+    def __str__(self) -> str:
+        return f"Decision day of {self.round}"

@@ -1,0 +1,281 @@
+"""Reads for voting: the ballot a voter sees, turnout, paper queues, the decision-day reveal.
+
+The casting path reads the ballot from :func:`ballot_spec`, a small frozen value cached for a
+minute (the shortlist is frozen once voting opens), so a cast does not query the proposals.
+Turnout is counted from the participation index at most once every few seconds per round and
+served from the cache in between, however many screens ask.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Any
+
+from django.core.cache import cache
+from django.db.models import Count, QuerySet
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+
+from backend.errors import DomainError
+from pb.models import (
+    Area,
+    BallotType,
+    Channel,
+    Participation,
+    Proposal,
+    Round,
+    RoundArea,
+    RoundStyle,
+    Tally,
+)
+from pb.money import format_money
+from pb.selectors import shortlist
+from pb.voting.models import KioskSession, PaperBallot, PaperStatus
+
+SPEC_SECONDS = 60
+TURNOUT_SECONDS = 3
+
+
+@dataclass(frozen=True)
+class BallotItem:
+    id: int
+    title: str
+    cost: int
+    group: str
+
+
+@dataclass(frozen=True)
+class BallotSpec:
+    """Everything needed to check a ballot for one round and area, with no database access."""
+
+    round_id: int
+    area_id: int
+    ballot_type: str
+    limit: int
+    currency: str
+    min_choices: int
+    max_choices: int | None
+    points_total: int
+    score_max: int
+    rank_k: int
+    groups_score_own_bid: bool
+    items: tuple[BallotItem, ...]
+
+    @property
+    def by_id(self) -> dict[str, BallotItem]:
+        return {str(item.id): item for item in self.items}
+
+
+def _spec_key(round_id: int, area_id: int) -> str:
+    return f"voting:spec:v1:{round_id}:{area_id}"
+
+
+def ballot_spec(*, round: Round, area_id: int) -> BallotSpec:
+    """The ballot of ``round`` for the area ``area_id``; raises if the area is not in the round.
+
+    A decision day has one pot: every bid of the round is on every ballot and the limit is the
+    round's budget. A city round shows the area's shortlist within the area's allocation (or
+    the round's budget when the split has not given it one).
+    """
+    key = _spec_key(round.pk, area_id)
+    found = cache.get(key)
+    if isinstance(found, BallotSpec):
+        return found
+    allocation = (
+        RoundArea.objects.filter(round=round, area_id=area_id)
+        .values_list("allocation", flat=True)
+        .first()
+    )
+    if allocation is None and not RoundArea.objects.filter(round=round, area_id=area_id).exists():
+        raise DomainError(_("That area is not taking part in this round."), field="area")
+    one_pot = round.style == RoundStyle.DECISION_DAY
+    proposals = shortlist(round=round, area=None if one_pot else area_id)
+    spec = BallotSpec(
+        round_id=round.pk,
+        area_id=area_id,
+        ballot_type=round.ballot_type,
+        limit=round.budget if one_pot or allocation is None else allocation,
+        currency=round.currency,
+        min_choices=round.min_choices,
+        max_choices=round.max_choices,
+        points_total=round.points_total,
+        score_max=round.score_max,
+        rank_k=round.rank_k,
+        groups_score_own_bid=round.groups_score_own_bid,
+        items=tuple(BallotItem(p.pk, p.title, p.cost, p.group_name) for p in proposals),
+    )
+    cache.set(key, spec, SPEC_SECONDS)
+    return spec
+
+
+def rule_sentence(spec: BallotSpec) -> str:
+    """The rule of the ballot in one plain sentence, shown above the choices."""
+    money = format_money(spec.limit, spec.currency)
+    if spec.ballot_type == BallotType.APPROVAL_BUDGET:
+        return _(
+            "Choose the projects you want, as many as you like, as long as their total cost is "
+            "no more than %(money)s."
+        ) % {"money": money}
+    if spec.ballot_type == BallotType.APPROVAL_COUNT:
+        top = spec.max_choices or len(spec.items)
+        if top == spec.min_choices:
+            return ngettext("Choose %(n)d project.", "Choose %(n)d projects.", top) % {"n": top}
+        return _("Choose between %(low)d and %(high)d projects.") % {
+            "low": spec.min_choices,
+            "high": top,
+        }
+    if spec.ballot_type == BallotType.SCORE:
+        sentence = _("Give every bid a score from 1 (least) to %(top)d (most).") % {
+            "top": spec.score_max
+        }
+        if not spec.groups_score_own_bid:
+            sentence += " " + _("If you belong to a group that made a bid, leave your bid out.")
+        return sentence
+    if spec.ballot_type == BallotType.CUMULATIVE:
+        return _("Share out exactly %(n)d points between the projects you like.") % {
+            "n": spec.points_total
+        }
+    return _("Put up to %(k)d projects in order: 1 for your first choice.") % {"k": spec.rank_k}
+
+
+def proposals_for_ballot(spec: BallotSpec) -> list[Proposal]:
+    """The shortlisted proposals in ballot order, for pages that show descriptions."""
+    order = {item.id: n for n, item in enumerate(spec.items)}
+    rows = Proposal.objects.filter(pk__in=order).select_related("area", "theme")
+    return sorted(rows, key=lambda p: order[p.pk])
+
+
+def voting_areas(*, round: Round) -> QuerySet[Area]:
+    return round.areas.order_by("name")
+
+
+# --- Turnout --------------------------------------------------------------------------------
+
+
+def _turnout_key(round_id: int) -> str:
+    return f"voting:turnout:v1:{round_id}"
+
+
+def turnout(*, round: Round, fresh: bool = False) -> dict[str, Any]:
+    """Participation by area and channel, plus spoilt paper ballots.
+
+    Counted with one grouped query on the ``participation_turnout`` index and cached for a few
+    seconds, so a venue screen refreshing every few seconds, or many of them, cost one count.
+    """
+    key = _turnout_key(round.pk)
+    if not fresh:
+        found = cache.get(key)
+        if isinstance(found, dict):
+            return found
+    rows = (
+        Participation.objects.filter(round=round)
+        .values("area_id", "channel")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    names = dict(round.areas.values_list("pk", "name"))
+    by_area: dict[int, dict[str, int]] = defaultdict(lambda: {c.value: 0 for c in Channel})
+    for area_id in names:
+        by_area[area_id]
+    totals = {c.value: 0 for c in Channel}
+    for row in rows:
+        by_area[row["area_id"]][row["channel"]] = row["n"]
+        totals[row["channel"]] += row["n"]
+    spoilt = PaperBallot.objects.filter(round=round, status=PaperStatus.SPOILT).count()
+    result = {
+        "round": round.pk,
+        "total": sum(totals.values()),
+        "by_channel": totals,
+        "spoilt_paper": spoilt,
+        "areas": [
+            {
+                "area": area_id,
+                "name": names.get(area_id, ""),
+                "total": sum(counts.values()),
+                "by_channel": counts,
+            }
+            for area_id, counts in sorted(by_area.items(), key=lambda kv: names.get(kv[0], ""))
+        ],
+    }
+    cache.set(key, result, TURNOUT_SECONDS)
+    return result
+
+
+def forget_turnout(*, round_id: int) -> None:
+    cache.delete(_turnout_key(round_id))
+
+
+# --- Kiosks and paper -----------------------------------------------------------------------
+
+
+def kiosks_for_round(*, round: Round) -> QuerySet[KioskSession]:
+    return KioskSession.objects.filter(round=round).select_related("area", "unlocked_by")
+
+
+def reconciliation_queue(*, round: Round) -> QuerySet[PaperBallot]:
+    return (
+        PaperBallot.objects.filter(round=round, status=PaperStatus.MISMATCH)
+        .prefetch_related("entries__area", "entries__keyed_by")
+        .order_by("created_at", "id")
+    )
+
+
+def paper_counts(*, round: Round) -> dict[str, int]:
+    rows = PaperBallot.objects.filter(round=round).values("status").annotate(n=Count("id"))
+    counts = {s.value: 0 for s in PaperStatus}
+    for row in rows:
+        counts[row["status"]] = row["n"]
+    return counts
+
+
+# --- Decision day reveal --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RevealRow:
+    rank: int
+    id: str
+    title: str
+    cost: int
+    score: int
+    funded: bool
+    sentence: str
+    money_left: int
+
+
+def reveal_rows(*, round: Round) -> list[RevealRow] | None:
+    """The decision day's bids in rank order, from the round's latest stored tally.
+
+    ``None`` while no tally exists yet (the count runs when voting closes). ``money_left`` is
+    what remains of the pot after this bid and every funded bid above it.
+    """
+    tally = Tally.objects.filter(round=round, area=None).order_by("-created_at", "-pk").first()
+    if tally is None:
+        tally = Tally.objects.filter(round=round).order_by("-created_at", "-pk").first()
+    if tally is None:
+        return None
+    outcome = tally.outcome
+    projects: dict[str, dict[str, Any]] = outcome.get("projects", {})
+    left = int(outcome.get("budget", round.budget))
+    ordered = sorted(
+        projects.items(), key=lambda kv: (kv[1].get("rank") or 10**9, -int(kv[1].get("score", 0)))
+    )
+    rows: list[RevealRow] = []
+    for position, (pid, p) in enumerate(ordered, start=1):
+        cost = int(p.get("cost", 0))
+        if p.get("funded"):
+            left -= cost
+        rows.append(
+            RevealRow(
+                rank=int(p.get("rank") or position),
+                id=pid,
+                title=str(p.get("title", "")),
+                cost=cost,
+                score=int(p.get("score", 0)),
+                funded=bool(p.get("funded")),
+                sentence=str(p.get("sentence", "")),
+                money_left=left,
+            )
+        )
+    return rows
