@@ -1,0 +1,120 @@
+"""POST /api/v1/rounds/{id}/ballots/: 201 receipt, 409 twice, 400 bad, 403 outside voting."""
+
+from __future__ import annotations
+
+import pytest
+from rest_framework.test import APIClient
+
+from pb.models import Ballot, Participation
+
+pytestmark = pytest.mark.django_db
+
+
+def api_for(user=None) -> APIClient:
+    client = APIClient()
+    if user is not None:
+        client.force_authenticate(user)
+    return client
+
+
+def url(world) -> str:
+    return f"/api/v1/rounds/{world.round.pk}/ballots/"
+
+
+def test_a_resident_casts_through_the_api_and_gets_a_receipt(vw):
+    response = api_for(vw.resident).post(
+        url(vw), {"selections": [vw.trees.pk, vw.benches.pk]}, format="json"
+    )
+    assert response.status_code == 201, response.json()
+    body = response.json()
+    assert body["area"] == vw.north.pk and body["channel"] == "online"
+    assert Ballot.objects.get().receipt_hash == body["receipt_hash"]
+    assert len(body["receipt"].replace("-", "")) == 12
+
+
+def test_a_voter_code_casts_without_an_account_then_gets_a_409(vw):
+    [code] = vw.codes(area=vw.north)
+    payload = {"selections": {str(vw.trees.pk): 1}, "voter_code": code}
+    assert api_for().post(url(vw), payload, format="json").status_code == 201
+    again = api_for().post(url(vw), payload, format="json")
+    assert again.status_code == 409
+    assert again.json()["error"]["code"] == "already_voted"
+    assert Ballot.objects.count() == 1
+
+
+def test_a_second_vote_by_account_is_a_409(vw):
+    client = api_for(vw.resident)
+    assert client.post(url(vw), {"selections": [vw.trees.pk]}, format="json").status_code == 201
+    response = client.post(url(vw), {"selections": [vw.mural.pk]}, format="json")
+    assert response.status_code == 409
+    assert response.json()["error"]["status"] == 409
+
+
+@pytest.mark.parametrize(
+    ("payload", "field"),
+    [
+        ({"selections": "everything"}, "selections"),
+        ({}, "selections"),
+        ({"selections": {"abc": 1}}, "selections"),
+        ({"selections": [1, 2], "area": "north"}, "area"),
+    ],
+)
+def test_malformed_ballots_get_a_400_naming_the_field(vw, payload, field):
+    response = api_for(vw.resident).post(url(vw), payload, format="json")
+    assert response.status_code == 400
+    assert field in response.json()["error"]["fields"]
+    assert not Participation.objects.exists()
+
+
+def test_an_over_budget_ballot_gets_a_400_and_the_voter_can_try_again(vw):
+    client = api_for(vw.resident)
+    over = [vw.trees.pk, vw.lights.pk, vw.mural.pk]
+    response = client.post(url(vw), {"selections": over}, format="json")
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "over_budget"
+    assert "more than the £50,000" in response.json()["error"]["detail"]
+    assert client.post(url(vw), {"selections": over[:2]}, format="json").status_code == 201
+
+
+def test_ineligible_voters_and_unknown_codes_get_a_400(vw):
+    response = api_for().post(url(vw), {"selections": [vw.trees.pk]}, format="json")
+    assert response.status_code == 400 and response.json()["error"]["code"] == "ineligible"
+    response = api_for().post(
+        url(vw), {"selections": [vw.trees.pk], "voter_code": "XXXXX-XXXXX"}, format="json"
+    )
+    assert response.status_code == 400
+    assert "voter_code" in response.json()["error"]["fields"]
+
+
+def test_casting_outside_the_voting_phase_gets_a_403(vw):
+    vw.set(phase="counting")
+    response = api_for(vw.resident).post(url(vw), {"selections": [vw.trees.pk]}, format="json")
+    assert response.status_code == 403
+    assert response.json()["error"]["code"] == "wrong_phase"
+
+
+def test_a_draft_round_is_not_found(vw):
+    vw.set(phase="draft")
+    response = api_for(vw.resident).post(url(vw), {"selections": [vw.trees.pk]}, format="json")
+    assert response.status_code == 404 and "error" in response.json()
+
+
+def test_turnout_by_area_and_channel(vw, django_assert_max_num_queries):
+    api_for(vw.resident).post(url(vw), {"selections": [vw.trees.pk]}, format="json")
+    response = api_for().get(f"/api/v1/rounds/{vw.round.pk}/turnout/")
+    assert response.status_code == 200
+    assert response.json()["by_channel"] == {"online": 1, "kiosk": 0, "paper": 0}
+    with django_assert_max_num_queries(1):  # the round; the counts come from the cache
+        api_for().get(f"/api/v1/rounds/{vw.round.pk}/turnout/")
+
+
+def test_a_cast_with_a_code_takes_few_queries(vw, django_assert_max_num_queries):
+    warm_up, code = vw.codes(2, area=vw.north)
+    api_for().post(url(vw), {"selections": [vw.trees.pk], "voter_code": warm_up}, format="json")
+    # The round, the code, then two inserts in one transaction (a savepoint and its release
+    # here, inside the test's transaction); the shortlist comes from the cache.
+    with django_assert_max_num_queries(6):
+        response = api_for().post(
+            url(vw), {"selections": [vw.benches.pk], "voter_code": code}, format="json"
+        )
+    assert response.status_code == 201

@@ -1,0 +1,219 @@
+"""Kiosks, paper double keying with reconciliation, and the decision day, at the service level."""
+
+from __future__ import annotations
+
+import pytest
+
+from backend.errors import Conflict, DomainError, NotAllowed
+from pb.models import AuditEntry, Ballot, Participation, RoundArea, Tally
+from pb.voting import selectors, services
+from pb.voting.models import PaperStatus
+from tests.factories import RoundFactory
+
+pytestmark = pytest.mark.django_db
+
+
+# --- Kiosk ----------------------------------------------------------------------------------
+
+
+def test_event_staff_unlock_a_kiosk_that_casts_with_voter_codes_for_its_area(vw):
+    kiosk = services.kiosk_unlock(actor=vw.staff, round=vw.round, area=vw.north, label="Hall A")
+    first, second = vw.codes(2)
+    r1 = services.kiosk_cast(kiosk=kiosk, voter_code=first, selections=[vw.trees.pk])
+    r2 = services.kiosk_cast(kiosk=kiosk, voter_code=second, selections=[vw.benches.pk])
+    assert r1.code != r2.code
+    assert list(Ballot.objects.values_list("channel", "area__name")) == [("kiosk", "North")] * 2
+    assert not Participation.objects.filter(voter__isnull=False).exists()
+    assert AuditEntry.objects.filter(action="voting.kiosk_unlock", actor=vw.staff).exists()
+
+
+def test_a_kiosk_needs_a_code_and_stops_when_locked(vw):
+    kiosk = services.kiosk_unlock(actor=vw.staff, round=vw.round, area=vw.north)
+    with pytest.raises(DomainError):
+        services.kiosk_cast(kiosk=kiosk, voter_code="", selections=[vw.trees.pk])
+    services.kiosk_lock(actor=vw.staff2, kiosk=kiosk)
+    [code] = vw.codes()
+    with pytest.raises(NotAllowed) as exc:
+        services.kiosk_cast(kiosk=kiosk, voter_code=code, selections=[vw.trees.pk])
+    assert exc.value.code == "kiosk_locked"
+    assert not Ballot.objects.exists()
+
+
+def test_residents_cannot_unlock_kiosks_and_areas_must_be_in_the_round(vw):
+    with pytest.raises(NotAllowed):
+        services.kiosk_unlock(actor=vw.resident, round=vw.round, area=vw.north)
+    with pytest.raises(DomainError):
+        services.kiosk_unlock(actor=vw.staff, round=vw.round, area=vw.elsewhere)
+
+
+# --- Paper ----------------------------------------------------------------------------------
+
+
+def key(vw, who, serial="P-1", selections=None, spoilt=False, area=None):
+    return services.paper_entry_add(
+        actor=who,
+        round=vw.round,
+        serial=serial,
+        area=area or vw.north,
+        selections=[vw.trees.pk] if selections is None else selections,
+        spoilt=spoilt,
+    )
+
+
+def test_a_paper_ballot_counts_once_two_staff_key_it_the_same(vw):
+    paper = key(vw, vw.staff)
+    assert paper.status == PaperStatus.WAITING and not Ballot.objects.exists()
+    paper = key(vw, vw.staff2, serial="p-1")
+    assert paper.status == PaperStatus.COUNTED
+    ballot = Ballot.objects.get()
+    assert ballot.channel == "paper" and ballot.selections == {str(vw.trees.pk): 1}
+    assert Participation.objects.get().channel == "paper"
+
+
+def test_the_same_person_cannot_key_a_ballot_twice(vw):
+    key(vw, vw.staff)
+    with pytest.raises(Conflict) as exc:
+        key(vw, vw.staff)
+    assert "different member of staff" in exc.value.message
+    assert not Ballot.objects.exists()
+
+
+def test_differing_keyings_wait_for_a_manager_who_decides_with_a_reason(vw):
+    key(vw, vw.staff, selections=[vw.trees.pk])
+    paper = key(vw, vw.staff2, selections=[vw.benches.pk])
+    assert paper.status == PaperStatus.MISMATCH and not Ballot.objects.exists()
+    assert list(selectors.reconciliation_queue(round=vw.round)) == [paper]
+    with pytest.raises(Conflict):
+        key(vw, vw.manager)
+    with pytest.raises(NotAllowed):
+        services.paper_reconcile(actor=vw.staff, paper=paper, decision="second", reason="x")
+    with pytest.raises(DomainError):
+        services.paper_reconcile(actor=vw.manager, paper=paper, decision="second", reason=" ")
+    paper = services.paper_reconcile(
+        actor=vw.manager, paper=paper, decision="second", reason="The cross is on Benches."
+    )
+    assert paper.status == PaperStatus.RESOLVED
+    assert Ballot.objects.get().selections == {str(vw.benches.pk): 1}
+    assert not selectors.reconciliation_queue(round=vw.round).exists()
+    with pytest.raises(Conflict):
+        services.paper_reconcile(actor=vw.manager, paper=paper, decision="first", reason="again")
+    assert Ballot.objects.count() == 1
+    entry = AuditEntry.objects.get(action="voting.paper_reconcile")
+    assert entry.reason == "The cross is on Benches." and entry.details["serial"] == "P-1"
+
+
+def test_a_mismatch_in_area_goes_to_reconciliation_and_can_be_declared_spoilt(vw):
+    key(vw, vw.staff, selections=[vw.trees.pk])
+    paper = key(vw, vw.staff2, selections=[vw.south_pool.pk], area=vw.south)
+    assert paper.status == PaperStatus.MISMATCH
+    paper = services.paper_reconcile(
+        actor=vw.manager, paper=paper, decision="spoilt", reason="Two areas marked."
+    )
+    assert paper.status == PaperStatus.SPOILT and not Ballot.objects.exists()
+
+
+def test_a_spoilt_ballot_keyed_twice_is_recorded_as_spoilt_and_not_counted(vw):
+    key(vw, vw.staff, spoilt=True, selections={})
+    paper = key(vw, vw.staff2, spoilt=True, selections={})
+    assert paper.status == PaperStatus.SPOILT
+    assert not Ballot.objects.exists() and not Participation.objects.exists()
+    assert selectors.turnout(round=vw.round, fresh=True)["spoilt_paper"] == 1
+    with pytest.raises(Conflict):
+        key(vw, vw.manager, spoilt=True)
+
+
+def test_an_invalid_keying_is_refused_so_staff_mark_it_spoilt_instead(vw):
+    with pytest.raises(DomainError) as exc:
+        key(vw, vw.staff, selections=[vw.trees.pk, vw.lights.pk, vw.mural.pk])
+    assert exc.value.code == "over_budget"
+    with pytest.raises(DomainError):
+        key(vw, vw.staff, serial="  ")
+    vw.set(phase="counting")
+    with pytest.raises(NotAllowed):
+        key(vw, vw.staff)
+
+
+# --- Decision day ---------------------------------------------------------------------------
+
+
+@pytest.fixture
+def day(vw):
+    round_ = RoundFactory(
+        name="In your hands",
+        slug="in-your-hands",
+        style="decision_day",
+        phase="deliberation",
+        budget=2_500_000,
+        ballot_type="score",
+    )
+    RoundArea.objects.create(round=round_, area=vw.north)
+    vw.day_bids = [
+        vw.proposal(name, cost, round=round_, group=f"{name} group")
+        for name, cost in [("Youth club", 1_200_000), ("Garden", 900_000), ("Choir", 800_000)]
+    ]
+    return round_
+
+
+def test_a_decision_day_opens_takes_scores_closes_and_reveals_bid_by_bid(vw, day):
+    services.decision_day_open(actor=vw.manager, round=day)
+    day.refresh_from_db()
+    assert day.phase == "voting"
+    kiosk = services.kiosk_unlock(actor=vw.staff, round=day, area=vw.north)
+    codes = services.voter_codes_issue(actor=vw.manager, round=day, count=2)
+    for code, scores in zip(codes, [(9, 5, 7), (8, 6, 2)], strict=True):
+        services.kiosk_cast(
+            kiosk=kiosk,
+            voter_code=code,
+            selections={str(b.pk): s for b, s in zip(vw.day_bids, scores, strict=True)},
+        )
+    assert selectors.turnout(round=day, fresh=True)["by_channel"]["kiosk"] == 2
+    with pytest.raises(Conflict):
+        services.decision_day_reveal_next(actor=vw.manager, round=day, total=3)
+    services.decision_day_close(actor=vw.manager, round=day)
+    day.refresh_from_db()
+    assert day.phase in ("counting", "results")
+    youth, garden, choir = (str(b.pk) for b in vw.day_bids)
+    Tally.objects.create(
+        round=day,
+        area=None,
+        rule="greedy",
+        inputs_hash="x",
+        seconds=0.01,
+        outcome={
+            "budget": "2500000",
+            "projects": {
+                youth: {
+                    "title": "Youth club",
+                    "cost": "1200000",
+                    "score": 17,
+                    "funded": True,
+                    "rank": 1,
+                },
+                garden: {
+                    "title": "Garden",
+                    "cost": "900000",
+                    "score": 11,
+                    "funded": True,
+                    "rank": 2,
+                },
+                choir: {"title": "Choir", "cost": "800000", "score": 9, "funded": False, "rank": 3},
+            },
+        },
+    )
+    rows = selectors.reveal_rows(round=day)
+    assert [(r.title, r.money_left) for r in rows] == [
+        ("Youth club", 1_300_000),
+        ("Garden", 400_000),
+        ("Choir", 400_000),
+    ]
+    state = services.decision_day_reveal_next(actor=vw.manager, round=day, total=len(rows))
+    assert state.revealed == 1
+    with pytest.raises(NotAllowed):
+        services.decision_day_open(actor=vw.staff, round=day)
+
+
+def test_a_decision_day_ballot_lists_every_bid_of_the_round_within_the_whole_pot(vw, day):
+    spec = selectors.ballot_spec(round=day, area_id=vw.north.pk)
+    assert spec.limit == 2_500_000 and len(spec.items) == 3
+    with pytest.raises(DomainError):
+        services.decision_day_open(actor=vw.manager, round=vw.round)
