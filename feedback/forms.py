@@ -1,0 +1,87 @@
+"""Input for outcome feedback pages: fields and their labels only; services validate."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+
+from feedback.models import DeliveryStatus, NI4Answer
+from pb.money import parse_money
+
+SATISFACTION = [
+    ("5", "5 – very satisfied"),
+    ("4", "4 – fairly satisfied"),
+    ("3", "3 – neither satisfied nor dissatisfied"),
+    ("2", "2 – fairly dissatisfied"),
+    ("1", "1 – very dissatisfied"),
+]
+
+
+class SurveyForm(forms.Form):
+    influence = forms.ChoiceField(
+        label=(
+            "Do you agree or disagree that you can influence decisions affecting your local area?"
+        ),
+        choices=NI4Answer.choices,
+        widget=forms.RadioSelect,
+        required=False,
+    )
+    satisfaction = forms.TypedChoiceField(
+        label="How satisfied are you with how this round was run?",
+        choices=SATISFACTION,
+        coerce=int,
+        empty_value=None,
+        widget=forms.RadioSelect,
+        required=False,
+    )
+    comment = forms.CharField(
+        label="Anything else you want to tell us?",
+        widget=forms.Textarea(attrs={"rows": 4}),
+        max_length=2000,
+        required=False,
+    )
+
+
+class MilestoneForm(forms.Form):
+    status = forms.ChoiceField(label="Status", choices=DeliveryStatus.choices)
+    date = forms.DateField(
+        label="Date",
+        widget=forms.DateInput(attrs={"type": "date"}),
+        help_text="For example 14/3/2027.",
+    )
+    spend = forms.CharField(
+        label="Spent so far, in pounds", required=False, help_text="For example 12,500.50."
+    )
+    note = forms.CharField(
+        label="What happened", widget=forms.Textarea(attrs={"rows": 3}), required=False
+    )
+    delay_reason = forms.CharField(
+        label="Why it is delayed",
+        widget=forms.Textarea(attrs={"rows": 2}),
+        required=False,
+        help_text="Needed when the status is Delayed.",
+    )
+    photo = forms.ImageField(label="Photo", required=False)
+    photo_alt = forms.CharField(label="Describe the photo", max_length=200, required=False)
+
+    def clean_spend(self) -> int:
+        text = self.cleaned_data.get("spend") or "0"
+        negative = text.strip().startswith("-")
+        try:
+            value = parse_money(text.strip().lstrip("-"))
+        except ValueError as exc:
+            raise forms.ValidationError(str(exc)) from exc
+        return -value if negative else value
+
+    def service_kwargs(self) -> dict[str, Any]:
+        return dict(self.cleaned_data)
+
+
+class CommentaryForm(forms.Form):
+    commentary = forms.CharField(
+        label="Manager's commentary",
+        widget=forms.Textarea(attrs={"rows": 6}),
+        required=False,
+        help_text="Shown in the councillors' report after the figures.",
+    )

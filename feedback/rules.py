@@ -1,0 +1,26 @@
+"""Who may read and run outcome feedback, built on ``backend.accounts.rules``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from backend.accounts import rules as base
+from pb import rules as pb_rules
+from pb.models import Proposal, Round
+
+
+def can_read_report(user: Any, round_: Round) -> bool:
+    """Admins, the round's managers, and councillors for at least one of its areas."""
+    if base.is_admin(user):
+        return True
+    return any(
+        base.manages_area(user, a) or base.represents_area(user, a) for a in round_.areas.all()
+    )
+
+
+def can_manage_outcome(user: Any, round_: Round) -> bool:
+    return pb_rules.can_manage_round(user, round_)
+
+
+def can_record_delivery(user: Any, proposal: Proposal) -> bool:
+    return base.manages_area(user, proposal.area)

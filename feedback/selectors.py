@@ -1,0 +1,741 @@
+"""Reads for outcome feedback: gather plain data from the database for the indicator functions
+(``feedback.indicators``) and the pages. Nothing here writes.
+
+The count's results come from the latest ``pb.Tally`` per (round, area); its ``outcome`` JSON is
+the contract with ``pb.counting`` (winners, and per project: title, cost in pence as text,
+score, funded, rank, reason code and a one-sentence explanation).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import datetime, time
+from fractions import Fraction
+from typing import Any
+
+from django.db.models import Count, Q, QuerySet
+from django.utils import timezone
+
+from backend.accounts.models import Role, User
+from feedback import indicators as ind
+from feedback.models import (
+    DeliveryStatus,
+    Milestone,
+    NotificationSent,
+    OutcomeReport,
+    ProjectFollow,
+    SurveyAnswer,
+    SurveyInvitation,
+)
+from pb.models import AuditEntry, Participation, PhaseWindow, Proposal, Round, Tally
+
+RULE_SENTENCES: dict[str, str] = {
+    "greedy": (
+        "Projects were taken in order of votes, most first. Each one was funded if its cost "
+        "fitted in the money left; if not, it was skipped and the next one was tried."
+    ),
+    "greedy-threshold": (
+        "Only projects supported by at least {min_share} of voters could win. Those were taken "
+        "in order of votes, most first, and funded while the money lasted; a project that did "
+        "not fit in the money left was skipped."
+    ),
+    "mes": (
+        "Method of Equal Shares: the money was shared equally between voters. A project was "
+        "funded when its supporters could pay for it together from their shares, the best "
+        "value for supporters first. Money left over then went to projects in order of votes."
+    ),
+    "mes-add1": (
+        "Method of Equal Shares: the money was shared equally between voters, and a project was "
+        "funded when its supporters could pay for it together from their shares. The shares "
+        "were raised step by step to use as much of the money as possible."
+    ),
+}
+
+REASON_LABELS: dict[str, str] = {
+    "funded": "Funded",
+    "did_not_fit": "Did not fit in the money left",
+    "below_threshold": "Not enough support",
+    "shares_exhausted": "Its supporters' shares ran out",
+    "no_support": "Nobody voted for it",
+}
+
+RECOUNT_COMMAND = "python -m pb.tally FILE.pb --rule {rule}"
+
+OPENED_DETAILS_RECORDED = False
+"""The platform does not yet record who opened a proposal's details before voting."""
+
+
+def rule_sentence(round_: Round) -> str:
+    text = RULE_SENTENCES.get(round_.rule, RULE_SENTENCES["greedy"])
+    return text.format(min_share=ind.format_percent(Fraction(str(round_.min_share))))
+
+
+# --- The count ------------------------------------------------------------------------------
+
+
+def latest_tallies(*, round: Round) -> list[Tally]:
+    """The newest tally of each of the round's areas (and of the whole round, area ``None``)."""
+    seen: set[int | None] = set()
+    latest: list[Tally] = []
+    for tally in (
+        Tally.objects.filter(round=round).select_related("area").order_by("-created_at", "-id")
+    ):
+        if tally.area_id in seen:
+            continue
+        seen.add(tally.area_id)
+        latest.append(tally)
+    latest.sort(key=lambda t: (t.area.name if t.area else "", t.area_id or 0))
+    return latest
+
+
+def count_inputs_key(tallies: Sequence[Tally]) -> str:
+    """What a report is keyed by: the latest tallies' (area, inputs hash), hashed."""
+    parts = sorted(f"{t.area_id or 0}:{t.inputs_hash}" for t in tallies)
+    return hashlib.sha256("|".join(parts).encode()).hexdigest()
+
+
+def round_is_counted(*, round: Round) -> bool:
+    return Tally.objects.filter(round=round).exists()
+
+
+def _money(value: Any) -> int:
+    try:
+        return int(str(value or 0))
+    except ValueError:
+        return 0
+
+
+def results_from_tallies(*, round: Round, tallies: Sequence[Tally]) -> list[dict[str, Any]]:
+    """Per counted area: its money, voters and every project with votes and explanation.
+
+    One query for the proposals' area, theme and author role, whatever the number of projects.
+    """
+    ids = {int(pid) for t in tallies for pid in (t.outcome.get("projects") or {}) if pid.isdigit()}
+    proposals: dict[int, dict[str, Any]] = {
+        p["pk"]: dict(p)
+        for p in Proposal.objects.filter(pk__in=ids).values(
+            "pk", "title", "area_id", "area__name", "theme__name", "author__role"
+        )
+    }
+    areas: list[dict[str, Any]] = []
+    for tally in tallies:
+        outcome = tally.outcome or {}
+        projects = []
+        for pid, p in (outcome.get("projects") or {}).items():
+            known: dict[str, Any] | None = proposals.get(int(pid)) if pid.isdigit() else None
+            projects.append(
+                {
+                    "id": pid,
+                    "title": (known or {}).get("title") or p.get("title") or f"Project {pid}",
+                    "area": (known or {}).get("area__name")
+                    or (tally.area.name if tally.area else ""),
+                    "theme": (known or {}).get("theme__name") or "",
+                    "by_resident": (known or {}).get("author__role") == Role.RESIDENT,
+                    "cost": _money(p.get("cost")),
+                    "score": p.get("score") or 0,
+                    "funded": bool(p.get("funded")),
+                    "rank": p.get("rank"),
+                    "reason": p.get("reason") or ("funded" if p.get("funded") else ""),
+                    "reason_label": REASON_LABELS.get(p.get("reason") or "", ""),
+                    "sentence": p.get("sentence") or "",
+                }
+            )
+        projects.sort(key=lambda p: (not p["funded"], p["rank"] or 0, -_num(p["score"])))
+        areas.append(
+            {
+                "area_id": tally.area_id,
+                "area": tally.area.name if tally.area else round.name,
+                "area_slug": tally.area.slug if tally.area else "",
+                "rule": outcome.get("rule") or tally.rule,
+                "vote_type": outcome.get("vote_type") or round.ballot_type,
+                "budget": _money(outcome.get("budget")),
+                "total_cost": _money(outcome.get("total_cost")),
+                "voters": int(outcome.get("voters") or 0),
+                "winners": [str(w) for w in outcome.get("winners") or []],
+                "inputs_hash": tally.inputs_hash,
+                "counted_at": tally.created_at.isoformat(),
+                "projects": projects,
+            }
+        )
+    return areas
+
+
+def _num(value: Any) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return 0.0
+
+
+# --- Brisbane: integrity, inclusion, deliberation (fixed once counted) ------------------------
+
+
+def voting_opened_at(*, round: Round) -> datetime:
+    """When voting opened: the audit entry moving the round into voting, else the timetable,
+    else the first day a ballot was cast, else the round's creation."""
+    entry = (
+        AuditEntry.objects.filter(round=round, action="phase.advance", details__to="voting")
+        .order_by("at")
+        .first()
+    )
+    if entry is not None:
+        return entry.at
+    window = PhaseWindow.objects.filter(round=round, phase="voting").first()
+    if window is not None:
+        return window.starts_at
+    first = Participation.objects.filter(round=round).order_by("voted_on").first()
+    if first is not None:
+        return timezone.make_aware(datetime.combine(first.voted_on, time.min))
+    return round.created_at
+
+
+def audit_records(*, round: Round) -> list[ind.AuditRecord]:
+    """The round's audit log as the integrity function reads it.
+
+    - A round leaving the draft phase publishes its rules, budget and eligibility.
+    - ``round.update`` changes each field it lists; ``split.*`` touch the budget split;
+      ``split.publish`` publishes it. Other actions are passed through by name.
+    """
+    records: list[ind.AuditRecord] = []
+    for entry in AuditEntry.objects.filter(round=round).select_related("actor").order_by("at"):
+        actor = str(entry.actor) if entry.actor else ""
+        details = entry.details if isinstance(entry.details, dict) else {}
+        if entry.action == "phase.advance":
+            if details.get("from") == "draft":
+                for topic in ind.TOPICS:
+                    records.append(ind.AuditRecord(entry.at, "publish", topic, entry.reason, actor))
+            continue
+        if entry.action == "round.update":
+            for field in (details.get("after") or {}) or {"rules": None}:
+                records.append(
+                    ind.AuditRecord(entry.at, "round.update", field, entry.reason, actor)
+                )
+            continue
+        what = {
+            "split.publish": "split",
+            "split.override": "allocation",
+            "split.compute": "split_result",
+            "split.configure": "split_config",
+            "round.create": "round",
+        }.get(entry.action, entry.action)
+        records.append(ind.AuditRecord(entry.at, entry.action, what, entry.reason, actor))
+    return records
+
+
+def integrity_report(*, round: Round, tallies: Sequence[Tally]) -> ind.IntegrityReport:
+    # The recount from the published ballot file is done by `python -m pb.tally`; until
+    # pb.counting stores its recount, the report shows "n/a" rather than a guess.
+    return ind.integrity_indicators(
+        audit_records(round=round), voting_opened_at=voting_opened_at(round=round)
+    )
+
+
+def inclusion_report(*, round: Round) -> ind.InclusionReport:
+    """Turnout by area, age band and channel, and voluntary profile answers (no census yet)."""
+    participations = Participation.objects.filter(round=round)
+    by_area = dict(participations.values_list("area_id").annotate(n=Count("id")))
+    areas = [
+        ind.GroupCount(
+            key=ra.area.name,
+            voters=by_area.get(ra.area_id, 0),
+            population=ra.area.population or None,
+        )
+        for ra in round.round_areas.select_related("area").order_by("area__name")
+    ]
+    bands = participations.exclude(age_band="").values_list("age_band").annotate(n=Count("id"))
+    channels = dict(participations.values_list("channel").annotate(n=Count("id")))
+    demographics = []
+    voters_with_account = participations.filter(voter__isnull=False)
+    for question in ("gender", "ethnicity", "disability"):
+        answers = dict(
+            voters_with_account.values_list(f"voter__profile__{question}").annotate(n=Count("id"))
+        )
+        not_answered = answers.pop("", 0) + answers.pop(None, 0)
+        demographics.append(
+            ind.DemographicQuestion(question=question, answers=answers, not_answered=not_answered)
+        )
+    return ind.inclusion_indicators(
+        areas=areas,
+        age_bands=[ind.GroupCount(key=b, voters=n) for b, n in sorted(bands)],
+        channels=channels,
+        demographics=demographics,
+    )
+
+
+def deliberation_report(*, round: Round, voters: int) -> ind.DeliberationReport:
+    from deliberation.models import Contribution, Room
+
+    rooms = []
+    shown = Contribution.objects.filter(hidden=False)
+    authors: dict[int, set[str]] = defaultdict(set)
+    counts: Counter[int] = Counter()
+    for room_id, author_id in shown.filter(room__round=round).values_list("room_id", "author_id"):
+        authors[room_id].add(str(author_id))
+        counts[room_id] += 1
+    for room in Room.objects.filter(round=round):
+        rooms.append(
+            ind.RoomActivity(
+                room_id=str(room.pk),
+                held=room.state != "scheduled" or room.closed_at is not None,
+                participant_ids=frozenset(authors[room.pk]),
+                contributions=counts[room.pk],
+            )
+        )
+    per_proposal = (
+        Proposal.objects.filter(round=round, status="feasible")
+        .annotate(
+            n=Count("contributions", filter=Q(contributions__hidden=False)),
+            pro=Count(
+                "contributions",
+                filter=Q(contributions__hidden=False, contributions__kind="for"),
+            ),
+            con=Count(
+                "contributions",
+                filter=Q(contributions__hidden=False, contributions__kind="against"),
+            ),
+        )
+        .order_by("title")
+        .values_list("pk", "title", "n", "pro", "con")
+    )
+    return ind.deliberation_indicators(
+        rooms=rooms,
+        proposals=[
+            ind.ProposalDiscussion(str(pk), title, n, pro, con)
+            for pk, title, n, pro, con in per_proposal
+        ],
+        voters=voters,
+        voters_who_opened_details=0,
+    )
+
+
+def report_figures(*, round: Round, tallies: Sequence[Tally]) -> dict[str, Any]:
+    """Everything about the round's count that the report shows and that cannot change after
+    it: results per area, integrity, inclusion and deliberation (JSON-serialisable)."""
+    results = results_from_tallies(round=round, tallies=tallies)
+    inclusion = inclusion_report(round=round)
+    integrity = integrity_report(round=round, tallies=tallies)
+    deliberation = deliberation_report(round=round, voters=inclusion.total_voters)
+    rows = [*integrity.rows(), *inclusion.rows(), *deliberation.rows()]
+    if not OPENED_DETAILS_RECORDED:
+        rows = [
+            (name, "not recorded", d) if name.endswith("read proposal details") else (name, v, d)
+            for name, v, d in rows
+        ]
+    area_rows = {
+        ra.area_id: ra for ra in round.round_areas.select_related("area").order_by("area__name")
+    }
+    return {
+        "round": {
+            "id": round.pk,
+            "name": round.name,
+            "slug": round.slug,
+            "budget": round.budget,
+            "currency": round.currency,
+            "rule": round.rule,
+            "rule_label": round.get_rule_display(),
+            "rule_sentence": rule_sentence(round),
+            "ballot_type": round.get_ballot_type_display(),
+            "style": round.style,
+        },
+        "areas": [
+            {
+                "id": area_id,
+                "name": ra.area.name,
+                "slug": ra.area.slug,
+                "population": ra.area.population or None,
+                "allocation": ra.allocation,
+                "parent_id": ra.area.parent_id,
+            }
+            for area_id, ra in area_rows.items()
+        ],
+        "results": results,
+        "integrity": integrity.to_dict(),
+        "inclusion": inclusion.to_dict(),
+        "deliberation": {
+            **deliberation.to_dict(),
+            "opened_details_recorded": OPENED_DETAILS_RECORDED,
+        },
+        "rows": [list(r) for r in rows],
+        "counted_at": max((a["counted_at"] for a in results), default=None),
+    }
+
+
+# --- Influence (changes as projects are delivered and residents answer the survey) ----------
+
+
+def delivery_by_proposal(*, proposal_ids: Iterable[int]) -> dict[int, dict[str, Any]]:
+    """The latest milestone per project (status, date, spend, note): one query."""
+    latest: dict[int, dict[str, Any]] = {}
+    for m in Milestone.objects.filter(proposal_id__in=list(proposal_ids)).order_by("date", "id"):
+        latest[m.proposal_id] = {
+            "status": m.status,
+            "status_label": DeliveryStatus(m.status).label,
+            "date": m.date,
+            "spend": m.spend,
+            "note": m.note,
+            "delay_reason": m.delay_reason,
+        }
+    return latest
+
+
+def survey_responses(*, round: Round) -> list[ind.SurveyResponse]:
+    return [
+        ind.SurveyResponse(influence=i or None, satisfaction=s, area_id=a)
+        for i, s, a in SurveyAnswer.objects.filter(round=round)
+        .values_list("influence", "satisfaction", "area__name")
+        .order_by("area__name", "id")
+    ]
+
+
+def influence_report(*, round: Round, figures: dict[str, Any]) -> ind.InfluenceReport:
+    results = figures["results"]
+    ids = [
+        int(p["id"]) for a in results for p in a["projects"] if p["funded"] and p["id"].isdigit()
+    ]
+    delivery = delivery_by_proposal(proposal_ids=ids)
+    projects = [
+        ind.ProjectOutcome(
+            project_id=p["id"],
+            title=p["title"],
+            cost=p["cost"],
+            funded=p["funded"],
+            explanation=p["sentence"],
+            status=delivery.get(int(p["id"]) if p["id"].isdigit() else 0, {}).get(
+                "status", "planned"
+            ),
+        )
+        for a in results
+        for p in a["projects"]
+    ]
+    submitted = Proposal.objects.filter(round=round, author__role=Role.RESIDENT).exclude(
+        status__in=["draft", "withdrawn"]
+    )
+    decided = min(sum(a["budget"] for a in results), round.budget)
+    return ind.influence_indicators(
+        total_budget=round.budget,
+        resident_decided=decided,
+        projects=projects,
+        proposals_submitted=submitted.count(),
+        proposals_on_ballot=submitted.filter(status="feasible").count(),
+        survey=survey_responses(round=round),
+    )
+
+
+# --- Reports and the pipeline ---------------------------------------------------------------
+
+
+def report_current(*, round: Round) -> OutcomeReport | None:
+    """The report for the round's latest count, built or not (``None``: never started)."""
+    return OutcomeReport.objects.filter(round=round).order_by("-created_at", "-id").first()
+
+
+def report_latest_built(*, round: Round) -> OutcomeReport | None:
+    return (
+        OutcomeReport.objects.filter(round=round, figures__isnull=False)
+        .order_by("-created_at", "-id")
+        .first()
+    )
+
+
+def visible_area_ids(*, user: Any, round: Round) -> set[int] | None:
+    """Areas whose detail a person may read in the report: ``None`` means every area."""
+    from backend.accounts import rules as base
+
+    if base.is_admin(user):
+        return None
+    areas = list(round.areas.all())
+    if any(base.manages_area(user, a) for a in areas):
+        return None
+    return {a.pk for a in areas if base.represents_area(user, a)}
+
+
+# --- People to tell -------------------------------------------------------------------------
+
+
+def outcome_recipients(*, round: Round) -> QuerySet[User]:
+    """Everyone who voted with an account in the round or put forward a proposal in it, once.
+
+    Voters with only a voter code have no account, so nothing can reach them here; their
+    receipt code checks their ballot in the published file.
+    """
+    voters = Participation.objects.filter(round=round, voter__isnull=False).values("voter_id")
+    authors = (
+        Proposal.objects.filter(round=round, author__isnull=False)
+        .exclude(status="draft")
+        .values("author_id")
+    )
+    return (
+        User.objects.filter(Q(pk__in=voters) | Q(pk__in=authors))
+        .select_related("profile")
+        .order_by("pk")
+    )
+
+
+def recipients_pending(*, round: Round, after_id: int = 0, limit: int = 1000) -> list[User]:
+    sent = NotificationSent.objects.filter(round=round).values("user_id")
+    return list(
+        outcome_recipients(round=round).filter(pk__gt=after_id).exclude(pk__in=sent)[:limit]
+    )
+
+
+def voter_areas(*, round: Round, user_ids: Sequence[int]) -> dict[int, int]:
+    return dict(
+        Participation.objects.filter(round=round, voter_id__in=user_ids).values_list(
+            "voter_id", "area_id"
+        )
+    )
+
+
+def proposals_by_author(*, round: Round, user_ids: Sequence[int]) -> dict[int, list[Proposal]]:
+    mine: dict[int, list[Proposal]] = defaultdict(list)
+    for p in Proposal.objects.filter(round=round, author_id__in=user_ids).exclude(status="draft"):
+        assert p.author_id is not None
+        mine[p.author_id].append(p)
+    return mine
+
+
+def followers(*, proposal: Proposal) -> Iterator[User]:
+    for follow in ProjectFollow.objects.filter(proposal=proposal).select_related("user__profile"):
+        yield follow.user
+
+
+def is_following(*, user: Any, proposal: Proposal) -> bool:
+    return bool(
+        getattr(user, "is_authenticated", False)
+        and ProjectFollow.objects.filter(user=user, proposal=proposal).exists()
+    )
+
+
+def survey_invitation_for(*, user: Any, round: Round) -> SurveyInvitation | None:
+    if not getattr(user, "is_authenticated", False):
+        return None
+    return SurveyInvitation.objects.filter(user=user, round=round).first()
+
+
+def took_part(*, user: Any, round: Round) -> Participation | None:
+    if not getattr(user, "is_authenticated", False):
+        return None
+    return Participation.objects.filter(round=round, voter=user).first()
+
+
+def milestones_for(*, proposal: Proposal) -> QuerySet[Milestone]:
+    return Milestone.objects.filter(proposal=proposal).order_by("date", "id")
+
+
+def funded_proposal_ids(*, round: Round) -> set[int]:
+    ids: set[int] = set()
+    for tally in latest_tallies(round=round):
+        for pid in (tally.outcome or {}).get("winners") or []:
+            if str(pid).isdigit():
+                ids.add(int(pid))
+    return ids
+
+
+def delivered_elsewhere(*, exclude_round: Round, limit: int = 5) -> list[dict[str, Any]]:
+    """Projects delivered in other rounds, newest first: shown to recommend a later round."""
+    delivered = (
+        Milestone.objects.filter(status=DeliveryStatus.DELIVERED)
+        .exclude(proposal__round=exclude_round)
+        .select_related("proposal__round", "proposal__area")
+        .order_by("-date", "-id")[: limit * 3]
+    )
+    out: list[dict[str, Any]] = []
+    seen: set[int] = set()
+    for m in delivered:
+        if m.proposal_id in seen:
+            continue
+        seen.add(m.proposal_id)
+        out.append({"proposal": m.proposal, "date": m.date})
+        if len(out) == limit:
+            break
+    return out
+
+
+# --- What the report pages show -------------------------------------------------------------
+
+
+def report_view_data(*, report: OutcomeReport, area_ids: set[int] | None) -> dict[str, Any]:
+    """The report as the HTML, PDF and CSV show it, for a reader who may see ``area_ids``
+    (``None``: every area). Round-wide totals stay; area detail is limited to their wards.
+
+    Integrity, inclusion and deliberation come from the stored figures; influence (delivery and
+    the survey) is computed now, as it keeps changing after the count.
+    """
+    from feedback.charts import bar_chart
+    from pb.money import format_money
+
+    figures = report.figures or {}
+    round_info = figures["round"]
+    currency = round_info["currency"]
+    influence = influence_report(round=report.round, figures=figures)
+    all_results = figures["results"]
+    results = [a for a in all_results if area_ids is None or a["area_id"] in area_ids]
+    visible_names = {a["name"] for a in figures["areas"] if area_ids is None or a["id"] in area_ids}
+    inclusion = figures["inclusion"]
+    area_turnout = [a for a in inclusion["areas"] if a["key"] in visible_names]
+    funded_ids = [
+        int(p["id"]) for a in results for p in a["projects"] if p["funded"] and p["id"].isdigit()
+    ]
+    delivery = delivery_by_proposal(proposal_ids=funded_ids)
+    for area in results:
+        for p in area["projects"]:
+            p["delivery"] = delivery.get(int(p["id"])) if p["id"].isdigit() else None
+
+    total_voters = inclusion["total_voters"]
+    total_population = sum(a["population"] or 0 for a in inclusion["areas"]) or 0
+    turnout_chart = bar_chart(
+        "chart-turnout",
+        "Share of voters and share of population, by area",
+        [
+            (
+                a["key"],
+                [
+                    (
+                        a["voters"] / total_voters if total_voters else 0,
+                        ind.format_percent(ind.ratio(a["voters"], total_voters)) or "n/a",
+                    ),
+                    (
+                        (a["population"] or 0) / total_population if total_population else 0,
+                        ind.format_percent(ind.ratio(a["population"] or 0, total_population))
+                        or "n/a",
+                    ),
+                ],
+            )
+            for a in area_turnout
+        ],
+        series=("Share of voters", "Share of population"),
+    )
+    by_theme: dict[str, int] = defaultdict(int)
+    for area in results:
+        for p in area["projects"]:
+            if p["funded"]:
+                by_theme[p["theme"] or "No theme"] += p["cost"]
+    theme_chart = bar_chart(
+        "chart-themes",
+        "Money for funded projects, by theme",
+        [
+            (theme, [(money, format_money(money, currency))])
+            for theme, money in sorted(by_theme.items(), key=lambda kv: -kv[1])
+        ],
+    )
+    projects = sorted((p for a in results for p in a["projects"]), key=lambda p: -_num(p["score"]))
+    votes_chart = bar_chart(
+        "chart-votes",
+        "Votes per project" + (" (the 25 with most votes)" if len(projects) > 25 else ""),
+        [
+            (p["title"], [(_num(p["score"]), f"{p['score']:,}" + (" ✓" if p["funded"] else ""))])
+            for p in projects[:25]
+        ],
+    )
+    integrity = figures["integrity"]
+    funded = [p for a in results for p in a["projects"] if p["funded"]]
+    not_funded = [p for a in results for p in a["projects"] if not p["funded"]]
+    overall = inclusion["overall"]["turnout"]["percent"]
+    influence_dict = influence.to_dict()
+    summary = [
+        f"{total_voters:,} people voted"
+        + (f", {overall} of the people living in the round's areas." if overall else "."),
+        f"Residents decided how {format_money(influence.resident_decided.part, currency)} of "
+        f"{format_money(round_info['budget'], currency)} was spent "
+        f"({influence_dict['resident_decided']['percent'] or 'n/a'}).",
+        f"{len(influence.funded)} of {len(influence.funded) + len(influence.not_funded)} "
+        f"projects will be funded, costing {format_money(influence.funded_money, currency)} "
+        "in all.",
+        (
+            "The rules, budget and eligibility were published before voting opened"
+            if integrity["published_before_opening"]
+            else "Not all of the rules, budget and eligibility were published before voting opened"
+        )
+        + (
+            " and did not change after."
+            if integrity["unchanged_after_opening"]
+            else ", and some changed after voting opened (see Integrity)."
+        ),
+        (
+            f"{influence_dict['ni4']['agreeing']['percent']} of the "
+            f"{influence.ni4.base:,} residents who answered feel they can influence decisions "
+            "affecting their area."
+            if influence.ni4.base
+            else "Nobody has answered the influence survey yet."
+        ),
+    ]
+    if area_ids is not None:
+        summary.append(
+            "Area detail is shown for your wards: "
+            + (", ".join(sorted(visible_names)) or "none")
+            + "."
+        )
+    return {
+        "report": report,
+        "figures": figures,
+        "round_info": round_info,
+        "currency": currency,
+        "summary": summary,
+        "results": results,
+        "funded": funded,
+        "not_funded": not_funded,
+        "integrity": integrity,
+        "inclusion": inclusion,
+        "area_turnout": area_turnout,
+        "deliberation": figures["deliberation"],
+        "influence": influence_dict,
+        "status_rows": [(DeliveryStatus(s).label, n) for s, n in influence.status_counts.items()],
+        "charts": [turnout_chart, theme_chart, votes_chart],
+        "scoped": area_ids is not None,
+        "recount_command": RECOUNT_COMMAND.format(rule=round_info["rule"]),
+    }
+
+
+def report_csv_rows(*, report: OutcomeReport, area_ids: set[int] | None) -> list[list[str]]:
+    """The report as CSV rows: indicators with definitions, then every project."""
+    data = report_view_data(report=report, area_ids=area_ids)
+    influence = influence_report(round=report.round, figures=report.figures or {})
+    rows: list[list[str]] = [["section", "indicator", "value", "definition"]]
+    rows += [["summary", "", line, ""] for line in data["summary"]]
+    for name, value, definition in [*data["figures"]["rows"], *influence.rows()]:
+        rows.append(["indicator", name, value, definition])
+    rows.append(
+        [
+            "section",
+            "project",
+            "area",
+            "cost_pence",
+            "votes",
+            "funded",
+            "reason",
+            "explanation",
+            "delivery",
+        ]
+    )
+    for area in data["results"]:
+        for p in area["projects"]:
+            rows.append(
+                [
+                    "project",
+                    p["title"],
+                    area["area"],
+                    str(p["cost"]),
+                    str(p["score"]),
+                    "yes" if p["funded"] else "no",
+                    p["reason"],
+                    p["sentence"],
+                    (p.get("delivery") or {}).get("status", "planned" if p["funded"] else ""),
+                ]
+            )
+    if report.commentary:
+        rows.append(["commentary", "Manager's commentary", report.commentary, ""])
+    return rows
+
+
+def report_stamp(*, report: OutcomeReport) -> str:
+    """Changes whenever what the report shows changes (delivery, survey, commentary)."""
+    from django.db.models import Max
+
+    latest_milestone = Milestone.objects.filter(proposal__round_id=report.round_id).aggregate(
+        m=Max("id")
+    )["m"]
+    answers = SurveyAnswer.objects.filter(round_id=report.round_id).count()
+    commentary = hashlib.sha256(report.commentary.encode()).hexdigest()[:12]
+    return f"{latest_milestone or 0}-{answers}-{commentary}-{report.built_at or ''}"

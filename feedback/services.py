@@ -1,0 +1,627 @@
+"""Writes for outcome feedback: the report pipeline, messages, the survey and delivery tracking.
+
+The pipeline has three steps per report (build, notify, open data). Each step function is safe
+to call again at any moment: it locks its ``PipelineStep`` row, does nothing when the step is
+done, and commits its work in transactions that leave no half-written result behind.
+Tasks (``feedback.tasks``) are thin adapters around these functions.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import datetime as dt
+import hashlib
+import io
+import json
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.core.mail import EmailMessage, get_connection
+from django.db import IntegrityError, transaction
+from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
+
+from backend.accounts.models import Notification, User
+from backend.accounts.services import notify
+from backend.errors import Conflict, DomainError, NotAllowed, NotFound
+from feedback import selectors
+from feedback.models import (
+    STEP_ORDER,
+    DeliveryStatus,
+    Milestone,
+    NI4Answer,
+    NotificationSent,
+    OutcomeReport,
+    PipelineStep,
+    ProjectFollow,
+    StepName,
+    StepStatus,
+    SurveyAnswer,
+    SurveyInvitation,
+)
+from pb import rules as pb_rules
+from pb.models import Ballot, Proposal, Round, Tally
+from pb.money import format_money
+
+DATA_LICENCE = "CC BY 4.0"
+DATA_LICENCE_URL = "https://creativecommons.org/licenses/by/4.0/"
+NOTIFY_BATCH = 1000
+
+
+def _on_commit(task_path: str, *args: Any) -> None:
+    """Enqueue a feedback task once the surrounding transaction commits (never inside it)."""
+
+    def send() -> None:
+        from feedback import tasks
+
+        getattr(tasks, task_path).delay(*args)
+
+    transaction.on_commit(send)
+
+
+# --- Starting the pipeline ------------------------------------------------------------------
+
+
+def report_start(*, round_id: int) -> OutcomeReport | None:
+    """The report for the round's latest count, created with its steps if new.
+
+    ``None`` when the round has no tally yet. Keyed by (round, inputs key): running this twice
+    for the same count returns the same report; the manager's commentary carries over to the
+    report of a later count.
+    """
+    round_ = Round.objects.filter(pk=round_id).first()
+    if round_ is None:
+        raise NotFound("There is no such round.")
+    tallies = selectors.latest_tallies(round=round_)
+    if not tallies:
+        return None
+    key = selectors.count_inputs_key(tallies)
+    previous = selectors.report_current(round=round_)
+    with transaction.atomic():
+        report, _created = OutcomeReport.objects.get_or_create(
+            round=round_,
+            inputs_key=key,
+            defaults={
+                "tally_ids": [t.pk for t in tallies],
+                "commentary": previous.commentary if previous else "",
+                "commentary_by": previous.commentary_by if previous else None,
+            },
+        )
+        PipelineStep.objects.bulk_create(
+            [PipelineStep(report=report, name=name) for name in STEP_ORDER],
+            ignore_conflicts=True,
+        )
+    return report
+
+
+def _step_begin(report_id: int, name: str) -> PipelineStep | None:
+    """Mark a step running (one more attempt), or ``None`` when it is already done."""
+    with transaction.atomic():
+        step = PipelineStep.objects.select_for_update().get(report_id=report_id, name=name)
+        if step.status == StepStatus.DONE:
+            return None
+        step.status = StepStatus.RUNNING
+        step.attempts += 1
+        step.error = ""
+        step.started_at = timezone.now()
+        step.save(update_fields=["status", "attempts", "error", "started_at"])
+    return step
+
+
+def _step_done(step: PipelineStep, **fields: Any) -> None:
+    step.status = StepStatus.DONE
+    step.finished_at = timezone.now()
+    for key, value in fields.items():
+        setattr(step, key, value)
+    step.save(update_fields=["status", "finished_at", *fields])
+
+
+def step_fail(*, report_id: int, name: str, error: str) -> None:
+    """Record a step's failure for the manager's page (the task retries it with backoff)."""
+    PipelineStep.objects.filter(report_id=report_id, name=name).exclude(
+        status=StepStatus.DONE
+    ).update(status=StepStatus.FAILED, error=error[:2000], finished_at=timezone.now())
+
+
+def step_rerun(*, actor: Any, report: OutcomeReport, name: str) -> PipelineStep:
+    """A manager runs a failed step again; the steps after it follow when it succeeds."""
+    if not pb_rules.can_manage_round(actor, report.round):
+        raise NotAllowed("Only the round's managers can re-run its outcome steps.")
+    if name not in STEP_ORDER:
+        raise DomainError("There is no such step.", field="step")
+    with transaction.atomic():
+        step = PipelineStep.objects.select_for_update().get(report=report, name=name)
+        if step.status == StepStatus.DONE:
+            raise Conflict("This step has already finished; there is nothing to re-run.")
+        if step.status == StepStatus.RUNNING:
+            raise Conflict("This step is running now. Wait for it to finish or fail.")
+        earlier = [n for n in STEP_ORDER[: STEP_ORDER.index(name)]]
+        if report.steps.filter(name__in=earlier).exclude(status=StepStatus.DONE).exists():
+            raise Conflict("An earlier step has not finished: re-run that one first.")
+        step.status = StepStatus.PENDING
+        step.error = ""
+        step.save(update_fields=["status", "error"])
+        _on_commit("run_steps", report.pk, name)
+    return step
+
+
+# --- Step 1: build the report ---------------------------------------------------------------
+
+
+def report_build(*, report_id: int) -> OutcomeReport:
+    """Compute the report's fixed figures and store them in one write.
+
+    The figures appear all at once: pages show "being prepared" until then, never half a report.
+    """
+    report = OutcomeReport.objects.select_related("round").get(pk=report_id)
+    step = _step_begin(report_id, StepName.REPORT)
+    if step is None:
+        return report
+    tallies = list(Tally.objects.filter(pk__in=report.tally_ids).select_related("area"))
+    tallies.sort(key=lambda t: (t.area.name if t.area else "", t.area_id or 0))
+    figures = selectors.report_figures(round=report.round, tallies=tallies)
+    with transaction.atomic():
+        report = OutcomeReport.objects.select_for_update().get(pk=report_id)
+        report.figures = figures
+        report.built_at = timezone.now()
+        report.save(update_fields=["figures", "built_at"])
+        _step_done(step)
+    return report
+
+
+# --- Step 2: tell every participant ---------------------------------------------------------
+
+
+def _message_for(
+    *,
+    report: OutcomeReport,
+    user: User,
+    area_id: int | None,
+    proposals: Sequence[Proposal],
+) -> tuple[str, str]:
+    figures = report.figures or {}
+    round_ = figures.get("round", {})
+    currency = round_.get("currency", "GBP")
+    results = figures.get("results", [])
+    by_id = {p["id"]: p for a in results for p in a["projects"]}
+    lines: list[str] = []
+    if area_id is not None:
+        area = next((a for a in results if a["area_id"] == area_id), None)
+        if area is None and len(results) == 1:
+            area = results[0]
+        lines.append(f"Thank you for voting in {round_.get('name', 'the round')}.")
+        if area is not None:
+            funded = [p for p in area["projects"] if p["funded"]]
+            lines.append(
+                f"In {area['area']}, {area['voters']:,} people voted and "
+                f"{len(funded)} project(s) will be funded:"
+            )
+            lines += [f"- {p['title']} ({format_money(p['cost'], currency)})" for p in funded]
+            others = [p for p in area["projects"] if not p["funded"]]
+            if others:
+                lines.append("Not funded this time:")
+                lines += [f"- {p['title']}: {p['sentence'] or p['reason_label']}" for p in others]
+        lines.append(
+            "Your vote is secret, so we cannot tell you here what you chose: your receipt code "
+            "finds your ballot in the published ballot file."
+        )
+    for proposal in proposals:
+        project = by_id.get(str(proposal.pk))
+        if project is None:
+            reason = proposal.public_reason or proposal.get_status_display()
+            lines.append(f"Your proposal “{proposal.title}” was not on the ballot: {reason}.")
+        elif project["funded"]:
+            lines.append(
+                f"Your proposal “{proposal.title}” will be funded "
+                f"({format_money(project['cost'], currency)}). {project['sentence']}"
+            )
+        else:
+            lines.append(f"Your proposal “{proposal.title}” was not funded. {project['sentence']}")
+    lines.append(
+        "What happens next: the council plans the funded projects and posts their progress on "
+        "the results page. You can follow a project there to hear when it moves on, and tell "
+        "us whether you feel you can influence local decisions in a two-minute survey."
+    )
+    subject = f"The results of {round_.get('name', 'the round')}"
+    return subject, "\n".join(lines)
+
+
+def report_notify(*, report_id: int, batch: int = NOTIFY_BATCH) -> int:
+    """Put one outcome message on each participant's and author's dashboard, and queue e-mail
+    copies for those who want them. Returns the number of messages made in this call.
+
+    Each batch locks the step row and re-reads who is still waiting, so two workers never
+    message the same person; ``NotificationSent`` (unique per person and round) and the
+    dashboard message are written in the same transaction, so a worker killed mid-way leaves
+    either both or neither. E-mails are sent after commit by ``send_outcome_emails``.
+    """
+    report = OutcomeReport.objects.select_related("round").get(pk=report_id)
+    if not report.is_built:
+        raise Conflict("The report is not built yet, so there is nothing to tell people.")
+    step = _step_begin(report_id, StepName.NOTIFY)
+    if step is None:
+        return 0
+    round_ = report.round
+    total = selectors.outcome_recipients(round=round_).count()
+    PipelineStep.objects.filter(pk=step.pk).update(total_count=total)
+    url = reverse("round_results", args=[round_.slug])
+    made = 0
+    last_id = 0
+    while True:
+        with transaction.atomic():
+            PipelineStep.objects.select_for_update().get(pk=step.pk)
+            users = selectors.recipients_pending(round=round_, after_id=last_id, limit=batch)
+            if not users:
+                break
+            last_id = users[-1].pk
+            ids = [u.pk for u in users]
+            areas = selectors.voter_areas(round=round_, user_ids=ids)
+            authored = selectors.proposals_by_author(round=round_, user_ids=ids)
+            notes = []
+            for user in users:
+                subject, body = _message_for(
+                    report=report,
+                    user=user,
+                    area_id=areas.get(user.pk),
+                    proposals=authored.get(user.pk, []),
+                )
+                notes.append(Notification(user=user, subject=subject, body=body, url=url))
+            Notification.objects.bulk_create(notes)
+            sent = NotificationSent.objects.bulk_create(
+                [
+                    NotificationSent(
+                        round=round_,
+                        user=user,
+                        notification=note,
+                        wants_email=_wants_email(user),
+                    )
+                    for user, note in zip(users, notes, strict=True)
+                ]
+            )
+            SurveyInvitation.objects.bulk_create(
+                [
+                    SurveyInvitation(round=round_, user_id=uid, area_id=area_id)
+                    for uid, area_id in areas.items()
+                ],
+                ignore_conflicts=True,
+            )
+            email_ids = [s.pk for s in sent if s.wants_email]
+            if email_ids:
+                _on_commit("send_outcome_emails", email_ids)
+            made += len(users)
+            done = NotificationSent.objects.filter(round=round_).count()
+            PipelineStep.objects.filter(pk=step.pk).update(done_count=done)
+    _step_done(step, done_count=NotificationSent.objects.filter(round=round_).count())
+    return made
+
+
+def _wants_email(user: User) -> bool:
+    profile = getattr(user, "profile", None)
+    return bool(user.email) and (profile is None or profile.email_notifications)
+
+
+def outcome_emails_send(*, sent_ids: Sequence[int]) -> int:
+    """E-mail copies of outcome messages, at most once each.
+
+    Rows are claimed (``emailed_at`` set, ``skip_locked``) and committed *before* sending: a
+    worker killed between the two loses those e-mails rather than sending them twice.
+    """
+    with transaction.atomic():
+        rows = list(
+            NotificationSent.objects.select_for_update(skip_locked=True, of=("self",))
+            .filter(pk__in=list(sent_ids), emailed_at__isnull=True, wants_email=True)
+            .select_related("user", "notification")
+        )
+        NotificationSent.objects.filter(pk__in=[r.pk for r in rows]).update(
+            emailed_at=timezone.now()
+        )
+    messages = [
+        EmailMessage(
+            r.notification.subject,
+            r.notification.body + f"\n\n{settings.SITE_URL}{r.notification.url}",
+            None,
+            [r.user.email],
+        )
+        for r in rows
+        if r.notification is not None
+    ]
+    if messages:
+        with get_connection(fail_silently=True) as connection:
+            connection.send_messages(messages)
+    return len(messages)
+
+
+# --- Step 3: open data ----------------------------------------------------------------------
+
+
+def _ballots_csv(round_: Round, area_id: int | None) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["round", "area", "channel", "selections", "receipt_hash"])
+    ballots = Ballot.objects.filter(round=round_).order_by("receipt_hash")
+    if area_id is not None:
+        ballots = ballots.filter(area_id=area_id)
+    for area_slug, channel, selections, receipt in ballots.values_list(
+        "area__slug", "channel", "selections", "receipt_hash"
+    ).iterator(chunk_size=5000):
+        choices = ";".join(f"{k}:{v}" for k, v in sorted(selections.items()))
+        writer.writerow([round_.slug, area_slug, channel, choices, receipt])
+    return out.getvalue()
+
+
+def indicators_csv(*, report: OutcomeReport) -> str:
+    """Every indicator as (principle, indicator, value, definition), influence as of now."""
+    figures = report.figures or {}
+    influence = selectors.influence_report(round=report.round, figures=figures)
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["indicator", "value", "definition"])
+    for row in [*figures.get("rows", []), *influence.rows()]:
+        writer.writerow(row)
+    return out.getvalue()
+
+
+def ballot_file_links(round_: Round, figures: dict[str, Any]) -> list[dict[str, str]]:
+    """Links to ``pb.counting``'s ballot files per counted area, when that page exists."""
+    links = []
+    for area in figures.get("results", []):
+        suffix = f"?area={area['area_slug']}" if area["area_slug"] else ""
+        for fmt, label in (("pb", "pabulib .pb"), ("csv", "CSV")):
+            try:
+                url = reverse("ballots_file", kwargs={"slug": round_.slug, "fmt": fmt})
+            except NoReverseMatch:
+                return []
+            links.append(
+                {
+                    "name": f"ballots-{area['area_slug'] or 'all'}.{fmt}",
+                    "title": f"Anonymised ballots, {area['area']} ({label})",
+                    "format": fmt,
+                    "url": url + suffix,
+                }
+            )
+    return links
+
+
+def report_publish_open_data(*, report_id: int) -> OutcomeReport:
+    """Write the round's open data files to storage and list them on the report.
+
+    Files go under a path keyed by the count, written whole before the list is saved, so a
+    reader never finds a listed file half-written; writing again replaces them.
+    """
+    report = OutcomeReport.objects.select_related("round").get(pk=report_id)
+    if not report.is_built:
+        raise Conflict("The report is not built yet, so there is nothing to publish.")
+    step = _step_begin(report_id, StepName.OPEN_DATA)
+    if step is None:
+        return report
+    round_ = report.round
+    figures = report.figures or {}
+    folder = f"open-data/{round_.slug}/{report.inputs_key[:16]}"
+    files: list[dict[str, Any]] = []
+
+    def put(name: str, title: str, fmt: str, text: str) -> None:
+        data = text.encode()
+        path = f"{folder}/{name}"
+        if default_storage.exists(path):
+            default_storage.delete(path)
+        default_storage.save(path, ContentFile(data))
+        files.append(
+            {
+                "name": name,
+                "title": title,
+                "format": fmt,
+                "path": path,
+                "bytes": len(data),
+                "sha256": hashlib.sha256(data).hexdigest(),
+            }
+        )
+
+    tally = {
+        "round": figures.get("round"),
+        "licence": DATA_LICENCE,
+        "results": figures.get("results"),
+        "recount": selectors.RECOUNT_COMMAND.format(rule=round_.rule),
+    }
+    put(
+        "tally.json",
+        "The count with an explanation per project",
+        "json",
+        json.dumps(tally, indent=1),
+    )
+    put(
+        "indicators.csv",
+        "Brisbane indicators with their definitions",
+        "csv",
+        indicators_csv(report=report),
+    )
+    links = ballot_file_links(round_, figures)
+    if not links:
+        for area in figures.get("results", []):
+            slug = area["area_slug"] or "all"
+            put(
+                f"ballots-{slug}.csv",
+                f"Anonymised ballots, {area['area']} (CSV)",
+                "csv",
+                _ballots_csv(round_, area["area_id"]),
+            )
+    with transaction.atomic():
+        report = OutcomeReport.objects.select_for_update().get(pk=report_id)
+        report.open_data = files + links
+        report.published_at = timezone.now()
+        report.save(update_fields=["open_data", "published_at"])
+        _step_done(step, done_count=len(files) + len(links), total_count=len(files) + len(links))
+    return report
+
+
+STEP_FUNCTIONS: dict[str, Callable[..., Any]] = {
+    StepName.REPORT: report_build,
+    StepName.NOTIFY: report_notify,
+    StepName.OPEN_DATA: report_publish_open_data,
+}
+
+
+# --- The manager's commentary ---------------------------------------------------------------
+
+
+def report_set_commentary(*, actor: Any, report: OutcomeReport, text: str) -> OutcomeReport:
+    if not pb_rules.can_manage_round(actor, report.round):
+        raise NotAllowed("Only the round's managers can write the commentary.")
+    text = text.strip()
+    if len(text) > 10_000:
+        raise DomainError("Keep the commentary under 10,000 characters.", field="commentary")
+    report.commentary = text
+    report.commentary_by = actor
+    report.save(update_fields=["commentary", "commentary_by"])
+    return report
+
+
+# --- The influence survey -------------------------------------------------------------------
+
+
+def survey_answer(
+    *,
+    user: Any,
+    round: Round,
+    influence: str = "",
+    satisfaction: int | None = None,
+    comment: str = "",
+) -> SurveyAnswer:
+    """Store one anonymous answer per participant; a second answer is refused, the first kept.
+
+    Locks the person's invitation row, so two answers sent at once cannot both be stored.
+    """
+    participation = selectors.took_part(user=user, round=round)
+    if participation is None:
+        raise NotAllowed("The survey is for people who voted in this round.")
+    if round.phase not in {"results", "implementation"}:
+        raise NotAllowed("The survey opens once the votes are counted.")
+    if influence and influence not in NI4Answer.values:
+        raise DomainError("Choose one of the answers.", field="influence")
+    if satisfaction is not None and not 1 <= satisfaction <= 5:
+        raise DomainError("Choose a number from 1 to 5.", field="satisfaction")
+    if not influence and satisfaction is None and not comment.strip():
+        raise DomainError("Answer at least one question.", field="influence")
+    if len(comment) > 2000:
+        raise DomainError("Keep your comment under 2,000 characters.", field="comment")
+    with transaction.atomic():
+        SurveyInvitation.objects.get_or_create(
+            round=round, user=user, defaults={"area_id": participation.area_id}
+        )
+        invitation = SurveyInvitation.objects.select_for_update().get(round=round, user=user)
+        if invitation.answered:
+            raise Conflict("You have already answered this survey; we kept your first answer.")
+        invitation.answered = True
+        invitation.save(update_fields=["answered"])
+        return SurveyAnswer.objects.create(
+            round=round,
+            area_id=participation.area_id,
+            influence=influence,
+            satisfaction=satisfaction,
+            comment=comment.strip(),
+            answered_on=timezone.localdate(),
+        )
+
+
+# --- Delivery ("you said, we did") ----------------------------------------------------------
+
+
+def _round_start(round_: Round) -> dt.date:
+    first = round_.phase_windows.order_by("starts_at").first()
+    started = round_.created_at if first is None else min(first.starts_at, round_.created_at)
+    return timezone.localdate(started)
+
+
+def milestone_record(
+    *,
+    actor: Any,
+    proposal: Proposal,
+    status: str,
+    date: dt.date,
+    spend: int = 0,
+    note: str = "",
+    delay_reason: str = "",
+    photo: Any = None,
+    photo_alt: str = "",
+) -> Milestone:
+    """Record a step in delivering a funded project and tell its followers after commit."""
+    if not pb_rules.can_manage_area(actor, proposal.area):
+        raise NotAllowed("Only the area's managers can record delivery.")
+    if proposal.pk not in selectors.funded_proposal_ids(round=proposal.round):
+        raise DomainError("Only funded projects have delivery milestones.")
+    errors: dict[str, list[str]] = {}
+    if status not in DeliveryStatus.values:
+        errors["status"] = ["Choose a status."]
+    start = _round_start(proposal.round)
+    if date < start:
+        errors["date"] = [f"The date cannot be before the round began ({start:%d %B %Y})."]
+    if spend < 0:
+        errors["spend"] = ["The spend cannot be negative."]
+    if status == DeliveryStatus.DELAYED and not delay_reason.strip():
+        errors["delay_reason"] = ["Say why the project is delayed; residents will read it."]
+    if photo and not photo_alt.strip():
+        errors["photo_alt"] = ["Describe the photo for people who cannot see it."]
+    if errors:
+        first = next(iter(errors.values()))[0]
+        raise DomainError(first, fields=errors)
+    with transaction.atomic():
+        milestone = Milestone.objects.create(
+            proposal=proposal,
+            status=status,
+            date=date,
+            spend=spend,
+            note=note.strip(),
+            delay_reason=delay_reason.strip(),
+            photo=photo or "",
+            photo_alt=photo_alt.strip(),
+            created_by=actor,
+        )
+        _on_commit("tell_followers", milestone.pk)
+    return milestone
+
+
+def milestone_tell_followers(*, milestone_id: int) -> int:
+    """Tell a project's followers about a milestone, once (``followers_told_at``)."""
+    with transaction.atomic():
+        milestone = (
+            Milestone.objects.select_for_update()
+            .select_related("proposal")
+            .filter(pk=milestone_id, followers_told_at__isnull=True)
+            .first()
+        )
+        if milestone is None:
+            return 0
+        milestone.followers_told_at = timezone.now()
+        milestone.save(update_fields=["followers_told_at"])
+    proposal = milestone.proposal
+    body = f"“{proposal.title}” is now {milestone.get_status_display().lower()}."
+    if milestone.delay_reason:
+        body += f" Why: {milestone.delay_reason}"
+    if milestone.note:
+        body += f"\n{milestone.note}"
+    told = 0
+    for user in selectors.followers(proposal=proposal):
+        notify(
+            user=user,
+            subject=f"News about {proposal.title}",
+            body=body,
+            url=reverse("project_delivery", args=[proposal.pk]),
+        )
+        told += 1
+    return told
+
+
+def project_follow(*, user: Any, proposal: Proposal, follow: bool = True) -> bool:
+    """Follow (or stop following) a project; returns whether the person follows it now."""
+    if not getattr(user, "is_authenticated", False):
+        raise NotAllowed("Log in to follow a project.")
+    if follow:
+        # Followed twice at once: the unique constraint keeps one row, which is enough.
+        with contextlib.suppress(IntegrityError):
+            ProjectFollow.objects.get_or_create(user=user, proposal=proposal)
+        return True
+    ProjectFollow.objects.filter(user=user, proposal=proposal).delete()
+    return False
