@@ -141,6 +141,11 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "UTC"
+# Counts on their own queue so a flood of notifications never delays results night.
+CELERY_TASK_ROUTES = {
+    "pb.tasks.tally_round": {"queue": "tally"},
+    "feedback.tasks.*": {"queue": "notifications"},
+}
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "advance-phases": {"task": "pb.tasks.advance_due_phases", "schedule": 60.0},
 }

@@ -201,6 +201,15 @@ def round_set_phase_windows(
     return created
 
 
+def _after_phase_change(round_id: int, previous: str, target: str) -> None:
+    """Closing the vote starts the count, once the phase change has committed."""
+    closes_vote = ORDER.index(Phase(previous)) < ORDER.index(Phase.COUNTING)
+    if closes_vote and ORDER.index(Phase(target)) >= ORDER.index(Phase.COUNTING):
+        from pb.tasks import tally_round  # the tasks module imports this one
+
+        transaction.on_commit(lambda: tally_round.delay(round_id))
+
+
 def round_advance_phase(*, actor: Any, round: Round, to_phase: str, reason: str) -> Round:
     """A manager moves a round forward by hand; it needs a written reason for the record."""
     _require(rules.can_manage_round(actor, round), "Only the round's managers can do this.")
@@ -227,6 +236,7 @@ def round_advance_phase(*, actor: Any, round: Round, to_phase: str, reason: str)
             reason=reason,
             details={"from": previous, "to": target, "by_hand": True},
         )
+        _after_phase_change(locked.pk, previous, target)
     round.phase = target
     return locked
 
@@ -259,6 +269,7 @@ def round_advance_due_phases(*, now: dt.datetime | None = None) -> list[tuple[in
                 reason="Scheduled date reached",
                 details={"from": previous, "to": target},
             )
+            _after_phase_change(round_.pk, previous, target)
             moved.append((round_.pk, str(target)))
     return moved
 

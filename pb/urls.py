@@ -1,6 +1,7 @@
 from django.urls import path
 
 from pb import views
+from pb.counting import views as counting
 
 urlpatterns = [
     path("rounds/new/", views.round_new, name="round_new"),
@@ -9,6 +10,9 @@ urlpatterns = [
     path("rounds/<slug:slug>/propose/", views.proposal_new, name="proposal_new"),
     path("rounds/<slug:slug>/priorities/", views.priorities, name="priorities"),
     path("rounds/<slug:slug>/split/", views.round_split, name="round_split"),
+    path("rounds/<slug:slug>/count/", counting.round_count, name="round_count"),
+    path("rounds/<slug:slug>/tally/", counting.round_tally, name="round_tally"),
+    path("rounds/<slug:slug>/ballots.<str:fmt>", counting.ballots_file, name="ballots_file"),
     path("rounds/<slug:slug>/audit/", views.audit_log, name="audit_log"),
     path("rounds/<slug:slug>/review/<slug:area>/", views.review_queue, name="review_queue"),
     path("proposals/<int:pk>/", views.proposal_detail, name="proposal_detail"),

@@ -1,0 +1,1 @@
+"""Counting rounds: stored ballots in, stored and explained tallies out (see ``services``)."""

@@ -1,0 +1,386 @@
+"""Counting a round: from stored ballots to a stored, explained :class:`~pb.models.Tally`.
+
+The maths is the pure engine in :mod:`pb.tally`; this module only turns a round's rows into an
+:class:`~pb.tally.Election`, stores what the engine decided and moves the round on. A count is
+keyed by a hash of everything that decides it (projects and costs, budget, ballots, rule), so
+counting the same inputs twice returns the stored tally, and counting changed inputs keeps the
+old tally beside the new one for the audit.
+
+Cities count each area on its own money (the Porto Alegre split); a decision day counts one pot
+over every bid in the round (``Tally.area`` is then empty).
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import time
+from collections import Counter
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from backend.errors import DomainError, NotAllowed
+from pb import rules
+from pb.models import Area, Ballot, BallotType, Proposal, Round, RoundArea, RoundStyle, Tally
+from pb.money import format_money
+from pb.phases import Action, Phase, allows
+from pb.selectors import shortlist
+from pb.services import audit
+from pb.tally import Election, Project, Vote, tally
+from pb.tally.pabulib import dumps
+
+#: How each kind of ballot is written in pabulib terms.
+VOTE_TYPES: dict[str, str] = {
+    BallotType.APPROVAL_BUDGET: "approval",
+    BallotType.APPROVAL_COUNT: "approval",
+    BallotType.SCORE: "scoring",
+    BallotType.CUMULATIVE: "cumulative",
+    BallotType.RANKING: "ordinal",
+}
+
+#: Phases in which the ballots are closed and may be published and counted.
+CLOSED_PHASES = frozenset({Phase.COUNTING, Phase.RESULTS, Phase.IMPLEMENTATION})
+
+
+@dataclass(frozen=True)
+class CountInputs:
+    """One count's inputs: the area (``None`` for a decision day's single pot) and its election."""
+
+    area: Area | None
+    budget: int
+    proposals: dict[str, Proposal]
+    election: Election
+    ballots: int
+    inputs_hash: str
+
+
+# --- Building the election ------------------------------------------------------------------
+
+
+def _counted_ballots(round_: Round, area: Area | None) -> Any:
+    qs = Ballot.objects.filter(round=round_)
+    if area is not None:
+        qs = qs.filter(area=area)
+    # Only ballots that count are Ballot rows: a paper ballot becomes one once two keyings agree
+    # (or a manager reconciles them); spoilt papers stay in pb.voting's paper records.
+    return qs
+
+
+def _as_vote(selections: dict[str, int], ordinal: bool) -> Vote:
+    """One stored ballot as the engine's vote: a ranking is ordered by position (1 = first)."""
+    if ordinal:
+        ranked = [pid for pid, _ in sorted(selections.items(), key=lambda kv: (kv[1], kv[0]))]
+        return Vote(ranked)
+    return Vote(dict(sorted(selections.items())))
+
+
+def _budget_for(round_: Round, area: Area | None) -> int:
+    if area is None:
+        return round_.budget
+    allocation = (
+        RoundArea.objects.filter(round=round_, area=area)
+        .values_list("allocation", flat=True)
+        .first()
+    )
+    if allocation is None:
+        raise DomainError(
+            f"{area.name} has no money allocated in this round: compute and publish the "
+            "budget split before counting.",
+            code="no_allocation",
+        )
+    return allocation
+
+
+def count_inputs(*, round: Round, area: Area | None) -> CountInputs:
+    """Read one count's projects, budget and ballots, merging identical ballots."""
+    budget = _budget_for(round, area)
+    proposals = {str(p.pk): p for p in shortlist(round=round, area=area)}
+    vote_type = VOTE_TYPES[round.ballot_type]
+    ordinal = vote_type == "ordinal"
+    merged: Counter[Any] = Counter()
+    first: dict[Any, Vote] = {}
+    n_ballots = 0
+    for selections in _counted_ballots(round, area).values_list("selections", flat=True).iterator():
+        # A choice for a proposal no longer on the ballot cannot count (it was validated
+        # when cast; this only guards against a proposal hidden after voting).
+        kept = {str(k): int(v) for k, v in selections.items() if str(k) in proposals}
+        vote = _as_vote(kept, ordinal)
+        first.setdefault(vote.key(), vote)
+        merged[vote.key()] += 1
+        n_ballots += 1
+    votes = [
+        Vote(first[key].points, multiplicity=multiplicity)
+        for key, multiplicity in sorted(merged.items(), key=lambda kv: repr(kv[0]))
+    ]
+    projects = [
+        Project(id=pid, cost=p.cost, name=p.title, category=p.theme.name if p.theme else "")
+        for pid, p in sorted(proposals.items())
+    ]
+    min_share = _min_share(round)
+    fingerprint = {
+        "round": round.pk,
+        "area": area.pk if area else None,
+        "rule": round.rule,
+        "min_share": str(min_share) if min_share is not None else None,
+        "budget": budget,
+        "vote_type": vote_type,
+        "projects": [[p.id, str(p.cost)] for p in projects],
+        "votes": sorted([repr(k), m] for k, m in merged.items()),
+    }
+    digest = hashlib.sha256(json.dumps(fingerprint, sort_keys=True).encode()).hexdigest()
+    election = Election(
+        projects=projects,
+        budget=budget,
+        votes=votes,
+        vote_type=vote_type,
+        meta={"description": round.name, "currency": round.currency, "unit": "pence"},
+    )
+    return CountInputs(area, budget, proposals, election, n_ballots, digest)
+
+
+def _min_share(round_: Round) -> Fraction | None:
+    if round_.rule != "greedy-threshold" or round_.min_share is None:
+        return None
+    # The share of voters (0 to 1) a project needs, as the engine and its command line take it.
+    return Fraction(str(round_.min_share))
+
+
+# --- Explaining -----------------------------------------------------------------------------
+
+
+def _ordinal(n: int) -> str:
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
+
+
+def _score_text(score: int, vote_type: str) -> str:
+    if vote_type in {"approval", "choose-1"}:
+        return f"{score:,} vote" + ("" if score == 1 else "s")
+    return f"{score:,} point" + ("" if score == 1 else "s")
+
+
+def explain(
+    *,
+    reason: str,
+    rank: int | None,
+    score: int,
+    vote_type: str,
+    currency: str,
+    paid: int | None = None,
+    min_share: Fraction | None = None,
+) -> str:
+    """One plain sentence a resident can read: funded and how, or why not."""
+    votes = _score_text(score, vote_type)
+    if reason == "funded":
+        sentence = f"Funded ({_ordinal(rank or 0)} chosen) with {votes}."
+        if paid is not None:
+            sentence += (
+                f" Its supporters paid {format_money(paid, currency)} of it from their equal "
+                "shares of the budget."
+            )
+        return sentence
+    if reason == "did_not_fit":
+        return f"Not funded: it had {votes} but cost more than the money left when its turn came."
+    if reason == "below_threshold":
+        share = f" of {float(min_share * 100):.4g}%" if min_share is not None else ""
+        return f"Not funded: its {votes} fell below the minimum support{share} of voters."
+    if reason == "shares_exhausted":
+        return (
+            f"Not funded: it had {votes}, but its supporters' equal shares of the budget "
+            "were already spent on projects they chose."
+        )
+    if reason == "no_support":
+        return "Not funded: nobody voted for it."
+    return "Not funded."
+
+
+def _outcome_json(inputs: CountInputs, round_: Round) -> dict[str, Any]:
+    min_share = _min_share(round_)
+    outcome = tally(inputs.election, round_.rule, min_share=min_share)
+    vote_type = inputs.election.vote_type
+    projects: dict[str, Any] = {}
+    for pid, proposal in sorted(inputs.proposals.items()):
+        exp = outcome.explanations[pid]
+        paid = getattr(exp, "paid_by_supporters", None)
+        paid_pence = int(Fraction(paid)) if paid is not None and exp.funded else None
+        projects[pid] = {
+            "title": proposal.title,
+            "cost": str(proposal.cost),
+            "theme": proposal.theme.name if proposal.theme else "",
+            "area": proposal.area.name,
+            "score": int(exp.score),
+            "funded": bool(exp.funded),
+            "rank": exp.rank,
+            "reason": exp.reason,
+            "sentence": explain(
+                reason=exp.reason,
+                rank=exp.rank,
+                score=int(exp.score),
+                vote_type=vote_type,
+                currency=round_.currency,
+                paid=paid_pence,
+                min_share=min_share,
+            ),
+        }
+    return {
+        "rule": round_.rule,
+        "vote_type": vote_type,
+        "budget": str(inputs.budget),
+        "total_cost": str(outcome.total_cost),
+        "voters": inputs.ballots,
+        "winners": list(outcome.winners),
+        "projects": projects,
+    }
+
+
+# --- Counting -------------------------------------------------------------------------------
+
+
+def count_scopes(*, round: Round) -> list[Area | None]:
+    """What is counted separately: each area of a city round, or the one pot of a decision day."""
+    if round.style == RoundStyle.DECISION_DAY:
+        return [None]
+    return list(round.areas.order_by("name"))
+
+
+def tally_store(*, round: Round, area: Area | None) -> Tally:
+    """Count one area (or the whole pot) and store it; the same inputs return the stored tally.
+
+    The round row is locked (``select_for_update``) while the tally is looked up and written,
+    so two workers counting at once store one tally.
+    """
+    inputs = count_inputs(round=round, area=area)
+    with transaction.atomic():
+        Round.objects.select_for_update().get(pk=round.pk)
+        existing = Tally.objects.filter(round=round, area=area, inputs_hash=inputs.inputs_hash)
+        found = existing.first()
+        if found is not None:
+            return found
+        started = time.perf_counter()
+        outcome = _outcome_json(inputs, round)
+        return Tally.objects.create(
+            round=round,
+            area=area,
+            rule=round.rule,
+            inputs_hash=inputs.inputs_hash,
+            outcome=outcome,
+            seconds=time.perf_counter() - started,
+        )
+
+
+def _start_feedback(round_id: int) -> None:
+    try:
+        from feedback.tasks import outcome_pipeline
+    except ImportError:  # the outcome feedback app may not define its pipeline yet
+        return
+    outcome_pipeline.delay(round_id)
+
+
+def round_count(*, round: Round, actor: Any = None) -> list[Tally]:
+    """Count every area of a closed round, move it to results and start the outcome feedback.
+
+    Called by the ``tally_round`` task when voting closes, or by a manager during counting.
+    Safe to run twice: the stored tallies are returned and the round only moves forward.
+    """
+    if actor is not None and not rules.can_manage_round(actor, round):
+        raise NotAllowed("Only the round's managers can count it.")
+    if Phase(round.phase) not in CLOSED_PHASES:
+        raise NotAllowed(
+            "The votes can only be counted once voting has closed. The round is now in the "
+            f"“{round.get_phase_display()}” phase.",
+            code="wrong_phase",
+        )
+    tallies = [tally_store(round=round, area=area) for area in count_scopes(round=round)]
+    with transaction.atomic():
+        locked = Round.objects.select_for_update().get(pk=round.pk)
+        if allows(locked.phase, Action.COUNT):
+            locked.phase = Phase.RESULTS
+            locked.save(update_fields=["phase"])
+            audit(
+                actor=actor,
+                action="round.counted",
+                round=locked,
+                reason="Votes counted" if actor is None else "Counted by hand",
+                details={
+                    "tallies": [t.pk for t in tallies],
+                    "inputs": [t.inputs_hash for t in tallies],
+                    "at": timezone.now().isoformat(),
+                },
+            )
+            round.phase = Phase.RESULTS
+            transaction.on_commit(lambda: _start_feedback(round.pk))
+    return tallies
+
+
+# --- Published ballots ----------------------------------------------------------------------
+
+
+def _require_closed(round_: Round) -> None:
+    if Phase(round_.phase) not in CLOSED_PHASES:
+        raise NotAllowed(
+            "The ballots are published once voting has closed, so nobody sees a running count.",
+            code="not_closed",
+        )
+
+
+def _ballot_rows(round_: Round, area: Area | None) -> list[tuple[str, str, str, dict[str, int]]]:
+    rows = _counted_ballots(round_, area).order_by("receipt_hash")
+    return [
+        (b.receipt_hash, b.area.slug, b.channel, b.selections)
+        for b in rows.select_related("area").only(
+            "receipt_hash", "area__slug", "channel", "selections"
+        )
+    ]
+
+
+def ballots_pb(*, round: Round, area: Area | None) -> str:
+    """The anonymised ballots as a pabulib ``.pb`` file, one row per ballot keyed by receipt hash.
+
+    ``python -m pb.tally`` recounts it with the round's rule and gets the published winners.
+    """
+    _require_closed(round)
+    inputs = count_inputs(round=round, area=area)
+    ordinal = inputs.election.vote_type == "ordinal"
+    rows = _ballot_rows(round, area)
+    votes: list[Vote] = []
+    for _receipt, _area, _channel, selections in rows:
+        kept = {str(k): int(v) for k, v in selections.items() if str(k) in inputs.proposals}
+        votes.append(_as_vote(kept, ordinal))
+    meta = {
+        "description": f"{round.name}" + (f": {area.name}" if area else ""),
+        "currency": round.currency,
+        "unit": "pence",
+        "rule": round.rule,
+        "license": "CC BY 4.0",
+    }
+    min_share = _min_share(round)
+    if min_share is not None:
+        meta["min_share"] = str(min_share)
+    election = Election(
+        projects=inputs.election.projects,
+        budget=inputs.budget,
+        votes=votes,
+        vote_type=inputs.election.vote_type,
+        meta=meta,
+    )
+    return dumps(election, voter_ids=[r[0] for r in rows])
+
+
+def ballots_csv(*, round: Round, area: Area | None) -> str:
+    """The anonymised ballots as CSV: receipt hash, area, channel and the choices, no voter."""
+    _require_closed(round)
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["receipt_hash", "area", "channel", "choices"])
+    for receipt, area_slug, channel, selections in _ballot_rows(round, area):
+        choices = ",".join(
+            f"{k}:{v}" for k, v in sorted(selections.items(), key=lambda kv: int(kv[0]))
+        )
+        writer.writerow([receipt, area_slug, channel, choices])
+    return out.getvalue()

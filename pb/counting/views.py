@@ -1,0 +1,89 @@
+"""Pages for counting: count by hand, the round's results, and the published ballot files."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from backend.errors import DomainError
+from pb import rules
+from pb.counting import selectors, services
+from pb.models import Round, RoundStyle
+
+FORMATS = {
+    "pb": "text/plain; charset=utf-8",
+    "csv": "text/csv; charset=utf-8",
+}
+
+
+def _public_round(slug: str) -> Round:
+    round_ = get_object_or_404(Round, slug=slug)
+    if round_.phase == "draft":
+        raise Http404
+    return round_
+
+
+@login_required
+@require_POST
+def round_count(request: HttpRequest, slug: str) -> HttpResponse:
+    round_ = get_object_or_404(Round, slug=slug)
+    if not rules.can_manage_round(request.user, round_):
+        raise Http404
+    try:
+        tallies = services.round_count(round=round_, actor=request.user)
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"Counted: {len(tallies)} tally(s) stored.")
+    return redirect("round_tally", slug=slug)
+
+
+def round_tally(request: HttpRequest, slug: str) -> HttpResponse:
+    """The count, area by area: every project, funded or why not, and how to recount it."""
+    round_ = _public_round(slug)
+    tallies = selectors.latest_tallies(round=round_)
+    counted = {t.area_id for t in tallies}
+    closed = round_.phase in services.CLOSED_PHASES
+    context = {
+        "round": round_,
+        "tallies": [(t, selectors.tally_rows(t)) for t in tallies],
+        "closed": closed,
+        "can_count": closed and rules.can_manage_round(request.user, round_),
+        "uncounted": [
+            a for a in services.count_scopes(round=round_) if (a.pk if a else None) not in counted
+        ],
+    }
+    return render(request, "pb/round_tally.html", context)
+
+
+def ballots_file(request: HttpRequest, slug: str, fmt: str) -> HttpResponse:
+    """The anonymised ballots, one file per counted scope (``?area=<slug>`` in a city round)."""
+    round_ = _public_round(slug)
+    if fmt not in FORMATS:
+        raise Http404
+    area = None
+    area_slug = request.GET.get("area", "")
+    if round_.style == RoundStyle.CITY:
+        area = round_.areas.filter(slug=area_slug).first()
+        if area is None:
+            names = ", ".join(round_.areas.order_by("name").values_list("slug", flat=True))
+            return HttpResponse(
+                f"Each area of this round is counted on its own: add ?area= with one of {names}.",
+                status=400,
+                content_type="text/plain; charset=utf-8",
+            )
+    try:
+        body = (services.ballots_pb if fmt == "pb" else services.ballots_csv)(
+            round=round_, area=area
+        )
+    except DomainError as exc:
+        return HttpResponse(
+            exc.message, status=exc.status, content_type="text/plain; charset=utf-8"
+        )
+    name = f"{round_.slug}{'-' + area.slug if area else ''}-ballots.{fmt}"
+    response = HttpResponse(body, content_type=FORMATS[fmt])
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response

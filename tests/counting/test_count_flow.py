@@ -1,0 +1,125 @@
+"""Closing the vote counts the round with no manual step; the pages and files that follow."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.urls import reverse
+
+from pb import services as pb_services
+from pb.models import Tally
+from pb.tasks import tally_round
+from tests.counting.conftest import CountWorld
+
+
+def test_closing_the_vote_by_hand_counts_the_round_after_commit(
+    cw: CountWorld, django_capture_on_commit_callbacks: Any
+):
+    cw.cast(cw.north, cw.bench)
+    cw.cast(cw.south, cw.mural)
+    with django_capture_on_commit_callbacks(execute=True):
+        pb_services.round_advance_phase(
+            actor=cw.manager, round=cw.round, to_phase="counting", reason="Polls closed at 8pm"
+        )
+    assert Tally.objects.filter(round=cw.round).count() == 2
+    cw.round.refresh_from_db()
+    assert cw.round.phase == "results"
+
+
+def test_the_vote_closing_on_its_date_counts_the_round(
+    cw: CountWorld, django_capture_on_commit_callbacks: Any
+):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from pb.models import PhaseWindow
+
+    now = timezone.now()
+    PhaseWindow.objects.create(
+        round=cw.round,
+        phase="counting",
+        starts_at=now - dt.timedelta(minutes=1),
+        ends_at=now + dt.timedelta(days=1),
+    )
+    cw.cast(cw.north, cw.bench)
+    with django_capture_on_commit_callbacks(execute=True):
+        pb_services.round_advance_due_phases(now=now)
+    assert Tally.objects.filter(round=cw.round, area=cw.north).exists()
+
+
+def test_the_task_is_safe_to_run_twice(cw: CountWorld):
+    cw.cast(cw.north, cw.bench)
+    cw.set_phase("counting")
+    first = tally_round.delay(cw.round.pk).get()
+    second = tally_round.delay(cw.round.pk).get()
+    assert [r["tally"] for r in first] == [r["tally"] for r in second]
+    assert Tally.objects.filter(round=cw.round).count() == 2
+    assert tally_round.delay(999_999).get() == []
+
+
+def test_the_count_page_lists_every_project_with_its_reason(cw: CountWorld, client: Any):
+    cw.cast(cw.north, cw.bench, cw.lights)
+    cw.cast(cw.north, cw.bench, cw.trees)
+    cw.set_phase("counting")
+    from pb.counting.services import round_count
+
+    round_count(round=cw.round)
+    response = client.get(reverse("round_tally", args=[cw.round.slug]))
+    body = response.content.decode()
+    assert response.status_code == 200
+    assert "Benches" in body and "Funded (1st chosen) with 2 votes" in body
+    assert "python -m pb.tally city-2027-north-ballots.pb --rule greedy" in body
+
+
+def test_the_count_page_before_closing_says_nothing_is_counted(cw: CountWorld, client: Any):
+    response = client.get(reverse("round_tally", args=[cw.round.slug]))
+    assert response.status_code == 200
+    assert "Voting has not closed yet" in response.content.decode()
+
+
+def test_a_manager_counts_by_hand_and_a_resident_cannot(cw: CountWorld, client: Any):
+    cw.cast(cw.north, cw.bench)
+    cw.set_phase("counting")
+    url = reverse("round_count", args=[cw.round.slug])
+    client.force_login(cw.resident)
+    assert client.post(url).status_code == 404
+    assert not Tally.objects.exists()
+    client.force_login(cw.manager)
+    response = client.post(url, follow=True)
+    assert response.status_code == 200
+    assert Tally.objects.filter(round=cw.round).count() == 2
+
+
+def test_ballot_files_download_and_bad_requests_get_a_clear_answer(cw: CountWorld, client: Any):
+    cw.cast(cw.north, cw.bench)
+    url_pb = reverse("ballots_file", args=[cw.round.slug, "pb"])
+    early = client.get(url_pb + "?area=north")
+    assert early.status_code == 403
+    assert "once voting has closed" in early.content.decode()
+
+    cw.set_phase("results")
+    no_area = client.get(url_pb)
+    assert no_area.status_code == 400
+    assert "north" in no_area.content.decode()
+    assert client.get(url_pb + "?area=nowhere").status_code == 400
+    assert client.get(reverse("ballots_file", args=[cw.round.slug, "xlsx"])).status_code == 404
+
+    ok = client.get(url_pb + "?area=north")
+    assert ok.status_code == 200
+    assert ok["Content-Disposition"] == 'attachment; filename="city-2027-north-ballots.pb"'
+    assert "VOTES" in ok.content.decode()
+    csv_ok = client.get(reverse("ballots_file", args=[cw.round.slug, "csv"]) + "?area=north")
+    assert csv_ok.content.decode().startswith("receipt_hash,area,channel,choices")
+
+
+def test_a_count_that_cannot_run_is_recorded_for_the_managers(cw: CountWorld):
+    from pb.models import AuditEntry, RoundArea
+
+    RoundArea.objects.filter(round=cw.round, area=cw.south).update(allocation=None)
+    cw.set_phase("counting")
+    assert tally_round.delay(cw.round.pk).get() == []
+    failure = AuditEntry.objects.get(round=cw.round, action="round.count_failed")
+    assert "South has no money allocated" in failure.reason
+    cw.round.refresh_from_db()
+    assert cw.round.phase == "counting"
