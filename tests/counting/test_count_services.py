@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import pytest
-from pb.tally.pabulib import loads
 
 from backend.errors import DomainError, NotAllowed
 from pb.counting import services
 from pb.counting.selectors import latest_tallies
 from pb.models import AuditEntry, RoundArea, Tally
 from pb.tally import tally
+from pb.tally.pabulib import loads
 from tests.counting.conftest import CountWorld
 
 
