@@ -123,3 +123,11 @@ def test_a_count_that_cannot_run_is_recorded_for_the_managers(cw: CountWorld):
     assert "South has no money allocated" in failure.reason
     cw.round.refresh_from_db()
     assert cw.round.phase == "counting"
+
+
+def test_the_round_page_links_to_the_count_once_voting_has_closed(cw: CountWorld, client: Any):
+    url = reverse("round_detail", args=[cw.round.slug])
+    tally_url = reverse("round_tally", args=[cw.round.slug])
+    assert tally_url not in client.get(url).content.decode()
+    cw.set_phase("results")
+    assert tally_url in client.get(url).content.decode()
