@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from backend.errors import DomainError, NotAllowed
@@ -182,3 +184,27 @@ def test_rankings_are_counted_by_position_first_choice_highest(cw: CountWorld):
     cw.set_phase("counting")
     stored = services.tally_store(round=cw.round, area=cw.north)
     assert stored.outcome["winners"][0] == str(cw.trees.pk)
+
+
+def test_a_resident_recounts_the_published_file_with_the_command_line(
+    cw: CountWorld, tmp_path: Any
+):
+    import json
+    import subprocess
+    import sys
+
+    _vote_north(cw)
+    cw.set_phase("counting")
+    stored = services.tally_store(round=cw.round, area=cw.north)
+    path = tmp_path / "north.pb"
+    path.write_text(services.ballots_pb(round=cw.round, area=cw.north), encoding="utf-8")
+
+    result = subprocess.run(
+        [sys.executable, "-m", "pb.tally", str(path), "--rule", "greedy", "--json"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    recount = json.loads(result.stdout)
+    assert sorted(recount["winners"]) == sorted(stored.outcome["winners"])
+    assert recount["total_cost"] == stored.outcome["total_cost"]
