@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 from pathlib import Path
 
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.views import redirect_to_login
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.core.files.storage import default_storage
@@ -73,7 +75,7 @@ def round_results(request: HttpRequest, slug: str) -> HttpResponse:
 
 def _report_for_reader(request: HttpRequest, round_: Round) -> OutcomeReport | HttpResponse:
     if not request.user.is_authenticated:
-        return redirect(f"{settings.LOGIN_URL}?next={request.path}")
+        return redirect_to_login(request.get_full_path())
     if not rules.can_read_report(request.user, round_):
         raise PermissionDenied
     if not selectors.round_is_counted(round=round_):
@@ -118,7 +120,8 @@ def report_html(
     """Rendered once per report, reader scope and latest change, then served from the cache."""
     stamp = selectors.report_stamp(report=report)
     scope = "all" if area_ids is None else ",".join(map(str, sorted(area_ids)))
-    key = f"feedback:report:{report.pk}:{stamp}:{scope}:{int(printable)}"
+    digest = hashlib.sha256(f"{stamp}|{scope}|{int(printable)}".encode()).hexdigest()
+    key = f"feedback:report:{report.pk}:{digest}"
     html: str | None = cache.get(key)
     if html is None:
         data = selectors.report_view_data(report=report, area_ids=area_ids)
