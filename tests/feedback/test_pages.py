@@ -217,3 +217,25 @@ def test_without_the_counting_ballot_files_the_ballots_are_published_as_csv(
     assert text.splitlines()[0] == "round,area,channel,selections,receipt_hash"
     assert len(text.splitlines()) == 4
     assert "voter" not in text.splitlines()[0]
+
+
+def test_councillors_find_their_reports_on_their_page_and_residents_find_results(client, reported):
+    reported.round.phase = "results"
+    reported.round.save()
+    client.force_login(reported.councillor)
+    page = client.get(reverse("dashboard"))
+    assert reverse("outcome_report", args=["city-2027"]).encode() in page.content
+    client.force_login(reported.outsider)
+    assert (
+        reverse("outcome_report", args=["city-2027"]).encode()
+        not in client.get(reverse("dashboard")).content
+    )
+    detail = client.get(reverse("round_detail", args=["city-2027"]))
+    assert reverse("round_results", args=["city-2027"]).encode() in detail.content
+
+
+def test_the_results_page_runs_a_fixed_number_of_queries(
+    client, reported, django_assert_max_num_queries
+):
+    with django_assert_max_num_queries(12):
+        client.get(reverse("round_results", args=["city-2027"]))
