@@ -8,5 +8,6 @@ urlpatterns = [
     path("me/", MeView.as_view(), name="api-me"),
     path("", include("pb.api_urls")),
     path("", include("pb.voting.api_urls")),
+    path("", include("pb.counting.api_urls")),
     path("", include("feedback.api_urls")),
 ]

@@ -131,3 +131,31 @@ def test_the_round_page_links_to_the_count_once_voting_has_closed(cw: CountWorld
     assert tally_url not in client.get(url).content.decode()
     cw.set_phase("results")
     assert tally_url in client.get(url).content.decode()
+
+
+def test_the_api_reads_tallies_and_lets_managers_count(cw: CountWorld, client: Any):
+    cw.cast(cw.north, cw.bench)
+    count_url = f"/api/v1/rounds/{cw.round.pk}/count/"
+    tally_url = f"/api/v1/rounds/{cw.round.pk}/tally/"
+
+    assert client.post(count_url).status_code in {401, 403}
+    client.force_login(cw.manager)
+    early = client.post(count_url)
+    assert early.status_code == 403
+    assert "once voting has closed" in early.json()["error"]["detail"]
+
+    cw.set_phase("counting")
+    client.force_login(cw.resident)
+    assert client.post(count_url).status_code == 403
+    assert not Tally.objects.exists()
+    client.force_login(cw.manager)
+    counted = client.post(count_url)
+    assert counted.status_code == 200
+    assert [t["area"] for t in counted.json()] == ["north", "south"]
+
+    client.logout()
+    read = client.get(tally_url).json()
+    north = read[0]["outcome"]
+    assert north["winners"] == [str(cw.bench.pk)]
+    assert north["projects"][str(cw.bench.pk)]["reason"] == "funded"
+    assert client.get("/api/v1/rounds/999999/tally/").status_code == 404
