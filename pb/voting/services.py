@@ -265,7 +265,7 @@ def _area_within(home: Area | None, area_id: int) -> bool:
     return False
 
 
-def _account_eligibility(
+def account_eligibility(
     round_: Round, voter: Any, area_id: int | None, today: dt.date
 ) -> tuple[int, str]:
     """The area a signed-in resident votes in and their age band, from their checked profile."""
@@ -375,7 +375,7 @@ def ballot_cast(
     elif channel != Channel.ONLINE:
         raise DomainError(_("Enter your voter code."), field="voter_code")
     elif signed_in:
-        area_id, age_band = _account_eligibility(round, voter, area_id, today)
+        area_id, age_band = account_eligibility(round, voter, area_id, today)
     else:
         raise DomainError(
             _("Log in, or enter the voter code from your letter, to vote."),

@@ -1,3 +1,21 @@
-from django.urls import URLPattern
+"""Voting pages: the ballot online and at a kiosk, voter codes, paper keying, decision day."""
 
-urlpatterns: list[URLPattern] = []
+from django.urls import path
+
+from pb.voting import views
+
+urlpatterns = [
+    path("rounds/<slug:slug>/vote/", views.vote, name="vote"),
+    path("rounds/<slug:slug>/vote/review/", views.vote_review, name="vote_review"),
+    path("rounds/<slug:slug>/vote/cast/", views.vote_cast, name="vote_cast"),
+    path("rounds/<slug:slug>/vote/receipt/", views.vote_receipt, name="vote_receipt"),
+    path("rounds/<slug:slug>/voter-codes/", views.voter_codes, name="voter_codes"),
+    path("rounds/<slug:slug>/kiosks/", views.kiosk_desk, name="kiosk_desk"),
+    path("rounds/<slug:slug>/paper/", views.paper_desk, name="paper_desk"),
+    path("rounds/<slug:slug>/paper/reconcile/", views.paper_reconcile, name="paper_reconcile"),
+    path("rounds/<slug:slug>/event/", views.event_desk, name="event_desk"),
+    path("rounds/<slug:slug>/event/screen/", views.event_screen, name="event_screen"),
+    path("kiosk/", views.kiosk_choose, name="kiosk_choose"),
+    path("kiosk/review/", views.kiosk_review, name="kiosk_review"),
+    path("kiosk/cast/", views.kiosk_cast, name="kiosk_cast"),
+]

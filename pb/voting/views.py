@@ -1,0 +1,662 @@
+"""Voting pages: HTTP only, the work is in ``pb.voting.services`` and ``selectors``.
+
+Every step works without JavaScript: the choose page posts to the review page, the review page
+carries the choices in hidden fields to the cast, and "Change my choices" posts them back to
+the choose page. A kiosk runs the same steps in large type, then shows the receipt and resets.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth import logout
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_POST
+
+from backend.errors import Conflict, DomainError, NotAllowed
+from backend.forms import add_domain_error
+from pb import rules as pb_rules
+from pb.models import BallotType, Round, RoundStyle
+from pb.money import format_money
+from pb.phases import Action, Phase, allows
+from pb.voting import rules, selectors, services
+from pb.voting.forms import (
+    AreaChoiceForm,
+    BallotForm,
+    KioskUnlockForm,
+    PaperHeaderForm,
+    ReconcileForm,
+    VoterCodesForm,
+)
+from pb.voting.models import DecisionDay, KioskSession, PaperBallot
+
+KIOSK_SESSION_KEY = "voting_kiosk"
+RECEIPT_SESSION_KEY = "voting_receipt"
+KIOSK_IDLE_SECONDS = 120
+KIOSK_RECEIPT_SECONDS = 30
+
+
+def _round(slug: str, user: Any) -> Round:
+    round_ = get_object_or_404(Round.objects.prefetch_related("areas"), slug=slug)
+    if round_.phase == Phase.DRAFT and not pb_rules.can_manage_round(user, round_):
+        raise Http404
+    return round_
+
+
+def _message(
+    request: HttpRequest,
+    title: str,
+    text: str,
+    *,
+    status: int,
+    round_: Round | None = None,
+    base: str = "base.html",
+) -> HttpResponse:
+    return render(
+        request,
+        "voting/message.html",
+        {"title": title, "text": text, "round": round_, "base_template": base},
+        status=status,
+    )
+
+
+def _int(value: Any) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+# --- The ballot flow, online and at a kiosk -------------------------------------------------
+
+
+@dataclass
+class Flow:
+    round: Round
+    area_id: int
+    with_code: bool
+    kiosk: KioskSession | None = None
+
+    @property
+    def base(self) -> str:
+        return "voting/kiosk_base.html" if self.kiosk else "base.html"
+
+    def url(self, step: str) -> str:
+        if self.kiosk:
+            return reverse(f"kiosk_{step}")
+        name = "vote" if step == "choose" else f"vote_{step}"
+        return reverse(name, args=[self.round.slug])
+
+    @property
+    def choose_url(self) -> str:
+        return self.url("choose")
+
+    @property
+    def review_url(self) -> str:
+        return self.url("review")
+
+    @property
+    def cast_url(self) -> str:
+        return self.url("cast")
+
+
+def _online_flow(request: HttpRequest, round_: Round) -> Flow | HttpResponse:
+    """Who is voting and for which area, or the page that says why they cannot yet."""
+    params = request.POST if request.method == "POST" else request.GET
+    area_id = _int(params.get("area"))
+    wants_code = params.get("with_code") == "1" or not request.user.is_authenticated
+    if not wants_code:
+        try:
+            area_id, _band = services.account_eligibility(
+                round_, request.user, area_id, timezone.localdate()
+            )
+        except DomainError as exc:
+            if not round_.voter_codes_enabled:
+                return _message(
+                    request,
+                    _("You cannot vote in this round yet"),
+                    exc.message,
+                    status=403,
+                    round_=round_,
+                )
+            if request.method == "GET":
+                messages.info(request, exc.message)
+        else:
+            return Flow(round_, area_id, with_code=False)
+    if not round_.voter_codes_enabled:
+        return redirect(f"{reverse('login')}?next={request.path}")
+    areas = list(round_.areas.order_by("name"))
+    if area_id is None and len(areas) == 1:
+        area_id = areas[0].pk
+    if area_id is None or area_id not in {a.pk for a in areas}:
+        form = AreaChoiceForm(round=round_)
+        return render(
+            request, "voting/area_choice.html", {"round": round_, "form": form, "areas": areas}
+        )
+    return Flow(round_, area_id, with_code=True)
+
+
+def _ballot_form(flow: Flow, data: Any = None, initial: Any = None) -> BallotForm:
+    spec = selectors.ballot_spec(round=flow.round, area_id=flow.area_id)
+    return BallotForm(
+        data,
+        initial=initial,
+        spec=spec,
+        proposals=selectors.proposals_for_ballot(spec),
+        with_code=flow.with_code,
+    )
+
+
+def _choose(request: HttpRequest, flow: Flow, form: BallotForm | None = None) -> HttpResponse:
+    if form is None:
+        initial: dict[str, Any] | None = None
+        if request.method == "POST":  # "Change my choices" from the review page
+            initial = {k: request.POST.get(k, "") for k in request.POST}
+            initial["choice"] = request.POST.getlist("choice")
+        form = _ballot_form(flow, initial=initial)
+    status = 400 if form.is_bound and form.errors else 200
+    return render(
+        request,
+        "voting/ballot.html",
+        {
+            "flow": flow,
+            "round": flow.round,
+            "form": form,
+            "spec": form.spec,
+            "sentence": selectors.rule_sentence(form.spec),
+            "base_template": flow.base,
+            "area": flow.round.areas.get(pk=flow.area_id),
+            "idle_seconds": KIOSK_IDLE_SECONDS,
+        },
+        status=status,
+    )
+
+
+def _review(request: HttpRequest, flow: Flow) -> HttpResponse:
+    form = _ballot_form(flow, data=request.POST)
+    if not form.is_valid():
+        return _choose(request, flow, form)
+    try:
+        canonical = services.ballot_check(
+            round=flow.round,
+            selections=form.selections(),
+            area_id=flow.area_id,
+            own_bid=form.own_bid_value(),
+        )
+    except NotAllowed as exc:
+        return _message(request, _("Voting is not open"), exc.message, status=403, base=flow.base)
+    except DomainError as exc:
+        add_domain_error(form, exc)
+        return _choose(request, flow, form)
+    by_id = {str(p.pk): p for p in form.proposals}
+    chosen = [(by_id[k], v) for k, v in canonical.items()]
+    if form.spec.ballot_type == BallotType.RANKING:
+        chosen.sort(key=lambda pv: pv[1])
+    total = sum(p.cost for p, _v in chosen)
+    return render(
+        request,
+        "voting/review.html",
+        {
+            "flow": flow,
+            "round": flow.round,
+            "spec": form.spec,
+            "chosen": chosen,
+            "summary": _summary(form.spec, len(chosen), total, sum(canonical.values())),
+            "hidden": form.hidden_items(),
+            "base_template": flow.base,
+            "idle_seconds": KIOSK_IDLE_SECONDS,
+        },
+    )
+
+
+def _summary(spec: Any, n: int, total: int, points: int) -> str:
+    """One sentence: "You chose these 4 projects, total £48,000 of £50,000." and the like."""
+    kind = spec.ballot_type
+    if kind == BallotType.SCORE:
+        return ngettext("You scored %(n)d bid.", "You scored these %(n)d bids.", n) % {"n": n}
+    if kind == BallotType.CUMULATIVE:
+        return ngettext(
+            "You gave %(points)d points to %(n)d project.",
+            "You gave %(points)d points to these %(n)d projects.",
+            n,
+        ) % {"points": points, "n": n}
+    if kind == BallotType.RANKING:
+        return ngettext(
+            "You ranked %(n)d project.", "You ranked these %(n)d projects, in this order.", n
+        ) % {"n": n}
+    sentence = ngettext("You chose this project", "You chose these %(n)d projects", n) % {"n": n}
+    if kind == BallotType.APPROVAL_BUDGET:
+        return _("%(sentence)s, total %(total)s of %(limit)s.") % {
+            "sentence": sentence,
+            "total": format_money(total, spec.currency),
+            "limit": format_money(spec.limit, spec.currency),
+        }
+    return sentence + "."
+
+
+def _cast(request: HttpRequest, flow: Flow) -> HttpResponse | services.Receipt:
+    form = _ballot_form(flow, data=request.POST)
+    if not form.is_valid():
+        return _choose(request, flow, form)
+    try:
+        if flow.kiosk is not None:
+            return services.kiosk_cast(
+                kiosk=flow.kiosk,
+                voter_code=form.voter_code_value(),
+                selections=form.selections(),
+                own_bid=form.own_bid_value(),
+            )
+        return services.ballot_cast(
+            round=flow.round,
+            selections=form.selections(),
+            area_id=flow.area_id,
+            voter=request.user,
+            voter_code=form.voter_code_value(),
+            own_bid=form.own_bid_value(),
+        )
+    except Conflict as exc:
+        return _message(
+            request, _("Already voted"), exc.message, status=409, round_=flow.round, base=flow.base
+        )
+    except NotAllowed as exc:
+        return _message(request, _("Voting is not open"), exc.message, status=403, base=flow.base)
+    except DomainError as exc:
+        add_domain_error(form, exc)
+        return _choose(request, flow, form)
+
+
+def _online(request: HttpRequest, slug: str) -> Flow | HttpResponse:
+    round_ = _round(slug, request.user)
+    if not allows(round_.phase, Action.VOTE):
+        return _message(
+            request,
+            _("Voting is not open"),
+            _("This round is now in the “%(phase)s” phase.")
+            % {"phase": round_.get_phase_display()},
+            status=403,
+            round_=round_,
+        )
+    return _online_flow(request, round_)
+
+
+@never_cache
+def vote(request: HttpRequest, slug: str) -> HttpResponse:
+    flow = _online(request, slug)
+    return flow if isinstance(flow, HttpResponse) else _choose(request, flow)
+
+
+@never_cache
+@require_POST
+def vote_review(request: HttpRequest, slug: str) -> HttpResponse:
+    flow = _online(request, slug)
+    return flow if isinstance(flow, HttpResponse) else _review(request, flow)
+
+
+@never_cache
+@require_POST
+def vote_cast(request: HttpRequest, slug: str) -> HttpResponse:
+    flow = _online(request, slug)
+    if isinstance(flow, HttpResponse):
+        return flow
+    result = _cast(request, flow)
+    if isinstance(result, HttpResponse):
+        return result
+    request.session[RECEIPT_SESSION_KEY] = {
+        "code": result.code,
+        "round": flow.round.slug,
+        "cast_on": result.cast_on.isoformat(),
+    }
+    return redirect("vote_receipt", slug=flow.round.slug)
+
+
+@never_cache
+def vote_receipt(request: HttpRequest, slug: str) -> HttpResponse:
+    round_ = _round(slug, request.user)
+    receipt = request.session.get(RECEIPT_SESSION_KEY)
+    if not receipt or receipt.get("round") != round_.slug:
+        return redirect("round_detail", slug=slug)
+    return render(
+        request,
+        "voting/receipt.html",
+        {"round": round_, "receipt": receipt["code"], "base_template": "base.html"},
+    )
+
+
+# --- Kiosk ----------------------------------------------------------------------------------
+
+
+def _kiosk(request: HttpRequest) -> KioskSession | None:
+    kiosk_id = request.session.get(KIOSK_SESSION_KEY)
+    if not kiosk_id:
+        return None
+    return KioskSession.objects.select_related("round", "area").filter(pk=kiosk_id).first()
+
+
+def _kiosk_flow(request: HttpRequest) -> Flow | HttpResponse:
+    kiosk = _kiosk(request)
+    base = "voting/kiosk_base.html"
+    if kiosk is None:
+        return _message(
+            request,
+            _("This device is not a kiosk"),
+            _("Ask a member of staff to unlock it for voting."),
+            status=403,
+            base=base,
+        )
+    if not kiosk.active:
+        return _message(
+            request, _("This kiosk is locked"), _("Ask a member of staff."), status=403, base=base
+        )
+    if not allows(kiosk.round.phase, Action.VOTE):
+        return _message(
+            request,
+            _("Voting is not open"),
+            _("Voting has not opened yet, or has closed."),
+            status=403,
+            base=base,
+        )
+    return Flow(kiosk.round, kiosk.area_id, with_code=True, kiosk=kiosk)
+
+
+@never_cache
+def kiosk_choose(request: HttpRequest) -> HttpResponse:
+    flow = _kiosk_flow(request)
+    if isinstance(flow, HttpResponse):
+        return flow
+    if request.method == "POST" and "change" not in request.POST:
+        return redirect("kiosk_choose")
+    return _choose(request, flow)
+
+
+@never_cache
+@require_POST
+def kiosk_review(request: HttpRequest) -> HttpResponse:
+    flow = _kiosk_flow(request)
+    return flow if isinstance(flow, HttpResponse) else _review(request, flow)
+
+
+@never_cache
+@require_POST
+def kiosk_cast(request: HttpRequest) -> HttpResponse:
+    flow = _kiosk_flow(request)
+    if isinstance(flow, HttpResponse):
+        return flow
+    result = _cast(request, flow)
+    if isinstance(result, HttpResponse):
+        return result
+    return render(
+        request,
+        "voting/kiosk_receipt.html",
+        {
+            "round": flow.round,
+            "receipt": result.code,
+            "base_template": flow.base,
+            "reset_seconds": KIOSK_RECEIPT_SECONDS,
+        },
+    )
+
+
+@login_required
+def kiosk_desk(request: HttpRequest, slug: str) -> HttpResponse:
+    """Staff unlock this device as a kiosk (which logs them out of it) or lock others."""
+    round_ = _round(slug, request.user)
+    if not rules.can_run_event(request.user, round_):
+        raise PermissionDenied
+    form = KioskUnlockForm(request.POST if "unlock" in request.POST else None, round=round_)
+    if request.method == "POST" and "lock" in request.POST:
+        kiosk = get_object_or_404(KioskSession, pk=request.POST["lock"], round=round_)
+        services.kiosk_lock(actor=request.user, kiosk=kiosk)
+        messages.success(request, _("The kiosk is locked."))
+        return redirect("kiosk_desk", slug=slug)
+    if form.is_bound and form.is_valid():
+        try:
+            kiosk = services.kiosk_unlock(
+                actor=request.user,
+                round=round_,
+                area=form.cleaned_data["area"],
+                label=form.cleaned_data["label"],
+            )
+        except DomainError as exc:
+            add_domain_error(form, exc)
+        else:
+            # The device now belongs to voters: staff are logged out of it.
+            logout(request)
+            request.session[KIOSK_SESSION_KEY] = str(kiosk.pk)
+            return redirect("kiosk_choose")
+    return render(
+        request,
+        "voting/kiosk_desk.html",
+        {
+            "round": round_,
+            "form": form,
+            "kiosks": selectors.kiosks_for_round(round=round_),
+        },
+        status=400 if form.errors else 200,
+    )
+
+
+# --- Voter codes ----------------------------------------------------------------------------
+
+
+@login_required
+def voter_codes(request: HttpRequest, slug: str) -> HttpResponse:
+    """Make a batch of codes and show them once, as a sheet to print and cut."""
+    round_ = _round(slug, request.user)
+    if not rules.can_issue_voter_codes(request.user, round_):
+        raise PermissionDenied
+    form = VoterCodesForm(request.POST or None, round=round_)
+    if request.method == "POST" and form.is_valid():
+        area = form.cleaned_data["area"]
+        try:
+            codes = services.voter_codes_issue(
+                actor=request.user, round=round_, count=form.cleaned_data["count"], area=area
+            )
+        except DomainError as exc:
+            add_domain_error(form, exc)
+        else:
+            response = render(
+                request,
+                "voting/code_sheet.html",
+                {
+                    "round": round_,
+                    "area": area,
+                    "codes": codes,
+                    "vote_url": request.build_absolute_uri(reverse("vote", args=[slug])),
+                },
+            )
+            response["Cache-Control"] = "no-store"
+            return response
+    return render(
+        request,
+        "voting/voter_codes.html",
+        {"round": round_, "form": form},
+        status=400 if form.errors else 200,
+    )
+
+
+# --- Paper ----------------------------------------------------------------------------------
+
+
+@login_required
+def paper_desk(request: HttpRequest, slug: str) -> HttpResponse:
+    """Key one paper ballot: its number, then the choices as written on it."""
+    round_ = _round(slug, request.user)
+    if not rules.can_run_event(request.user, round_):
+        raise PermissionDenied
+    params = request.POST if request.method == "POST" else request.GET
+    areas = list(round_.areas.order_by("name"))
+    area_id = _int(params.get("area")) or (areas[0].pk if len(areas) == 1 else None)
+    if area_id not in {a.pk for a in areas}:
+        return render(
+            request,
+            "voting/paper_area.html",
+            {"round": round_, "areas": areas, "counts": selectors.paper_counts(round=round_)},
+        )
+    area = next(a for a in areas if a.pk == area_id)
+    flow = Flow(round_, area.pk, with_code=False)
+    header = PaperHeaderForm(request.POST or None)
+    ballot = _ballot_form(flow, data=request.POST or None)
+    if request.method == "POST" and header.is_valid() and ballot.is_valid():
+        try:
+            paper = services.paper_entry_add(
+                actor=request.user,
+                round=round_,
+                serial=header.cleaned_data["serial"],
+                area=area,
+                selections=ballot.selections(),
+                spoilt=header.cleaned_data["spoilt"],
+            )
+        except DomainError as exc:
+            add_domain_error(header if "serial" in exc.fields else ballot, exc)
+        else:
+            text = {
+                "waiting": _("Ballot %(s)s is keyed once. A colleague must key it again."),
+                "counted": _("Ballot %(s)s matched its first keying and is counted."),
+                "spoilt": _("Ballot %(s)s matched its first keying and is recorded as spoilt."),
+                "mismatch": _(
+                    "Ballot %(s)s does not match its first keying: it goes to a manager to decide."
+                ),
+            }[paper.status] % {"s": paper.serial}
+            (messages.warning if paper.status == "mismatch" else messages.success)(request, text)
+            return redirect(f"{reverse('paper_desk', args=[slug])}?area={area.pk}")
+    return render(
+        request,
+        "voting/paper_desk.html",
+        {
+            "round": round_,
+            "area": area,
+            "header": header,
+            "form": ballot,
+            "spec": ballot.spec,
+            "sentence": selectors.rule_sentence(ballot.spec),
+            "counts": selectors.paper_counts(round=round_),
+            "can_reconcile": rules.can_reconcile(request.user, round_),
+        },
+        status=400 if (header.errors or ballot.errors) else 200,
+    )
+
+
+@login_required
+def paper_reconcile(request: HttpRequest, slug: str) -> HttpResponse:
+    """The manager's queue of paper ballots whose two keyings differ."""
+    round_ = _round(slug, request.user)
+    if not rules.can_reconcile(request.user, round_):
+        raise PermissionDenied
+    bound_pk = _int(request.POST.get("paper")) if request.method == "POST" else None
+    bound_form = ReconcileForm(request.POST) if bound_pk else None
+    if bound_pk and bound_form is not None and bound_form.is_valid():
+        paper = get_object_or_404(PaperBallot, pk=bound_pk, round=round_)
+        try:
+            services.paper_reconcile(
+                actor=request.user,
+                paper=paper,
+                decision=bound_form.cleaned_data["decision"],
+                reason=bound_form.cleaned_data["reason"],
+            )
+        except DomainError as exc:
+            add_domain_error(bound_form, exc)
+        else:
+            messages.success(request, _("Ballot %(s)s is settled.") % {"s": paper.serial})
+            return redirect("paper_reconcile", slug=slug)
+    titles = dict(round_.proposals.values_list("pk", "title"))
+    queue = []
+    for paper in selectors.reconciliation_queue(round=round_):
+        entries = [
+            (
+                e,
+                [
+                    (titles.get(int(pid), pid), value)
+                    for pid, value in sorted(e.selections.items(), key=lambda kv: kv[1])
+                ],
+            )
+            for e in paper.entries.all()
+        ]
+        form = (
+            bound_form
+            if bound_pk == paper.pk and bound_form
+            else ReconcileForm(auto_id=f"id_{paper.pk}_%s")
+        )
+        queue.append((paper, entries, form))
+    return render(
+        request,
+        "voting/reconcile.html",
+        {"round": round_, "queue": queue},
+        status=400 if bound_form is not None and bound_form.errors else 200,
+    )
+
+
+# --- Decision day ---------------------------------------------------------------------------
+
+
+@login_required
+def event_desk(request: HttpRequest, slug: str) -> HttpResponse:
+    """The staff page that runs a decision day: open, close, reveal, and links to the rest."""
+    round_ = _round(slug, request.user)
+    if round_.style != RoundStyle.DECISION_DAY or not rules.can_run_event(request.user, round_):
+        raise PermissionDenied
+    rows = selectors.reveal_rows(round=round_)
+    if request.method == "POST":
+        try:
+            if "open" in request.POST:
+                services.decision_day_open(actor=request.user, round=round_)
+                messages.success(request, _("The vote is open."))
+            elif "close" in request.POST:
+                services.decision_day_close(actor=request.user, round=round_)
+                messages.success(request, _("The vote is closed and the count has started."))
+            elif "reveal" in request.POST:
+                services.decision_day_reveal_next(
+                    actor=request.user, round=round_, total=len(rows or [])
+                )
+        except DomainError as exc:
+            messages.error(request, exc.message)
+        return redirect("event_desk", slug=slug)
+    day = DecisionDay.objects.filter(round=round_).first()
+    return render(
+        request,
+        "voting/event_desk.html",
+        {
+            "round": round_,
+            "day": day,
+            "turnout": selectors.turnout(round=round_),
+            "rows": rows,
+            "revealed": day.revealed if day else 0,
+            "voting": allows(round_.phase, Action.VOTE),
+            "can_open_close": rules.can_open_and_close(request.user, round_),
+            "can_reconcile": rules.can_reconcile(request.user, round_),
+        },
+    )
+
+
+@never_cache
+def event_screen(request: HttpRequest, slug: str) -> HttpResponse:
+    """The venue screen: live turnout while the vote is open, then the reveal, bid by bid."""
+    round_ = _round(slug, request.user)
+    if round_.style != RoundStyle.DECISION_DAY:
+        raise Http404
+    day = DecisionDay.objects.filter(round=round_).first()
+    revealed = day.revealed if day else 0
+    rows = selectors.reveal_rows(round=round_) if day and day.closed_at else None
+    shown = (rows or [])[:revealed]
+    return render(
+        request,
+        "voting/event_screen.html",
+        {
+            "round": round_,
+            "day": day,
+            "turnout": selectors.turnout(round=round_),
+            "voting": allows(round_.phase, Action.VOTE),
+            "rows": shown,
+            "money_left": shown[-1].money_left if shown else round_.budget,
+            "refresh_seconds": 5,
+        },
+    )

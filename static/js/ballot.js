@@ -1,0 +1,57 @@
+// Progressive enhancement only: the ballot works without this. It shows a running total (cost
+// against the limit, number chosen, or points used) in a polite live region as choices change.
+(function () {
+  "use strict";
+  var form = document.querySelector("form.ballot");
+  if (!form) return;
+  var out = form.querySelector("[data-running-total]");
+  if (!out) return;
+  var kind = form.dataset.ballotType;
+  var limit = parseInt(form.dataset.limit, 10);
+  var points = parseInt(form.dataset.points, 10);
+  var symbols = { GBP: "£", EUR: "€", USD: "$" };
+  var symbol = symbols[form.dataset.currency] || (form.dataset.currency + " ");
+
+  function money(minor) {
+    var major = minor / 100;
+    return symbol + major.toLocaleString("en-GB", {
+      minimumFractionDigits: minor % 100 ? 2 : 0, maximumFractionDigits: 2
+    });
+  }
+
+  function fill(template, values) {
+    return template.replace(/\{(\w+)\}/g, function (_, key) { return values[key]; });
+  }
+
+  function update() {
+    var text = "";
+    var over = false;
+    var t = out.dataset;
+    if (kind === "approval_budget" || kind === "approval_count") {
+      var boxes = form.querySelectorAll("input[name=choice]:checked");
+      var total = 0;
+      boxes.forEach(function (b) { total += parseInt(b.dataset.cost, 10) || 0; });
+      if (kind === "approval_budget") {
+        over = total > limit;
+        text = fill(over ? t.textOver : t.textBudget,
+          { total: money(total), limit: money(limit), left: money(limit - total) });
+      } else {
+        text = fill(t.textCount, { n: boxes.length });
+      }
+    } else if (kind === "cumulative") {
+      var used = 0;
+      form.querySelectorAll("input.points").forEach(function (i) { used += parseInt(i.value, 10) || 0; });
+      over = used > points;
+      text = fill(t.textPoints, { used: used, points: points });
+    } else {
+      return;
+    }
+    out.textContent = text;
+    out.classList.toggle("over", over);
+    out.hidden = false;
+  }
+
+  form.addEventListener("change", update);
+  form.addEventListener("input", update);
+  update();
+})();
