@@ -59,11 +59,16 @@ class Command(BaseCommand):
             profile.verified = True
             profile.save()
         self._rounds(areas, people)
+        codes = self._voting_round(areas, people)
         self.stdout.write(
             self.style.SUCCESS("Demo council loaded. Log in at /accounts/log-in/ as:")
         )
         for email, _name, role in PEOPLE:
             self.stdout.write(f"  {role.label:<22} {email:<28} password: {DEMO_PASSWORD}")
+        self.stdout.write(
+            "Voting is open in “Westgate small grants 2026” (/rounds/westgate-grants-2026/vote/). "
+            "Fresh one-time voter codes: " + ", ".join(codes)
+        )
 
     def _person(self, email: str, name: str, role: Role) -> User:
         user = User.objects.filter(email=email).first()
@@ -168,6 +173,41 @@ class Command(BaseCommand):
                     starts_at=start + dt.timedelta(days=14 * i),
                     ends_at=start + dt.timedelta(days=14 * (i + 1)),
                 )
+
+    def _voting_round(self, areas: dict[str, Area], people: dict[Role, User]) -> list[str]:
+        """A round in its voting phase, with a shortlist, and three new voter codes to try."""
+        from pb.models import Proposal, ProposalStatus
+        from pb.voting.services import voter_codes_issue
+
+        round_, created = Round.objects.get_or_create(
+            slug="westgate-grants-2026",
+            defaults={
+                "name": "Westgate small grants 2026",
+                "description": "Choose the projects Westgate should fund, up to £20,000.",
+                "budget": 2_000_000,
+                "phase": Phase.VOTING,
+                "voter_codes_enabled": True,
+                "created_by": people[Role.MANAGER],
+            },
+        )
+        if created:
+            RoundArea.objects.create(round=round_, area=areas["westgate"], allocation=2_000_000)
+            for title, pounds in [
+                ("Benches by the library", 6_000),
+                ("Bulb planting on the green", 3_500),
+                ("Youth club laptops", 9_000),
+                ("Lighting on Ferry Path", 12_000),
+            ]:
+                Proposal.objects.create(
+                    round=round_,
+                    area=areas["westgate"],
+                    author=people[Role.RESIDENT],
+                    title=title,
+                    description=f"{title}, proposed by residents and costed by the council.",
+                    estimated_cost=pounds * 100,
+                    status=ProposalStatus.FEASIBLE,
+                )
+        return voter_codes_issue(actor=None, round=round_, count=3)
 
     def _fill(self, round_: Round, spec: dict[str, Any], people: dict[Role, User]) -> None:
         """Give each demo round something to show, made through the real services."""
