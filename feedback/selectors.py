@@ -18,7 +18,7 @@ from typing import Any
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
-from backend.accounts.models import Role, User
+from backend.accounts.models import AgeBand, Role, User
 from feedback import indicators as ind
 from feedback.models import (
     DeliveryStatus,
@@ -649,9 +649,13 @@ def report_view_data(*, report: OutcomeReport, area_ids: set[int] | None) -> dic
             else "Not all of the rules, budget and eligibility were published before voting opened"
         )
         + (
-            " and did not change after."
+            (
+                "; none of them changed after."
+                if not integrity["published_before_opening"]
+                else " and did not change after."
+            )
             if integrity["unchanged_after_opening"]
-            else ", and some changed after voting opened (see Integrity)."
+            else "; some changed after voting opened (see Integrity)."
         ),
         (
             f"{influence_dict['ni4']['agreeing']['percent']} of the "
@@ -678,6 +682,10 @@ def report_view_data(*, report: OutcomeReport, area_ids: set[int] | None) -> dic
         "not_funded": not_funded,
         "integrity": integrity,
         "inclusion": inclusion,
+        "age_bands": [
+            {**b, "label": dict(AgeBand.choices).get(b["key"], b["key"])}
+            for b in inclusion["age_bands"]
+        ],
         "area_turnout": area_turnout,
         "deliberation": figures["deliberation"],
         "influence": influence_dict,

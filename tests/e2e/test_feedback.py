@@ -1,0 +1,91 @@
+"""Outcome feedback in a real browser: the residents' results, the survey, the councillors'
+report (HTML and PDF), all checked with axe-core and, for the results, without JavaScript."""
+
+from __future__ import annotations
+
+import pytest
+
+from feedback import tasks
+from feedback.models import OutcomeReport, SurveyAnswer
+from tests.e2e.conftest import assert_accessible
+from tests.feedback.conftest import Counted
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+PASSWORD = "correct-horse-battery"
+
+
+def log_in(page, live_server, email):
+    page.goto(live_server.url + "/accounts/log-in/")
+    page.get_by_label("E-mail address").fill(email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url("**/dashboard/")
+
+
+@pytest.fixture
+def reported(db):
+    world = Counted()
+    tasks.outcome_pipeline.delay(world.round.pk)
+    assert OutcomeReport.objects.get().published_at is not None
+    return world
+
+
+def test_a_voter_reads_the_results_hears_about_them_and_answers_the_survey(
+    page, live_server, reported
+):
+    log_in(page, live_server, reported.voters[0].email)
+    assert page.get_by_role("link", name="The results of City 2027").is_visible()
+    page.get_by_role("link", name="The results of City 2027").click()
+    page.wait_for_url("**/results/")
+    assert page.get_by_role("heading", name="Results of City 2027").is_visible()
+    table = page.get_by_role("table", name="Every project in North")
+    assert (
+        table.get_by_role("row", name="Brighter lights")
+        .get_by_text("it cost more than the money left")
+        .is_visible()
+    )
+    assert page.get_by_text("python -m pb.tally FILE.pb --rule greedy").is_visible()
+    assert_accessible(page)
+
+    page.get_by_role("link", name="Tell us how it went").click()
+    assert_accessible(page)
+    page.get_by_role("radio", name="Tend to agree").check()
+    page.get_by_role("radio", name="4 – fairly satisfied").check()
+    page.get_by_label("Anything else you want to tell us?").fill("More benches please")
+    page.get_by_role("button", name="Send my answers").click()
+    assert page.get_by_role("heading", name="Thank you").is_visible()
+    assert SurveyAnswer.objects.get().influence == "tend_to_agree"
+
+
+def test_the_results_page_works_without_javascript(page_no_js, live_server, reported):
+    page_no_js.goto(live_server.url + "/rounds/city-2027/results/")
+    assert page_no_js.get_by_role("table", name="Every project in South").is_visible()
+    page_no_js.get_by_role("link", name="All the open data for this round").click()
+    assert page_no_js.get_by_text("CC BY 4.0").first.is_visible()
+
+
+def test_a_councillor_reads_the_report_for_their_ward_and_downloads_the_pdf(
+    page, live_server, reported
+):
+    log_in(page, live_server, reported.councillor.email)
+    page.get_by_role("link", name="City 2027").first.click()
+    page.wait_for_url("**/report/")
+    headings = page.get_by_role("heading", level=2).all_inner_texts()
+    assert headings[:5] == [
+        "In short",
+        "1. Integrity: were the rules fixed and can the count be checked?",
+        "2. Inclusion: who took part?",
+        "3. Deliberation: what information and discussion did voters have?",
+        "4. Influence: what did residents decide, and what came of it?",
+    ]
+    assert page.get_by_role("img", name="Share of voters and share of population, by area")
+    assert (
+        page.get_by_role("table", name="Projects not funded, and why")
+        .get_by_text("Brighter lights")
+        .is_visible()
+    )
+    assert page.get_by_text("Clean the pond").count() == 0
+    assert_accessible(page)
+    pdf = page.request.get(live_server.url + "/rounds/city-2027/report.pdf")
+    assert pdf.status == 200 and pdf.body().startswith(b"%PDF")
