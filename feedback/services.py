@@ -22,12 +22,13 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.core.mail import EmailMessage, get_connection
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
 from backend.accounts.models import Notification, User
 from backend.accounts.services import notify
-from backend.errors import Conflict, DomainError, NotAllowed, NotFound
+from backend.errors import Conflict, DomainError, NotAllowed
 from feedback import selectors
 from feedback.models import (
     STEP_ORDER,
@@ -69,13 +70,13 @@ def _on_commit(task_path: str, *args: Any) -> None:
 def report_start(*, round_id: int) -> OutcomeReport | None:
     """The report for the round's latest count, created with its steps if new.
 
-    ``None`` when the round has no tally yet. Keyed by (round, inputs key): running this twice
-    for the same count returns the same report; the manager's commentary carries over to the
-    report of a later count.
+    ``None`` when the round has no tally yet, or no longer exists. Keyed by (round, inputs
+    key): running this twice for the same count returns the same report; the manager's
+    commentary carries over to the report of a later count.
     """
     round_ = Round.objects.filter(pk=round_id).first()
-    if round_ is None:
-        raise NotFound("There is no such round.")
+    if round_ is None:  # deleted since the count: nothing to report, nothing to retry
+        return None
     tallies = selectors.latest_tallies(round=round_)
     if not tallies:
         return None
@@ -293,8 +294,8 @@ def report_notify(*, report_id: int, batch: int = NOTIFY_BATCH) -> int:
             if email_ids:
                 _on_commit("send_outcome_emails", email_ids)
             made += len(users)
-            done = NotificationSent.objects.filter(round=round_).count()
-            PipelineStep.objects.filter(pk=step.pk).update(done_count=done)
+            # Progress for the manager's page; the exact count is written when the step ends.
+            PipelineStep.objects.filter(pk=step.pk).update(done_count=F("done_count") + len(users))
     _step_done(step, done_count=NotificationSent.objects.filter(round=round_).count())
     return made
 
