@@ -4,7 +4,7 @@
   "use strict";
   var home = document.body.dataset.kioskHome;
   if (!home) return;
-  var IDLE_MS = 120000;
+  var IDLE_MS = (parseInt(document.body.dataset.kioskIdle, 10) || 120) * 1000;
   var timer = null;
   function reset() {
     window.clearTimeout(timer);
