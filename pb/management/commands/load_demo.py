@@ -105,7 +105,11 @@ class Command(BaseCommand):
                 areas[child.slug] = child
         areas["poulton"].managers.add(people[Role.MANAGER])
         areas["harbour"].managers.add(people[Role.MANAGER])
+        # The demo manager also runs Westgate's grants round, so one log-in can close its vote;
+        # the demo councillor represents Poulton and Westgate, so both reports are theirs.
+        areas["westgate"].managers.add(people[Role.MANAGER])
         areas["poulton"].councillors.add(people[Role.COUNCILLOR])
+        areas["westgate"].councillors.add(people[Role.COUNCILLOR])
         return areas
 
     def _rounds(self, areas: dict[str, Area], people: dict[Role, User]) -> None:
