@@ -60,6 +60,7 @@ class Command(BaseCommand):
             profile.save()
         self._rounds(areas, people)
         codes = self._voting_round(areas, people)
+        self._counted_round(areas, people)
         self.stdout.write(
             self.style.SUCCESS("Demo council loaded. Log in at /accounts/log-in/ as:")
         )
@@ -68,6 +69,11 @@ class Command(BaseCommand):
         self.stdout.write(
             "Voting is open in “Westgate small grants 2026” (/rounds/westgate-grants-2026/vote/). "
             "Fresh one-time voter codes: " + ", ".join(codes)
+        )
+        self.stdout.write(
+            "Counted and reported: “Westgate small grants 2025” (results at "
+            "/rounds/westgate-grants-2025/results/, report at "
+            "/rounds/westgate-grants-2025/report/)."
         )
 
     def _person(self, email: str, name: str, role: Role) -> User:
@@ -212,6 +218,70 @@ class Command(BaseCommand):
                     status=ProposalStatus.FEASIBLE,
                 )
         return voter_codes_issue(actor=None, round=round_, count=3)
+
+    def _counted_round(self, areas: dict[str, Area], people: dict[Role, User]) -> None:
+        """Last year's Westgate round, voted and closed, so results and reports are there to read.
+
+        The vote is closed through the same service a manager uses; the count and the outcome
+        feedback run after this command's transaction commits (inline on the embedded
+        defaults, on the workers under ``make stack``).
+        """
+        import random
+
+        from pb.models import Proposal, ProposalStatus
+        from pb.voting.services import ballot_cast, voter_codes_issue
+
+        round_, created = Round.objects.get_or_create(
+            slug="westgate-grants-2025",
+            defaults={
+                "name": "Westgate small grants 2025",
+                "description": "Last year's grants: counted, reported and being delivered.",
+                "budget": 1_500_000,
+                "phase": Phase.VOTING,
+                "voter_codes_enabled": True,
+                "created_by": people[Role.MANAGER],
+            },
+        )
+        if not created:
+            return
+        westgate = areas["westgate"]
+        RoundArea.objects.create(round=round_, area=westgate, allocation=1_500_000)
+        bids = [
+            Proposal.objects.create(
+                round=round_,
+                area=westgate,
+                author=people[Role.RESIDENT],
+                title=title,
+                description=f"{title}, proposed by residents and costed by the council.",
+                estimated_cost=pounds * 100,
+                status=ProposalStatus.FEASIBLE,
+            )
+            for title, pounds in [
+                ("Defibrillator at the community centre", 2_500),
+                ("Repaint the play area", 5_000),
+                ("Cycle stands by the shops", 3_000),
+                ("Wildflower verges", 4_000),
+                ("Noticeboard for the allotments", 800),
+            ]
+        ]
+        # Weights give a clear order; a fixed seed gives the same demo every time.
+        weights = [9, 6, 5, 4, 2]
+        rng = random.Random(2025)
+        for code in voter_codes_issue(actor=None, round=round_, count=60, area=westgate):
+            chosen: list[Proposal] = []
+            for bid, weight in zip(bids, weights, strict=True):
+                spent = sum(p.estimated_cost for p in chosen)
+                if rng.random() < weight / 10 and spent + bid.estimated_cost <= 1_500_000:
+                    chosen.append(bid)
+            ballot_cast(
+                round=round_, selections=[str(p.pk) for p in chosen or bids[:1]], voter_code=code
+            )
+        services.round_advance_phase(
+            actor=people[Role.MANAGER],
+            round=round_,
+            to_phase=Phase.COUNTING,
+            reason="Polls closed (demo data)",
+        )
 
     def _fill(self, round_: Round, spec: dict[str, Any], people: dict[Role, User]) -> None:
         """Give each demo round something to show, made through the real services."""
