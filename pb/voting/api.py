@@ -56,7 +56,10 @@ class BallotCreateView(APIView):
         },
     )
     def post(self, request: Request, pk: int) -> Response:
-        round_ = get_object_or_404(Round.objects.exclude(phase=Phase.DRAFT), pk=pk)
+        round_ = get_object_or_404(
+            Round.objects.exclude(phase=Phase.DRAFT).only(*services.CASTING_FIELDS),
+            pk=pk,
+        )
         data = BallotInSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         fields: dict[str, Any] = data.validated_data

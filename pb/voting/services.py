@@ -50,6 +50,26 @@ VOTER_CODE_LENGTH = 10  # 26**10 ≈ 1.4e14 codes: unguessable for a round of an
 RECEIPT_LENGTH = 12
 MAX_CODES_PER_BATCH = 100_000
 
+#: The round fields a cast reads (phase, eligibility, and the ballot on a cache miss): the API
+#: loads only these.
+CASTING_FIELDS = (
+    "id",
+    "phase",
+    "style",
+    "budget",
+    "currency",
+    "voter_codes_enabled",
+    "min_age",
+    "require_residence",
+    "ballot_type",
+    "min_choices",
+    "max_choices",
+    "points_total",
+    "score_max",
+    "rank_k",
+    "groups_score_own_bid",
+)
+
 # --- Codes and receipts ---------------------------------------------------------------------
 
 

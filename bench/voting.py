@@ -1,0 +1,425 @@
+"""Ballot casting benchmark (issue 7). Prints figures; asserts nothing.
+
+    .venv/bin/python bench/voting.py --concurrency 20 200 --seconds 15 --workers 2
+
+What it does:
+
+1. Recreates a PostgreSQL database ``voting_bench`` (``--database-url`` for another) with one
+   city round in its voting phase (4 areas, 8 projects each) and enough one-time voter codes.
+2. Starts the production web processes, ``uvicorn backend.asgi:application --workers N``,
+   with Django's psycopg pool (``DATABASE_POOL_MAX``).
+3. For each concurrency level, ``--procs`` client processes keep that many keep-alive HTTP/1.1
+   connections busy posting ``POST /api/v1/rounds/{id}/ballots/`` with a voter code; a share
+   of the attempts (``--repeat``, 20%) reuse a code that already voted and must get 409.
+4. Prints ballots per second (201 answers), p50/p95/p99 latency of all answers, and the
+   number of lost (201 answered, nothing stored), doubled (more ballots than 201 answers, or
+   a code stored twice) and 5xx answers; then runs ``pgbench`` with the same two inserts of a
+   cast (participation and ballot, one transaction) for the ratio of our rate to the
+   database's plain insert rate.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import multiprocessing as mp
+import os
+import random
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_port(port: int, timeout: float = 60) -> None:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.2)
+    raise SystemExit(f"the server did not listen on {port}")
+
+
+def django_setup(env: dict[str, str]) -> None:
+    os.environ.update(env)
+    sys.path.insert(0, str(ROOT))
+    import django
+
+    django.setup()
+
+
+def prepare(env: dict[str, str], codes_needed: int) -> dict[str, Any]:
+    url = env["DATABASE_URL"]
+    name = url.rsplit("/", 1)[1]
+    admin = url.rsplit("/", 1)[0] + "/postgres"
+    subprocess.run(["psql", admin, "-qc", f"DROP DATABASE IF EXISTS {name}"], check=True)
+    subprocess.run(["psql", admin, "-qc", f"CREATE DATABASE {name}"], check=True)
+    subprocess.run(
+        [sys.executable, "manage.py", "migrate", "-v0"],
+        cwd=ROOT,
+        env={**os.environ, **env},
+        check=True,
+    )
+    django_setup(env)
+    from pb.models import Area, Proposal, Round, RoundArea
+    from pb.voting.services import voter_codes_issue
+
+    round_ = Round.objects.create(
+        name="Bench vote",
+        slug="bench-vote",
+        budget=40_000_000,
+        phase="voting",
+        voter_codes_enabled=True,
+    )
+    areas = []
+    for i in range(4):
+        area = Area.objects.create(name=f"Ward {i}", slug=f"ward-{i}", population=50_000)
+        RoundArea.objects.create(round=round_, area=area, allocation=10_000_000)
+        projects = [
+            Proposal.objects.create(
+                round=round_,
+                area=area,
+                title=f"Project {i}.{j}",
+                description="x",
+                estimated_cost=1_000_000 + 250_000 * j,
+                status="feasible",
+            ).pk
+            for j in range(8)
+        ]
+        areas.append({"area": area.pk, "projects": projects})
+    codes: list[tuple[str, int]] = []
+    per_area = codes_needed // len(areas) + 1
+    for a in areas:
+        area = Area.objects.get(pk=a["area"])
+        codes += [
+            (c, a["area"])
+            for c in voter_codes_issue(actor=None, round=round_, count=per_area, area=area)
+        ]
+    random.Random(7).shuffle(codes)
+    return {"round": round_.pk, "areas": {a["area"]: a["projects"] for a in areas}, "codes": codes}
+
+
+# --- Load generator: plain asyncio keep-alive HTTP/1.1 --------------------------------------
+
+
+async def _request(reader: Any, writer: Any, raw: bytes) -> int:
+    writer.write(raw)
+    await writer.drain()
+    status_line = await reader.readline()
+    length = 0
+    while True:
+        line = await reader.readline()
+        if line in (b"\r\n", b""):
+            break
+        if line[:15].lower() == b"content-length:":
+            length = int(line[15:].strip())
+    if length:
+        await reader.readexactly(length)
+    return int(status_line.split(b" ", 2)[1])
+
+
+def _body(code: str, projects: list[int], rng: random.Random) -> bytes:
+    chosen = rng.sample(projects, 3)  # at most 3 x £27,500 < £100,000 (the area's limit)
+    return json.dumps({"voter_code": code, "selections": chosen}).encode()
+
+
+def client_process(
+    port: int,
+    round_id: int,
+    conns: int,
+    codes: list[tuple[str, int]],
+    areas: dict[int, list[int]],
+    repeat: float,
+    seconds: float,
+    start_at: float,
+    out: Any,
+    seed: int,
+) -> None:
+    async def main() -> dict[str, Any]:
+        rng = random.Random(seed)
+        fresh = iter(codes)
+        cast: list[tuple[str, int]] = []
+        latencies: list[float] = []
+        statuses: dict[int, int] = {}
+        errors = 0
+        ok_codes: list[str] = []
+        tried: list[str] = []
+        path = f"/api/v1/rounds/{round_id}/ballots/"
+
+        async def worker() -> None:
+            nonlocal errors
+            reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            while time.time() < start_at:
+                await asyncio.sleep(0.01)
+            while time.time() < start_at + seconds:
+                if cast and rng.random() < repeat:
+                    code, area = rng.choice(cast)  # already voted: a valid ballot, must be 409
+                    body = _body(code, areas[area], rng)
+                else:
+                    try:
+                        code, area = next(fresh)
+                    except StopIteration:
+                        return
+                    tried.append(code)
+                    body = _body(code, areas[area], rng)
+                raw = (
+                    f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                    f"Content-Length: {len(body)}\r\n\r\n"
+                ).encode() + body
+                t0 = time.perf_counter()
+                try:
+                    status = await _request(reader, writer, raw)
+                except (OSError, asyncio.IncompleteReadError, ValueError, IndexError):
+                    errors += 1
+                    writer.close()
+                    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+                    continue
+                latencies.append(time.perf_counter() - t0)
+                statuses[status] = statuses.get(status, 0) + 1
+                if status == 201:
+                    cast.append((code, area))
+                    ok_codes.append(code)
+            writer.close()
+
+        await asyncio.gather(*(worker() for _ in range(conns)))
+        return {
+            "latencies": latencies,
+            "statuses": statuses,
+            "errors": errors,
+            "ok": ok_codes,
+            "tried": tried,
+        }
+
+    try:
+        import uvloop
+
+        uvloop.install()
+    except ImportError:
+        pass
+    out.put(asyncio.run(main()))
+
+
+def run_level(
+    args: argparse.Namespace, port: int, setup: dict[str, Any], level: int, codes: list[Any]
+) -> dict[str, Any]:
+    ctx = mp.get_context("spawn")
+    out = ctx.Queue()
+    procs = min(args.procs, level)
+    per = [level // procs + (1 if i < level % procs else 0) for i in range(procs)]
+    chunk = len(codes) // procs
+    start_at = time.time() + 2
+    ps = [
+        ctx.Process(
+            target=client_process,
+            args=(
+                port,
+                setup["round"],
+                n,
+                codes[i * chunk : (i + 1) * chunk],
+                setup["areas"],
+                args.repeat,
+                args.seconds,
+                start_at,
+                out,
+                i,
+            ),
+        )
+        for i, n in enumerate(per)
+    ]
+    for p in ps:
+        p.start()
+    results = [out.get(timeout=args.seconds + 120) for _ in ps]
+    for p in ps:
+        p.join()
+    latencies = sorted(x for r in results for x in r["latencies"])
+    statuses: dict[int, int] = {}
+    for r in results:
+        for k, v in r["statuses"].items():
+            statuses[k] = statuses.get(k, 0) + v
+    ok = [c for r in results for c in r["ok"]]
+    return {
+        "tried": {c for r in results for c in r["tried"]},
+        "level": level,
+        "latencies": latencies,
+        "statuses": statuses,
+        "errors": sum(r["errors"] for r in results),
+        "ok": ok,
+    }
+
+
+def pct(values: list[float], p: float) -> float:
+    if not values:
+        return float("nan")
+    return values[min(len(values) - 1, int(len(values) * p / 100))] * 1000
+
+
+def check_store(ok_codes: list[str]) -> dict[str, int]:
+    from django.db.models import Count
+
+    from pb.models import Ballot, Participation, VoterCode
+    from pb.voting.services import voter_code_hash
+
+    hashes = [voter_code_hash(c) for c in ok_codes]
+    stored = 0
+    for i in range(0, len(hashes), 5000):
+        stored += Participation.objects.filter(
+            voter_code__code_hash__in=hashes[i : i + 5000]
+        ).count()
+    ballots = Ballot.objects.count()
+    participations = Participation.objects.count()
+    twice = VoterCode.objects.annotate(n=Count("participation")).filter(n__gt=1).count()
+    return {
+        "answered_201": len(ok_codes),
+        "distinct_201": len(set(ok_codes)),
+        "stored_for_201": stored,
+        "ballots": ballots,
+        "participations": participations,
+        "codes_twice": twice,
+    }
+
+
+PGBENCH_SCRIPT = """\
+BEGIN;
+INSERT INTO pgb_participation (round_id, area_id, channel, age_band, voted_on)
+  VALUES (1, 1, 'online', '', current_date);
+INSERT INTO pgb_ballot (id, round_id, area_id, channel, selections, receipt_hash, cast_on)
+  VALUES (gen_random_uuid(), 1, 1, 'online', '{"1": 1, "2": 1}',
+          md5(random()::text) || md5(random()::text), current_date);
+END;
+"""
+
+
+def run_pgbench(url: str, clients: int, seconds: int) -> float | None:
+    setup_sql = (
+        "DROP TABLE IF EXISTS pgb_participation, pgb_ballot;"
+        "CREATE TABLE pgb_participation (id bigserial primary key, round_id int, area_id int,"
+        " channel varchar(10), age_band varchar(10), voted_on date);"
+        "CREATE TABLE pgb_ballot (id uuid primary key, round_id int, area_id int,"
+        " channel varchar(10), selections jsonb, receipt_hash varchar(64) unique, cast_on date);"
+    )
+    subprocess.run(["psql", url, "-qc", setup_sql], check=True)
+    with tempfile.NamedTemporaryFile("w", suffix=".sql", delete=False) as f:
+        f.write(PGBENCH_SCRIPT)
+    done = subprocess.run(
+        ["pgbench", "-n", "-c", str(clients), "-j", "2", "-T", str(seconds), "-f", f.name, url],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    for line in done.stdout.splitlines():
+        if line.startswith("tps ="):
+            return float(line.split()[2])
+    print(done.stdout, done.stderr)
+    return None
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--database-url", default="postgres://postgres@127.0.0.1:5432/voting_bench")
+    parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/7")
+    parser.add_argument("--concurrency", type=int, nargs="+", default=[20, 200])
+    parser.add_argument("--seconds", type=float, default=15)
+    parser.add_argument("--workers", type=int, default=2, help="uvicorn worker processes")
+    parser.add_argument("--pool", type=int, default=10, help="database pool size per worker")
+    parser.add_argument("--procs", type=int, default=2, help="load generator processes")
+    parser.add_argument("--repeat", type=float, default=0.2, help="share of repeat attempts")
+    parser.add_argument("--codes", type=int, default=60_000)
+    parser.add_argument("--pgbench-clients", type=int, default=50)
+    args = parser.parse_args()
+
+    port = free_port()
+    env = {
+        "DATABASE_URL": args.database_url,
+        "REDIS_URL": args.redis_url,
+        "DEBUG": "false",
+        "SECRET_KEY": "bench-secret-key-not-for-production-0123456789",
+        "SECURE_SSL_REDIRECT": "false",
+        "ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "LOG_LEVEL": "WARNING",
+        "DATABASE_POOL_MAX": str(args.pool),
+        "DJANGO_SETTINGS_MODULE": "backend.settings",
+    }
+    print("… preparing the database and voter codes", flush=True)
+    setup = prepare(env, args.codes)
+    codes = setup["codes"]
+    server = subprocess.Popen(
+        [
+            str(Path(sys.executable).parent / "uvicorn"),
+            "backend.asgi:application",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            str(args.workers),
+            "--log-level",
+            "warning",
+            "--no-access-log",
+        ],
+        cwd=ROOT,
+        env={**os.environ, **env},
+    )
+    rows = []
+    try:
+        wait_port(port)
+        time.sleep(2)
+        for level in args.concurrency:
+            print(f"… {level} concurrent voters for {args.seconds:.0f} s", flush=True)
+            result = run_level(args, port, setup, level, codes)
+            codes = [c for c in codes if c[0] not in result["tried"]]  # fresh codes only
+            rows.append(result)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+    all_ok = [c for r in rows for c in r["ok"]]
+    store = check_store(all_ok)
+    print(
+        "\nconcurrency  ballots/s  answers/s   p50 ms   p95 ms   p99 ms     201     409"
+        "  other 4xx  5xx  conn errors"
+    )
+    for r in rows:
+        st = r["statuses"]
+        five = sum(v for k, v in st.items() if k >= 500)
+        other4 = sum(v for k, v in st.items() if 400 <= k < 500 and k != 409)
+        lat = r["latencies"]
+        print(
+            f"{r['level']:>11}  {st.get(201, 0) / args.seconds:>9.0f}"
+            f"  {len(lat) / args.seconds:>9.0f}  {pct(lat, 50):>7.1f}  {pct(lat, 95):>7.1f}"
+            f"  {pct(lat, 99):>7.1f}  {st.get(201, 0):>6}  {st.get(409, 0):>6}  {other4:>9}"
+            f"  {five:>3}  {r['errors']:>11}"
+        )
+    lost = store["distinct_201"] - store["stored_for_201"]
+    doubled = (
+        (store["ballots"] - store["distinct_201"])
+        + store["codes_twice"]
+        + (store["answered_201"] - store["distinct_201"])
+    )
+    print(f"\nlost (201 answered, nothing stored): {lost}")
+    print(f"doubled (ballots beyond one per 201'd code, codes stored twice): {doubled}")
+    print(f"ballots {store['ballots']}, participations {store['participations']}")
+    print("… pgbench: the two inserts of a cast in one transaction", flush=True)
+    tps = run_pgbench(args.database_url, args.pgbench_clients, 10)
+    if tps:
+        best = max(r["statuses"].get(201, 0) / args.seconds for r in rows)
+        print(
+            f"pgbench {tps:.0f} casts/s with {args.pgbench_clients} clients; our best "
+            f"{best:.0f} ballots/s = {best / tps:.1%} of it"
+        )
+
+
+if __name__ == "__main__":
+    main()
