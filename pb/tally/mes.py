@@ -80,6 +80,7 @@ class MESResult:
     paid: dict[int, Fraction]
     rho: dict[int, Fraction]
     spent: Fraction
+    remaining: list[Fraction] | None = None  # money left per ballot group (each of its voters)
 
 
 class MoneyClasses:
@@ -214,4 +215,6 @@ def equal_shares(
         paid[j] = costs[j]
         rhos[j] = rho
         spent += costs[j]
-    return MESResult(funded, paid, rhos, spent)
+    values = classes.values
+    remaining = [values[c] for c in classes.of_group.tolist()]
+    return MESResult(funded, paid, rhos, spent, remaining)

@@ -169,8 +169,10 @@ def _mes(c: Counted, share_increment: int | None) -> Decision:
         result = run(base)
         iterations = 1
     else:
-        # Add1 (pabutools' voter_budget_increment=1): raise every share by 1 until the outcome
-        # would overspend (keep the previous one) or no candidate fits any more (keep it).
+        # Add1 as issue 6 and equalshares.net define it: raise every share by 1 (currency unit)
+        # for k = 0, 1, 2, ... and keep the last outcome that fits the real budget. Unlike
+        # pabutools' voter_budget_increment it does not stop at the first exhaustive outcome:
+        # that stop misses Wieliczka 2023's published result (k = 154..164 reproduce it).
         previous: mes_engine.MESResult | None = None
         k = 0
         while True:
@@ -178,10 +180,8 @@ def _mes(c: Counted, share_increment: int | None) -> Decision:
             if outcome.spent > e.budget:
                 result = previous or mes_engine.MESResult([], {}, {}, Fraction(0))
                 break
-            left = e.budget - outcome.spent
-            chosen = set(outcome.funded)
-            if not any(c.costs[i] <= left for i in candidates if i not in chosen):
-                result = outcome
+            if len(outcome.funded) == len(candidates):
+                result = outcome  # everything is funded: more money changes nothing
                 break
             previous = outcome
             k += 1
