@@ -53,6 +53,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except TallyError as exc:
         print(f"pb.tally: error: {exc}", file=sys.stderr)
         return 2
+    except Exception as exc:  # a bug, not bad input: still one line, and a distinct status
+        print(f"pb.tally: internal error: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 3
     if args.json:
         print(json.dumps(outcome.to_json(), ensure_ascii=False))
         return 0

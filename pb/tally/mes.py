@@ -9,8 +9,8 @@ text); it stops when no project can be covered.
 
 How it stays exact and fast:
 
-- all money is ``Fraction``; the only floats are none at all: the work per round is kept small
-  instead (below), so exact arithmetic is affordable;
+- no floats at all: money is counted in integer units of a common denominator that grows
+  when a price does not divide evenly (Python integers are exact and do not overflow);
 - voters are grouped twice: identical ballots are one group with a multiplicity, and groups
   whose remaining money is equal share a *money class*; a project's supporters are summarised
   by counting, per (money class, points), how many voters there are (one NumPy ``bincount``),
@@ -26,6 +26,7 @@ import heapq
 from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
+from math import gcd
 from typing import Any
 
 import numpy as np
@@ -80,27 +81,52 @@ class MESResult:
     paid: dict[int, Fraction]
     rho: dict[int, Fraction]
     spent: Fraction
-    remaining: list[Fraction] | None = None  # money left per ballot group (each of its voters)
+    classes: MoneyClasses | None = None
+
+    def remaining(self) -> list[Fraction]:
+        """Money left to each voter of each ballot group (built on request: it is long)."""
+        assert self.classes is not None
+        amounts, scale = self.classes.amounts, self.classes.scale
+        return [Fraction(amounts[c], scale) for c in self.classes.of_group.tolist()]
 
 
 class MoneyClasses:
-    """Remaining money per ballot group, stored as a class id per group into a table of values.
+    """Remaining money per ballot group, as a class id per group into a table of amounts.
 
     Groups with equal remaining money share a class, so the number of classes stays small.
+    Amounts are exact integers counted in units of ``1 / scale``: when a price does not divide
+    evenly, every amount is multiplied up (Python integers do not overflow), which keeps
+    ``Fraction`` arithmetic, and its gcd on every operation, out of the inner loops.
     """
 
-    def __init__(self, num_groups: int, share: Fraction) -> None:
-        self.values: list[Fraction] = [share]
-        self.ids: dict[Fraction, int] = {share: 0}
+    def __init__(self, num_groups: int, share: Fraction, costs: Sequence[Fraction]) -> None:
+        scale = share.denominator
+        for cost in costs:
+            scale = scale * cost.denominator // gcd(scale, cost.denominator)
+        self.scale = scale
+        first = share.numerator * (scale // share.denominator)
+        self.amounts: list[int] = [first]
+        self.ids: dict[int, int] = {first: 0}
         self.of_group = np.zeros(num_groups, dtype=np.int64)
 
-    def class_of(self, value: Fraction) -> int:
-        c = self.ids.get(value)
+    def class_of(self, amount: int) -> int:
+        c = self.ids.get(amount)
         if c is None:
-            c = len(self.values)
-            self.ids[value] = c
-            self.values.append(value)
+            c = len(self.amounts)
+            self.ids[amount] = c
+            self.amounts.append(amount)
         return c
+
+    def rescale(self, factor: int) -> None:
+        """Count in units ``factor`` times smaller (amounts are unchanged in value)."""
+        if factor != 1:
+            self.scale *= factor
+            self.amounts = [x * factor for x in self.amounts]
+            self.ids = {x: i for i, x in enumerate(self.amounts)}
+
+    def units(self, money: Fraction) -> int:
+        """``money`` in the current units (exact: scale is a multiple of every denominator)."""
+        return money.numerator * (self.scale // money.denominator)
 
 
 def _summary(
@@ -112,7 +138,7 @@ def _summary(
     """
     keys = classes.of_group[groups] * (max_points + 1) + pts
     weights = mult[groups]
-    size = len(classes.values) * (max_points + 1)
+    size = len(classes.amounts) * (max_points + 1)
     if size <= 4 * len(keys) + 1024:
         counts = np.bincount(keys, weights=weights, minlength=size)
         nz = np.flatnonzero(counts)
@@ -122,31 +148,36 @@ def _summary(
 
 
 def _rho(
-    cost: Fraction, keys: Any, counts: Any, classes: MoneyClasses, max_points: int
-) -> Fraction | None:
-    """Smallest r with sum over supporters of min(money, r * points) >= cost; None if none."""
-    entries: list[tuple[Fraction, int, int]] = []
-    available = Fraction(0)
+    cost: int, keys: Any, counts: Any, classes: MoneyClasses, max_points: int, lcm_points: int
+) -> tuple[int, int] | None:
+    """Smallest r with sum over supporters of min(money, r * points) >= cost, or None.
+
+    ``cost`` and the answer are in the units of ``classes``; r is returned as (numerator,
+    denominator). Integers only: supporters are sorted by money / points through the exact
+    integer key money * (lcm_points / points).
+    """
+    entries: list[tuple[int, int, int, int]] = []
+    available = 0
     denom = 0
-    values = classes.values
+    amounts = classes.amounts
     width = max_points + 1
     for key, count in zip(keys.tolist(), counts.tolist(), strict=True):
-        money = values[key // width]
-        a = key % width
-        m = int(count)  # exact: counts are sums of integers far below 2**53
+        money = amounts[key // width]
         if money:
-            entries.append((money / a, a, m))
+            a = key % width
+            m = int(count)  # exact: counts are sums of integers far below 2**53
+            entries.append((money * (lcm_points // a), money, a, m))
             available += money * m
             denom += a * m
     if available < cost:
         return None
     entries.sort()
-    covered = Fraction(0)
-    for ratio, a, m in entries:
-        r = (cost - covered) / denom
-        if r <= ratio:
-            return r
-        covered += ratio * a * m
+    covered = 0
+    for _, money, a, m in entries:
+        # r = (cost - covered) / denom is enough for this supporter iff r * a <= money
+        if (cost - covered) * a <= money * denom:
+            return cost - covered, denom
+        covered += money * m
         denom -= a * m
     raise AssertionError("unreachable: available >= cost")  # pragma: no cover
 
@@ -166,8 +197,11 @@ def equal_shares(
     is the project's rank when ids are sorted as text (the tie-break); ``share`` is each voter's
     starting money. Budgets never go below zero and a voter never pays more than they have.
     """
-    classes = MoneyClasses(len(mult), share)
+    classes = MoneyClasses(len(mult), share, [costs[j] for j in candidates])
     width = supporters.max_points + 1
+    lcm_points = 1
+    for a in range(1, width):
+        lcm_points = lcm_points * a // gcd(lcm_points, a)
     heap: list[tuple[Fraction, int, int]] = []
     for j in candidates:
         total = int((mult[supporters.groups[j]] * supporters.points[j]).sum())
@@ -179,34 +213,41 @@ def equal_shares(
     rhos: dict[int, Fraction] = {}
     spent = Fraction(0)
     while heap:
-        best: tuple[Fraction, int, int, Fraction, Any, Any] | None = None
+        best: tuple[Fraction, int, int, tuple[int, int], Any] | None = None
         fresh: list[tuple[Fraction, int, int]] = []
         while heap and (best is None or heap[0][0] <= best[0]):
             _, tie, j = heapq.heappop(heap)
             keys, counts = _summary(
                 classes, supporters.groups[j], supporters.points[j], mult, supporters.max_points
             )
-            r = _rho(costs[j], keys, counts, classes, supporters.max_points)
+            r = _rho(
+                classes.units(costs[j]), keys, counts, classes, supporters.max_points, lcm_points
+            )
             if r is None:
                 continue  # its supporters can never cover it again: money only decreases
-            rho = r / weights[j]
+            rho = Fraction(r[0], r[1] * classes.scale) / weights[j]
             if best is None or (rho, tie) < (best[0], best[1]):
                 if best is not None:
                     fresh.append((best[0], best[1], best[2]))
-                best = (rho, tie, j, r, keys, counts)
+                best = (rho, tie, j, r, keys)
             else:
                 fresh.append((rho, tie, j))
         if best is None:
             break
         for item in fresh:
             heapq.heappush(heap, item)
-        rho, _, j, r, keys, _ = best
-        # Pay: each supporter in (class, points) pays min(money, r * points).
+        rho, _, j, (num, den), keys = best
+        # Pay: each supporter in (class, points a) pays min(money, num / den * a). Count in
+        # units den / g times smaller so that every price is a whole number of units.
+        g = gcd(num, den)
+        classes.rescale(den // g)
+        unit_price = num // g
         new_class = np.empty(int(keys.max()) + 1, dtype=np.int64)
+        amounts = classes.amounts
         for key in keys.tolist():
-            money = classes.values[key // width]
-            price = r * (key % width)
-            new_class[key] = classes.class_of(money - price if price < money else Fraction(0))
+            money = amounts[key // width]
+            price = unit_price * (key % width)
+            new_class[key] = classes.class_of(money - price if price < money else 0)
         groups = supporters.groups[j]
         classes.of_group[groups] = new_class[
             classes.of_group[groups] * width + supporters.points[j]
@@ -215,6 +256,4 @@ def equal_shares(
         paid[j] = costs[j]
         rhos[j] = rho
         spent += costs[j]
-    values = classes.values
-    remaining = [values[c] for c in classes.of_group.tolist()]
-    return MESResult(funded, paid, rhos, spent, remaining)
+    return MESResult(funded, paid, rhos, spent, classes)

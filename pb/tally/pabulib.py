@@ -16,6 +16,7 @@ import os
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from fractions import Fraction
+from itertools import accumulate
 from typing import Any
 
 from pb.tally.model import (
@@ -28,6 +29,7 @@ from pb.tally.model import (
 )
 
 SECTIONS = ("meta", "projects", "votes")
+_SECTION_FIRST = frozenset('mpvMPV" \t')
 
 
 def _fields(line: str) -> list[str]:
@@ -71,6 +73,9 @@ def loads(text: str, source: str = "<text>") -> Election:
     # Find the three sections first: META and PROJECTS are small, VOTES is read in bulk.
     starts: dict[str, int] = {}
     for n, line in enumerate(lines):
+        # cheap first-character test: vote lines (nearly all lines) start with a voter id
+        if line[:1] not in _SECTION_FIRST:
+            continue
         head = line.split(";", 1)[0].strip().strip('"').lower()
         if head in SECTIONS and (";" not in line or not line.split(";", 1)[1].strip()):
             if head in starts:
@@ -161,32 +166,34 @@ def loads(text: str, source: str = "<text>") -> Election:
         raise TallyError(f"{source}:{bounds['votes'][0] + 2}: {vote_type} VOTES need 'points'")
     width = len(vcols)
     first, end = bounds["votes"]
-    counts: Counter[Any] = Counter()
-    bad_width = None
-    if pi is None:
-        for n in range(first + 2, end):
-            line = lines[n]
+    body = lines[first + 2 : end]
+    sep = width - 1
+    # Lines with quotes or the wrong number of fields take the slow path (or fail).
+    odd = [k for k, line in enumerate(body) if '"' in line or line.count(";") != sep]
+    rows_of: list[list[str]]
+    if odd:
+        rows_of = []
+        for k, line in enumerate(body):
+            if not line.strip():
+                continue
             row = _fields(line) if '"' in line else line.split(";")
             if len(row) != width:
-                if not line.strip():
-                    continue
-                bad_width = (n + 1, len(row))
-                break
-            counts[row[vi].strip()] += 1
+                raise TallyError(
+                    f"{source}:{first + 3 + k}: VOTES line has {len(row)} fields, "
+                    f"header has {width}"
+                )
+            rows_of.append(row)
+        if pi is None:
+            raw: Counter[Any] = Counter(row[vi] for row in rows_of)
+        else:
+            raw = Counter((row[vi], row[pi]) for row in rows_of)
+    elif pi is None:
+        raw = Counter([line.split(";")[vi] for line in body])
     else:
-        for n in range(first + 2, end):
-            line = lines[n]
-            row = _fields(line) if '"' in line else line.split(";")
-            if len(row) != width:
-                if not line.strip():
-                    continue
-                bad_width = (n + 1, len(row))
-                break
-            counts[(row[vi].strip(), row[pi].strip())] += 1
-    if bad_width is not None:
-        raise TallyError(
-            f"{source}:{bad_width[0]}: VOTES line has {bad_width[1]} fields, header has {width}"
-        )
+        raw = Counter([(r[vi], r[pi]) for r in (line.split(";") for line in body)])
+    counts: Counter[Any] = Counter()
+    for key, m in raw.items():
+        counts[key.strip() if pi is None else (key[0].strip(), key[1].strip())] += m
 
     def line_of(key: Any) -> int:
         """First line carrying a given ballot text (only looked up to report an error)."""
@@ -199,15 +206,24 @@ def loads(text: str, source: str = "<text>") -> Election:
                 return n + 1
         return first + 2
 
+    ordinal = vote_type == "ordinal"
+    if pi is None:
+        fast = _fast_ballots(counts, index, ordinal)
+        if fast is not None:
+            table = BallotTable(fast[0], None, fast[1])
+            meta["vote_type"] = vote_type
+            return Election.from_table(projects, budget, table, vote_type, meta)
     ballots: list[tuple[int, ...]] = []
     points: list[tuple[int, ...]] = []
     mult: list[int] = []
     get = index.get
-    ordinal = vote_type == "ordinal"
     for key, m in counts.items():
         vote_text = key if pi is None else key[0]
-        names = [x.strip() for x in vote_text.split(",")] if vote_text else []
+        names = vote_text.split(",") if vote_text else []
         ids = [get(x, -1) for x in names]
+        if -1 in ids:
+            names = [x.strip() for x in names]
+            ids = [get(x, -1) for x in names]
         if -1 in ids:
             unknown = names[ids.index(-1)]
             what = "an empty project id" if not unknown else f"unknown project {unknown!r}"
@@ -248,6 +264,29 @@ def loads(text: str, source: str = "<text>") -> Election:
     table = BallotTable(ballots, points if cardinal else None, mult)
     meta["vote_type"] = vote_type
     return Election.from_table(projects, budget, table, vote_type, meta)
+
+
+def _fast_ballots(
+    counts: Counter[str], index: dict[str, int], ordinal: bool
+) -> tuple[list[tuple[int, ...]], list[int]] | None:
+    """Approval and ordinal ballots in bulk (one split, one map); None if anything is off.
+
+    The slow loop in ``loads`` then redoes the work and reports the problem with its line.
+    """
+    keys = list(counts)
+    present = [k for k in keys if k]
+    try:
+        flat = list(map(index.__getitem__, ",".join(present).split(","))) if present else []
+    except KeyError:
+        return None
+    sizes = [k.count(",") + 1 if k else 0 for k in keys]
+    ends = list(accumulate(sizes))
+    ballots = [tuple(flat[e - n : e]) for e, n in zip(ends, sizes, strict=True)]
+    for g in [g for g, b in enumerate(ballots) if len(set(b)) != len(b)]:
+        if ordinal:
+            return None
+        ballots[g] = tuple(sorted(set(ballots[g])))  # approval: a repeated id counts once
+    return ballots, list(counts.values())
 
 
 def _quote(value: str) -> str:

@@ -232,9 +232,9 @@ def test_mes_voters_never_pay_more_than_their_share(e: Election) -> None:
     result = mes_engine.equal_shares(
         c.costs, weights, c.tie, candidates, supporters, np.asarray(t.mult), share
     )
-    assert result.remaining is not None
-    assert all(0 <= money <= share for money in result.remaining)
-    paid = sum((share - money) * m for money, m in zip(result.remaining, t.mult, strict=True))
+    remaining = result.remaining()
+    assert all(0 <= money <= share for money in remaining)
+    paid = sum((share - money) * m for money, m in zip(remaining, t.mult, strict=True))
     assert paid == result.spent == sum(c.costs[i] for i in result.funded)
 
 
