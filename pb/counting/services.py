@@ -314,7 +314,11 @@ def round_count(*, round: Round, actor: Any = None) -> list[Tally]:
                 },
             )
             round.phase = Phase.RESULTS
-            transaction.on_commit(lambda: _start_feedback(round.pk))
+        # Started by every count, not only the one that moved the round on: a worker killed
+        # between this commit and the enqueue gets ``tally_round`` again (``acks_late``) and
+        # finds the round already in results. The pipeline is keyed by the count, so starting
+        # it again for the same tallies finds its report and skips the steps already done.
+        transaction.on_commit(lambda: _start_feedback(round.pk))
     return tallies
 
 
