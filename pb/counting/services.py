@@ -18,6 +18,7 @@ import io
 import json
 import time
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
@@ -172,13 +173,19 @@ def explain(
     score: int,
     vote_type: str,
     currency: str,
+    cost: int = 0,
     paid: int | None = None,
+    left: int | None = None,
     min_share: Fraction | None = None,
 ) -> str:
-    """One plain sentence a resident can read: funded and how, or why not."""
+    """Why a project was or was not funded, in one or two plain sentences.
+
+    The sentence does not start with "Funded" or "Not funded": pages and messages say that
+    first, in their own words, and follow it with this.
+    """
     votes = _score_text(score, vote_type)
     if reason == "funded":
-        sentence = f"Funded ({_ordinal(rank or 0)} chosen) with {votes}."
+        sentence = f"Chosen {_ordinal(rank or 0)}, with {votes}."
         if paid is not None:
             sentence += (
                 f" Its supporters paid {format_money(paid, currency)} of it from their equal "
@@ -186,35 +193,70 @@ def explain(
             )
         return sentence
     if reason == "did_not_fit":
-        return f"Not funded: it had {votes} but cost more than the money left when its turn came."
+        if left is not None:
+            return (
+                f"It had {votes}, but it costs {format_money(cost, currency)} and only "
+                f"{format_money(left, currency)} was left when its turn came."
+            )
+        return f"It had {votes}, but it cost more than the money left when its turn came."
     if reason == "below_threshold":
-        share = f" of {float(min_share * 100):.4g}%" if min_share is not None else ""
-        return f"Not funded: its {votes} fell below the minimum support{share} of voters."
+        share = f" of {float(min_share * 100):.4g}% of voters" if min_share is not None else ""
+        return f"Its {votes} were below the minimum support{share} a project needed."
     if reason == "shares_exhausted":
         return (
-            f"Not funded: it had {votes}, but its supporters' equal shares of the budget "
-            "were already spent on projects they chose."
+            f"It had {votes}, but its supporters' equal shares of the budget were already "
+            "spent on other projects they chose, and it did not fit the money left afterwards."
         )
     if reason == "no_support":
-        return "Not funded: nobody voted for it."
-    return "Not funded."
+        return "Nobody voted for it."
+    return "It was not chosen."
+
+
+def _left_at_turn(
+    rule: str, scores: dict[str, int], costs: dict[str, int], winners: Sequence[str], budget: int
+) -> dict[str, int]:
+    """For the greedy rules: the money left when each project's turn came.
+
+    Greedy takes projects by score, highest first, ties by id as text, so a project's turn
+    comes after every winner ahead of it in that order.
+    """
+    if not rule.startswith("greedy"):
+        return {}
+    order = sorted(scores, key=lambda pid: (-scores[pid], pid))
+    position = {pid: n for n, pid in enumerate(order)}
+    chosen = sorted(winners, key=position.__getitem__)
+    left: dict[str, int] = {}
+    for pid in order:
+        ahead = [w for w in chosen if position[w] < position[pid]]
+        left[pid] = budget - sum(costs[w] for w in ahead)
+    return left
 
 
 def _outcome_json(inputs: CountInputs, round_: Round) -> dict[str, Any]:
     min_share = _min_share(round_)
     outcome = tally(inputs.election, round_.rule, min_share=min_share)
     vote_type = inputs.election.vote_type
+    explanations = outcome.explanations
+    costs = {pid: p.cost for pid, p in inputs.proposals.items()}
+    left = _left_at_turn(
+        round_.rule,
+        {pid: int(explanations[pid].score) for pid in inputs.proposals},
+        costs,
+        list(outcome.winners),
+        inputs.budget,
+    )
     projects: dict[str, Any] = {}
     for pid, proposal in sorted(inputs.proposals.items()):
-        exp = outcome.explanations[pid]
-        paid = getattr(exp, "paid_by_supporters", None)
-        paid_pence = int(Fraction(paid)) if paid is not None and exp.funded else None
+        exp = explanations[pid]
+        paid = exp.paid_by_supporters
+        paid_pence = int(paid) if paid is not None and exp.funded else None
         projects[pid] = {
             "title": proposal.title,
             "cost": str(proposal.cost),
             "theme": proposal.theme.name if proposal.theme else "",
             "area": proposal.area.name,
             "score": int(exp.score),
+            "supporters": int(exp.supporters),
             "funded": bool(exp.funded),
             "rank": exp.rank,
             "reason": exp.reason,
@@ -224,7 +266,9 @@ def _outcome_json(inputs: CountInputs, round_: Round) -> dict[str, Any]:
                 score=int(exp.score),
                 vote_type=vote_type,
                 currency=round_.currency,
+                cost=proposal.cost,
                 paid=paid_pence,
+                left=left.get(pid),
                 min_share=min_share,
             ),
         }

@@ -38,9 +38,11 @@ def test_counting_a_closed_city_round_stores_an_explained_tally_per_area(cw: Cou
     assert north["voters"] == 4
     trees = north["projects"][str(cw.trees.pk)]
     assert trees["funded"] is False and trees["reason"] == "did_not_fit"
-    assert "money left" in trees["sentence"]
+    assert trees["sentence"] == (
+        "It had 2 votes, but it costs £250 and only £0 was left when its turn came."
+    )
     assert north["projects"][str(cw.bench.pk)]["sentence"].startswith(
-        "Funded (1st chosen) with 3 votes"
+        "Chosen 1st, with 3 votes"
     )
     assert by_area["south"].outcome["winners"] == [str(cw.mural.pk)]
     cw.round.refresh_from_db()
