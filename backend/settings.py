@@ -132,6 +132,11 @@ else:
 
 CELERY_BROKER_URL = REDIS_URL or "memory://"
 CELERY_RESULT_BACKEND = REDIS_URL or "cache+memory://"
+# A task whose worker died is handed to another worker once it has gone unacknowledged this
+# long (Redis has no other way to know). Every task is idempotent, so a task that runs longer
+# than this and is delivered twice does no harm; kombu's default of an hour would leave a count
+# or the outcome messages waiting that long after a crash.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 600)}
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", not REDIS_URL)
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True
