@@ -45,6 +45,11 @@ VOTE_TYPES: dict[str, str] = {
     BallotType.RANKING: "ordinal",
 }
 
+#: Money is stored in minor units (pence) but counted and published in whole units (pounds),
+#: as pabulib files are: a resident reads "2500" as £2,500, and the budget increase of
+#: ``mes-add1`` steps one pound per voter, as equalshares.net's Add1 does, not one penny.
+MINOR_UNITS = 100
+
 #: Phases in which the ballots are closed and may be published and counted.
 CLOSED_PHASES = frozenset({Phase.COUNTING, Phase.RESULTS, Phase.IMPLEMENTATION})
 
@@ -120,7 +125,12 @@ def count_inputs(*, round: Round, area: Area | None) -> CountInputs:
         for key, multiplicity in sorted(merged.items(), key=lambda kv: repr(kv[0]))
     ]
     projects = [
-        Project(id=pid, cost=p.cost, name=p.title, category=p.theme.name if p.theme else "")
+        Project(
+            id=pid,
+            cost=Fraction(p.cost, MINOR_UNITS),
+            name=p.title,
+            category=p.theme.name if p.theme else "",
+        )
         for pid, p in sorted(proposals.items())
     ]
     min_share = _min_share(round)
@@ -137,10 +147,10 @@ def count_inputs(*, round: Round, area: Area | None) -> CountInputs:
     digest = hashlib.sha256(json.dumps(fingerprint, sort_keys=True).encode()).hexdigest()
     election = Election(
         projects=projects,
-        budget=budget,
+        budget=Fraction(budget, MINOR_UNITS),
         votes=votes,
         vote_type=vote_type,
-        meta={"description": round.name, "currency": round.currency, "unit": "pence"},
+        meta={"description": round.name, "currency": round.currency},
     )
     return CountInputs(area, budget, proposals, election, n_ballots, digest)
 
@@ -249,7 +259,7 @@ def _outcome_json(inputs: CountInputs, round_: Round) -> dict[str, Any]:
     for pid, proposal in sorted(inputs.proposals.items()):
         exp = explanations[pid]
         paid = exp.paid_by_supporters
-        paid_pence = int(paid) if paid is not None and exp.funded else None
+        paid_pence = int(paid * MINOR_UNITS) if paid is not None and exp.funded else None
         projects[pid] = {
             "title": proposal.title,
             "cost": str(proposal.cost),
@@ -276,7 +286,7 @@ def _outcome_json(inputs: CountInputs, round_: Round) -> dict[str, Any]:
         "rule": round_.rule,
         "vote_type": vote_type,
         "budget": str(inputs.budget),
-        "total_cost": str(outcome.total_cost),
+        "total_cost": str(int(outcome.total_cost * MINOR_UNITS)),
         "voters": inputs.ballots,
         "winners": list(outcome.winners),
         "projects": projects,
@@ -403,7 +413,6 @@ def ballots_pb(*, round: Round, area: Area | None) -> str:
     meta = {
         "description": f"{round.name}" + (f": {area.name}" if area else ""),
         "currency": round.currency,
-        "unit": "pence",
         "rule": round.rule,
         "license": "CC BY 4.0",
     }
@@ -412,7 +421,7 @@ def ballots_pb(*, round: Round, area: Area | None) -> str:
         meta["min_share"] = str(min_share)
     election = Election(
         projects=inputs.election.projects,
-        budget=inputs.budget,
+        budget=inputs.election.budget,
         votes=votes,
         vote_type=inputs.election.vote_type,
         meta=meta,

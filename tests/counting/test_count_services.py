@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from fractions import Fraction
 from typing import Any
 
 import pytest
@@ -41,9 +42,7 @@ def test_counting_a_closed_city_round_stores_an_explained_tally_per_area(cw: Cou
     assert trees["sentence"] == (
         "It had 2 votes, but it costs £250 and only £0 was left when its turn came."
     )
-    assert north["projects"][str(cw.bench.pk)]["sentence"].startswith(
-        "Chosen 1st, with 3 votes"
-    )
+    assert north["projects"][str(cw.bench.pk)]["sentence"].startswith("Chosen 1st, with 3 votes")
     assert by_area["south"].outcome["winners"] == [str(cw.mural.pk)]
     cw.round.refresh_from_db()
     assert cw.round.phase == "results"
@@ -209,4 +208,24 @@ def test_a_resident_recounts_the_published_file_with_the_command_line(
     )
     recount = json.loads(result.stdout)
     assert sorted(recount["winners"]) == sorted(stored.outcome["winners"])
-    assert recount["total_cost"] == stored.outcome["total_cost"]
+    # The file counts in pounds; the stored tally keeps pence.
+    assert Fraction(recount["total_cost"]) * 100 == int(stored.outcome["total_cost"])
+
+
+def test_mes_with_the_budget_increase_counts_in_pounds_and_stays_within_the_money(
+    cw: CountWorld,
+):
+    cw.round.rule = "mes-add1"
+    cw.round.save(update_fields=["rule"])
+    _vote_north(cw)
+    for _ in range(3):
+        cw.cast(cw.north, cw.trees)
+    cw.set_phase("counting")
+
+    inputs = services.count_inputs(round=cw.round, area=cw.north)
+    assert inputs.election.budget == 500  # £500, counted in pounds
+    stored = services.tally_store(round=cw.round, area=cw.north)
+
+    assert stored.outcome["rule"] == "mes-add1"
+    assert 0 < int(stored.outcome["total_cost"]) <= 50_000
+    assert str(cw.trees.pk) in stored.outcome["winners"]
