@@ -15,7 +15,7 @@ from datetime import datetime, time
 from fractions import Fraction
 from typing import Any
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from backend.accounts.models import AgeBand, Role, User
@@ -29,7 +29,15 @@ from feedback.models import (
     SurveyAnswer,
     SurveyInvitation,
 )
-from pb.models import AuditEntry, Participation, PhaseWindow, Proposal, Round, Tally
+from pb.models import (
+    AuditEntry,
+    DetailsRead,
+    Participation,
+    PhaseWindow,
+    Proposal,
+    Round,
+    Tally,
+)
 
 RULE_SENTENCES: dict[str, str] = {
     "greedy": (
@@ -62,9 +70,6 @@ REASON_LABELS: dict[str, str] = {
 }
 
 RECOUNT_COMMAND = "python -m pb.tally FILE.pb --rule {rule}"
-
-OPENED_DETAILS_RECORDED = False
-"""The platform does not yet record who opened a proposal's details before voting."""
 
 
 def rule_sentence(round_: Round) -> str:
@@ -264,8 +269,23 @@ def inclusion_report(*, round: Round) -> ind.InclusionReport:
     )
 
 
-def deliberation_report(*, round: Round, voters: int) -> ind.DeliberationReport:
+def deliberation_report(*, round: Round) -> ind.DeliberationReport:
+    """Rooms, contributions and arguments, and how many voters read details before voting.
+
+    Reading is only known for people signed in, so that share is over the voters who voted
+    with an account; a voter code leaves no trace to compare. ``voted_on`` is a day (ballot
+    secrecy), so "before voting" means on or before the day they voted.
+    """
     from deliberation.models import Contribution, Room
+
+    account_voters = Participation.objects.filter(round=round, voter__isnull=False)
+    readers = account_voters.filter(
+        Exists(
+            DetailsRead.objects.filter(
+                round=round, user=OuterRef("voter"), first_read_at__date__lte=OuterRef("voted_on")
+            )
+        )
+    ).count()
 
     rooms = []
     shown = Contribution.objects.filter(hidden=False)
@@ -305,8 +325,8 @@ def deliberation_report(*, round: Round, voters: int) -> ind.DeliberationReport:
             ind.ProposalDiscussion(str(pk), title, n, pro, con)
             for pk, title, n, pro, con in per_proposal
         ],
-        voters=voters,
-        voters_who_opened_details=0,
+        voters=account_voters.count(),
+        voters_who_opened_details=readers,
     )
 
 
@@ -316,13 +336,8 @@ def report_figures(*, round: Round, tallies: Sequence[Tally]) -> dict[str, Any]:
     results = results_from_tallies(round=round, tallies=tallies)
     inclusion = inclusion_report(round=round)
     integrity = integrity_report(round=round, tallies=tallies)
-    deliberation = deliberation_report(round=round, voters=inclusion.total_voters)
+    deliberation = deliberation_report(round=round)
     rows = [*integrity.rows(), *inclusion.rows(), *deliberation.rows()]
-    if not OPENED_DETAILS_RECORDED:
-        rows = [
-            (name, "not recorded", d) if name.endswith("read proposal details") else (name, v, d)
-            for name, v, d in rows
-        ]
     area_rows = {
         ra.area_id: ra for ra in round.round_areas.select_related("area").order_by("area__name")
     }
@@ -355,7 +370,6 @@ def report_figures(*, round: Round, tallies: Sequence[Tally]) -> dict[str, Any]:
         "inclusion": inclusion.to_dict(),
         "deliberation": {
             **deliberation.to_dict(),
-            "opened_details_recorded": OPENED_DETAILS_RECORDED,
         },
         "rows": [list(r) for r in rows],
         "counted_at": max((a["counted_at"] for a in results), default=None),

@@ -287,6 +287,26 @@ class Support(models.Model):
         return f"Support for {self.proposal}"
 
 
+class DetailsRead(models.Model):
+    """A signed-in resident opened a proposal's page in this round; kept once, the first time.
+
+    It exists for one Brisbane deliberation figure only: the share of voters who read a
+    proposal's details before they voted. It says nothing about which proposal was read.
+    """
+
+    round = models.ForeignKey(Round, on_delete=models.CASCADE, related_name="+")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    first_read_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["round", "user"], name="details_read_once_per_round")
+        ]
+
+    def __str__(self) -> str:
+        return f"Details read in {self.round}"
+
+
 class ThemeRanking(models.Model):
     """A resident's ranking of themes for their area in the priorities phase."""
 

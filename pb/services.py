@@ -23,6 +23,7 @@ from pb import rules
 from pb.models import (
     Area,
     AuditEntry,
+    DetailsRead,
     PhaseWindow,
     Proposal,
     ProposalEvent,
@@ -405,6 +406,20 @@ def proposal_withdraw(*, actor: Any, proposal: Proposal, reason: str = "") -> Pr
         proposal.save(update_fields=["status", "updated_at"])
         _event(proposal, "Withdrawn by the author." + (f" {reason}" if reason else ""))
     return proposal
+
+
+def details_read_record(*, user: Any, round: Round) -> None:
+    """Note, once per round, that a signed-in resident opened a proposal's details.
+
+    Only reading before the vote closes matters to the deliberation figure, so later visits
+    write nothing. One ``INSERT ... ON CONFLICT DO NOTHING``: a second reader or a second tab
+    cannot fail or duplicate.
+    """
+    if not getattr(user, "is_authenticated", False):
+        return
+    if ORDER.index(Phase(round.phase)) >= ORDER.index(Phase.COUNTING):
+        return
+    DetailsRead.objects.bulk_create([DetailsRead(round=round, user=user)], ignore_conflicts=True)
 
 
 def proposal_support(*, user: Any, proposal: Proposal) -> Proposal:

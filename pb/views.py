@@ -89,6 +89,7 @@ def proposal_detail(request: HttpRequest, pk: int) -> HttpResponse:
     )
     if not rules.can_see_proposal(request.user, proposal):
         raise Http404
+    services.details_read_record(user=request.user, round=proposal.round)
     context = {
         "proposal": proposal,
         "round": proposal.round,
