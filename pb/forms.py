@@ -332,7 +332,8 @@ class TimetableForm(forms.Form):
             if phase in windows:
                 initial[f"{phase}_start"] = timezone.localtime(windows[phase].starts_at)
                 initial[f"{phase}_end"] = timezone.localtime(windows[phase].ends_at)
-        super().__init__(*args, initial=initial, **kwargs)
+        kwargs["initial"] = {**initial, **(kwargs.get("initial") or {})}
+        super().__init__(*args, **kwargs)
         for phase in ORDER[1:]:
             widget = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
             self.fields[f"{phase}_start"] = forms.DateTimeField(

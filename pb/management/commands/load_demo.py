@@ -299,6 +299,9 @@ class Command(BaseCommand):
             services.split_publish(actor=manager, round=round_)
         ideas = DEMO_PROPOSALS.get(spec["slug"], [])
         themes = {t.name: t for t in Theme.objects.all()}
+        group: dict[str, Any] = (
+            {"group_name": "Poulton Friends"} if round_.style == RoundStyle.DECISION_DAY else {}
+        )
         for area_slug, title, description, pounds, theme in ideas:
             services.proposal_create(
                 author=resident,
@@ -308,11 +311,7 @@ class Command(BaseCommand):
                 description=description,
                 estimated_cost=pounds * 100,
                 theme=themes[theme],
-                **(
-                    {"group_name": "Poulton Friends"}
-                    if round_.style == RoundStyle.DECISION_DAY
-                    else {}
-                ),
+                **group,
             )
         round_.phase = target
         round_.save(update_fields=["phase"])
