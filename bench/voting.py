@@ -1,13 +1,16 @@
 """Ballot casting benchmark (issue 7). Prints figures; asserts nothing.
 
-    .venv/bin/python bench/voting.py --concurrency 20 200 --seconds 15 --workers 2
+    .venv/bin/python bench/voting.py --concurrency 20 200 --seconds 15
+    .venv/bin/python bench/voting.py --server uvicorn --workers 2   # compare another server
 
 What it does:
 
 1. Recreates a PostgreSQL database ``voting_bench`` (``--database-url`` for another) with one
    city round in its voting phase (4 areas, 8 projects each) and enough one-time voter codes.
-2. Starts the production web processes, ``uvicorn backend.asgi:application --workers N``,
-   with Django's psycopg pool (``DATABASE_POOL_MAX``).
+2. Starts the production web processes for HTTP (``--server``, default ``gthread``: what
+   ``make stack`` runs, gunicorn's threaded workers serving ``backend.wsgi``; ``uvicorn`` and
+   ``gunicorn-uvicorn`` serve ``backend.asgi`` for comparison), ``--workers`` processes, with
+   Django's psycopg pool (``DATABASE_POOL_MAX``).
 3. For each concurrency level, ``--procs`` client processes keep that many keep-alive HTTP/1.1
    connections busy posting ``POST /api/v1/rounds/{id}/ballots/`` with a voter code; a share
    of the attempts (``--repeat``, 20%) reuse a code that already voted and must get 409.
@@ -16,6 +19,9 @@ What it does:
    a code stored twice) and 5xx answers; then runs ``pgbench`` with the same two inserts of a
    cast (participation and ballot, one transaction) for the ratio of our rate to the
    database's plain insert rate.
+5. Beside every figure: the load average before the level (other work on the machine skews
+   everything) and the CPU seconds the web server and the load generator used, so a client
+   that saturates a core is seen, not mistaken for a slow server.
 """
 
 from __future__ import annotations
@@ -84,7 +90,7 @@ def prepare(env: dict[str, str], codes_needed: int) -> dict[str, Any]:
         phase="voting",
         voter_codes_enabled=True,
     )
-    areas = []
+    areas: list[dict[str, Any]] = []
     for i in range(4):
         area = Area.objects.create(name=f"Ward {i}", slug=f"ward-{i}", population=50_000)
         RoundArea.objects.create(round=round_, area=area, allocation=10_000_000)
@@ -99,7 +105,7 @@ def prepare(env: dict[str, str], codes_needed: int) -> dict[str, Any]:
             ).pk
             for j in range(8)
         ]
-        areas.append({"area": area.pk, "projects": projects})
+        areas.append({"area": int(area.pk), "projects": projects})
     codes: list[tuple[str, int]] = []
     per_area = codes_needed // len(areas) + 1
     for a in areas:
@@ -209,7 +215,9 @@ def client_process(
         uvloop.install()
     except ImportError:
         pass
-    out.put(asyncio.run(main()))
+    result = asyncio.run(main())
+    result["cpu"] = time.process_time()
+    out.put(result)
 
 
 def run_level(
@@ -257,6 +265,7 @@ def run_level(
         "statuses": statuses,
         "errors": sum(r["errors"] for r in results),
         "ok": ok,
+        "client_cpu": sum(r["cpu"] for r in results),
     }
 
 
@@ -326,13 +335,87 @@ def run_pgbench(url: str, clients: int, seconds: int) -> float | None:
     return None
 
 
+def tree_cpu(pid: int) -> float:
+    """CPU seconds used so far by a process and its children (the server's workers)."""
+    pids, total = [pid], 0.0
+    tick = os.sysconf("SC_CLK_TCK")
+    while pids:
+        p = pids.pop()
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / tick
+            children = Path(f"/proc/{p}/task/{p}/children").read_text().split()
+        except (OSError, IndexError, ValueError):
+            continue
+        pids += [int(c) for c in children]
+    return total
+
+
+def server_command(args: argparse.Namespace, port: int) -> list[str]:
+    bin_dir = Path(sys.executable).parent
+    bind = f"127.0.0.1:{port}"
+    if args.server == "gthread":
+        return [
+            str(bin_dir / "gunicorn"),
+            "backend.wsgi:application",
+            "--bind",
+            bind,
+            "--workers",
+            str(args.workers),
+            "--worker-class",
+            "gthread",
+            "--threads",
+            str(args.threads),
+            "--log-level",
+            "warning",
+        ]
+    if args.server == "gunicorn-uvicorn":
+        return [
+            str(bin_dir / "gunicorn"),
+            "backend.asgi:application",
+            "--bind",
+            bind,
+            "--workers",
+            str(args.workers),
+            "--worker-class",
+            "uvicorn.workers.UvicornWorker",
+            "--log-level",
+            "warning",
+        ]
+    command = [
+        str(bin_dir / "uvicorn"),
+        "backend.asgi:application",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--workers",
+        str(args.workers),
+        "--log-level",
+        "warning",
+        "--no-access-log",
+    ]
+    if args.server == "uvicorn-asyncio":
+        command += ["--loop", "asyncio", "--http", "h11"]
+    return command
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--database-url", default="postgres://postgres@127.0.0.1:5432/voting_bench")
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/7")
     parser.add_argument("--concurrency", type=int, nargs="+", default=[20, 200])
     parser.add_argument("--seconds", type=float, default=15)
-    parser.add_argument("--workers", type=int, default=2, help="uvicorn worker processes")
+    parser.add_argument(
+        "--server",
+        choices=["gthread", "uvicorn", "uvicorn-asyncio", "gunicorn-uvicorn"],
+        default="gthread",
+        help="gthread: gunicorn threads on backend.wsgi (make stack); uvicorn: backend.asgi "
+        "with uvloop and httptools; uvicorn-asyncio: with asyncio and h11; gunicorn-uvicorn: "
+        "gunicorn managing uvicorn workers",
+    )
+    parser.add_argument("--workers", type=int, default=3, help="web server processes")
+    parser.add_argument("--threads", type=int, default=4, help="threads per gthread worker")
     parser.add_argument("--pool", type=int, default=10, help="database pool size per worker")
     parser.add_argument("--procs", type=int, default=2, help="load generator processes")
     parser.add_argument("--repeat", type=float, default=0.2, help="share of repeat attempts")
@@ -355,30 +438,20 @@ def main() -> None:
     print("… preparing the database and voter codes", flush=True)
     setup = prepare(env, args.codes)
     codes = setup["codes"]
-    server = subprocess.Popen(
-        [
-            str(Path(sys.executable).parent / "uvicorn"),
-            "backend.asgi:application",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--workers",
-            str(args.workers),
-            "--log-level",
-            "warning",
-            "--no-access-log",
-        ],
-        cwd=ROOT,
-        env={**os.environ, **env},
-    )
+    command = server_command(args, port)
+    print("… serving with", Path(command[0]).name, *command[1:], flush=True)
+    server = subprocess.Popen(command, cwd=ROOT, env={**os.environ, **env})
     rows = []
     try:
         wait_port(port)
         time.sleep(2)
         for level in args.concurrency:
             print(f"… {level} concurrent voters for {args.seconds:.0f} s", flush=True)
+            load = os.getloadavg()[0]
+            server_cpu = tree_cpu(server.pid)
             result = run_level(args, port, setup, level, codes)
+            result["server_cpu"] = tree_cpu(server.pid) - server_cpu
+            result["load"] = load
             codes = [c for c in codes if c[0] not in result["tried"]]  # fresh codes only
             rows.append(result)
     finally:
@@ -389,7 +462,7 @@ def main() -> None:
     store = check_store(all_ok)
     print(
         "\nconcurrency  ballots/s  answers/s   p50 ms   p95 ms   p99 ms     201     409"
-        "  other 4xx  5xx  conn errors"
+        "  other 4xx  5xx  conn errors  load avg  server cpu  client cpu"
     )
     for r in rows:
         st = r["statuses"]
@@ -400,8 +473,10 @@ def main() -> None:
             f"{r['level']:>11}  {st.get(201, 0) / args.seconds:>9.0f}"
             f"  {len(lat) / args.seconds:>9.0f}  {pct(lat, 50):>7.1f}  {pct(lat, 95):>7.1f}"
             f"  {pct(lat, 99):>7.1f}  {st.get(201, 0):>6}  {st.get(409, 0):>6}  {other4:>9}"
-            f"  {five:>3}  {r['errors']:>11}"
+            f"  {five:>3}  {r['errors']:>11}  {r['load']:>8.2f}"
+            f"  {r['server_cpu'] / args.seconds:>9.2f}c  {r['client_cpu'] / args.seconds:>9.2f}c"
         )
+    print("(load avg: 1-minute, before the level; cpu: cores busy on average over the level)")
     lost = store["distinct_201"] - store["stored_for_201"]
     doubled = (
         (store["ballots"] - store["distinct_201"])
