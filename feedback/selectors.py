@@ -237,8 +237,21 @@ def integrity_report(*, round: Round, tallies: Sequence[Tally]) -> ind.Integrity
     )
 
 
+def _census(areas: Sequence[Any], question: str) -> dict[str, int]:
+    """People per group over the round's areas, or ``{}`` unless every area has the figures
+    (a group compared with part of the population would be flagged wrongly)."""
+    total: Counter[str] = Counter()
+    for area in areas:
+        groups = (area.census or {}).get(question)
+        if not groups:
+            return {}
+        total.update(groups)
+    return dict(total)
+
+
 def inclusion_report(*, round: Round) -> ind.InclusionReport:
-    """Turnout by area, age band and channel, and voluntary profile answers (no census yet)."""
+    """Turnout by area, age band and channel, and voluntary profile answers against the
+    areas' census figures where every area has them (``Area.census``)."""
     participations = Participation.objects.filter(round=round)
     by_area = dict(participations.values_list("area_id").annotate(n=Count("id")))
     areas = [
@@ -249,6 +262,8 @@ def inclusion_report(*, round: Round) -> ind.InclusionReport:
         )
         for ra in round.round_areas.select_related("area").order_by("area__name")
     ]
+    round_areas = [ra.area for ra in round.round_areas.select_related("area")]
+    band_population = _census(round_areas, "age_band")
     bands = participations.exclude(age_band="").values_list("age_band").annotate(n=Count("id"))
     channels = dict(participations.values_list("channel").annotate(n=Count("id")))
     demographics = []
@@ -259,11 +274,19 @@ def inclusion_report(*, round: Round) -> ind.InclusionReport:
         )
         not_answered = answers.pop("", 0) + answers.pop(None, 0)
         demographics.append(
-            ind.DemographicQuestion(question=question, answers=answers, not_answered=not_answered)
+            ind.DemographicQuestion(
+                question=question,
+                answers=answers,
+                population=_census(round_areas, question),
+                not_answered=not_answered,
+            )
         )
     return ind.inclusion_indicators(
         areas=areas,
-        age_bands=[ind.GroupCount(key=b, voters=n) for b, n in sorted(bands)],
+        age_bands=[
+            ind.GroupCount(key=b, voters=n, population=band_population.get(b))
+            for b, n in sorted(bands)
+        ],
         channels=channels,
         demographics=demographics,
     )

@@ -7,8 +7,10 @@ areas can be exact to the penny; forms and templates show it in major units.
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
@@ -22,6 +24,28 @@ class AreaKind(models.TextChoices):
     NEIGHBOURHOOD = "neighbourhood", _("Neighbourhood")
 
 
+CENSUS_QUESTIONS = ("age_band", "gender", "ethnicity", "disability")
+
+
+def validate_census(value: Any) -> None:
+    """``{"gender": {"woman": 10400, "man": 9800, ...}, "age_band": {...}}``: people per group."""
+    if not isinstance(value, dict):
+        raise ValidationError(_("Give the census as groups of people per question."))
+    for question, groups in value.items():
+        if question not in CENSUS_QUESTIONS:
+            raise ValidationError(
+                _("Unknown census question “%(q)s”: use %(known)s."),
+                params={"q": question, "known": ", ".join(CENSUS_QUESTIONS)},
+            )
+        if not isinstance(groups, dict) or not all(
+            isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in groups.values()
+        ):
+            raise ValidationError(
+                _("Census figures for “%(q)s” must be whole numbers of people, 0 or more."),
+                params={"q": question},
+            )
+
+
 class Area(models.Model):
     """A ward or a neighbourhood inside a ward, with the people who answer for it."""
 
@@ -32,6 +56,16 @@ class Area(models.Model):
         "self", null=True, blank=True, on_delete=models.PROTECT, related_name="children"
     )
     population = models.PositiveIntegerField(default=0)
+    census = models.JSONField(
+        default=dict,
+        blank=True,
+        validators=[validate_census],
+        help_text=_(
+            "People per group, for the inclusion report: "
+            '{"gender": {"woman": 10400, "man": 9800}, "age_band": {"16_24": 2100, ...}}. '
+            "Leave empty when not known."
+        ),
+    )
     managers = models.ManyToManyField(
         settings.AUTH_USER_MODEL, blank=True, related_name="managed_areas"
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+import pytest
 from django.urls import reverse
 from django.utils import timezone
 
@@ -46,3 +47,38 @@ def test_the_share_counts_voters_with_an_account_who_read_on_or_before_the_day_t
 
     assert report.opened_details.part == 2
     assert report.opened_details.whole == len(counted.voters)
+
+
+def test_census_figures_let_the_report_flag_under_represented_groups(counted: Counted):
+    # Voters: 3 men and 2 women (see the Counted fixture). Women are 550 of the 900 residents
+    # (61%) but 40% of voters: under the default margin (below 80% of their share, 49%), so
+    # flagged, but only once every area has census figures.
+    counted.north.census = {"gender": {"woman": 150, "man": 150}}
+    counted.north.save(update_fields=["census"])
+    unknown = selectors.inclusion_report(round=counted.round)
+    gender = next(d for d in unknown.demographics if d.question == "gender")
+    assert gender.under_represented == ()
+
+    counted.south.census = {"gender": {"woman": 400, "man": 200}}
+    counted.south.save(update_fields=["census"])
+    known = selectors.inclusion_report(round=counted.round)
+    gender = next(d for d in known.demographics if d.question == "gender")
+    assert gender.under_represented == ("woman",)
+
+
+@pytest.mark.parametrize(
+    "census",
+    [
+        {"shoe_size": {"9": 10}},
+        {"gender": {"woman": -1}},
+        {"gender": {"woman": "many"}},
+        ["gender"],
+    ],
+)
+def test_census_figures_that_make_no_sense_are_refused(census: Any, db: Any):
+    from django.core.exceptions import ValidationError
+
+    from pb.models import Area
+
+    with pytest.raises(ValidationError):
+        Area(name="X", slug="x", census=census).full_clean()

@@ -95,7 +95,12 @@ class Command(BaseCommand):
         for name, population, children in WARDS:
             ward, _ = Area.objects.get_or_create(
                 slug=_slug(name),
-                defaults={"name": name, "population": population, "kind": AreaKind.WARD},
+                defaults={
+                    "name": name,
+                    "population": population,
+                    "kind": AreaKind.WARD,
+                    "census": _census(population),
+                },
             )
             areas[ward.slug] = ward
             for child_name, child_pop in children:
@@ -106,6 +111,7 @@ class Command(BaseCommand):
                         "population": child_pop,
                         "kind": AreaKind.NEIGHBOURHOOD,
                         "parent": ward,
+                        "census": _census(child_pop),
                     },
                 )
                 areas[child.slug] = child
@@ -374,6 +380,28 @@ DEMO_PROPOSALS: dict[str, list[tuple[str, str, str, int, str]]] = {
         ),
     ],
 }
+
+
+#: Shares of a typical English district's residents (per thousand), for the demo's census.
+CENSUS_PER_THOUSAND = {
+    "age_band": {
+        "under_18": 200,
+        "18_24": 80,
+        "25_34": 130,
+        "35_44": 120,
+        "45_54": 130,
+        "55_64": 130,
+        "65_plus": 210,
+    },
+    "gender": {"woman": 508, "man": 486, "non_binary": 3, "other": 3},
+}
+
+
+def _census(population: int) -> dict[str, dict[str, int]]:
+    return {
+        question: {group: population * share // 1000 for group, share in groups.items()}
+        for question, groups in CENSUS_PER_THOUSAND.items()
+    }
 
 
 def _slug(name: str) -> str:
