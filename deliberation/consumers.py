@@ -19,6 +19,7 @@ import asyncio
 import contextlib
 import json
 import logging
+from collections.abc import Coroutine
 from typing import Any, ClassVar
 
 from channels.db import database_sync_to_async
@@ -141,6 +142,7 @@ class RoomHub:
         self.delivered = 0
         self.last_flush = 0.0
         self.task: asyncio.Task[None] | None = None
+        self.resubscribing: asyncio.Task[None] | None = None
 
     @classmethod
     async def enter(cls, room_id: int, member: RoomConsumer) -> RoomHub:
@@ -150,9 +152,26 @@ class RoomHub:
         if hub is None:
             hub = cls.hubs[key] = cls(room_id)
             hub.task = asyncio.get_running_loop().create_task(hub.run())
+            hub.task.add_done_callback(lambda task: hub._ended(key, task))
         hub.members.add(member)
-        await hub.ready.wait()
+        ready = asyncio.ensure_future(hub.ready.wait())
+        assert hub.task is not None
+        try:
+            await asyncio.wait({ready, hub.task}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            ready.cancel()
+        if not hub.ready.is_set():  # it could not subscribe (Redis down): the client retries
+            hub.members.discard(member)
+            raise RuntimeError(f"The hub of room {room_id} could not subscribe.")
         return hub
+
+    def _ended(self, key: tuple[int, int], task: asyncio.Task[None]) -> None:
+        """The hub's task ended: forget the hub, so the next connection starts a new one
+        instead of joining one that no longer delivers anything."""
+        if self.hubs.get(key) is self:
+            del self.hubs[key]
+        if not task.cancelled() and task.exception() is not None:
+            logger.error("Room hub of room %s stopped", self.room_id, exc_info=task.exception())
 
     async def leave(self, member: RoomConsumer) -> None:
         self.members.discard(member)
@@ -178,54 +197,72 @@ class RoomHub:
         receiver = loop.create_task(self._receive(layer, inbox))
         self.ready.set()
         early: dict[int, str] = {}
-        resubscribing: asyncio.Task[None] | None = None
         try:
             while True:
                 try:
-                    first = await asyncio.wait_for(
-                        inbox.get(), REORDER_WAIT if early else LOG_CHECK_INTERVAL
-                    )
-                except TimeoutError:
-                    if not early:
-                        # Quiet for a while: make sure the layer did not lose events (Redis
-                        # restarting), and subscribe again in case it lost us.
-                        current = await database_sync_to_async(_current_seq)(self.room_id)
-                        if current <= self.delivered:
-                            continue
-                        early[current] = ""
-                        # In the background: while Redis is coming back this can hang, and
-                        # the log must keep flowing meanwhile.
-                        if resubscribing is None or resubscribing.done():
-                            resubscribing = loop.create_task(
-                                asyncio.wait_for(layer.group_add(group, self.channel), 10)
-                            )
-                            resubscribing.add_done_callback(_ignore_result)
-                    await self._fill_from_log(early)
-                    continue
-                # A busy room gets at most one frame per FRAME_INTERVAL: what arrives meanwhile
-                # goes out together, so cost follows frames, not events. A quiet room's events
-                # go out at once.
-                wait = self.last_flush + FRAME_INTERVAL - loop.time()
-                if wait > 0:
-                    await asyncio.sleep(wait)
-                messages = [first]
-                while not inbox.empty():
-                    messages.append(inbox.get_nowait())
-                presence = None
-                for message in messages:
-                    if message.get("type") == "room.event" and message["seq"] > self.delivered:
-                        early.setdefault(message["seq"], message["text"])
-                    elif message.get("type") == "room.presence":
-                        presence = message["text"]
-                await self._flush(early)
-                self.last_flush = loop.time()
-                if presence is not None:
-                    for member in list(self.members):
-                        await member.deliver_presence(presence)
+                    await self._turn(layer, group, inbox, early)
+                except Exception:
+                    # Not a member's failure (those are handled in _write): the database or
+                    # the layer. Keep the hub, and so every connection's live updates, alive;
+                    # the next turn reads whatever was missed from the log.
+                    logger.exception("Room hub of room %s: a turn failed", self.room_id)
+                    await asyncio.sleep(LOG_CHECK_INTERVAL)
         finally:
             receiver.cancel()
+            if self.resubscribing is not None:
+                self.resubscribing.cancel()
             with contextlib.suppress(Exception):
                 await layer.group_discard(group, self.channel)
+
+    async def _turn(
+        self,
+        layer: Any,
+        group: str,
+        inbox: asyncio.Queue[dict[str, Any]],
+        early: dict[int, str],
+    ) -> None:
+        """Wait for the next events (or a quiet interval) and write what can be written."""
+        loop = asyncio.get_running_loop()
+        try:
+            first = await asyncio.wait_for(
+                inbox.get(), REORDER_WAIT if early else LOG_CHECK_INTERVAL
+            )
+        except TimeoutError:
+            if not early:
+                # Quiet for a while: make sure the layer did not lose events (Redis
+                # restarting), and subscribe again in case it lost us.
+                current = await database_sync_to_async(_current_seq)(self.room_id)
+                if current <= self.delivered:
+                    return
+                early[current] = ""
+                # In the background: while Redis is coming back this can hang, and the log
+                # must keep flowing meanwhile.
+                if self.resubscribing is None or self.resubscribing.done():
+                    self.resubscribing = loop.create_task(
+                        asyncio.wait_for(layer.group_add(group, self.channel), 10)
+                    )
+                    self.resubscribing.add_done_callback(_ignore_result)
+            await self._fill_from_log(early)
+            return
+        # A busy room gets at most one frame per FRAME_INTERVAL: what arrives meanwhile goes
+        # out together, so cost follows frames, not events. A quiet room's events go out at once.
+        wait = self.last_flush + FRAME_INTERVAL - loop.time()
+        if wait > 0:
+            await asyncio.sleep(wait)
+        messages = [first]
+        while not inbox.empty():
+            messages.append(inbox.get_nowait())
+        presence = None
+        for message in messages:
+            if message.get("type") == "room.event" and message["seq"] > self.delivered:
+                early.setdefault(message["seq"], message["text"])
+            elif message.get("type") == "room.presence":
+                presence = message["text"]
+        await self._flush(early)
+        self.last_flush = loop.time()
+        if presence is not None:
+            for member in list(self.members):
+                await self._write(member, member.deliver_presence(presence))
 
     async def _receive(self, layer: Any, inbox: asyncio.Queue[dict[str, Any]]) -> None:
         while True:
@@ -255,9 +292,28 @@ class RoomHub:
         text = run[0][1] if len(run) == 1 else batch_text([t for _, t in run])
         first, last = run[0][0], run[-1][0]
         for n, member in enumerate(list(self.members), start=1):
-            await member.deliver(first, last, text, run)
+            await self._write(member, member.deliver(first, last, text, run))
             if n % FAN_OUT_SLICE == 0:
                 await asyncio.sleep(0)  # let frames from clients in meanwhile
+
+    async def _write(self, member: RoomConsumer, write: Coroutine[Any, Any, None]) -> None:
+        """Await one member's write; a failure costs that connection only, never the hub.
+
+        A client can vanish while the hub is writing to it, before its ``disconnect`` has run
+        (a page navigating away, as a facilitator's page does when she posts the close form):
+        the server then raises (uvicorn's ``ClientDisconnected``). Raised here, that used to
+        end the hub's task, and with it live updates for every other connection to the room in
+        this process. The member is dropped and closed: if its client is in fact still there,
+        it reconnects with its ``last_seq`` and misses nothing.
+        """
+        try:
+            await write
+        except Exception:
+            logger.info("Room %s: a connection could not be written to", self.room_id)
+            self.members.discard(member)
+            task = asyncio.get_running_loop().create_task(member.close_quietly())
+            _presence_tasks.add(task)
+            task.add_done_callback(_presence_tasks.discard)
 
 
 def _ignore_result(task: asyncio.Task[None]) -> None:
@@ -387,6 +443,11 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
             text = texts[0] if len(texts) == 1 else batch_text(texts)
         self.last_seq = last
         await self.send(text_data=text)
+
+    async def close_quietly(self) -> None:
+        """Close a connection the hub could not write to (usually already gone)."""
+        with contextlib.suppress(Exception):
+            await self.close()
 
     async def deliver_presence(self, text: str) -> None:
         if self.joined:

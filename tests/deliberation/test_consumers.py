@@ -336,6 +336,83 @@ def test_an_event_the_layer_lost_still_reaches_every_client_from_the_log(monkeyp
     assert [f["seq"] for f in after] == [3, 3]
 
 
+def test_a_client_gone_mid_fan_out_does_not_stop_the_room_for_everyone_else(layer):
+    """A browser that navigates away (a facilitator posting the close form) can vanish while
+    its process is fanning out, before its ``disconnect`` has run: the server's write then
+    raises (uvicorn's ``ClientDisconnected``). That must cost only that connection, not the
+    room's hub: the others still get this event and every later one."""
+    from deliberation import consumers
+
+    scene = make_scene()
+
+    async def go():
+        alice = await connected(scene.room.pk, scene.alice)
+        bob = await connected(scene.room.pk, scene.bob)
+        fran = await connected(scene.room.pk, scene.facilitator)
+        hub = next(h for (_, room), h in consumers.RoomHub.hubs.items() if room == scene.room.pk)
+        gone = next(m for m in hub.members if m.user == scene.bob)
+
+        async def client_gone(message):
+            raise ConnectionResetError("the client went away")
+
+        gone.base_send = client_gone
+        await sync_to_async(services.poll_open)(
+            room=scene.room.pk, by=scene.facilitator, question="Fund it?", options=["Yes", "No"]
+        )
+        await sync_to_async(services.room_close)(
+            room=scene.room.pk, by=scene.facilitator, summary="Most favour the bench."
+        )
+        frames = {
+            name: [await next_frame(c) for _ in range(3)]
+            for name, c in (("alice", alice), ("fran", fran))
+        }
+        for c in (alice, fran):
+            await no_more_frames(c)
+        for c in (alice, bob, fran):
+            await c.disconnect()
+        return frames
+
+    frames = run(go())
+    for name in ("alice", "fran"):
+        assert [(f["seq"], f["event"]) for f in frames[name]] == [
+            (2, "poll_opened"),
+            (3, "poll_closed"),
+            (4, "closed"),
+        ], name
+    assert frames["alice"][2]["data"]["summary"] == "Most favour the bench."
+
+
+def test_a_failed_log_check_does_not_stop_the_rooms_hub(monkeypatch, layer):
+    """The database unreachable while a quiet hub checks the log: logged, and the hub goes on."""
+    from deliberation import consumers
+
+    monkeypatch.setattr(consumers, "LOG_CHECK_INTERVAL", 0.1)
+    scene = make_scene()
+    current_seq = consumers._current_seq
+    failures = []
+
+    def unreachable_once(room_id: int) -> int:
+        if not failures:
+            failures.append(room_id)
+            raise ConnectionError("the database is unreachable")
+        return current_seq(room_id)
+
+    async def go():
+        alice = await connected(scene.room.pk, scene.alice)
+        bob = await connected(scene.room.pk, scene.bob)
+        monkeypatch.setattr(consumers, "_current_seq", unreachable_once)
+        await asyncio.sleep(0.5)
+        await alice.send_json_to({"type": "say", "kind": "message", "text": "still here?"})
+        frames = [await expect_event(c, "said") for c in (alice, bob)]
+        for c in (alice, bob):
+            await c.disconnect()
+        return frames
+
+    frames = run(go())
+    assert failures == [scene.room.pk]
+    assert [f["seq"] for f in frames] == [2, 2]
+
+
 def test_a_client_claiming_a_future_seq_still_gets_live_events():
     scene = make_scene()
 
