@@ -83,3 +83,11 @@ class ProfileForm(forms.ModelForm):
             "email_notifications",
         ]
         labels = {"home_area": _("Where you live"), "birth_year": _("Year you were born")}
+
+
+class ResidentCheckForm(forms.Form):
+    profile = forms.IntegerField(widget=forms.HiddenInput)
+    decision = forms.ChoiceField(
+        choices=[("confirm", _("Confirm")), ("decline", _("Decline"))], widget=forms.HiddenInput
+    )
+    reason = forms.CharField(required=False, max_length=500)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
@@ -11,7 +12,7 @@ from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 
 from backend.accounts.models import Notification, Profile, Role, User
-from backend.errors import DomainError
+from backend.errors import DomainError, NotAllowed
 from pb.models import Area
 
 OLDEST_BIRTH_YEAR = 1900
@@ -87,3 +88,65 @@ def notify(*, user: User, subject: str, body: str, url: str = "") -> Notificatio
         link = f"\n\n{settings.SITE_URL}{url}" if url else ""
         send_mail(subject, body + link, None, [user.email], fail_silently=True)
     return notification
+
+
+def profile_update(*, profile: Profile, changes: dict[str, Any]) -> bool:
+    """Save a resident's own details; returns True when they need checking again.
+
+    Staff confirm the home area and birth year before an account may vote, so changing
+    either of them after a check clears ``verified`` (otherwise a checked resident could move
+    their vote to another area).
+    """
+    validate_birth_year(changes.get("birth_year"))
+    before = (profile.home_area_id, profile.birth_year)
+    for field, value in changes.items():
+        setattr(profile, field, value)
+    recheck = profile.verified and before != (profile.home_area_id, profile.birth_year)
+    if recheck:
+        profile.verified = False
+    profile.save()
+    return recheck
+
+
+def profile_verify(*, actor: Any, profile: Profile, confirmed: bool, reason: str = "") -> Profile:
+    """A manager confirms a resident's home area and age (from the electoral register or a
+    document seen at the counter), or turns them down with a reason the resident is told.
+
+    Only a manager of the resident's home area may decide; the decision is in the audit log.
+    """
+    from backend.accounts import rules
+    from pb.services import audit  # pb's audit log records staff actions on areas
+
+    area = profile.home_area
+    if area is None:
+        raise DomainError("This person has not said where they live yet.")
+    if not rules.manages_area(actor, area):
+        raise NotAllowed("Only the managers of the resident's home area can check them.")
+    if not confirmed and not reason.strip():
+        raise DomainError("Say why, so the resident knows what to do.", field="reason")
+    with transaction.atomic():
+        profile.verified = confirmed
+        profile.save(update_fields=["verified"])
+        audit(
+            actor=actor,
+            action="resident.verify" if confirmed else "resident.decline",
+            area=area,
+            reason=reason,
+            details={"user": profile.user_id},
+        )
+    if confirmed:
+        subject, body = (
+            "Your details are checked",
+            f"We have checked that you live in {area.name} and your age. You can now vote "
+            "with your account in rounds for your area.",
+        )
+    else:
+        subject, body = (
+            "We could not check your details",
+            f"We could not confirm your home area or age: {reason.strip()} You can correct "
+            "them on your profile page, or vote with the voter code from your letter.",
+        )
+    transaction.on_commit(
+        lambda: notify(user=profile.user, subject=subject, body=body, url="/accounts/profile/")
+    )
+    return profile

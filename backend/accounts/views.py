@@ -3,13 +3,15 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from backend.accounts import services
-from backend.accounts.forms import ProfileForm, SignUpForm
+from backend.accounts import rules, selectors, services
+from backend.accounts.forms import ProfileForm, ResidentCheckForm, SignUpForm
+from backend.accounts.models import Profile
 from backend.errors import DomainError
 from backend.forms import add_domain_error
 
@@ -49,12 +51,21 @@ def profile(request: HttpRequest) -> HttpResponse:
     form = ProfileForm(request.POST or None, instance=instance)
     if request.method == "POST" and form.is_valid():
         try:
-            services.validate_birth_year(form.cleaned_data.get("birth_year"))
+            # The form has already copied its data onto ``instance``; compare with the stored row.
+            stored = Profile.objects.get(pk=instance.pk)
+            recheck = services.profile_update(profile=stored, changes=form.cleaned_data)
         except DomainError as exc:
             add_domain_error(form, exc)
         else:
-            form.save()
             messages.success(request, _("Your details are saved."))
+            if recheck:
+                messages.info(
+                    request,
+                    _(
+                        "You changed where you live or your birth year, so the council will "
+                        "check your details again before you vote with your account."
+                    ),
+                )
             return redirect("profile")
     return render(request, "accounts/profile.html", {"form": form})
 
@@ -66,3 +77,37 @@ def notifications_read(request: HttpRequest) -> HttpResponse:
             read_at=timezone.now()
         )
     return redirect("dashboard")
+
+
+@login_required
+def residents_check(request: HttpRequest) -> HttpResponse:
+    """Managers confirm residents' home area and age so they can vote with their account."""
+    if not rules.manages_any_area(request.user):
+        raise PermissionDenied
+    if request.method == "POST":
+        form = ResidentCheckForm(request.POST)
+        if form.is_valid():
+            profile = Profile.objects.filter(pk=form.cleaned_data["profile"]).first()
+            if profile is None:
+                messages.error(request, _("That resident is no longer waiting to be checked."))
+                return redirect("residents_check")
+            try:
+                services.profile_verify(
+                    actor=request.user,
+                    profile=profile,
+                    confirmed=form.cleaned_data["decision"] == "confirm",
+                    reason=form.cleaned_data["reason"],
+                )
+            except DomainError as exc:
+                messages.error(request, exc.message)
+            else:
+                messages.success(
+                    request,
+                    _("%(name)s is checked.") % {"name": profile.user.display_name}
+                    if form.cleaned_data["decision"] == "confirm"
+                    else _("%(name)s has been told why not.") % {"name": profile.user.display_name},
+                )
+            return redirect("residents_check")
+        messages.error(request, _("Choose confirm or decline."))
+    waiting = selectors.profiles_to_check(user=request.user)
+    return render(request, "accounts/residents_check.html", {"waiting": waiting[:200]})

@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 from django.core.management import call_command
 
-from pb.models import Proposal, Round
+from pb.models import Area, Proposal, Round
 from tests.e2e.conftest import assert_accessible
+from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -22,6 +23,10 @@ def log_in(page, live_server, email):
 @pytest.mark.slow
 def test_demo_council_pages_are_accessible_for_each_role(page, live_server):
     call_command("load_demo", verbosity=0)
+    newcomer = UserFactory(email="newcomer@example.org", display_name="New Comer")
+    newcomer.profile.home_area = Area.objects.get(slug="harbour")
+    newcomer.profile.birth_year = 1999
+    newcomer.profile.save()  # waits on the manager's check page
     city = Round.objects.get(slug="city-2027")
     review = Round.objects.get(slug="harbour-green-2026")
     proposal = Proposal.objects.filter(round=review).first()
@@ -32,6 +37,7 @@ def test_demo_council_pages_are_accessible_for_each_role(page, live_server):
         f"/rounds/{review.slug}/",
         f"/proposals/{proposal.pk}/",
         "/accounts/password-reset/",
+        "/rounds/westgate-grants-2025/tally/",
     ]
     for path in public:
         page.goto(live_server.url + path)
@@ -46,6 +52,7 @@ def test_demo_council_pages_are_accessible_for_each_role(page, live_server):
         f"/rounds/{review.slug}/review/marina/",
         f"/proposals/{proposal.pk}/review/",
         f"/rounds/{city.slug}/audit/",
+        "/accounts/residents/check/",
     ]:
         page.goto(live_server.url + path)
         assert page.locator("h1").count() == 1, path
