@@ -735,11 +735,15 @@ def paper_reconcile(*, actor: Any, paper: PaperBallot, decision: str, reason: st
 # --- Decision day ---------------------------------------------------------------------------
 
 
-def _decision_round(actor: Any, round_: Round) -> DecisionDay:
+def _decision_round(actor: Any, round_: Round, *, reveal: bool = False) -> DecisionDay:
     if round_.style != RoundStyle.DECISION_DAY:
         raise DomainError(_("This round is not a decision day."))
-    if not rules.can_open_and_close(actor, round_):
-        raise NotAllowed(_("Only the round's managers run the decision day."))
+    if reveal:
+        # Reading out the results is the event team's job on the night, as in Poulton.
+        if not rules.can_run_event(actor, round_):
+            raise NotAllowed(_("Only the event staff and the round's managers reveal results."))
+    elif not rules.can_open_and_close(actor, round_):
+        raise NotAllowed(_("Only the round's managers open and close the vote."))
     day, _created = DecisionDay.objects.get_or_create(round=round_)
     return day
 
@@ -772,7 +776,7 @@ def decision_day_close(*, actor: Any, round: Round) -> DecisionDay:
 
 def decision_day_reveal_next(*, actor: Any, round: Round, total: int) -> DecisionDay:
     """Show one more bid on the results screen, in rank order: the top-scoring bid first."""
-    day = _decision_round(actor, round)
+    day = _decision_round(actor, round, reveal=True)
     if day.closed_at is None:
         raise Conflict(_("Close the vote before revealing the results."))
     with transaction.atomic():

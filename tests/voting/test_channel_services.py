@@ -208,6 +208,11 @@ def test_a_decision_day_opens_takes_scores_closes_and_reveals_bid_by_bid(vw, day
     ]
     state = services.decision_day_reveal_next(actor=vw.manager, round=day, total=len(rows))
     assert state.revealed == 1
+    # The event team reads the results out on the night; only managers open and close.
+    state = services.decision_day_reveal_next(actor=vw.staff, round=day, total=len(rows))
+    assert state.revealed == 2
+    with pytest.raises(NotAllowed):
+        services.decision_day_reveal_next(actor=vw.resident, round=day, total=len(rows))
     with pytest.raises(NotAllowed):
         services.decision_day_open(actor=vw.staff, round=day)
 
