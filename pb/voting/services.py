@@ -22,6 +22,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
@@ -87,7 +88,13 @@ def format_code(code: str) -> str:
 
 
 def normalise_code(text: str) -> str:
-    """What a person typed or a scanner read, as the bare code: case, spaces and dashes ignored."""
+    """What a person typed or a scanner read, as the bare code: case, spaces and dashes ignored.
+
+    The QR code on a printed card holds the ballot's address with ``?code=...``; a kiosk's
+    scanner types that whole address into the code field, so the code is taken from it.
+    """
+    if "code=" in text:
+        text = parse_qs(urlsplit(text.strip()).query).get("code", [""])[0]
     return "".join(ch for ch in text.upper() if ch.isalnum())
 
 

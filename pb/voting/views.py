@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import segno
 from django.contrib import messages
 from django.contrib.auth import logout
 from django.contrib.auth.decorators import login_required
@@ -18,6 +19,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
@@ -163,6 +165,10 @@ def _choose(request: HttpRequest, flow: Flow, form: BallotForm | None = None) ->
         if request.method == "POST":  # "Change my choices" from the review page
             initial = {k: request.POST.get(k, "") for k in request.POST}
             initial["choice"] = request.POST.getlist("choice")
+        elif flow.with_code and request.GET.get("code"):  # the QR code on a voter's card
+            initial = {
+                "voter_code": services.format_code(services.normalise_code(request.GET["code"]))
+            }
         form = _ballot_form(flow, initial=initial)
     status = 400 if form.is_bound and form.errors else 200
     return render(
@@ -448,6 +454,12 @@ def kiosk_desk(request: HttpRequest, slug: str) -> HttpResponse:
 # --- Voter codes ----------------------------------------------------------------------------
 
 
+def qr_svg(text: str) -> str:
+    """An inline SVG QR code (segno) for a printed card; decorative beside the printed code."""
+    svg = segno.make(text, error="m").svg_inline(scale=3, border=2, omitsize=False)
+    return mark_safe(svg)  # noqa: S308 - made here by segno from our own address and code
+
+
 @login_required
 def voter_codes(request: HttpRequest, slug: str) -> HttpResponse:
     """Make a batch of codes and show them once, as a sheet to print and cut."""
@@ -464,14 +476,17 @@ def voter_codes(request: HttpRequest, slug: str) -> HttpResponse:
         except DomainError as exc:
             add_domain_error(form, exc)
         else:
+            vote_url = request.build_absolute_uri(reverse("vote", args=[slug]))
+            # The card's QR code opens the ballot for its area with the code filled in.
+            query = f"?area={area.pk}&" if area else "?"
             response = render(
                 request,
                 "voting/code_sheet.html",
                 {
                     "round": round_,
                     "area": area,
-                    "codes": codes,
-                    "vote_url": request.build_absolute_uri(reverse("vote", args=[slug])),
+                    "cards": [(code, qr_svg(f"{vote_url}{query}code={code}")) for code in codes],
+                    "vote_url": vote_url,
                 },
             )
             response["Cache-Control"] = "no-store"

@@ -220,3 +220,34 @@ def test_the_decision_day_desk_and_venue_screen(client, vw):
     assert day.phase == "voting"
     screen = client.get(reverse("event_screen", args=["day"])).content.decode()
     assert "Voting is open" in screen and 'http-equiv="refresh"' in screen
+
+
+def test_each_printed_code_has_a_qr_code_that_opens_the_ballot_with_the_code_filled_in(client, vw):
+    import re
+
+    import segno
+
+    client.force_login(vw.manager)
+    html = client.post(
+        reverse("voter_codes", args=[vw.round.slug]), {"count": 1, "area": vw.north.pk}
+    ).content.decode()
+    code = re.search(r'class="receipt-code">([A-Z0-9-]+)<', html).group(1)
+    vote_url = "http://testserver" + reverse("vote", args=[vw.round.slug])
+    expected = segno.make(f"{vote_url}?area={vw.north.pk}&code={code}", error="m").svg_inline(
+        scale=3, border=2, omitsize=False
+    )
+    assert expected in html
+
+    client.logout()
+    ballot = client.get(
+        reverse("vote", args=[vw.round.slug]), {"area": vw.north.pk, "code": code.lower()}
+    )
+    assert f'value="{code}"' in ballot.content.decode()
+
+
+def test_a_scanner_typing_the_cards_whole_address_gives_the_code():
+    from pb.voting.services import normalise_code
+
+    scanned = "https://council.example/rounds/city/vote/?code=ABCD-EFGH-JK"
+    assert normalise_code(scanned) == "ABCDEFGHJK"
+    assert normalise_code(" abcd-efgh jk ") == "ABCDEFGHJK"
