@@ -23,7 +23,7 @@ from django.core.files.storage import default_storage
 from django.core.mail import EmailMessage, get_connection
 from django.db import IntegrityError, transaction
 from django.db.models import F
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django.utils import timezone
 
 from backend.accounts.models import Notification, User
@@ -45,7 +45,7 @@ from feedback.models import (
     SurveyInvitation,
 )
 from pb import rules as pb_rules
-from pb.models import Ballot, Proposal, Round, Tally
+from pb.models import Proposal, Round, Tally
 from pb.money import format_money
 
 DATA_LICENCE = "CC BY 4.0"
@@ -339,21 +339,6 @@ def outcome_emails_send(*, sent_ids: Sequence[int]) -> int:
 # --- Step 3: open data ----------------------------------------------------------------------
 
 
-def _ballots_csv(round_: Round, area_id: int | None) -> str:
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(["round", "area", "channel", "selections", "receipt_hash"])
-    ballots = Ballot.objects.filter(round=round_).order_by("receipt_hash")
-    if area_id is not None:
-        ballots = ballots.filter(area_id=area_id)
-    for area_slug, channel, selections, receipt in ballots.values_list(
-        "area__slug", "channel", "selections", "receipt_hash"
-    ).iterator(chunk_size=5000):
-        choices = ";".join(f"{k}:{v}" for k, v in sorted(selections.items()))
-        writer.writerow([round_.slug, area_slug, channel, choices, receipt])
-    return out.getvalue()
-
-
 def indicators_csv(*, report: OutcomeReport) -> str:
     """Every indicator as (principle, indicator, value, definition), influence as of now."""
     figures = report.figures or {}
@@ -367,15 +352,12 @@ def indicators_csv(*, report: OutcomeReport) -> str:
 
 
 def ballot_file_links(round_: Round, figures: dict[str, Any]) -> list[dict[str, str]]:
-    """Links to ``pb.counting``'s ballot files per counted area, when that page exists."""
+    """Links to ``pb.counting``'s ballot files (pabulib and CSV) for each counted area."""
     links = []
     for area in figures.get("results", []):
         suffix = f"?area={area['area_slug']}" if area["area_slug"] else ""
         for fmt, label in (("pb", "pabulib .pb"), ("csv", "CSV")):
-            try:
-                url = reverse("ballots_file", kwargs={"slug": round_.slug, "fmt": fmt})
-            except NoReverseMatch:
-                return []
+            url = reverse("ballots_file", kwargs={"slug": round_.slug, "fmt": fmt})
             links.append(
                 {
                     "name": f"ballots-{area['area_slug'] or 'all'}.{fmt}",
@@ -439,16 +421,8 @@ def report_publish_open_data(*, report_id: int) -> OutcomeReport:
         "csv",
         indicators_csv(report=report),
     )
+    # The ballots themselves are served by pb.counting, built from the stored rows on request.
     links = ballot_file_links(round_, figures)
-    if not links:
-        for area in figures.get("results", []):
-            slug = area["area_slug"] or "all"
-            put(
-                f"ballots-{slug}.csv",
-                f"Anonymised ballots, {area['area']} (CSV)",
-                "csv",
-                _ballots_csv(round_, area["area_id"]),
-            )
     with transaction.atomic():
         report = OutcomeReport.objects.select_for_update().get(pk=report_id)
         report.open_data = files + links

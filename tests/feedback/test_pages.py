@@ -204,19 +204,19 @@ def test_the_open_data_page_lists_files_with_the_licence(client, reported):
     assert client.get(reverse("open_data_file", args=["city-2027", "x.csv"])).status_code == 404
 
 
-def test_without_the_counting_ballot_files_the_ballots_are_published_as_csv(
-    counted, monkeypatch, django_capture_on_commit_callbacks
+def test_the_open_data_links_to_ballot_files_that_download(
+    counted, client, django_capture_on_commit_callbacks
 ):
-    monkeypatch.setattr(services, "ballot_file_links", lambda round_, figures: [])
     with django_capture_on_commit_callbacks(execute=True):
         tasks.outcome_pipeline.delay(counted.round.pk)
     files = {f["name"]: f for f in OutcomeReport.objects.get().open_data}
-    from django.core.files.storage import default_storage
+    assert {"ballots-north.pb", "ballots-north.csv", "ballots-south.pb"} <= set(files)
 
-    text = default_storage.open(files["ballots-north.csv"]["path"]).read().decode()
-    assert text.splitlines()[0] == "round,area,channel,selections,receipt_hash"
-    assert len(text.splitlines()) == 4
-    assert "voter" not in text.splitlines()[0]
+    csv_text = client.get(files["ballots-north.csv"]["url"]).content.decode()
+    assert csv_text.splitlines()[0] == "receipt_hash,area,channel,choices"
+    assert len(csv_text.splitlines()) == 4  # header and North's three ballots
+    pb_text = client.get(files["ballots-north.pb"]["url"]).content.decode()
+    assert "VOTES" in pb_text and "voter" not in csv_text.splitlines()[0]
 
 
 def test_councillors_find_their_reports_on_their_page_and_residents_find_results(client, reported):
