@@ -15,5 +15,6 @@ RUN DEBUG=false SECRET_KEY=build-only-collectstatic-key-not-used-at-runtime-xxxx
     python manage.py collectstatic --noinput -v0
 RUN useradd --create-home commonpurse
 USER commonpurse
-EXPOSE 8000
-CMD ["uvicorn", "backend.asgi:application", "--host", "0.0.0.0", "--port", "8000", "--workers", "2"]
+EXPOSE 8000 8001
+# HTTP: gunicorn threads on the WSGI app; docker-compose.yml runs uvicorn beside it for /ws/.
+CMD ["gunicorn", "backend.wsgi:application", "--bind", "0.0.0.0:8000", "--worker-class", "gthread", "--workers", "3", "--threads", "4"]

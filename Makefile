@@ -55,15 +55,24 @@ typecheck: install
 	$(VENV)/bin/mypy backend pb feedback deliberation
 
 # The production processes, locally, against DATABASE_URL and REDIS_URL.
+# HTTP: gunicorn's threaded workers on the WSGI app (measured fastest for casting ballots, see
+# docs/voting-performance.md) on PORT. WebSockets: uvicorn on the ASGI app on WS_PORT; in front
+# of both a proxy sends /ws/ to WS_PORT and everything else to PORT (docker-compose.yml does this
+# with nginx). Without a proxy, WS_PORT also answers every page, live rooms included.
+WS_PORT ?= 8001
 stack: install
 	@test -n "$$DATABASE_URL" || (echo "Set DATABASE_URL (e.g. postgres://postgres@127.0.0.1:5432/commonpurse)" >&2; exit 1)
 	@test -n "$$REDIS_URL" || (echo "Set REDIS_URL (e.g. redis://127.0.0.1:6379/0)" >&2; exit 1)
 	DEBUG=false $(PY) manage.py migrate --noinput
 	DEBUG=false $(PY) manage.py collectstatic --noinput -v0
+	@echo "HTTP on http://$(HOST):$(PORT)/ (gunicorn gthread), WebSockets on ws://$(HOST):$(WS_PORT)/ws/ (uvicorn)"
 	@trap 'kill 0' EXIT INT TERM; \
 	DEBUG=false $(VENV)/bin/celery -A backend worker -l info -Q celery,tally,notifications & \
 	DEBUG=false $(VENV)/bin/celery -A backend beat -l info & \
-	DEBUG=false $(VENV)/bin/uvicorn backend.asgi:application --host $(HOST) --port $(PORT) --workers $${WEB_WORKERS:-2}
+	DEBUG=false $(VENV)/bin/uvicorn backend.asgi:application --host $(HOST) --port $(WS_PORT) \
+		--workers $${WS_WORKERS:-1} --no-access-log & \
+	DEBUG=false $(VENV)/bin/gunicorn backend.wsgi:application --bind $(HOST):$(PORT) \
+		--worker-class gthread --workers $${WEB_WORKERS:-3} --threads $${WEB_THREADS:-4}
 
 clean:
 	rm -rf $(VENV) db.sqlite3 staticfiles .pytest_cache .mypy_cache .ruff_cache
