@@ -244,6 +244,8 @@ VOTER_CODE_KEY = env_str("VOTER_CODE_KEY", SECRET_KEY)
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    "filters": {"skip_conflicts": {"()": "backend.log_filters.SkipConflicts"}},
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    "loggers": {"django.request": {"filters": ["skip_conflicts"]}},
 }
