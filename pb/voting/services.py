@@ -158,7 +158,10 @@ def _as_int(value: Any) -> int:
     if isinstance(value, int):
         return value
     if isinstance(value, str) and value.strip().lstrip("-").isdigit():
-        return int(value.strip())
+        try:
+            return int(value.strip())
+        except ValueError:  # "²" is a digit to isdigit(), and int() caps its digits at 4,300
+            pass
     raise _invalid(_("Every choice must be a whole number."), "malformed")
 
 

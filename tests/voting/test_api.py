@@ -118,3 +118,15 @@ def test_a_cast_with_a_code_takes_few_queries(vw, django_assert_max_num_queries)
             url(vw), {"selections": [vw.benches.pk], "voter_code": code}, format="json"
         )
     assert response.status_code == 201
+
+
+@pytest.mark.parametrize("value", ["²", "1" * 5000])
+def test_a_choice_that_looks_like_digits_but_is_no_number_gets_a_400_not_a_500(vw, value):
+    # str.isdigit() says yes to "²" and to 5,000 digits, but int() refuses both.
+    [code] = vw.codes(area=vw.north)
+    payload = {"selections": {str(vw.trees.pk): value}, "voter_code": code}
+    for client in (api_for(), api_for(vw.resident)):
+        response = client.post(url(vw), payload, format="json")
+        assert response.status_code == 400, response.content
+        assert response.json()["error"]["code"] == "malformed"
+    assert not Participation.objects.exists()
