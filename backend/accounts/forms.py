@@ -91,3 +91,6 @@ class ResidentCheckForm(forms.Form):
         choices=[("confirm", _("Confirm")), ("decline", _("Decline"))], widget=forms.HiddenInput
     )
     reason = forms.CharField(required=False, max_length=500)
+    # The details the page showed, so a confirmation checks those and no later change.
+    home_area = forms.IntegerField(required=False, widget=forms.HiddenInput)
+    birth_year = forms.IntegerField(required=False, widget=forms.HiddenInput)

@@ -12,7 +12,7 @@ from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 
 from backend.accounts.models import Notification, Profile, Role, User
-from backend.errors import DomainError, NotAllowed
+from backend.errors import Conflict, DomainError, NotAllowed
 from pb.models import Area
 
 OLDEST_BIRTH_YEAR = 1900
@@ -108,23 +108,44 @@ def profile_update(*, profile: Profile, changes: dict[str, Any]) -> bool:
     return recheck
 
 
-def profile_verify(*, actor: Any, profile: Profile, confirmed: bool, reason: str = "") -> Profile:
+def profile_verify(
+    *,
+    actor: Any,
+    profile: Profile,
+    confirmed: bool,
+    reason: str = "",
+    seen: tuple[int | None, int | None] | None = None,
+) -> Profile:
     """A manager confirms a resident's home area and age (from the electoral register or a
     document seen at the counter), or turns them down with a reason the resident is told.
 
     Only a manager of the resident's home area may decide; the decision is in the audit log.
+    ``seen`` is the (home area id, birth year) the manager checked: the stored row is locked
+    and a confirmation is refused when the resident has changed them since, so nobody is
+    checked on details the manager never saw.
     """
     from backend.accounts import rules
     from pb.services import audit  # pb's audit log records staff actions on areas
 
-    area = profile.home_area
-    if area is None:
-        raise DomainError("This person has not said where they live yet.")
-    if not rules.manages_area(actor, area):
-        raise NotAllowed("Only the managers of the resident's home area can check them.")
     if not confirmed and not reason.strip():
         raise DomainError("Say why, so the resident knows what to do.", field="reason")
     with transaction.atomic():
+        stored = (
+            Profile.objects.select_for_update(of=("self",))
+            .select_related("home_area")
+            .get(pk=profile.pk)
+        )
+        area = stored.home_area
+        if area is None:
+            raise DomainError("This person has not said where they live yet.")
+        if not rules.manages_area(actor, area):
+            raise NotAllowed("Only the managers of the resident's home area can check them.")
+        if confirmed and seen is not None and seen != (stored.home_area_id, stored.birth_year):
+            raise Conflict(
+                "This resident has changed their home area or birth year since you looked: "
+                "check the new details."
+            )
+        profile.home_area, profile.birth_year = area, stored.birth_year
         profile.verified = confirmed
         profile.save(update_fields=["verified"])
         audit(

@@ -97,6 +97,9 @@ def residents_check(request: HttpRequest) -> HttpResponse:
                     profile=profile,
                     confirmed=form.cleaned_data["decision"] == "confirm",
                     reason=form.cleaned_data["reason"],
+                    seen=(form.cleaned_data["home_area"], form.cleaned_data["birth_year"])
+                    if "home_area" in request.POST
+                    else None,
                 )
             except DomainError as exc:
                 messages.error(request, exc.message)

@@ -119,3 +119,34 @@ def test_a_resident_who_moves_is_told_their_details_need_checking_again(town: An
     assert "check your details again" in response.content.decode()
     rita.profile.refresh_from_db()
     assert not rita.profile.verified
+
+
+def test_a_confirm_does_not_check_details_changed_after_the_manager_saw_them(
+    town: Any, client: Any
+):
+    # Rita is listed as Harbour, born 1990; she changes her birth year before the click. The
+    # manager confirmed what the page showed, not what is stored now.
+    rita = _resident(town.hood, "rita@example.org")
+    client.force_login(town.manager)
+    page = client.get("/accounts/residents/check/").content.decode()
+    assert f'name="home_area" value="{town.hood.pk}"' in page
+    assert 'name="birth_year" value="1990"' in page
+    services.profile_update(profile=rita.profile, changes={"birth_year": 1950})
+    shown = {"home_area": town.hood.pk, "birth_year": 1990}
+    response = client.post(
+        "/accounts/residents/check/",
+        {"profile": rita.profile.pk, "decision": "confirm", **shown},
+        follow=True,
+    )
+    assert "changed" in response.content.decode()
+    rita.profile.refresh_from_db()
+    assert not rita.profile.verified
+    with pytest.raises(DomainError):
+        services.profile_verify(
+            actor=town.manager, profile=rita.profile, confirmed=True, seen=(town.hood.pk, 1990)
+        )
+    services.profile_verify(
+        actor=town.manager, profile=rita.profile, confirmed=True, seen=(town.hood.pk, 1950)
+    )
+    rita.profile.refresh_from_db()
+    assert rita.profile.verified
