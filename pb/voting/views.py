@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import segno
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
 from django.contrib.auth.decorators import login_required
@@ -43,7 +44,8 @@ from pb.voting.forms import (
 from pb.voting.models import DecisionDay, KioskSession, PaperBallot
 
 KIOSK_SESSION_KEY = "voting_kiosk"
-RECEIPT_SESSION_KEY = "voting_receipt"
+RECEIPT_COOKIE = "voting_receipt"
+RECEIPT_COOKIE_SECONDS = 15 * 60
 KIOSK_IDLE_SECONDS = 120
 KIOSK_RECEIPT_SECONDS = 30
 
@@ -317,24 +319,37 @@ def vote_cast(request: HttpRequest, slug: str) -> HttpResponse:
     result = _cast(request, flow)
     if isinstance(result, HttpResponse):
         return result
-    request.session[RECEIPT_SESSION_KEY] = {
-        "code": result.code,
-        "round": flow.round.slug,
-        "cast_on": result.cast_on.isoformat(),
-    }
-    return redirect("vote_receipt", slug=flow.round.slug)
+    # The receipt code goes to the voter's browser only, never to the session table: there
+    # it would sit beside the account id, and its hash is published with the ballot.
+    response = redirect("vote_receipt", slug=flow.round.slug)
+    response.set_signed_cookie(
+        RECEIPT_COOKIE,
+        result.code,
+        salt=RECEIPT_COOKIE + flow.round.slug,
+        max_age=RECEIPT_COOKIE_SECONDS,
+        path=reverse("vote_receipt", args=[flow.round.slug]),
+        secure=settings.SESSION_COOKIE_SECURE,
+        httponly=True,
+        samesite="Lax",
+    )
+    return response
 
 
 @never_cache
 def vote_receipt(request: HttpRequest, slug: str) -> HttpResponse:
     round_ = _round(slug, request.user)
-    receipt = request.session.get(RECEIPT_SESSION_KEY)
-    if not receipt or receipt.get("round") != round_.slug:
+    code = request.get_signed_cookie(
+        RECEIPT_COOKIE,
+        default=None,
+        salt=RECEIPT_COOKIE + round_.slug,
+        max_age=RECEIPT_COOKIE_SECONDS,
+    )
+    if not code:
         return redirect("round_detail", slug=slug)
     return render(
         request,
         "voting/receipt.html",
-        {"round": round_, "receipt": receipt["code"], "base_template": "base.html"},
+        {"round": round_, "receipt": code, "base_template": "base.html"},
     )
 
 

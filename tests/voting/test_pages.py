@@ -251,3 +251,25 @@ def test_a_scanner_typing_the_cards_whole_address_gives_the_code():
     scanned = "https://council.example/rounds/city/vote/?code=ABCD-EFGH-JK"
     assert normalise_code(scanned) == "ABCDEFGHJK"
     assert normalise_code(" abcd-efgh jk ") == "ABCDEFGHJK"
+
+
+def test_the_receipt_code_is_not_kept_in_the_session_beside_the_voter(client, vw):
+    # The session row holds the account id; with the receipt code next to it, anyone who
+    # reads the session table could hash the code and find the account's published ballot.
+    from django.contrib.sessions.models import Session
+
+    from pb.voting.services import receipt_hash
+
+    client.force_login(vw.resident)
+    cast = client.post(
+        reverse("vote_cast", args=[vw.round.slug]), {"area": vw.north.pk, "choice": [vw.trees.pk]}
+    )
+    assert cast.status_code == 302
+    code = Ballot.objects.get().receipt_hash
+    for session in Session.objects.all():
+        stored = str(session.get_decoded())
+        assert not any(receipt_hash(word) == code for word in stored.replace("'", " ").split())
+    receipt = client.get(cast["Location"]).content.decode()
+    assert "Thank you: your vote is cast" in receipt
+    assert any(receipt_hash(w) == code for w in receipt.replace("<", " ").replace(">", " ").split())
+    assert client.get(cast["Location"]).status_code == 200  # a reload still shows it
