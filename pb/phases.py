@@ -38,6 +38,7 @@ class Action(StrEnum):
     RANK_THEMES = "rank_themes"
     COMMENT = "comment"
     VOTE = "vote"
+    KEY_PAPER = "key_paper"
     COUNT = "count"
     EDIT_RULES = "edit_rules"
     SPLIT = "split"
@@ -85,8 +86,10 @@ PHASE_ACTIONS: dict[Phase, frozenset[Action]] = {
         {Action.WITHDRAW, Action.COMMENT, Action.EDIT_RULES, Action.SPLIT, Action.MODERATE}
     ),
     # From voting on, budget, rules, eligibility and the shortlist are frozen (integrity).
-    Phase.VOTING: _FROZEN | {Action.VOTE},
-    Phase.COUNTING: _FROZEN | {Action.COUNT},
+    Phase.VOTING: _FROZEN | {Action.VOTE, Action.KEY_PAPER},
+    # Paper boxes are keyed and differing papers settled after the polls close; the count
+    # waits until none is left (pb.counting).
+    Phase.COUNTING: _FROZEN | {Action.COUNT, Action.KEY_PAPER},
     Phase.RESULTS: _FROZEN,
     Phase.IMPLEMENTATION: _FROZEN | {Action.TRACK_DELIVERY},
 }

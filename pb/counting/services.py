@@ -303,7 +303,7 @@ def count_scopes(*, round: Round) -> list[Area | None]:
     return list(round.areas.order_by("name"))
 
 
-def tally_store(*, round: Round, area: Area | None) -> Tally:
+def tally_store(*, round: Round, area: Area | None, actor: Any = None) -> Tally:
     """Count one area (or the whole pot) and store it; the same inputs return the stored tally.
 
     The round row is locked (``select_for_update``) while the tally is looked up and written,
@@ -316,8 +316,26 @@ def tally_store(*, round: Round, area: Area | None) -> Tally:
         found = existing.first()
         if found is not None:
             return found
+        earlier = Tally.objects.filter(round=round, area=area).order_by("-created_at").first()
         started = time.perf_counter()
         outcome = _outcome_json(inputs, round)
+        if earlier is not None:
+            # The ballots or shortlist changed since the last count: the new result replaces
+            # the published one, so say so in the record, with both results.
+            audit(
+                actor=actor,
+                action="round.recounted",
+                round=round,
+                area=area,
+                reason="The count's inputs changed since the last count.",
+                details={
+                    "before": {
+                        "inputs": earlier.inputs_hash,
+                        "winners": earlier.outcome["winners"],
+                    },
+                    "after": {"inputs": inputs.inputs_hash, "winners": outcome["winners"]},
+                },
+            )
         return Tally.objects.create(
             round=round,
             area=area,
@@ -336,6 +354,22 @@ def _start_feedback(round_id: int) -> None:
     outcome_pipeline.delay(round_id)
 
 
+def _require_paper_settled(round_: Round) -> None:
+    """Paper ballots keyed once, or keyed twice differently, must be settled before a count:
+    counting without them would leave those voters out of the result for good."""
+    from pb.voting.models import PaperBallot, PaperStatus
+
+    pending = PaperBallot.objects.filter(
+        round=round_, status__in=[PaperStatus.WAITING, PaperStatus.MISMATCH]
+    ).count()
+    if pending:
+        raise DomainError(
+            f"{pending} paper ballot(s) still wait for a second keying or a manager's decision. "
+            "Settle them on the paper ballots pages, then count.",
+            code="paper_pending",
+        )
+
+
 def round_count(*, round: Round, actor: Any = None) -> list[Tally]:
     """Count every area of a closed round, move it to results and start the outcome feedback.
 
@@ -350,7 +384,10 @@ def round_count(*, round: Round, actor: Any = None) -> list[Tally]:
             f"“{round.get_phase_display()}” phase.",
             code="wrong_phase",
         )
-    tallies = [tally_store(round=round, area=area) for area in count_scopes(round=round)]
+    _require_paper_settled(round)
+    tallies = [
+        tally_store(round=round, area=area, actor=actor) for area in count_scopes(round=round)
+    ]
     with transaction.atomic():
         locked = Round.objects.select_for_update().get(pk=round.pk)
         if allows(locked.phase, Action.COUNT):

@@ -11,7 +11,7 @@ from django.views.decorators.http import require_POST
 from backend.errors import DomainError
 from pb import rules
 from pb.counting import selectors, services
-from pb.models import Round, RoundStyle
+from pb.models import AuditEntry, Round, RoundStyle
 
 FORMATS = {
     "pb": "text/plain; charset=utf-8",
@@ -47,7 +47,15 @@ def round_tally(request: HttpRequest, slug: str) -> HttpResponse:
     tallies = selectors.latest_tallies(round=round_)
     counted = {t.area_id for t in tallies}
     closed = round_.phase in services.CLOSED_PHASES
+    failure = None
+    if round_.phase == "counting":
+        failure = (
+            AuditEntry.objects.filter(round=round_, action="round.count_failed")
+            .order_by("-at")
+            .first()
+        )
     context = {
+        "failure": failure,
         "round": round_,
         "tallies": [(t, selectors.tally_rows(t)) for t in tallies],
         "closed": closed,

@@ -654,7 +654,9 @@ def paper_entry_add(
     if not rules.can_run_event(actor, round):
         raise NotAllowed(_("Only event staff and the round's managers key paper ballots."))
     pb_services._require_phase(
-        round, Action.VOTE, _("Paper ballots are keyed while voting is open.")
+        round,
+        Action.KEY_PAPER,
+        _("Paper ballots are keyed while voting is open and until the count."),
     )
     serial = serial.strip().upper()
     if not serial:
@@ -709,7 +711,9 @@ def paper_reconcile(*, actor: Any, paper: PaperBallot, decision: str, reason: st
     if not rules.can_reconcile(actor, paper.round):
         raise NotAllowed(_("Only the round's managers decide differing paper ballots."))
     pb_services._require_phase(
-        paper.round, Action.VOTE, _("Paper ballots are settled while voting is open.")
+        paper.round,
+        Action.KEY_PAPER,
+        _("Paper ballots are settled while voting is open and until the count."),
     )
     if decision not in PAPER_DECISIONS:
         raise DomainError(_("Choose one of the two readings, or spoilt."), field="decision")

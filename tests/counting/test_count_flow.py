@@ -123,6 +123,10 @@ def test_a_count_that_cannot_run_is_recorded_for_the_managers(cw: CountWorld):
     assert "South has no money allocated" in failure.reason
     cw.round.refresh_from_db()
     assert cw.round.phase == "counting"
+    from django.test import Client
+
+    page = Client().get(reverse("round_tally", args=[cw.round.slug])).content.decode()
+    assert "The count could not finish:" in page and "South has no money allocated" in page
 
 
 def test_the_round_page_links_to_the_count_once_voting_has_closed(cw: CountWorld, client: Any):

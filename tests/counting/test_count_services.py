@@ -58,6 +58,7 @@ def test_counting_twice_returns_the_stored_tally_and_changed_ballots_make_a_new_
     again = services.tally_store(round=cw.round, area=cw.north)
     assert again.pk == first.pk
     assert Tally.objects.filter(round=cw.round, area=cw.north).count() == 1
+    assert not AuditEntry.objects.filter(action="round.recounted").exists()
 
     cw.cast(cw.north, cw.trees)
     cw.cast(cw.north, cw.trees)
@@ -65,6 +66,10 @@ def test_counting_twice_returns_the_stored_tally_and_changed_ballots_make_a_new_
     assert changed.pk != first.pk and changed.inputs_hash != first.inputs_hash
     assert Tally.objects.filter(round=cw.round, area=cw.north).count() == 2
     assert latest_tallies(round=cw.round)[0].pk == changed.pk
+    recount = AuditEntry.objects.get(action="round.recounted")
+    assert recount.area == cw.north
+    assert recount.details["before"]["inputs"] == first.inputs_hash
+    assert recount.details["after"]["winners"] == changed.outcome["winners"]
 
 
 def test_identical_ballots_are_merged_before_counting(cw: CountWorld):

@@ -128,7 +128,7 @@ def test_an_invalid_keying_is_refused_so_staff_mark_it_spoilt_instead(vw):
     assert exc.value.code == "over_budget"
     with pytest.raises(DomainError):
         key(vw, vw.staff, serial="  ")
-    vw.set(phase="counting")
+    vw.set(phase="results")  # counted: no more paper
     with pytest.raises(NotAllowed):
         key(vw, vw.staff)
 
@@ -222,3 +222,29 @@ def test_a_decision_day_ballot_lists_every_bid_of_the_round_within_the_whole_pot
     assert spec.limit == 2_500_000 and len(spec.items) == 3
     with pytest.raises(DomainError):
         services.decision_day_open(actor=vw.manager, round=vw.round)
+
+
+def test_paper_keyed_after_the_polls_close_still_counts_and_the_count_waits_for_it(vw):
+    from pb.counting.services import round_count
+    from pb.tasks import tally_round
+
+    RoundArea.objects.filter(round=vw.round).update(allocation=5_000_000)
+    key(vw, vw.staff, serial="P-7")
+    vw.set(phase="counting")  # the polls closed with P-7 keyed once
+
+    # The count started by the closing refuses to leave P-7 out, and says why.
+    assert tally_round.delay(vw.round.pk).get() == []
+    failure = AuditEntry.objects.get(round=vw.round, action="round.count_failed")
+    assert "1 paper ballot(s) still wait" in failure.reason
+    assert not Tally.objects.filter(round=vw.round).exists()
+
+    # The second keying is still taken during counting; then the manager counts.
+    paper = key(vw, vw.staff2, serial="P-7")
+    assert paper.status == PaperStatus.COUNTED
+    tallies = round_count(round=vw.round, actor=vw.manager)
+    north = next(t for t in tallies if t.area == vw.north)
+    assert north.outcome["voters"] == 1
+
+    vw.round.refresh_from_db()
+    with pytest.raises(NotAllowed):  # results: the paper is closed
+        key(vw, vw.staff, serial="P-8")
