@@ -207,9 +207,9 @@ def test_a_resident_takes_part_without_javascript(browser, asgi_server):
     page.get_by_label("What you want to say").press("Tab")
     page.keyboard.press("Enter")  # the "Say it" button, reached with the keyboard
     page.wait_for_url("**#live")
-    assert page.locator("#contributions li", has_text="When would it be built?").is_visible()
+    expect(page.locator("#contributions li", has_text="When would it be built?")).to_be_visible()
     page.get_by_role("button", name="Raise your hand").click()
-    assert page.get_by_role("button", name="Lower your hand").is_visible()
+    expect(page.get_by_role("button", name="Lower your hand")).to_be_visible()
     page.goto(f"{asgi_server.url}/rooms/{scene.room.pk}/screen/")
-    assert page.locator("#queue li", has_text="Alice").is_visible()
+    expect(page.locator("#queue li", has_text="Alice")).to_be_visible()
     context.close()

@@ -4,6 +4,7 @@ report (HTML and PDF), all checked with axe-core and, for the results, without J
 from __future__ import annotations
 
 import pytest
+from playwright.sync_api import expect
 
 from feedback import tasks
 from feedback.models import OutcomeReport, SurveyAnswer
@@ -35,17 +36,17 @@ def test_a_voter_reads_the_results_hears_about_them_and_answers_the_survey(
     page, live_server, reported
 ):
     log_in(page, live_server, reported.voters[0].email)
-    assert page.get_by_role("link", name="The results of City 2027").is_visible()
+    expect(page.get_by_role("link", name="The results of City 2027")).to_be_visible()
     page.get_by_role("link", name="The results of City 2027").click()
     page.wait_for_url("**/results/")
-    assert page.get_by_role("heading", name="Results of City 2027").is_visible()
+    expect(page.get_by_role("heading", name="Results of City 2027")).to_be_visible()
     table = page.get_by_role("table", name="Every project in North")
     assert (
         table.get_by_role("row", name="Brighter lights")
         .get_by_text("it cost more than the money left")
         .is_visible()
     )
-    assert page.get_by_text("python -m pb.tally FILE.pb --rule greedy").is_visible()
+    expect(page.get_by_text("python -m pb.tally FILE.pb --rule greedy")).to_be_visible()
     assert_accessible(page)
 
     page.get_by_role("link", name="Tell us how it went").click()
@@ -54,15 +55,15 @@ def test_a_voter_reads_the_results_hears_about_them_and_answers_the_survey(
     page.get_by_role("radio", name="4 – fairly satisfied").check()
     page.get_by_label("Anything else you want to tell us?").fill("More benches please")
     page.get_by_role("button", name="Send my answers").click()
-    assert page.get_by_role("heading", name="Thank you").is_visible()
+    expect(page.get_by_role("heading", name="Thank you")).to_be_visible()
     assert SurveyAnswer.objects.get().influence == "tend_to_agree"
 
 
 def test_the_results_page_works_without_javascript(page_no_js, live_server, reported):
     page_no_js.goto(live_server.url + "/rounds/city-2027/results/")
-    assert page_no_js.get_by_role("table", name="Every project in South").is_visible()
+    expect(page_no_js.get_by_role("table", name="Every project in South")).to_be_visible()
     page_no_js.get_by_role("link", name="All the open data for this round").click()
-    assert page_no_js.get_by_text("CC BY 4.0").first.is_visible()
+    expect(page_no_js.get_by_text("CC BY 4.0").first).to_be_visible()
 
 
 def test_a_councillor_reads_the_report_for_their_ward_and_downloads_the_pdf(

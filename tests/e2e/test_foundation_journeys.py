@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import pytest
+from playwright.sync_api import expect
 
 from backend.accounts.models import User
 from tests.e2e.conftest import assert_accessible
@@ -11,8 +12,8 @@ pytestmark = pytest.mark.django_db(transaction=True)
 def test_home_page_renders_and_is_accessible(page, live_server, round_factory):
     round_factory(name="Harbour green fund", phase="intake")
     page.goto(live_server.url + "/")
-    assert page.get_by_role("heading", level=1).is_visible()
-    assert page.get_by_role("link", name="Harbour green fund").is_visible()
+    expect(page.get_by_role("heading", level=1)).to_be_visible()
+    expect(page.get_by_role("link", name="Harbour green fund")).to_be_visible()
     assert_accessible(page)
 
 
@@ -37,7 +38,7 @@ def test_resident_signs_up_logs_out_and_logs_in_with_the_keyboard(page, live_ser
     page.get_by_label("Year you were born").fill("1988")
     page.get_by_label("Year you were born").press("Enter")  # submit with the keyboard
     page.wait_for_url("**/dashboard/")
-    assert page.get_by_role("heading", name="Your page").is_visible()
+    expect(page.get_by_role("heading", name="Your page")).to_be_visible()
     assert User.objects.get(email="rosa@example.org").profile.home_area.name == "Poulton"
 
     page.get_by_role("button", name="Log out").click()
@@ -55,7 +56,7 @@ def test_sign_up_errors_are_shown_and_accessible(page, live_server):
     page.get_by_label("Password", exact=True).fill("123")
     page.get_by_label("Password again").fill("123")
     page.get_by_role("button", name="Create account").click()
-    assert page.get_by_role("alert").is_visible()
+    expect(page.get_by_role("alert")).to_be_visible()
     assert "too short" in page.content()
     assert_accessible(page)
     assert not User.objects.exists()
