@@ -81,7 +81,7 @@ def prepare(env: dict[str, str], codes_needed: int) -> dict[str, Any]:
     )
     django_setup(env)
     from pb.models import Area, Proposal, Round, RoundArea
-    from pb.voting.services import voter_codes_issue
+    from pb.voting.services.codes import voter_codes_issue
 
     round_ = Round.objects.create(
         name="Bench vote",
@@ -279,7 +279,7 @@ def check_store(ok_codes: list[str]) -> dict[str, int]:
     from django.db.models import Count
 
     from pb.models import Ballot, Participation, VoterCode
-    from pb.voting.services import voter_code_hash
+    from pb.voting.services.codes import voter_code_hash
 
     hashes = [voter_code_hash(c) for c in ok_codes]
     stored = 0

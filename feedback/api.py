@@ -1,6 +1,7 @@
 """REST endpoints for outcome feedback: results, open data and the report's figures.
 
-HTTP only: reads go through ``feedback.selectors`` and permissions through ``feedback.rules``.
+HTTP only: reads go through ``feedback.selectors`` and ``feedback.presenter``, permissions
+through ``feedback.rules``.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from backend.errors import NotAllowed, NotFound
-from feedback import rules, selectors, services
+from feedback import presenter, rules, selectors, services
 from pb.models import Round
 
 
@@ -44,9 +45,9 @@ class ResultsView(APIView):
             {
                 "round": round_.slug,
                 "rule": round_.rule,
-                "rule_sentence": selectors.rule_sentence(round_),
-                "recount_command": selectors.RECOUNT_COMMAND.format(rule=round_.rule),
-                "areas": selectors.results_from_tallies(round=round_, tallies=tallies),
+                "rule_sentence": presenter.rule_sentence(round_),
+                "recount_command": presenter.RECOUNT_COMMAND.format(rule=round_.rule),
+                "areas": presenter.results_from_tallies(round=round_, tallies=tallies),
             }
         )
 
@@ -95,7 +96,7 @@ class ReportView(APIView):
         if report is None:
             raise NotFound("The report is being prepared.", code="not_built")
         area_ids = selectors.visible_area_ids(user=request.user, round=round_)
-        data = selectors.report_view_data(report=report, area_ids=area_ids)
+        data = presenter.report_view_data(report=report, area_ids=area_ids)
         return Response(
             {
                 "round": round_.slug,

@@ -27,7 +27,7 @@ class OutcomeReport(models.Model):
     #: The ``pb.Tally`` rows this report describes (their ids), fixed when the report starts.
     tally_ids = models.JSONField(default=list, blank=True)
     #: Everything the report shows that does not change after the count (see
-    #: ``feedback.selectors.report_figures``); ``None`` until the build step has finished.
+    #: ``feedback.presenter.report_figures``); ``None`` until the build step has finished.
     figures = models.JSONField(null=True, blank=True)
     commentary = models.TextField(blank=True)
     commentary_by = models.ForeignKey(

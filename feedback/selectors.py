@@ -1,5 +1,6 @@
 """Reads for outcome feedback: gather plain data from the database for the indicator functions
-(``feedback.indicators``) and the pages. Nothing here writes.
+(``feedback.indicators``), the report's presenter (``feedback.presenter``) and the pages.
+Nothing here writes.
 
 The count's results come from the latest ``pb.Tally`` per (round, area); its ``outcome`` JSON is
 the contract with ``pb.counting`` (winners, and per project: title, cost in pence as text,
@@ -12,13 +13,12 @@ import hashlib
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime, time
-from fractions import Fraction
 from typing import Any
 
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
-from backend.accounts.models import AgeBand, Role, User
+from backend.accounts.models import Role, User
 from feedback import indicators as ind
 from feedback.models import (
     DeliveryStatus,
@@ -29,53 +29,7 @@ from feedback.models import (
     SurveyAnswer,
     SurveyInvitation,
 )
-from pb.models import (
-    AuditEntry,
-    DetailsRead,
-    Participation,
-    PhaseWindow,
-    Proposal,
-    Round,
-    Tally,
-)
-
-RULE_SENTENCES: dict[str, str] = {
-    "greedy": (
-        "Projects were taken in order of votes, most first. Each one was funded if its cost "
-        "fitted in the money left; if not, it was skipped and the next one was tried."
-    ),
-    "greedy-threshold": (
-        "Only projects supported by at least {min_share} of voters could win. Those were taken "
-        "in order of votes, most first, and funded while the money lasted; a project that did "
-        "not fit in the money left was skipped."
-    ),
-    "mes": (
-        "Method of Equal Shares: the money was shared equally between voters. A project was "
-        "funded when its supporters could pay for it together from their shares, the best "
-        "value for supporters first. Money left over then went to projects in order of votes."
-    ),
-    "mes-add1": (
-        "Method of Equal Shares: the money was shared equally between voters, and a project was "
-        "funded when its supporters could pay for it together from their shares. The shares "
-        "were raised step by step to use as much of the money as possible."
-    ),
-}
-
-REASON_LABELS: dict[str, str] = {
-    "funded": "Funded",
-    "did_not_fit": "Did not fit in the money left",
-    "below_threshold": "Not enough support",
-    "shares_exhausted": "Its supporters' shares ran out",
-    "no_support": "Nobody voted for it",
-}
-
-RECOUNT_COMMAND = "python -m pb.tally FILE.pb --rule {rule}"
-
-
-def rule_sentence(round_: Round) -> str:
-    text = RULE_SENTENCES.get(round_.rule, RULE_SENTENCES["greedy"])
-    return text.format(min_share=ind.format_percent(Fraction(str(round_.min_share))))
-
+from pb.models import AuditEntry, DetailsRead, Participation, PhaseWindow, Proposal, Round, Tally
 
 # --- The count ------------------------------------------------------------------------------
 
@@ -103,75 +57,6 @@ def count_inputs_key(tallies: Sequence[Tally]) -> str:
 
 def round_is_counted(*, round: Round) -> bool:
     return Tally.objects.filter(round=round).exists()
-
-
-def _money(value: Any) -> int:
-    try:
-        return int(str(value or 0))
-    except ValueError:
-        return 0
-
-
-def results_from_tallies(*, round: Round, tallies: Sequence[Tally]) -> list[dict[str, Any]]:
-    """Per counted area: its money, voters and every project with votes and explanation.
-
-    One query for the proposals' area, theme and author role, whatever the number of projects.
-    """
-    ids = {int(pid) for t in tallies for pid in (t.outcome.get("projects") or {}) if pid.isdigit()}
-    proposals: dict[int, dict[str, Any]] = {
-        p["pk"]: dict(p)
-        for p in Proposal.objects.filter(pk__in=ids).values(
-            "pk", "title", "area_id", "area__name", "theme__name", "author__role"
-        )
-    }
-    areas: list[dict[str, Any]] = []
-    for tally in tallies:
-        outcome = tally.outcome or {}
-        projects = []
-        for pid, p in (outcome.get("projects") or {}).items():
-            known: dict[str, Any] | None = proposals.get(int(pid)) if pid.isdigit() else None
-            projects.append(
-                {
-                    "id": pid,
-                    "title": (known or {}).get("title") or p.get("title") or f"Project {pid}",
-                    "area": (known or {}).get("area__name")
-                    or (tally.area.name if tally.area else ""),
-                    "theme": (known or {}).get("theme__name") or "",
-                    "by_resident": (known or {}).get("author__role") == Role.RESIDENT,
-                    "cost": _money(p.get("cost")),
-                    "score": p.get("score") or 0,
-                    "funded": bool(p.get("funded")),
-                    "rank": p.get("rank"),
-                    "reason": p.get("reason") or ("funded" if p.get("funded") else ""),
-                    "reason_label": REASON_LABELS.get(p.get("reason") or "", ""),
-                    "sentence": p.get("sentence") or "",
-                }
-            )
-        projects.sort(key=lambda p: (not p["funded"], p["rank"] or 0, -_num(p["score"])))
-        areas.append(
-            {
-                "area_id": tally.area_id,
-                "area": tally.area.name if tally.area else round.name,
-                "area_slug": tally.area.slug if tally.area else "",
-                "rule": outcome.get("rule") or tally.rule,
-                "vote_type": outcome.get("vote_type") or round.ballot_type,
-                "budget": _money(outcome.get("budget")),
-                "total_cost": _money(outcome.get("total_cost")),
-                "voters": int(outcome.get("voters") or 0),
-                "winners": [str(w) for w in outcome.get("winners") or []],
-                "inputs_hash": tally.inputs_hash,
-                "counted_at": tally.created_at.isoformat(),
-                "projects": projects,
-            }
-        )
-    return areas
-
-
-def _num(value: Any) -> float:
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        return 0.0
 
 
 # --- Brisbane: integrity, inclusion, deliberation (fixed once counted) ------------------------
@@ -351,52 +236,6 @@ def deliberation_report(*, round: Round) -> ind.DeliberationReport:
         voters=account_voters.count(),
         voters_who_opened_details=readers,
     )
-
-
-def report_figures(*, round: Round, tallies: Sequence[Tally]) -> dict[str, Any]:
-    """Everything about the round's count that the report shows and that cannot change after
-    it: results per area, integrity, inclusion and deliberation (JSON-serialisable)."""
-    results = results_from_tallies(round=round, tallies=tallies)
-    inclusion = inclusion_report(round=round)
-    integrity = integrity_report(round=round, tallies=tallies)
-    deliberation = deliberation_report(round=round)
-    rows = [*integrity.rows(), *inclusion.rows(), *deliberation.rows()]
-    area_rows = {
-        ra.area_id: ra for ra in round.round_areas.select_related("area").order_by("area__name")
-    }
-    return {
-        "round": {
-            "id": round.pk,
-            "name": round.name,
-            "slug": round.slug,
-            "budget": round.budget,
-            "currency": round.currency,
-            "rule": round.rule,
-            "rule_label": round.get_rule_display(),
-            "rule_sentence": rule_sentence(round),
-            "ballot_type": round.get_ballot_type_display(),
-            "style": round.style,
-        },
-        "areas": [
-            {
-                "id": area_id,
-                "name": ra.area.name,
-                "slug": ra.area.slug,
-                "population": ra.area.population or None,
-                "allocation": ra.allocation,
-                "parent_id": ra.area.parent_id,
-            }
-            for area_id, ra in area_rows.items()
-        ],
-        "results": results,
-        "integrity": integrity.to_dict(),
-        "inclusion": inclusion.to_dict(),
-        "deliberation": {
-            **deliberation.to_dict(),
-        },
-        "rows": [list(r) for r in rows],
-        "counted_at": max((a["counted_at"] for a in results), default=None),
-    }
 
 
 # --- Influence (changes as projects are delivered and residents answer the survey) ----------
@@ -591,187 +430,6 @@ def delivered_elsewhere(*, exclude_round: Round, limit: int = 5) -> list[dict[st
 
 
 # --- What the report pages show -------------------------------------------------------------
-
-
-def report_view_data(*, report: OutcomeReport, area_ids: set[int] | None) -> dict[str, Any]:
-    """The report as the HTML, PDF and CSV show it, for a reader who may see ``area_ids``
-    (``None``: every area). Round-wide totals stay; area detail is limited to their wards.
-
-    Integrity, inclusion and deliberation come from the stored figures; influence (delivery and
-    the survey) is computed now, as it keeps changing after the count.
-    """
-    from feedback.charts import bar_chart
-    from pb.money import format_money
-
-    figures = report.figures or {}
-    round_info = figures["round"]
-    currency = round_info["currency"]
-    influence = influence_report(round=report.round, figures=figures)
-    all_results = figures["results"]
-    results = [a for a in all_results if area_ids is None or a["area_id"] in area_ids]
-    visible_names = {a["name"] for a in figures["areas"] if area_ids is None or a["id"] in area_ids}
-    inclusion = figures["inclusion"]
-    area_turnout = [a for a in inclusion["areas"] if a["key"] in visible_names]
-    funded_ids = [
-        int(p["id"]) for a in results for p in a["projects"] if p["funded"] and p["id"].isdigit()
-    ]
-    delivery = delivery_by_proposal(proposal_ids=funded_ids)
-    for area in results:
-        for p in area["projects"]:
-            p["delivery"] = delivery.get(int(p["id"])) if p["id"].isdigit() else None
-
-    total_voters = inclusion["total_voters"]
-    total_population = sum(a["population"] or 0 for a in inclusion["areas"]) or 0
-    turnout_chart = bar_chart(
-        "chart-turnout",
-        "Share of voters and share of population, by area",
-        [
-            (
-                a["key"],
-                [
-                    (
-                        a["voters"] / total_voters if total_voters else 0,
-                        ind.format_percent(ind.ratio(a["voters"], total_voters)) or "n/a",
-                    ),
-                    (
-                        (a["population"] or 0) / total_population if total_population else 0,
-                        ind.format_percent(ind.ratio(a["population"] or 0, total_population))
-                        or "n/a",
-                    ),
-                ],
-            )
-            for a in area_turnout
-        ],
-        series=("Share of voters", "Share of population"),
-    )
-    by_theme: dict[str, int] = defaultdict(int)
-    for area in results:
-        for p in area["projects"]:
-            if p["funded"]:
-                by_theme[p["theme"] or "No theme"] += p["cost"]
-    theme_chart = bar_chart(
-        "chart-themes",
-        "Money for funded projects, by theme",
-        [
-            (theme, [(money, format_money(money, currency))])
-            for theme, money in sorted(by_theme.items(), key=lambda kv: -kv[1])
-        ],
-    )
-    projects = sorted((p for a in results for p in a["projects"]), key=lambda p: -_num(p["score"]))
-    votes_chart = bar_chart(
-        "chart-votes",
-        "Votes per project" + (" (the 25 with most votes)" if len(projects) > 25 else ""),
-        [
-            (p["title"], [(_num(p["score"]), f"{p['score']:,}" + (" ✓" if p["funded"] else ""))])
-            for p in projects[:25]
-        ],
-    )
-    integrity = figures["integrity"]
-    funded = [p for a in results for p in a["projects"] if p["funded"]]
-    not_funded = [p for a in results for p in a["projects"] if not p["funded"]]
-    overall = inclusion["overall"]["turnout"]["percent"]
-    influence_dict = influence.to_dict()
-    summary = [
-        f"{total_voters:,} people voted"
-        + (f", {overall} of the people living in the round's areas." if overall else "."),
-        f"Residents decided how {format_money(influence.resident_decided.part, currency)} of "
-        f"{format_money(round_info['budget'], currency)} was spent "
-        f"({influence_dict['resident_decided']['percent'] or 'n/a'}).",
-        f"{len(influence.funded)} of {len(influence.funded) + len(influence.not_funded)} "
-        f"projects will be funded, costing {format_money(influence.funded_money, currency)} "
-        "in all.",
-        (
-            "The rules, budget and eligibility were published before voting opened"
-            if integrity["published_before_opening"]
-            else "Not all of the rules, budget and eligibility were published before voting opened"
-        )
-        + (
-            (
-                "; none of them changed after."
-                if not integrity["published_before_opening"]
-                else " and did not change after."
-            )
-            if integrity["unchanged_after_opening"]
-            else "; some changed after voting opened (see Integrity)."
-        ),
-        (
-            f"{influence_dict['ni4']['agreeing']['percent']} of the "
-            f"{influence.ni4.base:,} residents who answered feel they can influence decisions "
-            "affecting their area."
-            if influence.ni4.base
-            else "Nobody has answered the influence survey yet."
-        ),
-    ]
-    if area_ids is not None:
-        summary.append(
-            "Area detail is shown for your wards: "
-            + (", ".join(sorted(visible_names)) or "none")
-            + "."
-        )
-    return {
-        "report": report,
-        "figures": figures,
-        "round_info": round_info,
-        "currency": currency,
-        "summary": summary,
-        "results": results,
-        "funded": funded,
-        "not_funded": not_funded,
-        "integrity": integrity,
-        "inclusion": inclusion,
-        "age_bands": [
-            {**b, "label": dict(AgeBand.choices).get(b["key"], b["key"])}
-            for b in inclusion["age_bands"]
-        ],
-        "area_turnout": area_turnout,
-        "deliberation": figures["deliberation"],
-        "influence": influence_dict,
-        "status_rows": [(DeliveryStatus(s).label, n) for s, n in influence.status_counts.items()],
-        "charts": [turnout_chart, theme_chart, votes_chart],
-        "scoped": area_ids is not None,
-        "recount_command": RECOUNT_COMMAND.format(rule=round_info["rule"]),
-    }
-
-
-def report_csv_rows(*, report: OutcomeReport, area_ids: set[int] | None) -> list[list[str]]:
-    """The report as CSV rows: indicators with definitions, then every project."""
-    data = report_view_data(report=report, area_ids=area_ids)
-    influence = influence_report(round=report.round, figures=report.figures or {})
-    rows: list[list[str]] = [["section", "indicator", "value", "definition"]]
-    rows += [["summary", "", line, ""] for line in data["summary"]]
-    for name, value, definition in [*data["figures"]["rows"], *influence.rows()]:
-        rows.append(["indicator", name, value, definition])
-    rows.append(
-        [
-            "section",
-            "project",
-            "area",
-            "cost_pence",
-            "votes",
-            "funded",
-            "reason",
-            "explanation",
-            "delivery",
-        ]
-    )
-    for area in data["results"]:
-        for p in area["projects"]:
-            rows.append(
-                [
-                    "project",
-                    p["title"],
-                    area["area"],
-                    str(p["cost"]),
-                    str(p["score"]),
-                    "yes" if p["funded"] else "no",
-                    p["reason"],
-                    p["sentence"],
-                    (p.get("delivery") or {}).get("status", "planned" if p["funded"] else ""),
-                ]
-            )
-    if report.commentary:
-        rows.append(["commentary", "Manager's commentary", report.commentary, ""])
-    return rows
 
 
 def report_stamp(*, report: OutcomeReport) -> str:

@@ -29,7 +29,7 @@ from django.utils import timezone
 from backend.accounts.models import Notification, User
 from backend.accounts.services import notify
 from backend.errors import Conflict, DomainError, NotAllowed
-from feedback import selectors
+from feedback import presenter, selectors
 from feedback.models import (
     STEP_ORDER,
     DeliveryStatus,
@@ -164,7 +164,7 @@ def report_build(*, report_id: int) -> OutcomeReport:
         return report
     tallies = list(Tally.objects.filter(pk__in=report.tally_ids).select_related("area"))
     tallies.sort(key=lambda t: (t.area.name if t.area else "", t.area_id or 0))
-    figures = selectors.report_figures(round=report.round, tallies=tallies)
+    figures = presenter.report_figures(round=report.round, tallies=tallies)
     with transaction.atomic():
         report = OutcomeReport.objects.select_for_update().get(pk=report_id)
         report.figures = figures
@@ -407,7 +407,7 @@ def report_publish_open_data(*, report_id: int) -> OutcomeReport:
         "round": figures.get("round"),
         "licence": DATA_LICENCE,
         "results": figures.get("results"),
-        "recount": selectors.RECOUNT_COMMAND.format(rule=round_.rule),
+        "recount": presenter.RECOUNT_COMMAND.format(rule=round_.rule),
     }
     put(
         "tally.json",

@@ -21,7 +21,7 @@ from django.views.decorators.http import require_POST
 
 from backend.errors import DomainError
 from backend.forms import add_domain_error
-from feedback import rules, selectors, services
+from feedback import presenter, rules, selectors, services
 from feedback.forms import CommentaryForm, MilestoneForm, SurveyForm
 from feedback.models import OutcomeReport
 from pb.models import Proposal, Round
@@ -47,7 +47,7 @@ def round_results(request: HttpRequest, slug: str) -> HttpResponse:
     tallies = selectors.latest_tallies(round=round_)
     if not tallies:
         return _not_counted(request, round_)
-    results = selectors.results_from_tallies(round=round_, tallies=tallies)
+    results = presenter.results_from_tallies(round=round_, tallies=tallies)
     funded_ids = [
         int(p["id"]) for a in results for p in a["projects"] if p["funded"] and p["id"].isdigit()
     ]
@@ -61,8 +61,8 @@ def round_results(request: HttpRequest, slug: str) -> HttpResponse:
     context = {
         "round": round_,
         "results": results,
-        "rule_sentence": selectors.rule_sentence(round_),
-        "recount_command": selectors.RECOUNT_COMMAND.format(rule=round_.rule),
+        "rule_sentence": presenter.rule_sentence(round_),
+        "recount_command": presenter.RECOUNT_COMMAND.format(rule=round_.rule),
         "ballot_links": services.ballot_file_links(round_, {"results": results}),
         "report": report,
         "can_read_report": rules.can_read_report(request.user, round_),
@@ -97,7 +97,7 @@ def report(request: HttpRequest, slug: str, fmt: str = "html") -> HttpResponse:
     area_ids = selectors.visible_area_ids(user=request.user, round=round_)
     if fmt == "csv":
         out = io.StringIO()
-        csv.writer(out).writerows(selectors.report_csv_rows(report=found, area_ids=area_ids))
+        csv.writer(out).writerows(presenter.report_csv_rows(report=found, area_ids=area_ids))
         response = HttpResponse(out.getvalue(), content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = f'attachment; filename="{round_.slug}-report.csv"'
         return response
@@ -124,7 +124,7 @@ def report_html(
     key = f"feedback:report:{report.pk}:{digest}"
     html: str | None = cache.get(key)
     if html is None:
-        data = selectors.report_view_data(report=report, area_ids=area_ids)
+        data = presenter.report_view_data(report=report, area_ids=area_ids)
         data["printable"] = printable
         if printable:
             data["report_css"] = (
@@ -284,7 +284,7 @@ def open_data(request: HttpRequest, slug: str) -> HttpResponse:
         "files": files,
         "licence": services.DATA_LICENCE,
         "licence_url": services.DATA_LICENCE_URL,
-        "recount_command": selectors.RECOUNT_COMMAND.format(rule=round_.rule),
+        "recount_command": presenter.RECOUNT_COMMAND.format(rule=round_.rule),
     }
     return render(request, "feedback/open_data.html", context)
 

@@ -17,7 +17,7 @@ from rest_framework.response import Response
 
 from backend.accounts import rules as base_rules
 from backend.errors import NotAllowed
-from pb import rules, selectors, services
+from pb import rules, selectors
 from pb.models import Area, Proposal, Round, Theme
 from pb.serializers import (
     AdvancePhaseSerializer,
@@ -34,6 +34,15 @@ from pb.serializers import (
     RoundSerializer,
     ThemeSerializer,
 )
+from pb.services.proposals import (
+    proposal_create,
+    proposal_hide,
+    proposal_review,
+    proposal_support,
+    proposal_update,
+    proposal_withdraw,
+)
+from pb.services.rounds import round_advance_phase, round_create, round_update_rules
 
 
 class AreaViewSet(viewsets.ReadOnlyModelViewSet):
@@ -57,7 +66,7 @@ class RoundViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         data = RoundCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        round_ = services.round_create(actor=request.user, **data.validated_data)
+        round_ = round_create(actor=request.user, **data.validated_data)
         return Response(RoundSerializer(round_).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=RoundRulesSerializer, responses=RoundSerializer)
@@ -68,7 +77,7 @@ class RoundViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
         data.is_valid(raise_exception=True)
         fields = dict(data.validated_data)
         reason = fields.pop("reason", "")
-        services.round_update_rules(actor=request.user, round=round_, reason=reason, **fields)
+        round_update_rules(actor=request.user, round=round_, reason=reason, **fields)
         return Response(RoundSerializer(round_).data)
 
     @extend_schema(request=AdvancePhaseSerializer, responses=RoundSerializer)
@@ -77,9 +86,7 @@ class RoundViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
         round_ = self.get_object()
         data = AdvancePhaseSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        round_ = services.round_advance_phase(
-            actor=request.user, round=round_, **data.validated_data
-        )
+        round_ = round_advance_phase(actor=request.user, round=round_, **data.validated_data)
         return Response(RoundSerializer(round_).data)
 
     @extend_schema(responses=AuditEntrySerializer(many=True))
@@ -144,7 +151,7 @@ class ProposalViewSet(viewsets.ReadOnlyModelViewSet):
         data.is_valid(raise_exception=True)
         fields = dict(data.validated_data)
         submit = fields.pop("submit")
-        proposal = services.proposal_create(author=request.user, submit=submit, **fields)
+        proposal = proposal_create(author=request.user, submit=submit, **fields)
         return Response(ProposalDetailSerializer(proposal).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=ProposalUpdateSerializer, responses=ProposalDetailSerializer)
@@ -154,19 +161,19 @@ class ProposalViewSet(viewsets.ReadOnlyModelViewSet):
         data.is_valid(raise_exception=True)
         fields = dict(data.validated_data)
         submit = fields.pop("submit", False)
-        services.proposal_update(actor=request.user, proposal=proposal, submit=submit, **fields)
+        proposal_update(actor=request.user, proposal=proposal, submit=submit, **fields)
         return Response(ProposalDetailSerializer(proposal).data)
 
     @extend_schema(request=None, responses=ProposalDetailSerializer)
     @action(detail=True, methods=["post"])
     def withdraw(self, request: Request, pk: str) -> Response:
-        proposal = services.proposal_withdraw(actor=request.user, proposal=self.get_object())
+        proposal = proposal_withdraw(actor=request.user, proposal=self.get_object())
         return Response(ProposalDetailSerializer(proposal).data)
 
     @extend_schema(request=None, responses=ProposalSerializer)
     @action(detail=True, methods=["post"])
     def support(self, request: Request, pk: str) -> Response:
-        proposal = services.proposal_support(user=request.user, proposal=self.get_object())
+        proposal = proposal_support(user=request.user, proposal=self.get_object())
         return Response(ProposalSerializer(proposal).data)
 
     @extend_schema(request=ReviewSerializer, responses=ProposalDetailSerializer)
@@ -174,7 +181,7 @@ class ProposalViewSet(viewsets.ReadOnlyModelViewSet):
     def review(self, request: Request, pk: str) -> Response:
         data = ReviewSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        proposal = services.proposal_review(
+        proposal = proposal_review(
             actor=request.user, proposal=self.get_object(), **data.validated_data
         )
         return Response(ProposalDetailSerializer(proposal).data)
@@ -184,7 +191,7 @@ class ProposalViewSet(viewsets.ReadOnlyModelViewSet):
     def hide(self, request: Request, pk: str) -> Response:
         data = HideSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        proposal = services.proposal_hide(
+        proposal = proposal_hide(
             actor=request.user, proposal=self.get_object(), **data.validated_data
         )
         return Response(ProposalSerializer(proposal).data)

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from pb import services
+from pb.services.audit import audit
+from pb.services.rounds import round_advance_due_phases
 
 
 @shared_task(acks_late=True)
 def advance_due_phases() -> list[tuple[int, str]]:
     """Beat runs this every minute; moving a round that already moved is a no-op."""
-    return services.round_advance_due_phases()
+    return round_advance_due_phases()
 
 
 @shared_task(
@@ -34,7 +35,7 @@ def tally_round(round_id: int) -> list[dict[str, object]]:
     except DomainError as exc:
         # Retrying cannot fix missing inputs: record why for the managers, who fix the round
         # and count again from its count page.
-        services.audit(actor=None, action="round.count_failed", round=round_, reason=exc.message)
+        audit(actor=None, action="round.count_failed", round=round_, reason=exc.message)
         return []
     return [
         {

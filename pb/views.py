@@ -17,7 +17,7 @@ from django.views.decorators.http import require_POST
 from backend.accounts import rules as base_rules
 from backend.errors import DomainError
 from backend.forms import add_domain_error
-from pb import rules, selectors, services
+from pb import rules, selectors
 from pb.forms import (
     AdvancePhaseForm,
     HideForm,
@@ -34,6 +34,10 @@ from pb.forms import (
 )
 from pb.models import Area, Proposal, Round
 from pb.phases import Action, allows
+from pb.services import budget_split as split_services
+from pb.services import priorities as priority_services
+from pb.services import proposals as proposal_services
+from pb.services import rounds as round_services
 
 
 def _round(slug: str, user: Any) -> Round:
@@ -89,7 +93,7 @@ def proposal_detail(request: HttpRequest, pk: int) -> HttpResponse:
     )
     if not rules.can_see_proposal(request.user, proposal):
         raise Http404
-    services.details_read_record(user=request.user, round=proposal.round)
+    proposal_services.details_read_record(user=request.user, round=proposal.round)
     context = {
         "proposal": proposal,
         "round": proposal.round,
@@ -120,7 +124,7 @@ def proposal_new(request: HttpRequest, slug: str) -> HttpResponse:
     )
     if request.method == "POST" and form.is_valid():
         try:
-            proposal = services.proposal_create(
+            proposal = proposal_services.proposal_create(
                 author=request.user,
                 round=round_,
                 submit="save_draft" not in request.POST,
@@ -171,7 +175,7 @@ def proposal_edit(request: HttpRequest, pk: int) -> HttpResponse:
     )
     if request.method == "POST" and form.is_valid():
         try:
-            services.proposal_update(
+            proposal_services.proposal_update(
                 actor=request.user,
                 proposal=proposal,
                 submit="submit" in request.POST,
@@ -195,7 +199,7 @@ def proposal_edit(request: HttpRequest, pk: int) -> HttpResponse:
 def proposal_withdraw(request: HttpRequest, pk: int) -> HttpResponse:
     proposal = get_object_or_404(Proposal, pk=pk)
     try:
-        services.proposal_withdraw(
+        proposal_services.proposal_withdraw(
             actor=request.user, proposal=proposal, reason=request.POST.get("reason", "")
         )
     except DomainError as exc:
@@ -210,7 +214,7 @@ def proposal_withdraw(request: HttpRequest, pk: int) -> HttpResponse:
 def proposal_support(request: HttpRequest, pk: int) -> HttpResponse:
     proposal = get_object_or_404(Proposal, pk=pk)
     try:
-        services.proposal_support(user=request.user, proposal=proposal)
+        proposal_services.proposal_support(user=request.user, proposal=proposal)
     except DomainError as exc:
         messages.error(request, exc.message)
     else:
@@ -229,7 +233,7 @@ def proposal_review(request: HttpRequest, pk: int) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
-            services.proposal_review(
+            proposal_services.proposal_review(
                 actor=request.user,
                 proposal=proposal,
                 decision=data["decision"],
@@ -252,7 +256,7 @@ def proposal_hide(request: HttpRequest, pk: int) -> HttpResponse:
     form = HideForm(request.POST)
     form.is_valid()
     try:
-        services.proposal_hide(
+        proposal_services.proposal_hide(
             actor=request.user,
             proposal=proposal,
             reason=form.cleaned_data.get("reason", ""),
@@ -279,7 +283,7 @@ def round_new(request: HttpRequest) -> HttpResponse:
         data = dict(form.cleaned_data)
         data["min_share"] = data.get("min_share") or 0
         try:
-            round_ = services.round_create(actor=request.user, **data)
+            round_ = round_services.round_create(actor=request.user, **data)
         except DomainError as exc:
             add_domain_error(form, exc)
         else:
@@ -322,12 +326,12 @@ def round_manage(request: HttpRequest, slug: str) -> HttpResponse:
                 reason = data.pop("reason")
                 data["min_share"] = data.get("min_share") or 0
                 changed = {k: v for k, v in data.items() if getattr(round_, k) != v}
-                services.round_update_rules(
+                round_services.round_update_rules(
                     actor=request.user, round=round_, reason=reason, **changed
                 )
                 messages.success(request, "The rules are saved.")
             elif bound is phase_form:
-                services.round_advance_phase(
+                round_services.round_advance_phase(
                     actor=request.user,
                     round=round_,
                     to_phase=phase_form.cleaned_data["to_phase"],
@@ -335,7 +339,7 @@ def round_manage(request: HttpRequest, slug: str) -> HttpResponse:
                 )
                 messages.success(request, "The round has moved on.")
             else:
-                services.round_set_phase_windows(
+                round_services.round_set_phase_windows(
                     actor=request.user, round=round_, windows=timetable_form.windows()
                 )
                 messages.success(request, "The timetable is saved.")
@@ -410,11 +414,13 @@ def audit_log(request: HttpRequest, slug: str) -> HttpResponse:
 @login_required
 def priorities(request: HttpRequest, slug: str) -> HttpResponse:
     round_ = _round(slug, request.user)
-    positions = len(round_.priority_points or services.DEFAULT_PRIORITY_POINTS)
+    positions = len(round_.priority_points or priority_services.DEFAULT_PRIORITY_POINTS)
     form = ThemeRankingForm(request.POST or None, positions=positions)
     if request.method == "POST" and form.is_valid():
         try:
-            services.themes_rank(user=request.user, round=round_, themes=form.ordered_themes())
+            priority_services.themes_rank(
+                user=request.user, round=round_, themes=form.ordered_themes()
+            )
         except DomainError as exc:
             add_domain_error(form, exc)
         else:
@@ -446,7 +452,7 @@ def round_split(request: HttpRequest, slug: str) -> HttpResponse:
     source = stored or preset
     posting = request.method == "POST" and "configure" in request.POST
     criterion_forms = []
-    for key in services.SPLIT_CRITERIA:
+    for key in split_services.SPLIT_CRITERIA:
         spec = source.get(key) or preset[key]
         criterion_forms.append(
             (
@@ -486,20 +492,20 @@ def round_split(request: HttpRequest, slug: str) -> HttpResponse:
                         for key, label, f in criterion_forms
                         if f.cleaned_data["use"]
                     ]
-                    services.split_configure(
+                    split_services.split_configure(
                         actor=request.user,
                         round=round_,
                         criteria=criteria,
                         theme=theme_form.cleaned_data["theme"],
                     )
-                    services.split_compute(actor=request.user, round=round_)
+                    split_services.split_compute(actor=request.user, round=round_)
                     messages.success(request, "The split is computed. Check it, then publish.")
                     return redirect("round_split", slug=slug)
                 error_form = next((f for _, _, f in criterion_forms if f.errors), theme_form)
             elif "override" in request.POST:
                 if override_form.is_valid():
                     data = override_form.cleaned_data
-                    services.split_override(
+                    split_services.split_override(
                         actor=request.user,
                         round=round_,
                         area=data["area"],
@@ -510,7 +516,7 @@ def round_split(request: HttpRequest, slug: str) -> HttpResponse:
                     return redirect("round_split", slug=slug)
                 error_form = override_form
             elif "publish" in request.POST:
-                services.split_publish(actor=request.user, round=round_)
+                split_services.split_publish(actor=request.user, round=round_)
                 messages.success(request, "The split is published on the round's page.")
                 return redirect("round_split", slug=slug)
         except DomainError as exc:

@@ -125,7 +125,7 @@ def profile_verify(
     checked on details the manager never saw.
     """
     from backend.accounts import rules
-    from pb.services import audit  # pb's audit log records staff actions on areas
+    from pb.services.audit import audit
 
     if not confirmed and not reason.strip():
         raise DomainError("Say why, so the resident knows what to do.", field="reason")

@@ -32,7 +32,7 @@ from pb.models import Area, Ballot, BallotType, Proposal, Round, RoundArea, Roun
 from pb.money import format_money
 from pb.phases import Action, Phase, allows
 from pb.selectors import shortlist
-from pb.services import audit
+from pb.services.audit import audit
 from pb.tally import Election, Project, Vote, tally
 from pb.tally.pabulib import dumps
 

@@ -31,7 +31,9 @@ from backend.api import error_body
 from backend.errors import DomainError
 from pb.models import Round
 from pb.phases import Phase
-from pb.voting import selectors, services
+from pb.voting import selectors
+from pb.voting.services.casting import CASTING_FIELDS, Receipt, ballot_cast, ballot_cast_with_code
+from pb.voting.services.codes import receipt_hash
 
 
 class BallotInSerializer(serializers.Serializer):
@@ -110,7 +112,7 @@ class BallotCreateView(APIView):
         if data is None:
             return super().dispatch(request, *args, **kwargs)
         try:
-            receipt = services.ballot_cast_with_code(
+            receipt = ballot_cast_with_code(
                 round_id=kwargs["pk"],
                 voter_code=data["voter_code"].strip(),
                 selections=data["selections"],
@@ -132,13 +134,13 @@ class BallotCreateView(APIView):
     )
     def post(self, request: Request, pk: int) -> Response:
         round_ = get_object_or_404(
-            Round.objects.exclude(phase=Phase.DRAFT).only(*services.CASTING_FIELDS),
+            Round.objects.exclude(phase=Phase.DRAFT).only(*CASTING_FIELDS),
             pk=pk,
         )
         data = BallotInSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         fields: dict[str, Any] = data.validated_data
-        receipt = services.ballot_cast(
+        receipt = ballot_cast(
             round=round_,
             selections=fields["selections"],
             area_id=fields.get("area"),
@@ -149,10 +151,10 @@ class BallotCreateView(APIView):
         return Response(_receipt_body(receipt), status=status.HTTP_201_CREATED)
 
 
-def _receipt_body(receipt: services.Receipt) -> dict[str, Any]:
+def _receipt_body(receipt: Receipt) -> dict[str, Any]:
     return {
         "receipt": receipt.code,
-        "receipt_hash": services.receipt_hash(receipt.code),
+        "receipt_hash": receipt_hash(receipt.code),
         "round": receipt.round_id,
         "area": receipt.area_id,
         "channel": receipt.channel,

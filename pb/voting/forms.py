@@ -1,4 +1,4 @@
-"""Voting forms: input only. The ballot's rules are checked by ``pb.voting.services``.
+"""Voting forms: input only. The ballot's rules are checked by ``pb.voting.services.checking``.
 
 The ballot form is built from the round's :class:`~pb.voting.selectors.BallotSpec`, one field
 per bid (or one group of checkboxes for approval), so it works with no JavaScript: the choose

@@ -32,7 +32,7 @@ from pb import rules as pb_rules
 from pb.models import BallotType, Round, RoundStyle
 from pb.money import format_money
 from pb.phases import Action, Phase, allows
-from pb.voting import rules, selectors, services
+from pb.voting import rules, selectors
 from pb.voting.forms import (
     AreaChoiceForm,
     BallotForm,
@@ -42,6 +42,12 @@ from pb.voting.forms import (
     VoterCodesForm,
 )
 from pb.voting.models import DecisionDay, KioskSession, PaperBallot
+from pb.voting.services import casting as casting_services
+from pb.voting.services import checking as checking_services
+from pb.voting.services import codes as code_services
+from pb.voting.services import decision_day as decision_day_services
+from pb.voting.services import kiosk as kiosk_services
+from pb.voting.services import paper as paper_services
 
 KIOSK_SESSION_KEY = "voting_kiosk"
 RECEIPT_COOKIE = "voting_receipt"
@@ -121,7 +127,7 @@ def _online_flow(request: HttpRequest, round_: Round) -> Flow | HttpResponse:
     wants_code = params.get("with_code") == "1" or not request.user.is_authenticated
     if not wants_code:
         try:
-            area_id, _band = services.account_eligibility(
+            area_id, _band = casting_services.account_eligibility(
                 round_, request.user, area_id, timezone.localdate()
             )
         except DomainError as exc:
@@ -169,7 +175,9 @@ def _choose(request: HttpRequest, flow: Flow, form: BallotForm | None = None) ->
             initial["choice"] = request.POST.getlist("choice")
         elif flow.with_code and request.GET.get("code"):  # the QR code on a voter's card
             initial = {
-                "voter_code": services.format_code(services.normalise_code(request.GET["code"]))
+                "voter_code": code_services.format_code(
+                    code_services.normalise_code(request.GET["code"])
+                )
             }
         form = _ballot_form(flow, initial=initial)
     status = 400 if form.is_bound and form.errors else 200
@@ -195,7 +203,7 @@ def _review(request: HttpRequest, flow: Flow) -> HttpResponse:
     if not form.is_valid():
         return _choose(request, flow, form)
     try:
-        canonical = services.ballot_check(
+        canonical = checking_services.ballot_check(
             round=flow.round,
             selections=form.selections(),
             area_id=flow.area_id,
@@ -252,19 +260,19 @@ def _summary(spec: Any, n: int, total: int, points: int) -> str:
     return sentence + "."
 
 
-def _cast(request: HttpRequest, flow: Flow) -> HttpResponse | services.Receipt:
+def _cast(request: HttpRequest, flow: Flow) -> HttpResponse | casting_services.Receipt:
     form = _ballot_form(flow, data=request.POST)
     if not form.is_valid():
         return _choose(request, flow, form)
     try:
         if flow.kiosk is not None:
-            return services.kiosk_cast(
+            return kiosk_services.kiosk_cast(
                 kiosk=flow.kiosk,
                 voter_code=form.voter_code_value(),
                 selections=form.selections(),
                 own_bid=form.own_bid_value(),
             )
-        return services.ballot_cast(
+        return casting_services.ballot_cast(
             round=flow.round,
             selections=form.selections(),
             area_id=flow.area_id,
@@ -436,12 +444,12 @@ def kiosk_desk(request: HttpRequest, slug: str) -> HttpResponse:
     form = KioskUnlockForm(request.POST if "unlock" in request.POST else None, round=round_)
     if request.method == "POST" and "lock" in request.POST:
         kiosk = get_object_or_404(KioskSession, pk=request.POST["lock"], round=round_)
-        services.kiosk_lock(actor=request.user, kiosk=kiosk)
+        kiosk_services.kiosk_lock(actor=request.user, kiosk=kiosk)
         messages.success(request, _("The kiosk is locked."))
         return redirect("kiosk_desk", slug=slug)
     if form.is_bound and form.is_valid():
         try:
-            kiosk = services.kiosk_unlock(
+            kiosk = kiosk_services.kiosk_unlock(
                 actor=request.user,
                 round=round_,
                 area=form.cleaned_data["area"],
@@ -485,7 +493,7 @@ def voter_codes(request: HttpRequest, slug: str) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         area = form.cleaned_data["area"]
         try:
-            codes = services.voter_codes_issue(
+            codes = code_services.voter_codes_issue(
                 actor=request.user, round=round_, count=form.cleaned_data["count"], area=area
             )
         except DomainError as exc:
@@ -538,7 +546,7 @@ def paper_desk(request: HttpRequest, slug: str) -> HttpResponse:
     ballot = _ballot_form(flow, data=request.POST or None)
     if request.method == "POST" and header.is_valid() and ballot.is_valid():
         try:
-            paper = services.paper_entry_add(
+            paper = paper_services.paper_entry_add(
                 actor=request.user,
                 round=round_,
                 serial=header.cleaned_data["serial"],
@@ -587,7 +595,7 @@ def paper_reconcile(request: HttpRequest, slug: str) -> HttpResponse:
     if bound_pk and bound_form is not None and bound_form.is_valid():
         paper = get_object_or_404(PaperBallot, pk=bound_pk, round=round_)
         try:
-            services.paper_reconcile(
+            paper_services.paper_reconcile(
                 actor=request.user,
                 paper=paper,
                 decision=bound_form.cleaned_data["decision"],
@@ -638,13 +646,13 @@ def event_desk(request: HttpRequest, slug: str) -> HttpResponse:
     if request.method == "POST":
         try:
             if "open" in request.POST:
-                services.decision_day_open(actor=request.user, round=round_)
+                decision_day_services.decision_day_open(actor=request.user, round=round_)
                 messages.success(request, _("The vote is open."))
             elif "close" in request.POST:
-                services.decision_day_close(actor=request.user, round=round_)
+                decision_day_services.decision_day_close(actor=request.user, round=round_)
                 messages.success(request, _("The vote is closed and the count has started."))
             elif "reveal" in request.POST:
-                services.decision_day_reveal_next(
+                decision_day_services.decision_day_reveal_next(
                     actor=request.user, round=round_, total=len(rows or [])
                 )
         except DomainError as exc:

@@ -6,8 +6,8 @@ from typing import Any
 
 from django.urls import reverse
 
-from pb import services as pb_services
 from pb.models import Tally
+from pb.services.rounds import round_advance_due_phases, round_advance_phase
 from pb.tasks import tally_round
 from tests.counting.conftest import CountWorld
 
@@ -18,7 +18,7 @@ def test_closing_the_vote_by_hand_counts_the_round_after_commit(
     cw.cast(cw.north, cw.bench)
     cw.cast(cw.south, cw.mural)
     with django_capture_on_commit_callbacks(execute=True):
-        pb_services.round_advance_phase(
+        round_advance_phase(
             actor=cw.manager, round=cw.round, to_phase="counting", reason="Polls closed at 8pm"
         )
     assert Tally.objects.filter(round=cw.round).count() == 2
@@ -44,7 +44,7 @@ def test_the_vote_closing_on_its_date_counts_the_round(
     )
     cw.cast(cw.north, cw.bench)
     with django_capture_on_commit_callbacks(execute=True):
-        pb_services.round_advance_due_phases(now=now)
+        round_advance_due_phases(now=now)
     assert Tally.objects.filter(round=cw.round, area=cw.north).exists()
 
 

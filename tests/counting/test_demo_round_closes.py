@@ -11,9 +11,10 @@ from django.core.management import call_command
 
 from backend.accounts.models import Notification, User
 from feedback.models import NotificationSent, OutcomeReport
-from pb import services as pb_services
 from pb.models import Area, Ballot, Participation, Proposal, Round, Tally
-from pb.voting.services import ballot_cast, voter_codes_issue
+from pb.services.rounds import round_advance_phase
+from pb.voting.services.casting import ballot_cast
+from pb.voting.services.codes import voter_codes_issue
 from tests.factories import UserFactory
 
 
@@ -50,7 +51,7 @@ def test_closing_the_demo_vote_counts_reports_tells_and_publishes(
 
     manager = User.objects.get(email="manager@example.org")
     with django_capture_on_commit_callbacks(execute=True):
-        pb_services.round_advance_phase(
+        round_advance_phase(
             actor=manager, round=demo, to_phase="counting", reason="Polls closed at 8pm"
         )
 

@@ -149,7 +149,7 @@ def test_a_decision_day_runs_from_open_to_the_results_reveal(page, live_server, 
     page.goto(live_server.url + "/rounds/in-your-hands/event/")
     page.get_by_role("button", name="Open the vote").click()
     expect(page.get_by_text("The vote is open.")).to_be_visible()
-    from pb.voting.services import voter_codes_issue
+    from pb.voting.services.codes import voter_codes_issue
 
     codes = voter_codes_issue(actor=None, round=day, count=2)
     kiosk = browser.new_context(locale="en-GB").new_page()

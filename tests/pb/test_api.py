@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from rest_framework.test import APIClient
 
-from pb import services
 from pb.models import Proposal
+from pb.services.proposals import proposal_create
 
 pytestmark = pytest.mark.django_db
 
@@ -77,7 +77,7 @@ def test_anonymous_people_cannot_propose(world):
 
 
 def _proposal(world):
-    return services.proposal_create(
+    return proposal_create(
         author=world.resident,
         round=world.round,
         area=world.north,
@@ -145,7 +145,7 @@ def test_two_reviews_of_the_same_proposal_the_second_gets_409(world):
 
 def test_proposal_list_filters_and_excludes_drafts(world, django_assert_max_num_queries):
     _proposal(world)
-    services.proposal_create(
+    proposal_create(
         author=world.resident,
         round=world.round,
         area=world.south,
@@ -154,7 +154,7 @@ def test_proposal_list_filters_and_excludes_drafts(world, django_assert_max_num_
         estimated_cost=1,
         theme=world.roads,
     )
-    services.proposal_create(
+    proposal_create(
         author=world.resident,
         round=world.round,
         area=world.south,

@@ -5,14 +5,15 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from pb import services
 from pb.models import AuditEntry, Proposal, Round
+from pb.services.proposals import proposal_create
+from pb.services.rounds import round_set_phase_windows, round_update_rules
 
 pytestmark = pytest.mark.django_db
 
 
 def test_round_page_explains_the_round_and_lists_proposals(client, world):
-    services.proposal_create(
+    proposal_create(
         author=world.resident,
         round=world.round,
         area=world.north,
@@ -103,7 +104,7 @@ def test_a_resident_submits_edits_and_sees_the_decision(client, world):
 
 
 def test_review_by_a_manager_of_another_area_is_forbidden(client, world):
-    proposal = services.proposal_create(
+    proposal = proposal_create(
         author=world.resident,
         round=world.round,
         area=world.north,
@@ -123,7 +124,7 @@ def test_review_by_a_manager_of_another_area_is_forbidden(client, world):
 
 
 def test_edit_after_review_started_shows_an_error_and_changes_nothing(client, world):
-    proposal = services.proposal_create(
+    proposal = proposal_create(
         author=world.resident,
         round=world.round,
         area=world.north,
@@ -178,9 +179,7 @@ def test_frozen_rules_are_shown_as_fixed(client, world):
 
 
 def test_audit_log_page_and_csv_for_managers_and_councillors_only(client, world):
-    services.round_update_rules(
-        actor=world.manager, round=world.round, budget=9_000_000, reason="Cut"
-    )
+    round_update_rules(actor=world.manager, round=world.round, budget=9_000_000, reason="Cut")
     url = reverse("audit_log", args=[world.round.slug])
     client.force_login(world.resident)
     assert client.get(url).status_code == 403
@@ -225,7 +224,7 @@ def test_a_manager_creates_a_round_from_the_browser_form(client, world):
 
 
 def test_round_page_offers_a_map_only_for_proposals_with_a_location(client, world):
-    services.proposal_create(
+    proposal_create(
         author=world.resident,
         round=world.round,
         area=world.north,
@@ -235,7 +234,7 @@ def test_round_page_offers_a_map_only_for_proposals_with_a_location(client, worl
         latitude=54.07,
         longitude=-2.86,
     )
-    services.proposal_create(
+    proposal_create(
         author=world.resident,
         round=world.round,
         area=world.north,
@@ -288,7 +287,7 @@ def test_beat_task_advances_rounds(world):
     from pb.tasks import advance_due_phases
 
     now = timezone.now()
-    services.round_set_phase_windows(
+    round_set_phase_windows(
         actor=world.manager,
         round=world.round,
         windows=[
@@ -303,7 +302,7 @@ def test_round_page_queries_do_not_grow_with_proposals(
     client, world, django_assert_max_num_queries
 ):
     for i in range(12):
-        services.proposal_create(
+        proposal_create(
             author=world.resident,
             round=world.round,
             area=world.north,

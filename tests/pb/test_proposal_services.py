@@ -4,8 +4,15 @@ import pytest
 
 from backend.accounts.models import Notification
 from backend.errors import Conflict, DomainError, NotAllowed
-from pb import services
 from pb.models import AuditEntry, Proposal, ProposalStatus
+from pb.services.proposals import (
+    proposal_create,
+    proposal_hide,
+    proposal_review,
+    proposal_support,
+    proposal_update,
+    proposal_withdraw,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -20,7 +27,7 @@ def submit(world, **overrides):
         "estimated_cost": 1_200_000,
         "theme": world.parks,
     }
-    return services.proposal_create(**{**fields, **overrides})
+    return proposal_create(**{**fields, **overrides})
 
 
 def test_a_resident_submits_a_proposal_during_intake(world):
@@ -33,7 +40,7 @@ def test_a_resident_submits_a_proposal_during_intake(world):
 def test_a_draft_can_be_saved_and_submitted_later(world):
     draft = submit(world, submit=False)
     assert draft.status == ProposalStatus.DRAFT
-    services.proposal_update(actor=world.resident, proposal=draft, submit=True, title="Benches!")
+    proposal_update(actor=world.resident, proposal=draft, submit=True, title="Benches!")
     draft.refresh_from_db()
     assert draft.status == ProposalStatus.SUBMITTED and draft.title == "Benches!"
 
@@ -73,10 +80,10 @@ def test_submission_outside_intake_is_refused(world, phase):
 
 def test_the_author_can_edit_until_review_starts(world):
     proposal = submit(world)
-    services.proposal_update(actor=world.resident, proposal=proposal, estimated_cost=900_000)
+    proposal_update(actor=world.resident, proposal=proposal, estimated_cost=900_000)
     world.set_phase("review")
     with pytest.raises(NotAllowed):
-        services.proposal_update(actor=world.resident, proposal=proposal, title="Too late")
+        proposal_update(actor=world.resident, proposal=proposal, title="Too late")
     proposal.refresh_from_db()
     assert proposal.title == "Benches in North Park" and proposal.estimated_cost == 900_000
 
@@ -84,13 +91,13 @@ def test_the_author_can_edit_until_review_starts(world):
 def test_nobody_else_can_edit_a_proposal(world):
     proposal = submit(world)
     with pytest.raises(NotAllowed):
-        services.proposal_update(actor=world.manager, proposal=proposal, title="Mine now")
+        proposal_update(actor=world.manager, proposal=proposal, title="Mine now")
 
 
 def test_withdrawal_is_possible_until_voting_opens(world):
     proposal = submit(world)
     world.set_phase("deliberation")
-    services.proposal_withdraw(actor=world.resident, proposal=proposal)
+    proposal_withdraw(actor=world.resident, proposal=proposal)
     assert proposal.status == ProposalStatus.WITHDRAWN
 
 
@@ -98,17 +105,17 @@ def test_withdrawal_after_voting_opens_is_refused(world):
     proposal = submit(world)
     world.set_phase("voting")
     with pytest.raises(NotAllowed):
-        services.proposal_withdraw(actor=world.resident, proposal=proposal)
+        proposal_withdraw(actor=world.resident, proposal=proposal)
     proposal.refresh_from_db()
     assert proposal.status == ProposalStatus.SUBMITTED
 
 
 def test_support_counts_one_per_person(world, user_factory):
     proposal = submit(world)
-    services.proposal_support(user=world.councillor, proposal=proposal)
-    services.proposal_support(user=user_factory(), proposal=proposal)
+    proposal_support(user=world.councillor, proposal=proposal)
+    proposal_support(user=user_factory(), proposal=proposal)
     with pytest.raises(Conflict):
-        services.proposal_support(user=world.councillor, proposal=proposal)
+        proposal_support(user=world.councillor, proposal=proposal)
     proposal.refresh_from_db()
     assert proposal.support_count == 2
 
@@ -119,7 +126,7 @@ def test_review_records_cost_and_reason_notifies_the_author_and_audits(
     proposal = submit(world)
     world.set_phase("review")
     with django_capture_on_commit_callbacks(execute=True):
-        services.proposal_review(
+        proposal_review(
             actor=world.manager,
             proposal=proposal,
             decision="feasible",
@@ -141,7 +148,7 @@ def test_review_by_a_manager_of_another_area_is_refused(world):
     proposal = submit(world)
     world.set_phase("review")
     with pytest.raises(NotAllowed):
-        services.proposal_review(
+        proposal_review(
             actor=world.other_manager,
             proposal=proposal,
             decision="feasible",
@@ -167,7 +174,7 @@ def test_incomplete_reviews_are_refused(world, decision, cost, reason, field):
     proposal = submit(world)
     world.set_phase("review")
     with pytest.raises(DomainError) as info:
-        services.proposal_review(
+        proposal_review(
             actor=world.manager,
             proposal=proposal,
             decision=decision,
@@ -181,11 +188,11 @@ def test_the_second_of_two_reviews_is_told_someone_else_decided(world):
     proposal = submit(world)
     world.set_phase("review")
     stale_copy = type(proposal).objects.get(pk=proposal.pk)
-    services.proposal_review(
+    proposal_review(
         actor=world.manager, proposal=proposal, decision="not_feasible", reason="Private land."
     )
     with pytest.raises(Conflict) as info:
-        services.proposal_review(
+        proposal_review(
             actor=world.manager,
             proposal=stale_copy,
             decision="feasible",
@@ -201,7 +208,7 @@ def test_merging_duplicates(world):
     first = submit(world)
     duplicate = submit(world, title="More benches please")
     world.set_phase("review")
-    services.proposal_review(
+    proposal_review(
         actor=world.manager,
         proposal=duplicate,
         decision="merged",
@@ -217,13 +224,11 @@ def test_moderation_hides_with_a_reason_and_tells_the_author(
 ):
     proposal = submit(world)
     with pytest.raises(DomainError):
-        services.proposal_hide(actor=world.manager, proposal=proposal, reason="")
+        proposal_hide(actor=world.manager, proposal=proposal, reason="")
     with django_capture_on_commit_callbacks(execute=True):
-        services.proposal_hide(
-            actor=world.manager, proposal=proposal, reason="Contains a phone number."
-        )
+        proposal_hide(actor=world.manager, proposal=proposal, reason="Contains a phone number.")
     proposal.refresh_from_db()
     assert proposal.hidden and proposal.hidden_reason == "Contains a phone number."
     assert Notification.objects.filter(user=world.resident, subject__contains="moderated").exists()
     with pytest.raises(NotAllowed):
-        services.proposal_hide(actor=world.resident, proposal=proposal, reason="I want to")
+        proposal_hide(actor=world.resident, proposal=proposal, reason="I want to")

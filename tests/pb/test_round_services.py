@@ -6,15 +6,23 @@ import pytest
 from django.utils import timezone
 
 from backend.errors import Conflict, DomainError, NotAllowed
-from pb import selectors, services
+from pb import selectors
 from pb.models import AuditEntry, Round, ThemeRanking
 from pb.phases import PHASE_ACTIONS, Action, Phase, allows
+from pb.services.priorities import themes_rank
+from pb.services.rounds import (
+    round_advance_due_phases,
+    round_advance_phase,
+    round_create,
+    round_set_phase_windows,
+    round_update_rules,
+)
 
 pytestmark = pytest.mark.django_db
 
 
 def test_a_manager_creates_a_round_for_their_areas(world):
-    round_ = services.round_create(
+    round_ = round_create(
         actor=world.manager, name="North 2028", budget=500_000, areas=[world.north]
     )
     assert round_.phase == Phase.DRAFT
@@ -24,19 +32,19 @@ def test_a_manager_creates_a_round_for_their_areas(world):
 
 def test_a_manager_cannot_create_a_round_for_someone_elses_area(world):
     with pytest.raises(NotAllowed):
-        services.round_create(actor=world.manager, name="Grab", budget=1, areas=[world.south])
+        round_create(actor=world.manager, name="Grab", budget=1, areas=[world.south])
     assert not Round.objects.filter(name="Grab").exists()
 
 
 @pytest.mark.parametrize("budget", [0, -100])
 def test_a_round_needs_a_positive_budget(world, budget):
     with pytest.raises(DomainError) as info:
-        services.round_create(actor=world.manager, name="Zero", budget=budget, areas=[world.north])
+        round_create(actor=world.manager, name="Zero", budget=budget, areas=[world.north])
     assert "budget" in info.value.fields
 
 
 def test_rules_can_change_before_voting_and_are_frozen_after(world):
-    services.round_update_rules(
+    round_update_rules(
         actor=world.manager,
         round=world.round,
         budget=12_000_000,
@@ -48,7 +56,7 @@ def test_rules_can_change_before_voting_and_are_frozen_after(world):
     world.set_phase("voting")
     for change in ({"budget": 1}, {"rule": "mes"}, {"min_age": 18}):
         with pytest.raises(NotAllowed) as info:
-            services.round_update_rules(actor=world.manager, round=world.round, **change)
+            round_update_rules(actor=world.manager, round=world.round, **change)
         assert info.value.code == "frozen"
     world.round.refresh_from_db()
     assert world.round.budget == 12_000_000 and world.round.rule == "greedy"
@@ -56,16 +64,14 @@ def test_rules_can_change_before_voting_and_are_frozen_after(world):
 
 def test_residents_cannot_change_rules(world):
     with pytest.raises(NotAllowed):
-        services.round_update_rules(actor=world.resident, round=world.round, budget=1)
+        round_update_rules(actor=world.resident, round=world.round, budget=1)
 
 
 def test_advancing_by_hand_needs_a_reason_and_only_goes_forward(world):
     with pytest.raises(DomainError) as info:
-        services.round_advance_phase(
-            actor=world.manager, round=world.round, to_phase="review", reason=" "
-        )
+        round_advance_phase(actor=world.manager, round=world.round, to_phase="review", reason=" ")
     assert "reason" in info.value.fields
-    services.round_advance_phase(
+    round_advance_phase(
         actor=world.manager,
         round=world.round,
         to_phase="review",
@@ -74,7 +80,7 @@ def test_advancing_by_hand_needs_a_reason_and_only_goes_forward(world):
     world.round.refresh_from_db()
     assert world.round.phase == "review"
     with pytest.raises(Conflict):
-        services.round_advance_phase(
+        round_advance_phase(
             actor=world.manager, round=world.round, to_phase="intake", reason="Oops"
         )
     entry = AuditEntry.objects.get(action="phase.advance")
@@ -83,7 +89,7 @@ def test_advancing_by_hand_needs_a_reason_and_only_goes_forward(world):
 
 def test_beat_moves_rounds_along_their_dates(world):
     now = timezone.now()
-    services.round_set_phase_windows(
+    round_set_phase_windows(
         actor=world.manager,
         round=world.round,
         windows=[
@@ -92,18 +98,16 @@ def test_beat_moves_rounds_along_their_dates(world):
             ("voting", now + dt.timedelta(days=1), now + dt.timedelta(days=5)),
         ],
     )
-    moved = services.round_advance_due_phases(now=now)
+    moved = round_advance_due_phases(now=now)
     assert moved == [(world.round.pk, "review")]
-    assert services.round_advance_due_phases(now=now) == []  # idempotent
-    assert services.round_advance_due_phases(now=now + dt.timedelta(days=2)) == [
-        (world.round.pk, "voting")
-    ]
+    assert round_advance_due_phases(now=now) == []  # idempotent
+    assert round_advance_due_phases(now=now + dt.timedelta(days=2)) == [(world.round.pk, "voting")]
 
 
 def test_a_timetable_with_overlapping_phases_is_refused(world):
     now = timezone.now()
     with pytest.raises(DomainError):
-        services.round_set_phase_windows(
+        round_set_phase_windows(
             actor=world.manager,
             round=world.round,
             windows=[
@@ -112,7 +116,7 @@ def test_a_timetable_with_overlapping_phases_is_refused(world):
             ],
         )
     with pytest.raises(DomainError):
-        services.round_set_phase_windows(
+        round_set_phase_windows(
             actor=world.manager,
             round=world.round,
             windows=[
@@ -135,25 +139,23 @@ def test_phase_table_is_complete_and_freezes_rules_from_voting(phase, action):
 
 def test_theme_priorities_sum_points_per_area(world, user_factory):
     world.set_phase("priorities")
-    services.themes_rank(user=world.resident, round=world.round, themes=[world.parks, world.roads])
+    themes_rank(user=world.resident, round=world.round, themes=[world.parks, world.roads])
     neighbour = user_factory()
     neighbour.profile.home_area = world.north
     neighbour.profile.save()
-    services.themes_rank(user=neighbour, round=world.round, themes=[world.roads])
+    themes_rank(user=neighbour, round=world.round, themes=[world.roads])
     # parks: 4 (1st); roads: 3 (2nd) + 4 (1st)
     assert selectors.theme_priorities(round=world.round) == {
         world.north.pk: {world.parks.pk: 4, world.roads.pk: 7}
     }
     # Ranking again replaces the earlier ranking.
-    services.themes_rank(user=world.resident, round=world.round, themes=[world.roads])
+    themes_rank(user=world.resident, round=world.round, themes=[world.roads])
     assert ThemeRanking.objects.filter(user=world.resident).count() == 1
 
 
 def test_ranking_themes_is_refused_for_non_residents_and_duplicates(world, user_factory):
     world.set_phase("priorities")
     with pytest.raises(NotAllowed):
-        services.themes_rank(user=user_factory(), round=world.round, themes=[world.parks])
+        themes_rank(user=user_factory(), round=world.round, themes=[world.parks])
     with pytest.raises(DomainError):
-        services.themes_rank(
-            user=world.resident, round=world.round, themes=[world.parks, world.parks]
-        )
+        themes_rank(user=world.resident, round=world.round, themes=[world.parks, world.parks])

@@ -6,8 +6,10 @@ import pytest
 from django.urls import reverse
 
 from backend.errors import DomainError, NotAllowed
-from pb import services, split
+from pb import split
 from pb.models import AreaNeed, AuditEntry, RoundArea
+from pb.services.budget_split import split_compute, split_configure, split_override, split_publish
+from pb.services.priorities import themes_rank
 
 pytestmark = pytest.mark.django_db
 
@@ -23,8 +25,8 @@ def test_a_whole_round_split_worked_example(world):
     """
     AreaNeed.objects.create(area=world.north, theme=world.parks, need_index=60)
     AreaNeed.objects.create(area=world.south, theme=world.parks, need_index=10)
-    services.split_configure(actor=world.manager, round=world.round, criteria=ROUND_PRESET)
-    table = services.split_compute(actor=world.manager, round=world.round)
+    split_configure(actor=world.manager, round=world.round, criteria=ROUND_PRESET)
+    table = split_compute(actor=world.manager, round=world.round)
     rows = {r["area_name"]: r for r in table["rows"]}
     assert rows["North"]["weighted_total"] == "16" and rows["South"]["weighted_total"] == "10"
     assert rows["North"]["amount"] == 6_153_846 and rows["South"]["amount"] == 3_846_154
@@ -34,12 +36,10 @@ def test_a_whole_round_split_worked_example(world):
 
 def test_a_per_theme_split_uses_the_areas_own_priorities(world, user_factory):
     world.set_phase("priorities")
-    services.themes_rank(user=world.resident, round=world.round, themes=[world.parks, world.roads])
+    themes_rank(user=world.resident, round=world.round, themes=[world.parks, world.roads])
     preset = split.criteria_to_config(split.PORTO_ALEGRE_PRESET)
-    services.split_configure(
-        actor=world.manager, round=world.round, criteria=preset, theme=world.parks
-    )
-    table = services.split_compute(actor=world.manager, round=world.round)
+    split_configure(actor=world.manager, round=world.round, criteria=preset, theme=world.parks)
+    table = split_compute(actor=world.manager, round=world.round)
     rows = {r["area_name"]: r for r in table["rows"]}
     north_priority = next(g for g in rows["North"]["grade_list"] if g["key"] == "priority")
     south_priority = next(g for g in rows["South"]["grade_list"] if g["key"] == "priority")
@@ -50,26 +50,26 @@ def test_a_per_theme_split_uses_the_areas_own_priorities(world, user_factory):
 def test_priority_criterion_needs_a_theme(world):
     preset = split.criteria_to_config(split.PORTO_ALEGRE_PRESET)
     with pytest.raises(DomainError) as info:
-        services.split_configure(actor=world.manager, round=world.round, criteria=preset)
+        split_configure(actor=world.manager, round=world.round, criteria=preset)
     assert "theme" in info.value.fields
 
 
 def test_an_override_needs_a_reason_and_redistributes_the_rest(world):
-    services.split_configure(actor=world.manager, round=world.round, criteria=ROUND_PRESET)
-    services.split_compute(actor=world.manager, round=world.round)
+    split_configure(actor=world.manager, round=world.round, criteria=ROUND_PRESET)
+    split_compute(actor=world.manager, round=world.round)
     with pytest.raises(DomainError):
-        services.split_override(
+        split_override(
             actor=world.manager, round=world.round, area=world.north, amount=5_000_000, reason="  "
         )
     with pytest.raises(DomainError):
-        services.split_override(
+        split_override(
             actor=world.manager,
             round=world.round,
             area=world.north,
             amount=20_000_000,
             reason="Too much",
         )
-    table = services.split_override(
+    table = split_override(
         actor=world.manager,
         round=world.round,
         area=world.north,
@@ -88,21 +88,21 @@ def test_an_override_needs_a_reason_and_redistributes_the_rest(world):
 
 
 def test_the_split_is_fixed_once_voting_opens(world):
-    services.split_configure(actor=world.manager, round=world.round, criteria=ROUND_PRESET)
-    services.split_compute(actor=world.manager, round=world.round)
-    services.split_publish(actor=world.manager, round=world.round)
+    split_configure(actor=world.manager, round=world.round, criteria=ROUND_PRESET)
+    split_compute(actor=world.manager, round=world.round)
+    split_publish(actor=world.manager, round=world.round)
     world.set_phase("voting")
     with pytest.raises(NotAllowed):
-        services.split_compute(actor=world.manager, round=world.round)
+        split_compute(actor=world.manager, round=world.round)
     with pytest.raises(NotAllowed):
-        services.split_override(
+        split_override(
             actor=world.manager, round=world.round, area=world.north, amount=1, reason="late"
         )
 
 
 def test_residents_cannot_touch_the_split(world):
     with pytest.raises(NotAllowed):
-        services.split_configure(actor=world.resident, round=world.round, criteria=ROUND_PRESET)
+        split_configure(actor=world.resident, round=world.round, criteria=ROUND_PRESET)
 
 
 def test_the_split_page_computes_and_publishes_a_table_residents_see(client, world):

@@ -7,7 +7,7 @@ from django.core.cache import cache
 
 from backend.accounts.models import Role
 from pb.models import Proposal, ProposalStatus, RoundArea
-from pb.voting import services
+from pb.voting.services.codes import voter_codes_issue
 from tests.factories import AreaFactory, RoundFactory, UserFactory
 
 
@@ -66,7 +66,7 @@ class VotingWorld:
         )
 
     def codes(self, n: int = 1, area: Any = None) -> list[str]:
-        return services.voter_codes_issue(actor=None, round=self.round, count=n, area=area)
+        return voter_codes_issue(actor=None, round=self.round, count=n, area=area)
 
     def set(self, **fields: Any) -> None:
         for k, v in fields.items():

@@ -10,8 +10,9 @@ from django.core.management import call_command
 
 from backend.errors import Conflict, DomainError, NotAllowed
 from pb.models import AuditEntry, Ballot, Participation, VoterCode
-from pb.voting import services
 from pb.voting.selectors import ballot_spec, rule_sentence, turnout
+from pb.voting.services.casting import ballot_cast
+from pb.voting.services.codes import voter_code_hash, voter_codes_issue
 
 pytestmark = pytest.mark.django_db
 
@@ -25,7 +26,7 @@ def nothing_stored():
 
 
 def test_a_checked_resident_casts_an_approval_ballot_and_gets_a_receipt(vw):
-    receipt = services.ballot_cast(
+    receipt = ballot_cast(
         round=vw.round, voter=vw.resident, selections=[vw.trees.pk, vw.benches.pk]
     )
     ballot = Ballot.objects.get()
@@ -39,9 +40,9 @@ def test_a_checked_resident_casts_an_approval_ballot_and_gets_a_receipt(vw):
 
 
 def test_a_second_vote_by_the_same_resident_is_a_conflict_and_stores_nothing_more(vw):
-    services.ballot_cast(round=vw.round, voter=vw.resident, selections=[vw.trees.pk])
+    ballot_cast(round=vw.round, voter=vw.resident, selections=[vw.trees.pk])
     with pytest.raises(Conflict) as exc:
-        services.ballot_cast(round=vw.round, voter=vw.resident, selections=[vw.benches.pk])
+        ballot_cast(round=vw.round, voter=vw.resident, selections=[vw.benches.pk])
     assert exc.value.status == 409 and exc.value.code == "already_voted"
     assert Ballot.objects.count() == 1 and Participation.objects.count() == 1
 
@@ -79,7 +80,7 @@ def test_bad_ballots_are_refused_with_a_reason_and_nothing_is_stored(vw, ballot_
     top = 2 if ballot_type == "approval_count" else None
     vw.set(ballot_type=ballot_type, min_choices=2, max_choices=top, rank_k=3)
     with pytest.raises(DomainError) as exc:
-        services.ballot_cast(round=vw.round, voter=vw.resident, selections=make(vw))
+        ballot_cast(round=vw.round, voter=vw.resident, selections=make(vw))
     assert exc.value.status == 400
     assert exc.value.code == code, exc.value.message
     assert "selections" in exc.value.fields
@@ -100,7 +101,7 @@ def test_good_ballots_of_every_type_are_stored_in_the_canonical_format(
     vw, ballot_type, make, expected
 ):
     vw.set(ballot_type=ballot_type, min_choices=2, max_choices=2, rank_k=3)
-    services.ballot_cast(round=vw.round, voter=vw.resident, selections=make(vw))
+    ballot_cast(round=vw.round, voter=vw.resident, selections=make(vw))
     stored = Ballot.objects.get().selections
     assert all(isinstance(k, str) and isinstance(v, int) for k, v in stored.items())
     assert len(stored) == (expected or 2)
@@ -111,23 +112,21 @@ def test_the_cost_limit_is_the_areas_allocation_or_else_the_round_budget(vw):
     vw.round.round_areas.filter(area=vw.north).update(allocation=None)
     vw.set()
     assert ballot_spec(round=vw.round, area_id=vw.north.pk).limit == 13_000_000
-    services.ballot_cast(
-        round=vw.round, voter=vw.resident, selections=ids(vw.trees, vw.lights, vw.mural)
-    )
+    ballot_cast(round=vw.round, voter=vw.resident, selections=ids(vw.trees, vw.lights, vw.mural))
 
 
 def test_a_group_may_not_score_its_own_bid_when_the_round_says_so(vw):
     vw.set(ballot_type="score", groups_score_own_bid=False)
     others = {str(p.pk): 4 for p in (vw.benches, vw.lights, vw.mural)}
     with pytest.raises(DomainError) as exc:
-        services.ballot_cast(
+        ballot_cast(
             round=vw.round,
             voter=vw.resident,
             selections={**others, str(vw.trees.pk): 10},
             own_bid=vw.trees.pk,
         )
     assert exc.value.code == "own_bid" and nothing_stored()
-    services.ballot_cast(round=vw.round, voter=vw.resident, selections=others, own_bid=vw.trees.pk)
+    ballot_cast(round=vw.round, voter=vw.resident, selections=others, own_bid=vw.trees.pk)
     assert str(vw.trees.pk) not in Ballot.objects.get().selections
 
 
@@ -135,19 +134,19 @@ def test_voting_outside_the_voting_phase_is_not_allowed(vw):
     for phase in ("deliberation", "counting", "results"):
         vw.set(phase=phase)
         with pytest.raises(NotAllowed) as exc:
-            services.ballot_cast(round=vw.round, voter=vw.resident, selections=ids(vw.trees))
+            ballot_cast(round=vw.round, voter=vw.resident, selections=ids(vw.trees))
         assert exc.value.status == 403 and exc.value.code == "wrong_phase"
     assert nothing_stored()
 
 
 def test_residents_vote_only_in_their_area_when_residence_is_required(vw):
     with pytest.raises(DomainError) as exc:
-        services.ballot_cast(
+        ballot_cast(
             round=vw.round, voter=vw.resident, area_id=vw.south.pk, selections=ids(vw.south_pool)
         )
     assert exc.value.code == "ineligible" and nothing_stored()
     vw.set(require_residence=False)
-    services.ballot_cast(
+    ballot_cast(
         round=vw.round, voter=vw.resident, area_id=vw.south.pk, selections=ids(vw.south_pool)
     )
 
@@ -156,9 +155,7 @@ def test_a_neighbourhood_resident_votes_in_the_ward_around_it(vw):
     street = vw.north.children.create(name="Mill Street", slug="mill-street")
     vw.resident.profile.home_area = street
     vw.resident.profile.save()
-    services.ballot_cast(
-        round=vw.round, voter=vw.resident, area_id=vw.north.pk, selections=ids(vw.trees)
-    )
+    ballot_cast(round=vw.round, voter=vw.resident, area_id=vw.north.pk, selections=ids(vw.trees))
 
 
 @pytest.mark.parametrize(
@@ -175,26 +172,26 @@ def test_an_account_that_is_not_eligible_cannot_vote(vw, change, message):
         setattr(vw.resident.profile, k, v)
     vw.resident.profile.save()
     with pytest.raises(DomainError) as exc:
-        services.ballot_cast(round=vw.round, voter=vw.resident, selections=ids(vw.trees))
+        ballot_cast(round=vw.round, voter=vw.resident, selections=ids(vw.trees))
     assert message in exc.value.message and nothing_stored()
 
 
 def test_anonymous_people_need_a_voter_code(vw):
     with pytest.raises(DomainError) as exc:
-        services.ballot_cast(round=vw.round, selections=ids(vw.trees))
+        ballot_cast(round=vw.round, selections=ids(vw.trees))
     assert exc.value.code == "ineligible" and nothing_stored()
 
 
 def test_a_voter_code_votes_once_in_its_area(vw):
     [code] = vw.codes(area=vw.north)
-    receipt = services.ballot_cast(
+    receipt = ballot_cast(
         round=vw.round, voter_code=code.lower().replace("-", " "), selections=ids(vw.trees)
     )
     assert receipt.area_id == vw.north.pk
     participation = Participation.objects.get()
     assert participation.voter is None and participation.voter_code is not None
     with pytest.raises(Conflict) as exc:
-        services.ballot_cast(round=vw.round, voter_code=code, selections=ids(vw.benches))
+        ballot_cast(round=vw.round, voter_code=code, selections=ids(vw.benches))
     assert "already been used" in exc.value.message
     assert Ballot.objects.count() == 1
 
@@ -202,27 +199,27 @@ def test_a_voter_code_votes_once_in_its_area(vw):
 def test_unknown_codes_codes_for_another_area_and_codes_when_disabled_are_refused(vw):
     [south_code] = vw.codes(area=vw.south)
     with pytest.raises(DomainError) as exc:
-        services.ballot_cast(round=vw.round, voter_code="AAAAA-AAAAA", selections=ids(vw.trees))
+        ballot_cast(round=vw.round, voter_code="AAAAA-AAAAA", selections=ids(vw.trees))
     assert exc.value.code == "unknown_code"
     with pytest.raises(DomainError) as exc:
-        services.ballot_cast(
+        ballot_cast(
             round=vw.round, voter_code=south_code, area_id=vw.north.pk, selections=ids(vw.trees)
         )
     assert exc.value.code == "ineligible"
     with pytest.raises(DomainError) as exc:
-        services.ballot_cast(round=vw.round, voter_code=south_code, selections=ids(vw.trees))
+        ballot_cast(round=vw.round, voter_code=south_code, selections=ids(vw.trees))
     assert exc.value.code == "unknown_project"
     [code_without_area] = vw.codes()
     with pytest.raises(DomainError) as exc:
-        services.ballot_cast(round=vw.round, voter_code=code_without_area, selections=ids(vw.trees))
+        ballot_cast(round=vw.round, voter_code=code_without_area, selections=ids(vw.trees))
     assert "area" in exc.value.fields
     vw.set(voter_codes_enabled=False)
     with pytest.raises(DomainError):
-        services.ballot_cast(round=vw.round, voter_code=south_code, selections=ids(vw.south_pool))
+        ballot_cast(round=vw.round, voter_code=south_code, selections=ids(vw.south_pool))
     assert nothing_stored()
     # The refused code is still good where it belongs.
     vw.set(voter_codes_enabled=True)
-    services.ballot_cast(round=vw.round, voter_code=south_code, selections=ids(vw.south_pool))
+    ballot_cast(round=vw.round, voter_code=south_code, selections=ids(vw.south_pool))
 
 
 def test_voter_codes_are_short_unambiguous_unique_and_stored_as_keyed_hashes(vw):
@@ -232,7 +229,7 @@ def test_voter_codes_are_short_unambiguous_unique_and_stored_as_keyed_hashes(vw)
         bare = code.replace("-", "")
         assert len(bare) == 10 and not set(bare) & set("0O1IL5S8B")
     stored = set(VoterCode.objects.values_list("code_hash", flat=True))
-    assert services.voter_code_hash(codes[0]) in stored
+    assert voter_code_hash(codes[0]) in stored
     assert codes[0].replace("-", "") not in str(stored)
     assert hashlib.sha256(codes[0].replace("-", "").encode()).hexdigest() not in stored
     assert AuditEntry.objects.filter(action="voting.codes_issued", details__count=500).exists()
@@ -240,14 +237,14 @@ def test_voter_codes_are_short_unambiguous_unique_and_stored_as_keyed_hashes(vw)
 
 def test_only_managers_make_codes_and_not_after_voting(vw):
     with pytest.raises(NotAllowed):
-        services.voter_codes_issue(actor=vw.resident, round=vw.round, count=5)
+        voter_codes_issue(actor=vw.resident, round=vw.round, count=5)
     with pytest.raises(DomainError):
-        services.voter_codes_issue(actor=vw.manager, round=vw.round, count=0)
+        voter_codes_issue(actor=vw.manager, round=vw.round, count=0)
     with pytest.raises(DomainError):
-        services.voter_codes_issue(actor=vw.manager, round=vw.round, count=5, area=vw.elsewhere)
+        voter_codes_issue(actor=vw.manager, round=vw.round, count=5, area=vw.elsewhere)
     vw.set(phase="counting")
     with pytest.raises(NotAllowed):
-        services.voter_codes_issue(actor=vw.manager, round=vw.round, count=5)
+        voter_codes_issue(actor=vw.manager, round=vw.round, count=5)
     assert not VoterCode.objects.exists()
 
 
@@ -258,7 +255,7 @@ def test_the_command_writes_codes_that_vote(vw, tmp_path):
     )
     rows = list(csv.DictReader(out.open()))
     assert len(rows) == 3 and rows[0]["area"] == "north"
-    services.ballot_cast(round=vw.round, voter_code=rows[0]["voter_code"], selections=ids(vw.trees))
+    ballot_cast(round=vw.round, voter_code=rows[0]["voter_code"], selections=ids(vw.trees))
 
 
 def test_each_ballot_type_has_a_plain_sentence(vw):
@@ -272,8 +269,8 @@ def test_each_ballot_type_has_a_plain_sentence(vw):
 
 def test_turnout_counts_by_area_and_channel(vw):
     [code] = vw.codes(area=vw.south)
-    services.ballot_cast(round=vw.round, voter=vw.resident, selections=ids(vw.trees))
-    services.ballot_cast(round=vw.round, voter_code=code, selections=ids(vw.south_pool))
+    ballot_cast(round=vw.round, voter=vw.resident, selections=ids(vw.trees))
+    ballot_cast(round=vw.round, voter_code=code, selections=ids(vw.south_pool))
     counts = turnout(round=vw.round, fresh=True)
     assert counts["total"] == 2 and counts["by_channel"]["online"] == 2
     assert [(a["name"], a["total"]) for a in counts["areas"]] == [("North", 1), ("South", 1)]

@@ -6,8 +6,16 @@ import pytest
 
 from backend.errors import Conflict, DomainError, NotAllowed
 from pb.models import AuditEntry, Ballot, Participation, RoundArea, Tally
-from pb.voting import selectors, services
+from pb.voting import selectors
 from pb.voting.models import PaperStatus
+from pb.voting.services.codes import voter_codes_issue
+from pb.voting.services.decision_day import (
+    decision_day_close,
+    decision_day_open,
+    decision_day_reveal_next,
+)
+from pb.voting.services.kiosk import kiosk_cast, kiosk_lock, kiosk_unlock
+from pb.voting.services.paper import paper_entry_add, paper_reconcile
 from tests.factories import RoundFactory
 
 pytestmark = pytest.mark.django_db
@@ -17,10 +25,10 @@ pytestmark = pytest.mark.django_db
 
 
 def test_event_staff_unlock_a_kiosk_that_casts_with_voter_codes_for_its_area(vw):
-    kiosk = services.kiosk_unlock(actor=vw.staff, round=vw.round, area=vw.north, label="Hall A")
+    kiosk = kiosk_unlock(actor=vw.staff, round=vw.round, area=vw.north, label="Hall A")
     first, second = vw.codes(2)
-    r1 = services.kiosk_cast(kiosk=kiosk, voter_code=first, selections=[vw.trees.pk])
-    r2 = services.kiosk_cast(kiosk=kiosk, voter_code=second, selections=[vw.benches.pk])
+    r1 = kiosk_cast(kiosk=kiosk, voter_code=first, selections=[vw.trees.pk])
+    r2 = kiosk_cast(kiosk=kiosk, voter_code=second, selections=[vw.benches.pk])
     assert r1.code != r2.code
     assert list(Ballot.objects.values_list("channel", "area__name")) == [("kiosk", "North")] * 2
     assert not Participation.objects.filter(voter__isnull=False).exists()
@@ -28,29 +36,29 @@ def test_event_staff_unlock_a_kiosk_that_casts_with_voter_codes_for_its_area(vw)
 
 
 def test_a_kiosk_needs_a_code_and_stops_when_locked(vw):
-    kiosk = services.kiosk_unlock(actor=vw.staff, round=vw.round, area=vw.north)
+    kiosk = kiosk_unlock(actor=vw.staff, round=vw.round, area=vw.north)
     with pytest.raises(DomainError):
-        services.kiosk_cast(kiosk=kiosk, voter_code="", selections=[vw.trees.pk])
-    services.kiosk_lock(actor=vw.staff2, kiosk=kiosk)
+        kiosk_cast(kiosk=kiosk, voter_code="", selections=[vw.trees.pk])
+    kiosk_lock(actor=vw.staff2, kiosk=kiosk)
     [code] = vw.codes()
     with pytest.raises(NotAllowed) as exc:
-        services.kiosk_cast(kiosk=kiosk, voter_code=code, selections=[vw.trees.pk])
+        kiosk_cast(kiosk=kiosk, voter_code=code, selections=[vw.trees.pk])
     assert exc.value.code == "kiosk_locked"
     assert not Ballot.objects.exists()
 
 
 def test_residents_cannot_unlock_kiosks_and_areas_must_be_in_the_round(vw):
     with pytest.raises(NotAllowed):
-        services.kiosk_unlock(actor=vw.resident, round=vw.round, area=vw.north)
+        kiosk_unlock(actor=vw.resident, round=vw.round, area=vw.north)
     with pytest.raises(DomainError):
-        services.kiosk_unlock(actor=vw.staff, round=vw.round, area=vw.elsewhere)
+        kiosk_unlock(actor=vw.staff, round=vw.round, area=vw.elsewhere)
 
 
 # --- Paper ----------------------------------------------------------------------------------
 
 
 def key(vw, who, serial="P-1", selections=None, spoilt=False, area=None):
-    return services.paper_entry_add(
+    return paper_entry_add(
         actor=who,
         round=vw.round,
         serial=serial,
@@ -86,17 +94,17 @@ def test_differing_keyings_wait_for_a_manager_who_decides_with_a_reason(vw):
     with pytest.raises(Conflict):
         key(vw, vw.manager)
     with pytest.raises(NotAllowed):
-        services.paper_reconcile(actor=vw.staff, paper=paper, decision="second", reason="x")
+        paper_reconcile(actor=vw.staff, paper=paper, decision="second", reason="x")
     with pytest.raises(DomainError):
-        services.paper_reconcile(actor=vw.manager, paper=paper, decision="second", reason=" ")
-    paper = services.paper_reconcile(
+        paper_reconcile(actor=vw.manager, paper=paper, decision="second", reason=" ")
+    paper = paper_reconcile(
         actor=vw.manager, paper=paper, decision="second", reason="The cross is on Benches."
     )
     assert paper.status == PaperStatus.RESOLVED
     assert Ballot.objects.get().selections == {str(vw.benches.pk): 1}
     assert not selectors.reconciliation_queue(round=vw.round).exists()
     with pytest.raises(Conflict):
-        services.paper_reconcile(actor=vw.manager, paper=paper, decision="first", reason="again")
+        paper_reconcile(actor=vw.manager, paper=paper, decision="first", reason="again")
     assert Ballot.objects.count() == 1
     entry = AuditEntry.objects.get(action="voting.paper_reconcile")
     assert entry.reason == "The cross is on Benches." and entry.details["serial"] == "P-1"
@@ -106,7 +114,7 @@ def test_a_mismatch_in_area_goes_to_reconciliation_and_can_be_declared_spoilt(vw
     key(vw, vw.staff, selections=[vw.trees.pk])
     paper = key(vw, vw.staff2, selections=[vw.south_pool.pk], area=vw.south)
     assert paper.status == PaperStatus.MISMATCH
-    paper = services.paper_reconcile(
+    paper = paper_reconcile(
         actor=vw.manager, paper=paper, decision="spoilt", reason="Two areas marked."
     )
     assert paper.status == PaperStatus.SPOILT and not Ballot.objects.exists()
@@ -155,21 +163,21 @@ def day(vw):
 
 
 def test_a_decision_day_opens_takes_scores_closes_and_reveals_bid_by_bid(vw, day):
-    services.decision_day_open(actor=vw.manager, round=day)
+    decision_day_open(actor=vw.manager, round=day)
     day.refresh_from_db()
     assert day.phase == "voting"
-    kiosk = services.kiosk_unlock(actor=vw.staff, round=day, area=vw.north)
-    codes = services.voter_codes_issue(actor=vw.manager, round=day, count=2)
+    kiosk = kiosk_unlock(actor=vw.staff, round=day, area=vw.north)
+    codes = voter_codes_issue(actor=vw.manager, round=day, count=2)
     for code, scores in zip(codes, [(9, 5, 7), (8, 6, 2)], strict=True):
-        services.kiosk_cast(
+        kiosk_cast(
             kiosk=kiosk,
             voter_code=code,
             selections={str(b.pk): s for b, s in zip(vw.day_bids, scores, strict=True)},
         )
     assert selectors.turnout(round=day, fresh=True)["by_channel"]["kiosk"] == 2
     with pytest.raises(Conflict):
-        services.decision_day_reveal_next(actor=vw.manager, round=day, total=3)
-    services.decision_day_close(actor=vw.manager, round=day)
+        decision_day_reveal_next(actor=vw.manager, round=day, total=3)
+    decision_day_close(actor=vw.manager, round=day)
     day.refresh_from_db()
     assert day.phase in ("counting", "results")
     youth, garden, choir = (str(b.pk) for b in vw.day_bids)
@@ -206,22 +214,22 @@ def test_a_decision_day_opens_takes_scores_closes_and_reveals_bid_by_bid(vw, day
         ("Garden", 400_000),
         ("Choir", 400_000),
     ]
-    state = services.decision_day_reveal_next(actor=vw.manager, round=day, total=len(rows))
+    state = decision_day_reveal_next(actor=vw.manager, round=day, total=len(rows))
     assert state.revealed == 1
     # The event team reads the results out on the night; only managers open and close.
-    state = services.decision_day_reveal_next(actor=vw.staff, round=day, total=len(rows))
+    state = decision_day_reveal_next(actor=vw.staff, round=day, total=len(rows))
     assert state.revealed == 2
     with pytest.raises(NotAllowed):
-        services.decision_day_reveal_next(actor=vw.resident, round=day, total=len(rows))
+        decision_day_reveal_next(actor=vw.resident, round=day, total=len(rows))
     with pytest.raises(NotAllowed):
-        services.decision_day_open(actor=vw.staff, round=day)
+        decision_day_open(actor=vw.staff, round=day)
 
 
 def test_a_decision_day_ballot_lists_every_bid_of_the_round_within_the_whole_pot(vw, day):
     spec = selectors.ballot_spec(round=day, area_id=vw.north.pk)
     assert spec.limit == 2_500_000 and len(spec.items) == 3
     with pytest.raises(DomainError):
-        services.decision_day_open(actor=vw.manager, round=vw.round)
+        decision_day_open(actor=vw.manager, round=vw.round)
 
 
 def test_paper_keyed_after_the_polls_close_still_counts_and_the_count_waits_for_it(vw):

@@ -10,7 +10,7 @@ from django.db import connection, connections
 
 from backend.errors import Conflict
 from pb.models import Ballot, Participation
-from pb.voting import services
+from pb.voting.services.casting import ballot_cast
 from tests.conftest import need
 from tests.voting.conftest import VotingWorld
 
@@ -42,9 +42,7 @@ def test_the_same_voter_code_cast_from_many_threads_stores_exactly_one_ballot():
     world = VotingWorld()
     [code] = world.codes(area=world.north)
     outcomes = race(
-        lambda: services.ballot_cast(
-            round=world.round, voter_code=code, selections=[world.trees.pk]
-        )
+        lambda: ballot_cast(round=world.round, voter_code=code, selections=[world.trees.pk])
     )
     assert outcomes.count("cast") == 1 and outcomes.count("conflict") == THREADS - 1
     assert Ballot.objects.count() == 1 and Participation.objects.count() == 1
@@ -54,9 +52,7 @@ def test_the_same_account_voting_from_many_threads_stores_exactly_one_ballot():
     need(connection.vendor == "postgresql", "PostgreSQL (set DATABASE_URL)")
     world = VotingWorld()
     outcomes = race(
-        lambda: services.ballot_cast(
-            round=world.round, voter=world.resident, selections=[world.benches.pk]
-        )
+        lambda: ballot_cast(round=world.round, voter=world.resident, selections=[world.benches.pk])
     )
     assert outcomes.count("cast") == 1
     assert Ballot.objects.count() == 1 and Participation.objects.count() == 1

@@ -246,7 +246,7 @@ def test_each_printed_code_has_a_qr_code_that_opens_the_ballot_with_the_code_fil
 
 
 def test_a_scanner_typing_the_cards_whole_address_gives_the_code():
-    from pb.voting.services import normalise_code
+    from pb.voting.services.codes import normalise_code
 
     scanned = "https://council.example/rounds/city/vote/?code=ABCD-EFGH-JK"
     assert normalise_code(scanned) == "ABCDEFGHJK"
@@ -258,7 +258,7 @@ def test_the_receipt_code_is_not_kept_in_the_session_beside_the_voter(client, vw
     # reads the session table could hash the code and find the account's published ballot.
     from django.contrib.sessions.models import Session
 
-    from pb.voting.services import receipt_hash
+    from pb.voting.services.codes import receipt_hash
 
     client.force_login(vw.resident)
     cast = client.post(

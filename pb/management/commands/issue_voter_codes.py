@@ -13,7 +13,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from backend.errors import DomainError
 from pb.models import Area, Round
-from pb.voting.services import voter_codes_issue
+from pb.voting.services.codes import voter_codes_issue
 
 
 class Command(BaseCommand):

@@ -13,9 +13,12 @@ from django.db import transaction
 from django.utils import timezone
 
 from backend.accounts.models import Profile, Role, User
-from pb import services, split
+from pb import split
 from pb.models import Area, AreaKind, AreaNeed, PhaseWindow, Round, RoundArea, RoundStyle, Theme
 from pb.phases import Phase
+from pb.services.budget_split import split_compute, split_configure, split_publish
+from pb.services.proposals import proposal_create
+from pb.services.rounds import round_advance_phase
 
 DEMO_PASSWORD = "demo-pass-2026"  # noqa: S105 - printed for the demo, never for production
 
@@ -193,7 +196,7 @@ class Command(BaseCommand):
     def _voting_round(self, areas: dict[str, Area], people: dict[Role, User]) -> list[str]:
         """A round in its voting phase, with a shortlist, and three new voter codes to try."""
         from pb.models import Proposal, ProposalStatus
-        from pb.voting.services import voter_codes_issue
+        from pb.voting.services.codes import voter_codes_issue
 
         round_, created = Round.objects.get_or_create(
             slug="westgate-grants-2026",
@@ -235,7 +238,8 @@ class Command(BaseCommand):
         import random
 
         from pb.models import Proposal, ProposalStatus
-        from pb.voting.services import ballot_cast, voter_codes_issue
+        from pb.voting.services.casting import ballot_cast
+        from pb.voting.services.codes import voter_codes_issue
 
         round_, created = Round.objects.get_or_create(
             slug="westgate-grants-2025",
@@ -282,7 +286,7 @@ class Command(BaseCommand):
             ballot_cast(
                 round=round_, selections=[str(p.pk) for p in chosen or bids[:1]], voter_code=code
             )
-        services.round_advance_phase(
+        round_advance_phase(
             actor=people[Role.MANAGER],
             round=round_,
             to_phase=Phase.COUNTING,
@@ -296,20 +300,20 @@ class Command(BaseCommand):
         round_.phase = Phase.INTAKE
         round_.save(update_fields=["phase"])
         if round_.style == RoundStyle.CITY and spec["slug"] == "city-2027":
-            services.split_configure(
+            split_configure(
                 actor=manager,
                 round=round_,
                 criteria=split.criteria_to_config(split.PORTO_ALEGRE_ROUND_PRESET),
             )
-            services.split_compute(actor=manager, round=round_)
-            services.split_publish(actor=manager, round=round_)
+            split_compute(actor=manager, round=round_)
+            split_publish(actor=manager, round=round_)
         ideas = DEMO_PROPOSALS.get(spec["slug"], [])
         themes = {t.name: t for t in Theme.objects.all()}
         group: dict[str, Any] = (
             {"group_name": "Poulton Friends"} if round_.style == RoundStyle.DECISION_DAY else {}
         )
         for area_slug, title, description, pounds, theme in ideas:
-            services.proposal_create(
+            proposal_create(
                 author=resident,
                 round=round_,
                 area=Area.objects.get(slug=area_slug),

@@ -7,7 +7,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
-from pb import services
+from pb.services.rounds import round_advance_due_phases
 
 
 class Command(BaseCommand):
@@ -19,7 +19,7 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, interval: float, once: bool, **options: Any) -> None:
         while True:
-            moved = services.round_advance_due_phases()
+            moved = round_advance_due_phases()
             for round_id, phase in moved:
                 self.stdout.write(f"round {round_id} moved to {phase}")
             if once:

@@ -1,0 +1,28 @@
+"""The audit log: staff actions and phase changes, with who, why and what changed."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pb.models import Area, AuditEntry, Proposal, Round
+
+
+def audit(
+    *,
+    actor: Any,
+    action: str,
+    round: Round | None = None,
+    proposal: Proposal | None = None,
+    area: Area | None = None,
+    reason: str = "",
+    details: dict[str, Any] | None = None,
+) -> AuditEntry:
+    return AuditEntry.objects.create(
+        actor=actor if getattr(actor, "is_authenticated", False) else None,
+        action=action,
+        round=round,
+        proposal=proposal,
+        area=area,
+        reason=reason,
+        details=details or {},
+    )

@@ -1,0 +1,207 @@
+"""Writes for the Porto Alegre split of a round's budget between its areas (maths: ``pb.split``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from backend.errors import DomainError
+from pb import rules
+from pb.models import Area, Round, RoundArea, Theme
+from pb.phases import Action
+from pb.services.audit import audit
+from pb.services.guards import require, require_phase
+
+SPLIT_CRITERIA = ("population", "need", "priority")
+
+
+def split_area_values(*, round: Round, theme: Theme | None) -> dict[int, dict[str, int]]:
+    """The raw figure of every criterion for every area of the round.
+
+    - population: the area's population.
+    - need: the area's need index for the theme (0-100); for the round as a whole, the mean
+      of its need indexes over all themes, rounded down (0 when none is recorded).
+    - priority (per theme only): the theme's position in the area's own ranking, from the
+      points its residents gave each theme (1 = first; 0 = nobody ranked it).
+    """
+    from pb import split
+    from pb.models import AreaNeed
+    from pb.selectors import theme_priorities
+
+    points = theme_priorities(round=round)
+    themes = list(Theme.objects.values_list("pk", flat=True))
+    needs: dict[int, dict[int, int]] = {}
+    for need in AreaNeed.objects.filter(area__in=round.areas.all()):
+        needs.setdefault(need.area_id, {})[need.theme_id] = need.need_index
+    values: dict[int, dict[str, int]] = {}
+    for area in round.areas.all():
+        area_needs = needs.get(area.pk, {})
+        row = {"population": area.population}
+        if theme is not None:
+            row["need"] = area_needs.get(theme.pk, 0)
+            positions = split.priority_positions(
+                {str(t): points.get(area.pk, {}).get(t, 0) for t in themes}
+            )
+            row["priority"] = positions[str(theme.pk)]
+        else:
+            indexes = list(area_needs.values())
+            row["need"] = sum(indexes) // len(indexes) if indexes else 0
+        values[area.pk] = row
+    return values
+
+
+def _split_inputs(round_: Round) -> tuple[Any, list[Any], Theme | None]:
+    from pb import split
+
+    config = round_.split_config or {}
+    if not config.get("criteria"):
+        raise DomainError("Choose the split's criteria first.", field="criteria")
+    theme_id = config.get("theme")
+    theme = Theme.objects.filter(pk=theme_id).first() if theme_id is not None else None
+    criteria = split.criteria_from_config(config["criteria"])
+    values = split_area_values(round=round_, theme=theme)
+    inputs = [
+        split.AreaInput(area_id=str(area.pk), name=area.name, values=values[area.pk])
+        for area in round_.areas.order_by("pk")
+    ]
+    return criteria, inputs, theme
+
+
+def split_configure(
+    *,
+    actor: Any,
+    round: Round,
+    criteria: list[dict[str, Any]],
+    theme: Theme | None = None,
+) -> Round:
+    """Store the split's criteria, bands and weights (validated by the pure module)."""
+    from pb import split
+
+    require(rules.can_manage_round(actor, round), "Only the round's managers can do this.")
+    require_phase(round, Action.SPLIT, "The split is fixed once voting opens.")
+    try:
+        parsed = split.criteria_from_config(criteria)
+    except split.SplitError as exc:
+        raise DomainError(str(exc), field="criteria") from exc
+    if not parsed:
+        raise DomainError("Use at least one criterion.", field="criteria")
+    keys = {c.key for c in parsed}
+    unknown = keys - set(SPLIT_CRITERIA)
+    if unknown:
+        raise DomainError(f"Unknown criteria: {', '.join(sorted(unknown))}.", field="criteria")
+    if "priority" in keys and theme is None:
+        raise DomainError(
+            "Residents rank priorities per theme: choose a theme to use the priority criterion.",
+            field="theme",
+        )
+    with transaction.atomic():
+        round.split_config = {
+            "theme": theme.pk if theme else None,
+            "criteria": split.criteria_to_config(parsed),
+        }
+        round.split_result = None
+        round.split_published_at = None
+        round.save(update_fields=["split_config", "split_result", "split_published_at"])
+        audit(actor=actor, action="split.configure", round=round, details=round.split_config)
+    return round
+
+
+def _store_split(round_: Round, result: Any) -> dict[str, Any]:
+    table = result.to_dict()
+    round_.split_result = table
+    round_.split_published_at = None
+    round_.save(update_fields=["split_result", "split_published_at"])
+    for row in result.rows:
+        RoundArea.objects.filter(round=round_, area_id=int(row.area_id)).update(
+            allocation=row.amount, override_reason=row.reason if row.overridden else ""
+        )
+    return table
+
+
+def split_compute(*, actor: Any, round: Round) -> dict[str, Any]:
+    """Compute the split from the stored settings and give every area its amount."""
+    from pb import split
+
+    require(rules.can_manage_round(actor, round), "Only the round's managers can do this.")
+    require_phase(round, Action.SPLIT, "The split is fixed once voting opens.")
+    criteria, inputs, theme = _split_inputs(round)
+    try:
+        result = split.compute_split(
+            round.budget,
+            criteria,
+            inputs,
+            currency=round.currency,
+            theme=theme.name if theme else None,
+        )
+    except split.SplitError as exc:
+        raise DomainError(str(exc), field="criteria") from exc
+    with transaction.atomic():
+        table = _store_split(round, result)
+        audit(
+            actor=actor,
+            action="split.compute",
+            round=round,
+            details={r["area_name"]: r["amount"] for r in table["rows"]},
+        )
+    return table
+
+
+def split_override(
+    *, actor: Any, round: Round, area: Area, amount: int, reason: str
+) -> dict[str, Any]:
+    """Change one area's amount, with a public reason; the rest is shared out again."""
+    from pb import split
+
+    require(rules.can_manage_round(actor, round), "Only the round's managers can do this.")
+    require_phase(round, Action.SPLIT, "The split is fixed once voting opens.")
+    if not reason.strip():
+        raise DomainError("Write the public reason for changing this amount.", field="reason")
+    if round.split_result is None:
+        raise DomainError("Compute the split before changing an area's amount.")
+    overrides = {
+        str(r["area_id"]): (r["amount"], r["reason"])
+        for r in round.split_result["rows"]
+        if r.get("overridden")
+    }
+    overrides[str(area.pk)] = (amount, reason.strip())
+    criteria, inputs, theme = _split_inputs(round)
+    try:
+        base = split.compute_split(
+            round.budget,
+            criteria,
+            inputs,
+            currency=round.currency,
+            theme=theme.name if theme else None,
+        )
+        result = split.apply_overrides(
+            base,
+            {k: v[0] for k, v in overrides.items()},
+            reasons={k: v[1] for k, v in overrides.items()},
+        )
+    except split.SplitError as exc:
+        raise DomainError(str(exc), field="amount") from exc
+    with transaction.atomic():
+        table = _store_split(round, result)
+        audit(
+            actor=actor,
+            action="split.override",
+            round=round,
+            area=area,
+            reason=reason,
+            details={"amount": amount},
+        )
+    return table
+
+
+def split_publish(*, actor: Any, round: Round) -> Round:
+    """Publish the split table on the round's page; it must happen before voting opens."""
+    require(rules.can_manage_round(actor, round), "Only the round's managers can do this.")
+    require_phase(round, Action.SPLIT, "The split is fixed once voting opens.")
+    if round.split_result is None:
+        raise DomainError("Compute the split before publishing it.")
+    round.split_published_at = timezone.now()
+    round.save(update_fields=["split_published_at"])
+    audit(actor=actor, action="split.publish", round=round)
+    return round

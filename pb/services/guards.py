@@ -1,0 +1,20 @@
+"""Refusals shared by pb's services: a permission or a phase that does not allow the action."""
+
+from __future__ import annotations
+
+from backend.errors import NotAllowed
+from pb.models import Round
+from pb.phases import Action, allows
+
+
+def require(condition: bool, message: str) -> None:
+    if not condition:
+        raise NotAllowed(message)
+
+
+def require_phase(round_: Round, action: Action, message: str) -> None:
+    if not allows(round_.phase, action):
+        raise NotAllowed(
+            f"{message} The round is now in the “{round_.get_phase_display()}” phase.",
+            code="wrong_phase",
+        )

@@ -1,0 +1,319 @@
+"""Writes for proposals: submitting, editing, withdrawing, support, review and moderation."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from backend.accounts.services import notify
+from backend.errors import Conflict, DomainError, NotAllowed
+from pb import rules
+from pb.models import (
+    Area,
+    DetailsRead,
+    Proposal,
+    ProposalEvent,
+    ProposalStatus,
+    Round,
+    RoundStyle,
+    Support,
+    Theme,
+)
+from pb.money import format_money
+from pb.phases import ORDER, Action, Phase
+from pb.services.audit import audit
+from pb.services.guards import require, require_phase
+
+
+def _validate_proposal_fields(
+    *, round: Round, area: Area, title: str, description: str, cost: int
+) -> None:
+    fields: dict[str, list[str]] = {}
+    if not title.strip():
+        fields["title"] = ["Give your proposal a title."]
+    if not description.strip():
+        fields["description"] = ["Describe what the project would do."]
+    if cost <= 0:
+        fields["estimated_cost"] = ["The cost must be more than zero."]
+    elif cost > round.budget:
+        fields["estimated_cost"] = [
+            f"The cost is more than the round's whole budget of "
+            f"{format_money(round.budget, round.currency)}."
+        ]
+    if not round.round_areas.filter(area=area).exists():
+        fields["area"] = [f"{area.name} is not taking part in this round."]
+    if fields:
+        first = next(iter(fields.values()))[0]
+        raise DomainError(first, fields=fields)
+
+
+def _event(proposal: Proposal, text: str) -> None:
+    ProposalEvent.objects.create(proposal=proposal, status=proposal.status, text=text)
+
+
+def proposal_create(
+    *,
+    author: Any,
+    round: Round,
+    area: Area,
+    title: str,
+    description: str,
+    estimated_cost: int,
+    theme: Theme | None = None,
+    submit: bool = True,
+    **extra: Any,
+) -> Proposal:
+    """A resident (or a group, for a decision day) puts forward a proposal, or saves a draft."""
+    require(rules.is_signed_in(author), "Log in to put forward a proposal.")
+    require_phase(round, Action.SUBMIT, "Proposals are not being taken now.")
+    _validate_proposal_fields(
+        round=round, area=area, title=title, description=description, cost=estimated_cost
+    )
+    if round.style == RoundStyle.DECISION_DAY and submit and not extra.get("group_name"):
+        raise DomainError("Give the name of the group making the bid.", field="group_name")
+    allowed_extra = {"latitude", "longitude", "image", "image_alt", "group_name", "group_contact"}
+    unknown = set(extra) - allowed_extra
+    if unknown:
+        raise DomainError(f"Unknown fields: {', '.join(sorted(unknown))}.")
+    with transaction.atomic():
+        proposal = Proposal.objects.create(
+            round=round,
+            area=area,
+            theme=theme,
+            author=author,
+            title=title.strip(),
+            description=description.strip(),
+            estimated_cost=estimated_cost,
+            status=ProposalStatus.SUBMITTED if submit else ProposalStatus.DRAFT,
+            submitted_at=timezone.now() if submit else None,
+            **extra,
+        )
+        _event(proposal, "Submitted." if submit else "Saved as a draft.")
+    return proposal
+
+
+def proposal_update(
+    *, actor: Any, proposal: Proposal, submit: bool = False, **changes: Any
+) -> Proposal:
+    """The author edits their proposal, until the council's review starts."""
+    require(rules.is_author(actor, proposal), "Only the author can change this proposal.")
+    require_phase(
+        proposal.round,
+        Action.EDIT_OWN,
+        "Proposals can no longer be changed: the council's review has started.",
+    )
+    if proposal.status not in (ProposalStatus.DRAFT, ProposalStatus.SUBMITTED):
+        raise NotAllowed("This proposal can no longer be changed.", code="wrong_status")
+    editable = {
+        "title",
+        "description",
+        "estimated_cost",
+        "area",
+        "theme",
+        "latitude",
+        "longitude",
+        "image",
+        "image_alt",
+        "group_name",
+        "group_contact",
+    }
+    unknown = set(changes) - editable
+    if unknown:
+        raise DomainError(f"Unknown fields: {', '.join(sorted(unknown))}.")
+    merged = {
+        "title": changes.get("title", proposal.title),
+        "description": changes.get("description", proposal.description),
+        "cost": changes.get("estimated_cost", proposal.estimated_cost),
+        "area": changes.get("area", proposal.area),
+    }
+    _validate_proposal_fields(round=proposal.round, **merged)
+    with transaction.atomic():
+        for key, value in changes.items():
+            setattr(proposal, key, value)
+        note = "Edited by the author."
+        if submit and proposal.status == ProposalStatus.DRAFT:
+            proposal.status = ProposalStatus.SUBMITTED
+            proposal.submitted_at = timezone.now()
+            note = "Submitted."
+        proposal.save()
+        _event(proposal, note)
+    return proposal
+
+
+def proposal_withdraw(*, actor: Any, proposal: Proposal, reason: str = "") -> Proposal:
+    """The author withdraws their proposal, any time until voting opens."""
+    require(rules.is_author(actor, proposal), "Only the author can withdraw this proposal.")
+    require_phase(
+        proposal.round, Action.WITHDRAW, "Proposals cannot be withdrawn once voting has opened."
+    )
+    if proposal.status in (ProposalStatus.WITHDRAWN, ProposalStatus.MERGED):
+        raise Conflict("This proposal has already been withdrawn or merged.")
+    with transaction.atomic():
+        proposal.status = ProposalStatus.WITHDRAWN
+        proposal.save(update_fields=["status", "updated_at"])
+        _event(proposal, "Withdrawn by the author." + (f" {reason}" if reason else ""))
+    return proposal
+
+
+def details_read_record(*, user: Any, round: Round) -> None:
+    """Note, once per round, that a signed-in resident opened a proposal's details.
+
+    Only reading before the vote closes matters to the deliberation figure, so later visits
+    write nothing. One ``INSERT ... ON CONFLICT DO NOTHING``: a second reader or a second tab
+    cannot fail or duplicate.
+    """
+    if not getattr(user, "is_authenticated", False):
+        return
+    if ORDER.index(Phase(round.phase)) >= ORDER.index(Phase.COUNTING):
+        return
+    DetailsRead.objects.bulk_create([DetailsRead(round=round, user=user)], ignore_conflicts=True)
+
+
+def proposal_support(*, user: Any, proposal: Proposal) -> Proposal:
+    """One person, one support; the count moves with ``F()`` so concurrent clicks add up."""
+    require(rules.is_signed_in(user), "Log in to support a proposal.")
+    require_phase(
+        proposal.round, Action.SUPPORT, "Support is only collected while proposals are being taken."
+    )
+    if proposal.status != ProposalStatus.SUBMITTED or proposal.hidden:
+        raise NotAllowed("This proposal cannot be supported.", code="wrong_status")
+    try:
+        with transaction.atomic():
+            Support.objects.create(proposal=proposal, user=user)
+            Proposal.objects.filter(pk=proposal.pk).update(support_count=F("support_count") + 1)
+    except IntegrityError as exc:
+        raise Conflict("You already support this proposal.") from exc
+    proposal.refresh_from_db(fields=["support_count"])
+    return proposal
+
+
+REVIEW_DECISIONS = {
+    ProposalStatus.FEASIBLE,
+    ProposalStatus.NOT_FEASIBLE,
+    ProposalStatus.MERGED,
+}
+
+
+def proposal_review(
+    *,
+    actor: Any,
+    proposal: Proposal,
+    decision: str,
+    reason: str,
+    council_cost: int | None = None,
+    merged_into: Proposal | None = None,
+) -> Proposal:
+    """Record the council's feasibility decision, with a reason written for the public.
+
+    The proposal row is locked (``select_for_update``) and must still be awaiting review, so
+    when two managers decide at once one wins and the other gets a ``Conflict``.
+    """
+    require(
+        rules.can_review(actor, proposal),
+        f"Only managers of {proposal.area.name} can review this proposal.",
+    )
+    require_phase(proposal.round, Action.REVIEW, "Proposals are not being reviewed now.")
+    fields: dict[str, list[str]] = {}
+    if decision not in REVIEW_DECISIONS:
+        fields["decision"] = ["Choose feasible, not feasible or merged."]
+    if not reason.strip():
+        fields["reason"] = ["Write the reason residents will see."]
+    if decision == ProposalStatus.FEASIBLE:
+        if council_cost is None:
+            fields["council_cost"] = ["Give the council's cost estimate."]
+        elif council_cost <= 0:
+            fields["council_cost"] = ["The cost must be more than zero."]
+        elif council_cost > proposal.round.budget:
+            fields["council_cost"] = ["The cost is more than the round's whole budget."]
+    if decision == ProposalStatus.MERGED:
+        if merged_into is None:
+            fields["merged_into"] = ["Choose the proposal it is merged into."]
+        elif merged_into.pk == proposal.pk or merged_into.round_id != proposal.round_id:
+            fields["merged_into"] = ["Choose another proposal of the same round."]
+    if fields:
+        raise DomainError(next(iter(fields.values()))[0], fields=fields)
+
+    with transaction.atomic():
+        locked = Proposal.objects.select_for_update().get(pk=proposal.pk)
+        if locked.status != ProposalStatus.SUBMITTED:
+            raise Conflict(
+                f"Someone else has already reviewed this proposal: it is now "
+                f"“{locked.get_status_display()}”.",
+            )
+        locked.status = decision
+        locked.public_reason = reason.strip()
+        locked.council_cost = council_cost if decision == ProposalStatus.FEASIBLE else None
+        locked.merged_into = merged_into if decision == ProposalStatus.MERGED else None
+        locked.reviewed_by = actor
+        locked.reviewed_at = timezone.now()
+        locked.save()
+        text = f"Council review: {locked.get_status_display()}. {locked.public_reason}"
+        if locked.council_cost is not None:
+            text += f" Council's cost estimate: {format_money(locked.council_cost)}."
+        if merged_into is not None:
+            text += f" Merged into “{merged_into.title}”."
+        _event(locked, text)
+        audit(
+            actor=actor,
+            action="proposal.review",
+            round=locked.round,
+            proposal=locked,
+            area=locked.area,
+            reason=reason,
+            details={
+                "decision": decision,
+                "council_cost": locked.council_cost,
+                "merged_into": merged_into.pk if merged_into else None,
+            },
+        )
+        if locked.author is not None:
+            author = locked.author
+            transaction.on_commit(
+                lambda: notify(
+                    user=author,
+                    subject=f"Your proposal “{locked.title}”: {locked.get_status_display()}",
+                    body=text,
+                    url=f"/proposals/{locked.pk}/",
+                )
+            )
+    return locked
+
+
+def proposal_hide(
+    *, actor: Any, proposal: Proposal, reason: str, image_only: bool = False
+) -> Proposal:
+    """Moderation: hide a proposal (or only its image) with a reason shown in its place."""
+    require(rules.can_moderate(actor, proposal), "Only the area's managers can moderate.")
+    if not reason.strip():
+        raise DomainError("Write the reason that will be shown instead.", field="reason")
+    with transaction.atomic():
+        if image_only:
+            proposal.image_hidden = True
+        else:
+            proposal.hidden = True
+        proposal.hidden_reason = reason.strip()
+        proposal.save(update_fields=["hidden", "image_hidden", "hidden_reason", "updated_at"])
+        what = "image" if image_only else "proposal"
+        _event(proposal, f"The {what} was hidden by a moderator: {reason.strip()}")
+        audit(
+            actor=actor,
+            action=f"moderation.hide_{what}",
+            round=proposal.round,
+            proposal=proposal,
+            area=proposal.area,
+            reason=reason,
+        )
+        if proposal.author is not None:
+            author = proposal.author
+            transaction.on_commit(
+                lambda: notify(
+                    user=author,
+                    subject=f"Your proposal “{proposal.title}” was moderated",
+                    body=f"A moderator hid your {what}. The reason: {reason.strip()}",
+                    url=f"/proposals/{proposal.pk}/",
+                )
+            )
+    return proposal

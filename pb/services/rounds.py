@@ -1,0 +1,216 @@
+"""Writes for rounds: creating them, their rules, phase dates and moving through phases."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from itertools import pairwise
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.text import slugify
+
+from backend.errors import Conflict, DomainError, NotAllowed
+from pb import rules
+from pb.models import Area, PhaseWindow, Round, RoundArea, RoundStyle
+from pb.phases import ORDER, Phase, is_frozen
+from pb.services.audit import audit
+from pb.services.guards import require
+
+RULE_FIELDS = (
+    "budget",
+    "currency",
+    "min_age",
+    "require_residence",
+    "voter_codes_enabled",
+    "ballot_type",
+    "min_choices",
+    "max_choices",
+    "points_total",
+    "score_max",
+    "rank_k",
+    "groups_score_own_bid",
+    "rule",
+    "min_share",
+)
+
+
+def round_create(
+    *,
+    actor: Any,
+    name: str,
+    budget: int,
+    areas: Sequence[Area],
+    description: str = "",
+    style: str = RoundStyle.CITY,
+    slug: str = "",
+    **rules_fields: Any,
+) -> Round:
+    """A manager creates a round for areas they manage; it starts in preparation (draft)."""
+    require(bool(areas), "Choose at least one area for the round.")
+    for area in areas:
+        require(rules.can_manage_area(actor, area), f"You do not manage {area.name}.")
+    if not name.strip():
+        raise DomainError("Give the round a name.", field="name")
+    if budget <= 0:
+        raise DomainError("The budget must be more than zero.", field="budget")
+    unknown = set(rules_fields) - set(RULE_FIELDS)
+    if unknown:
+        raise DomainError(f"Unknown settings: {', '.join(sorted(unknown))}.")
+    base = slugify(slug or name)[:40] or "round"
+    candidate, n = base, 1
+    while Round.objects.filter(slug=candidate).exists():
+        n += 1
+        candidate = f"{base}-{n}"
+    with transaction.atomic():
+        round_ = Round.objects.create(
+            name=name.strip(),
+            slug=candidate,
+            description=description,
+            style=style,
+            budget=budget,
+            created_by=actor if getattr(actor, "is_authenticated", False) else None,
+            **rules_fields,
+        )
+        RoundArea.objects.bulk_create(RoundArea(round=round_, area=a) for a in areas)
+        audit(actor=actor, action="round.create", round=round_, details={"budget": budget})
+    return round_
+
+
+def round_update_rules(*, actor: Any, round: Round, reason: str = "", **changes: Any) -> Round:
+    """Change budget, rules or eligibility. Refused once voting has opened (integrity)."""
+    require(rules.can_manage_round(actor, round), "Only the round's managers can change it.")
+    if is_frozen(round.phase):
+        raise NotAllowed(
+            "Voting has opened, so the budget, rules and eligibility are fixed and can no "
+            "longer change.",
+            code="frozen",
+        )
+    unknown = set(changes) - set(RULE_FIELDS) - {"name", "description"}
+    if unknown:
+        raise DomainError(f"Unknown settings: {', '.join(sorted(unknown))}.")
+    if "budget" in changes and int(changes["budget"]) <= 0:
+        raise DomainError("The budget must be more than zero.", field="budget")
+    before = {k: _jsonable(getattr(round, k)) for k in changes}
+    with transaction.atomic():
+        for key, value in changes.items():
+            setattr(round, key, value)
+        round.save()
+        audit(
+            actor=actor,
+            action="round.update",
+            round=round,
+            reason=reason,
+            details={"before": before, "after": {k: _jsonable(v) for k, v in changes.items()}},
+        )
+    return round
+
+
+def _jsonable(value: Any) -> Any:
+    return value if isinstance(value, int | str | bool | type(None)) else str(value)
+
+
+def round_set_phase_windows(
+    *,
+    actor: Any,
+    round: Round,
+    windows: Iterable[tuple[str, dt.datetime, dt.datetime]],
+) -> list[PhaseWindow]:
+    require(rules.can_manage_round(actor, round), "Only the round's managers can change it.")
+    if is_frozen(round.phase):
+        raise NotAllowed("Voting has opened, so the timetable is fixed.", code="frozen")
+    rows = sorted(windows, key=lambda w: ORDER.index(Phase(w[0])))
+    for phase, starts, ends in rows:
+        if ends <= starts:
+            raise DomainError(
+                f"The {Phase(phase).label} phase must end after it starts.", field=phase
+            )
+    for (p1, _, e1), (p2, s2, _) in pairwise(rows):
+        if s2 < e1:
+            raise DomainError(f"{Phase(p2).label} starts before {Phase(p1).label} ends.", field=p2)
+    with transaction.atomic():
+        round.phase_windows.all().delete()
+        created = PhaseWindow.objects.bulk_create(
+            PhaseWindow(round=round, phase=p, starts_at=s, ends_at=e) for p, s, e in rows
+        )
+        audit(
+            actor=actor,
+            action="round.timetable",
+            round=round,
+            details={p: [s.isoformat(), e.isoformat()] for p, s, e in rows},
+        )
+    return created
+
+
+def _after_phase_change(round_id: int, previous: str, target: str) -> None:
+    """Closing the vote starts the count, once the phase change has committed."""
+    closes_vote = ORDER.index(Phase(previous)) < ORDER.index(Phase.COUNTING)
+    if closes_vote and ORDER.index(Phase(target)) >= ORDER.index(Phase.COUNTING):
+        from pb.tasks import tally_round  # the tasks module imports this one
+
+        transaction.on_commit(lambda: tally_round.delay(round_id))
+
+
+def round_advance_phase(*, actor: Any, round: Round, to_phase: str, reason: str) -> Round:
+    """A manager moves a round forward by hand; it needs a written reason for the record."""
+    require(rules.can_manage_round(actor, round), "Only the round's managers can do this.")
+    if not reason.strip():
+        raise DomainError(
+            "Say why you are moving the round on; it goes in the record.", field="reason"
+        )
+    target = Phase(to_phase)
+    with transaction.atomic():
+        locked = Round.objects.select_for_update().get(pk=round.pk)
+        if ORDER.index(target) <= ORDER.index(Phase(locked.phase)):
+            raise Conflict(
+                f"The round is already in the “{locked.get_phase_display()}” phase; phases "
+                "only move forward.",
+                field="to_phase",
+            )
+        previous = locked.phase
+        locked.phase = target
+        locked.save(update_fields=["phase"])
+        audit(
+            actor=actor,
+            action="phase.advance",
+            round=locked,
+            reason=reason,
+            details={"from": previous, "to": target, "by_hand": True},
+        )
+        _after_phase_change(locked.pk, previous, target)
+    round.phase = target
+    return locked
+
+
+def round_advance_due_phases(*, now: dt.datetime | None = None) -> list[tuple[int, str]]:
+    """Move every round whose dated phase has started into that phase.
+
+    A round only moves forward, to the latest phase whose window has opened. Each round is
+    locked (``select_for_update``) while it moves, so beat and a manager cannot both move it.
+    """
+    now = now or timezone.now()
+    moved: list[tuple[int, str]] = []
+    due = (
+        PhaseWindow.objects.filter(starts_at__lte=now).values_list("round_id", flat=True).distinct()
+    )
+    for round_id in due:
+        with transaction.atomic():
+            round_ = Round.objects.select_for_update().get(pk=round_id)
+            started = [Phase(w.phase) for w in round_.phase_windows.filter(starts_at__lte=now)]
+            target = max(started, key=ORDER.index)
+            if ORDER.index(target) <= ORDER.index(Phase(round_.phase)):
+                continue
+            previous = round_.phase
+            round_.phase = target
+            round_.save(update_fields=["phase"])
+            audit(
+                actor=None,
+                action="phase.advance",
+                round=round_,
+                reason="Scheduled date reached",
+                details={"from": previous, "to": target},
+            )
+            _after_phase_change(round_.pk, previous, target)
+            moved.append((round_.pk, str(target)))
+    return moved

@@ -1,0 +1,335 @@
+"""Casting a ballot online or at a kiosk, with a signed-in account or a voter code.
+
+A cast writes a ``Participation`` (who) and a ``Ballot`` (what, with no link to who) in one
+transaction. Double votes are decided by the unique constraints on ``Participation`` (one per
+round and account, one per voter code), never by a check-then-act, so two requests racing
+with the same code store exactly one ballot. Nothing is stored when a ballot is refused.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import uuid
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from backend.accounts import rules as base_rules
+from backend.accounts.models import AgeBand
+from backend.errors import Conflict, DomainError, NotFound
+from pb.models import Area, Ballot, Channel, Participation, Round, VoterCode
+from pb.phases import Action, Phase
+from pb.services.guards import require_phase
+from pb.voting.selectors import ballot_spec
+from pb.voting.services.checking import check_selections
+from pb.voting.services.codes import (
+    RECEIPT_LENGTH,
+    format_code,
+    random_code,
+    receipt_hash,
+    voter_code_hash,
+)
+
+#: The round fields a cast reads (phase, eligibility, and the ballot on a cache miss): the API
+#: loads only these.
+CASTING_FIELDS = (
+    "id",
+    "phase",
+    "style",
+    "budget",
+    "currency",
+    "voter_codes_enabled",
+    "min_age",
+    "require_residence",
+    "ballot_type",
+    "min_choices",
+    "max_choices",
+    "points_total",
+    "score_max",
+    "rank_k",
+    "groups_score_own_bid",
+)
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """What the voter takes away: the receipt code (never stored, only its hash)."""
+
+    code: str
+    round_id: int
+    area_id: int
+    channel: str
+    cast_on: dt.date
+    selections: dict[str, int]
+
+
+def _age_band(birth_year: int | None, today: dt.date) -> str:
+    return AgeBand.for_age(today.year - birth_year).value if birth_year else ""
+
+
+def _area_within(home: Area | None, area_id: int) -> bool:
+    """A resident of a neighbourhood votes in the ward around it too."""
+    node, seen = home, set()
+    while node is not None and node.pk not in seen:
+        if node.pk == area_id:
+            return True
+        seen.add(node.pk)
+        node = node.parent
+    return False
+
+
+def account_eligibility(
+    round_: Round, voter: Any, area_id: int | None, today: dt.date
+) -> tuple[int, str]:
+    """The area a signed-in resident votes in and their age band, from their checked profile."""
+    profile = getattr(voter, "profile", None)
+    if profile is None or not profile.verified:
+        raise DomainError(
+            _(
+                "Your home area and age have not been checked yet, so you cannot vote with your "
+                "account. Use the voter code from your letter, or ask the council to check your "
+                "details."
+            ),
+            code="ineligible",
+        )
+    if profile.birth_year is None or today.year - profile.birth_year < round_.min_age:
+        raise DomainError(
+            _("You must be %(age)d or over to vote in this round.") % {"age": round_.min_age},
+            code="ineligible",
+        )
+    if area_id is None:
+        area_id = profile.home_area_id
+    if area_id is None:
+        raise DomainError(_("Choose the area you are voting in."), field="area")
+    if round_.require_residence and not _area_within(profile.home_area, area_id):
+        raise DomainError(
+            _("You can only vote for the area you live in."), field="area", code="ineligible"
+        )
+    return area_id, _age_band(profile.birth_year, today)
+
+
+def ballot_write(
+    *,
+    round_: Round,
+    area_id: int,
+    channel: str,
+    selections: dict[str, int],
+    voter: Any = None,
+    code: VoterCode | None = None,
+    age_band: str = "",
+    today: dt.date,
+) -> Receipt:
+    """The participation and the ballot, in one transaction; raises ``IntegrityError`` on a
+    second vote (the unique constraints decide).
+
+    On PostgreSQL both rows go in one statement (a data-modifying ``WITH``), which is one
+    transaction by itself: one round trip instead of BEGIN, two INSERTs and COMMIT. Inside an
+    outer transaction it runs under a savepoint, as ``atomic()`` did, so a refused second vote
+    leaves the outer transaction usable.
+    """
+    receipt = random_code(RECEIPT_LENGTH)
+    if connection.vendor == "postgresql":
+        params = (
+            round_.pk,
+            area_id,
+            getattr(voter, "pk", None),
+            code.pk if code is not None else None,
+            channel,
+            age_band,
+            today,
+            uuid.uuid4(),
+            round_.pk,
+            area_id,
+            channel,
+            json.dumps(selections),
+            receipt_hash(receipt),
+            today,
+        )
+        if connection.in_atomic_block:
+            with transaction.atomic(), connection.cursor() as cursor:
+                cursor.execute(_write_sql(), params)
+        else:
+            with connection.cursor() as cursor:
+                cursor.execute(_write_sql(), params)
+        return Receipt(format_code(receipt), round_.pk, area_id, channel, today, selections)
+    with transaction.atomic():
+        Participation.objects.create(
+            round_id=round_.pk,
+            area_id=area_id,
+            voter=voter,
+            voter_code=code,
+            channel=channel,
+            age_band=age_band,
+            voted_on=today,
+        )
+        Ballot.objects.create(
+            round_id=round_.pk,
+            area_id=area_id,
+            channel=channel,
+            selections=selections,
+            receipt_hash=receipt_hash(receipt),
+            cast_on=today,
+        )
+    return Receipt(format_code(receipt), round_.pk, area_id, channel, today, selections)
+
+
+def ballot_cast(
+    *,
+    round: Round,
+    selections: Any,
+    area_id: int | None = None,
+    voter: Any = None,
+    voter_code: str = "",
+    channel: str = Channel.ONLINE,
+    own_bid: int | None = None,
+    _found_code: tuple[VoterCode | None] | None = None,
+) -> Receipt:
+    """Cast a ballot online or at a kiosk, with a signed-in account or a voter code.
+
+    Refusals: ``NotAllowed`` outside voting; ``DomainError`` for a malformed or ineligible
+    ballot or an unknown code; ``Conflict`` when this account or code has already voted.
+    """
+    require_phase(round, Action.VOTE, _("Voting is not open."))
+    today = timezone.localdate()
+    code_row: VoterCode | None = None
+    signed_in = base_rules.is_signed_in(voter)
+    age_band = ""
+    if voter_code.strip():
+        if channel == Channel.ONLINE and not round.voter_codes_enabled:
+            raise DomainError(_("This round does not take voter codes online."), field="voter_code")
+        code_row = (
+            _found_code[0]  # read with the round by ballot_cast_with_code
+            if _found_code is not None
+            else VoterCode.objects.filter(round=round, code_hash=voter_code_hash(voter_code))
+            .only("pk", "area_id")
+            .first()
+        )
+        if code_row is None:
+            raise DomainError(
+                _("We do not know that voter code for this round. Check it and try again."),
+                field="voter_code",
+                code="unknown_code",
+            )
+        if code_row.area_id is not None:
+            if area_id is not None and area_id != code_row.area_id:
+                raise DomainError(
+                    _("Your voter code is for another area."), field="area", code="ineligible"
+                )
+            area_id = code_row.area_id
+        if area_id is None:
+            raise DomainError(_("Choose the area you are voting in."), field="area")
+    elif channel != Channel.ONLINE:
+        raise DomainError(_("Enter your voter code."), field="voter_code")
+    elif signed_in:
+        area_id, age_band = account_eligibility(round, voter, area_id, today)
+    else:
+        raise DomainError(
+            _("Log in, or enter the voter code from your letter, to vote."),
+            field="voter_code",
+            code="ineligible",
+        )
+    spec = ballot_spec(round=round, area_id=area_id)
+    canonical = check_selections(spec, selections, own_bid=own_bid)
+    try:
+        receipt = ballot_write(
+            round_=round,
+            area_id=area_id,
+            channel=channel,
+            selections=canonical,
+            voter=voter if signed_in and channel == Channel.ONLINE else None,
+            code=code_row,
+            age_band=age_band,
+            today=today,
+        )
+    except IntegrityError as exc:
+        if code_row is not None:
+            raise Conflict(
+                _("This voter code has already been used to vote."), code="already_voted"
+            ) from exc
+        raise Conflict(_("You have already voted in this round."), code="already_voted") from exc
+    return receipt
+
+
+def _columns(model: Any, names: tuple[str, ...], prefix: str = "") -> str:
+    return ", ".join(
+        prefix + connection.ops.quote_name(model._meta.get_field(n).column) for n in names
+    )
+
+
+@cache
+def _write_sql() -> str:
+    """Participation then ballot in one PostgreSQL statement (the ballot reads the CTE, so it
+    is written only after the participation was)."""
+    part = ("round", "area", "voter", "voter_code", "channel", "age_band", "voted_on")
+    ballot = ("id", "round", "area", "channel", "selections", "receipt_hash", "cast_on")
+    qn = connection.ops.quote_name
+    # Identifiers from the models' metadata; every value is a query parameter.
+    return (
+        f"WITH p AS (INSERT INTO {qn(Participation._meta.db_table)}"  # noqa: S608
+        f" ({_columns(Participation, part)})"
+        " VALUES (%s, %s, %s, %s, %s, %s, %s) RETURNING 1)"
+        f" INSERT INTO {qn(Ballot._meta.db_table)} ({_columns(Ballot, ballot)})"
+        " SELECT %s, %s, %s, %s, %s::jsonb, %s, %s FROM p"
+    )
+
+
+@cache
+def _round_fields() -> tuple[str, ...]:
+    """CASTING_FIELDS in the model's order, as ``Model.from_db`` reads a partial row."""
+    return tuple(f.attname for f in Round._meta.concrete_fields if f.attname in CASTING_FIELDS)
+
+
+@cache
+def _round_and_code_sql() -> str:
+    qn = connection.ops.quote_name
+    round_cols = _columns(Round, _round_fields(), "r.")
+    return (
+        f"SELECT {round_cols}, c.{qn('id')}, c.{qn('area_id')}"  # noqa: S608
+        f" FROM {qn(Round._meta.db_table)} r LEFT JOIN {qn(VoterCode._meta.db_table)} c"
+        f" ON c.{qn('round_id')} = r.{qn('id')} AND c.{qn('code_hash')} = %s"
+        f" WHERE r.{qn('id')} = %s AND r.{qn('phase')} <> %s"
+    )
+
+
+def ballot_cast_with_code(
+    *,
+    round_id: int,
+    voter_code: str,
+    selections: Any,
+    area_id: int | None = None,
+    own_bid: int | None = None,
+) -> Receipt:
+    """``ballot_cast`` online with a voter code and no account, as the API's hot path.
+
+    The round (any phase but draft, whose fields a cast reads) and the code are read in one
+    query; everything else is ``ballot_cast``. ``NotFound`` when there is no such round.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _round_and_code_sql(), (voter_code_hash(voter_code), round_id, Phase.DRAFT.value)
+        )
+        row = cursor.fetchone()
+    if row is None:
+        raise NotFound(_("Not found."))
+    fields = _round_fields()
+    n = len(fields)
+    round_ = Round.from_db(connection.alias, list(fields), row[:n])
+    code_id, code_area = row[n], row[n + 1]
+    code_row = (
+        None
+        if code_id is None
+        else VoterCode.from_db(connection.alias, ["id", "area_id"], [code_id, code_area])
+    )
+    return ballot_cast(
+        round=round_,
+        selections=selections,
+        area_id=area_id,
+        voter_code=voter_code,
+        own_bid=own_bid,
+        _found_code=(code_row,),
+    )

@@ -1,0 +1,98 @@
+"""Voter codes and receipts: making, formatting, reading back and hashing them.
+
+Voter codes are short, drawn from an alphabet without look-alike characters, and stored only as
+an HMAC-SHA256 under ``settings.VOTER_CODE_KEY``: a keyed hash is fast to check on the casting
+path and useless to someone who steals the table without the key.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from django.conf import settings
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from backend.errors import DomainError, NotAllowed
+from pb.models import Area, Round, VoterCode
+from pb.phases import Phase
+from pb.services.audit import audit
+from pb.voting import rules
+
+#: No 0/O, 1/I/L, 5/S or 8/B: codes are read off paper and typed by people in a hurry.
+CODE_ALPHABET = "ACDEFGHJKMNPQRTUVWXY234679"
+VOTER_CODE_LENGTH = 10  # 26**10 ≈ 1.4e14 codes: unguessable for a round of any size
+RECEIPT_LENGTH = 12
+MAX_CODES_PER_BATCH = 100_000
+
+
+def random_code(length: int) -> str:
+    return "".join(secrets.choice(CODE_ALPHABET) for _ in range(length))
+
+
+def format_code(code: str) -> str:
+    """Groups of five (voter codes) or four (receipts), for reading aloud and typing."""
+    size = 5 if len(code) == VOTER_CODE_LENGTH else 4
+    return "-".join(code[i : i + size] for i in range(0, len(code), size))
+
+
+def normalise_code(text: str) -> str:
+    """What a person typed or a scanner read, as the bare code: case, spaces and dashes ignored.
+
+    The QR code on a printed card holds the ballot's address with ``?code=...``; a kiosk's
+    scanner types that whole address into the code field, so the code is taken from it.
+    """
+    if "code=" in text:
+        text = parse_qs(urlsplit(text.strip()).query).get("code", [""])[0]
+    return "".join(ch for ch in text.upper() if ch.isalnum())
+
+
+def voter_code_hash(code: str) -> str:
+    key = str(settings.VOTER_CODE_KEY).encode()
+    return hmac.new(key, normalise_code(code).encode(), hashlib.sha256).hexdigest()
+
+
+def receipt_hash(receipt: str) -> str:
+    """SHA-256 of the bare receipt code: published next to each ballot so voters can check."""
+    return hashlib.sha256(normalise_code(receipt).encode()).hexdigest()
+
+
+def voter_codes_issue(
+    *, actor: Any, round: Round, count: int, area: Area | None = None
+) -> list[str]:
+    """Make ``count`` one-time voter codes for the round (and area); returns them formatted.
+
+    The codes themselves are never stored, only their keyed hashes, so this is the one chance
+    to print them. ``actor=None`` is the command line, which needs shell access and is trusted.
+    """
+    if actor is not None and not rules.can_issue_voter_codes(actor, round):
+        raise NotAllowed(_("Only the round's managers can make voter codes."))
+    if Phase(round.phase) in (Phase.COUNTING, Phase.RESULTS, Phase.IMPLEMENTATION):
+        raise NotAllowed(_("Voting has closed, so no more codes can be made."), code="wrong_phase")
+    if not 1 <= count <= MAX_CODES_PER_BATCH:
+        raise DomainError(
+            _("Make between 1 and %(max)d codes at a time.") % {"max": MAX_CODES_PER_BATCH},
+            field="count",
+        )
+    if area is not None and not round.round_areas.filter(area=area).exists():
+        raise DomainError(_("That area is not taking part in this round."), field="area")
+    codes: dict[str, str] = {}
+    while len(codes) < count:
+        code = random_code(VOTER_CODE_LENGTH)
+        codes[voter_code_hash(code)] = code
+    with transaction.atomic():
+        VoterCode.objects.bulk_create(
+            [VoterCode(round=round, area=area, code_hash=h) for h in codes], batch_size=2000
+        )
+        audit(
+            actor=actor,
+            action="voting.codes_issued",
+            round=round,
+            area=area,
+            details={"count": count},
+        )
+    return [format_code(c) for c in codes.values()]

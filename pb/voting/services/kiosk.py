@@ -1,0 +1,72 @@
+"""Kiosks at an event: staff unlock a device for a round and area, voters cast on it with a code."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from backend.errors import DomainError, NotAllowed
+from pb.models import Area, Channel, Round
+from pb.phases import Phase
+from pb.services.audit import audit
+from pb.voting import rules
+from pb.voting.models import KioskSession
+from pb.voting.services.casting import Receipt, ballot_cast
+
+
+def kiosk_unlock(*, actor: Any, round: Round, area: Area, label: str = "") -> KioskSession:
+    """Event staff unlock a device for one round and area."""
+    if not rules.can_run_event(actor, round):
+        raise NotAllowed(_("Only event staff and the round's managers can unlock a kiosk."))
+    if Phase(round.phase) in (Phase.COUNTING, Phase.RESULTS, Phase.IMPLEMENTATION):
+        raise NotAllowed(_("Voting has closed."), code="wrong_phase")
+    if not round.round_areas.filter(area=area).exists():
+        raise DomainError(_("That area is not taking part in this round."), field="area")
+    with transaction.atomic():
+        kiosk = KioskSession.objects.create(
+            round=round, area=area, label=label.strip()[:60], unlocked_by=actor
+        )
+        audit(
+            actor=actor,
+            action="voting.kiosk_unlock",
+            round=round,
+            area=area,
+            details={"kiosk": str(kiosk.pk), "label": kiosk.label},
+        )
+    return kiosk
+
+
+def kiosk_lock(*, actor: Any, kiosk: KioskSession) -> KioskSession:
+    if not rules.can_run_event(actor, kiosk.round):
+        raise NotAllowed(_("Only event staff and the round's managers can lock a kiosk."))
+    if kiosk.locked_at is None:
+        kiosk.locked_at = timezone.now()
+        kiosk.save(update_fields=["locked_at"])
+        audit(
+            actor=actor,
+            action="voting.kiosk_lock",
+            round=kiosk.round,
+            area=kiosk.area,
+            details={"kiosk": str(kiosk.pk)},
+        )
+    return kiosk
+
+
+def kiosk_cast(
+    *, kiosk: KioskSession, voter_code: str, selections: Any, own_bid: int | None = None
+) -> Receipt:
+    """A voter casts at an unlocked kiosk with their code; the kiosk's area is the ballot's."""
+    fresh = KioskSession.objects.select_related("round").get(pk=kiosk.pk)
+    if not fresh.active:
+        raise NotAllowed(_("This kiosk is locked. Ask a member of staff."), code="kiosk_locked")
+    return ballot_cast(
+        round=fresh.round,
+        selections=selections,
+        area_id=fresh.area_id,
+        voter_code=voter_code,
+        channel=Channel.KIOSK,
+        own_bid=own_bid,
+    )
