@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install run test test-fast lint typecheck stack migrate demo browser clean
+.PHONY: install run test test-fast lint typecheck stack migrate demo browser gettext messages clean
 
 install: $(STAMP)
 
@@ -41,7 +41,24 @@ browser:
 		(apt-get install -y -qq chromium >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null)); \
 	else echo "No chromium and not root: browser tests will be skipped (apt-get install chromium to run them)."; fi
 
-test: install browser
+# GNU gettext: `make messages` and the catalogue check in the tests (tests/i18n) need it.
+gettext:
+	@if command -v xgettext >/dev/null && command -v msgfmt >/dev/null; then true; \
+	elif [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null; then \
+		echo "Installing GNU gettext for the translation catalogues"; \
+		(apt-get install -y -qq gettext >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq gettext >/dev/null)); \
+	else echo "No GNU gettext and not root: the catalogue check will be skipped (apt-get install gettext)."; fi
+
+# Translation catalogues: run after changing any user-facing text, then translate the new
+# entries in locale/{cy,pl,ur}/LC_MESSAGES/django.po (no fuzzy, none empty: the tests check)
+# and run it again to compile them. Without locations, so a moved line changes nothing.
+LOCALES := cy pl ur
+MESSAGES_IGNORE := --ignore=.venv --ignore=tests --ignore=bench --ignore=staticfiles --ignore=media --ignore=node_modules
+messages: install gettext
+	$(PY) manage.py makemessages $(addprefix -l ,$(LOCALES)) --no-location --no-obsolete $(MESSAGES_IGNORE)
+	$(PY) manage.py compilemessages $(addprefix -l ,$(LOCALES)) $(MESSAGES_IGNORE)
+
+test: install browser gettext
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 test-fast: install

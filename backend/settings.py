@@ -56,6 +56,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "backend.middleware.AccountLanguageMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -79,6 +80,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "backend.context_processors.site",
+                "django.template.context_processors.i18n",
             ],
         },
     },
@@ -189,9 +191,22 @@ SPECTACULAR_SETTINGS = {
 }
 
 # --- I18n, static, media --------------------------------------------------------------------
-LANGUAGE_CODE = "en-gb"
-LANGUAGES = [("en-gb", "English")]
+# The languages residents speak here (issue 16): Welsh is a legal duty for a council in Wales;
+# Polish and Urdu are the most spoken after English in many English and Welsh towns. Each is
+# named in itself, as the language switcher shows it. Urdu is written right to left: Django
+# knows this (LANGUAGES_BIDI) and base.html sets dir="rtl".
+LANGUAGE_CODE = env_str("LANGUAGE_CODE", "en-gb")
+LANGUAGES = [
+    ("en-gb", "English"),
+    ("cy", "Cymraeg"),
+    ("pl", "Polski"),
+    ("ur", "اردو"),
+]
 LOCALE_PATHS = [BASE_DIR / "locale"]
+# The visitor's choice is kept for a year in a cookie (and on the account when signed in), so a
+# resident who chose Welsh once is not asked again on the next visit.
+LANGUAGE_COOKIE_AGE = 365 * 24 * 60 * 60
+LANGUAGE_COOKIE_SAMESITE = "Lax"
 TIME_ZONE = env_str("TIME_ZONE", "Europe/London")
 USE_I18N = True
 USE_TZ = True

@@ -24,10 +24,13 @@ from django.core.mail import EmailMessage, get_connection
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.formats import number_format
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from backend.accounts.models import Notification, User
-from backend.accounts.services import notify
+from backend.accounts.services import notify, user_language
 from backend.errors import Conflict, DomainError, NotAllowed
 from feedback import presenter, selectors
 from feedback.models import (
@@ -190,44 +193,64 @@ def _message_for(
     results = figures.get("results", [])
     by_id = {p["id"]: p for a in results for p in a["projects"]}
     lines: list[str] = []
+    round_name = round_.get("name") or _("the round")
     if area_id is not None:
         area = next((a for a in results if a["area_id"] == area_id), None)
         if area is None and len(results) == 1:
             area = results[0]
-        lines.append(f"Thank you for voting in {round_.get('name', 'the round')}.")
+        lines.append(_("Thank you for voting in %(round)s.") % {"round": round_name})
         if area is not None:
             funded = [p for p in area["projects"] if p["funded"]]
             lines.append(
-                f"In {area['area']}, {area['voters']:,} people voted and "
-                f"{len(funded)} project(s) will be funded:"
+                ngettext(
+                    "In %(area)s, %(voters)s people voted and %(n)d project will be funded:",
+                    "In %(area)s, %(voters)s people voted and %(n)d projects will be funded:",
+                    len(funded),
+                )
+                % {
+                    "area": area["area"],
+                    "voters": number_format(area["voters"], force_grouping=True),
+                    "n": len(funded),
+                }
             )
             lines += [f"- {p['title']} ({format_money(p['cost'], currency)})" for p in funded]
             others = [p for p in area["projects"] if not p["funded"]]
             if others:
-                lines.append("Not funded this time:")
+                lines.append(_("Not funded this time:"))
                 lines += [f"- {p['title']}: {p['sentence'] or p['reason_label']}" for p in others]
         lines.append(
-            "Your vote is secret, so we cannot tell you here what you chose: your receipt code "
-            "finds your ballot in the published ballot file."
+            _(
+                "Your vote is secret, so we cannot tell you here what you chose: your receipt "
+                "code finds your ballot in the published ballot file."
+            )
         )
     for proposal in proposals:
         project = by_id.get(str(proposal.pk))
         if project is None:
             reason = proposal.public_reason or proposal.get_status_display()
-            lines.append(f"Your proposal “{proposal.title}” was not on the ballot: {reason}.")
+            lines.append(
+                _("Your proposal “%(title)s” was not on the ballot: %(reason)s.")
+                % {"title": proposal.title, "reason": reason}
+            )
         elif project["funded"]:
             lines.append(
-                f"Your proposal “{proposal.title}” will be funded "
-                f"({format_money(project['cost'], currency)}). {project['sentence']}"
+                _("Your proposal “%(title)s” will be funded (%(cost)s).")
+                % {"title": proposal.title, "cost": format_money(project["cost"], currency)}
+                + f" {project['sentence']}"
             )
         else:
-            lines.append(f"Your proposal “{proposal.title}” was not funded. {project['sentence']}")
+            lines.append(
+                _("Your proposal “%(title)s” was not funded.") % {"title": proposal.title}
+                + f" {project['sentence']}"
+            )
     lines.append(
-        "What happens next: the council plans the funded projects and posts their progress on "
-        "the results page. You can follow a project there to hear when it moves on, and tell "
-        "us whether you feel you can influence local decisions in a two-minute survey."
+        _(
+            "What happens next: the council plans the funded projects and posts their progress "
+            "on the results page. You can follow a project there to hear when it moves on, and "
+            "tell us whether you feel you can influence local decisions in a two-minute survey."
+        )
     )
-    subject = f"The results of {round_.get('name', 'the round')}"
+    subject = _("The results of %(round)s") % {"round": round_name}
     return subject, "\n".join(lines)
 
 
@@ -264,12 +287,14 @@ def report_notify(*, report_id: int, batch: int = NOTIFY_BATCH) -> int:
             authored = selectors.proposals_by_author(round=round_, user_ids=ids)
             notes = []
             for user in users:
-                subject, body = _message_for(
-                    report=report,
-                    user=user,
-                    area_id=areas.get(user.pk),
-                    proposals=authored.get(user.pk, []),
-                )
+                # Written in the reader's language; the e-mail copy reuses this text.
+                with translation.override(user_language(user)):
+                    subject, body = _message_for(
+                        report=report,
+                        user=user,
+                        area_id=areas.get(user.pk),
+                        proposals=authored.get(user.pk, []),
+                    )
                 notes.append(Notification(user=user, subject=subject, body=body, url=url))
             Notification.objects.bulk_create(notes)
             sent = NotificationSent.objects.bulk_create(
@@ -572,16 +597,21 @@ def milestone_tell_followers(*, milestone_id: int) -> int:
         milestone.followers_told_at = timezone.now()
         milestone.save(update_fields=["followers_told_at"])
     proposal = milestone.proposal
-    body = f"“{proposal.title}” is now {milestone.get_status_display().lower()}."
-    if milestone.delay_reason:
-        body += f" Why: {milestone.delay_reason}"
-    if milestone.note:
-        body += f"\n{milestone.note}"
     told = 0
     for user in selectors.followers(proposal=proposal):
+        with translation.override(user_language(user)):  # in each follower's language
+            body = _("“%(title)s” is now %(status)s.") % {
+                "title": proposal.title,
+                "status": milestone.get_status_display().lower(),
+            }
+            if milestone.delay_reason:
+                body += " " + _("Why: %(reason)s") % {"reason": milestone.delay_reason}
+            if milestone.note:
+                body += f"\n{milestone.note}"
+            subject = _("News about %(title)s") % {"title": proposal.title}
         notify(
             user=user,
-            subject=f"News about {proposal.title}",
+            subject=subject,
             body=body,
             url=reverse("project_delivery", args=[proposal.pk]),
         )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractUser, BaseUserManager
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -51,6 +52,11 @@ class User(AbstractUser):
     email = models.EmailField(_("e-mail address"), unique=True)
     display_name = models.CharField(_("name shown to others"), max_length=80, blank=True)
     role = models.CharField(max_length=20, choices=Role.choices, default=Role.RESIDENT)
+    # The language pages, e-mails and notifications reach this person in; blank until they
+    # choose one (then the browser's Accept-Language or the site default applies).
+    language = models.CharField(
+        _("language"), max_length=10, choices=settings.LANGUAGES, blank=True, default=""
+    )
 
     USERNAME_FIELD = "email"
     REQUIRED_FIELDS: ClassVar[list[str]] = []

@@ -10,6 +10,8 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
+from django.utils import translation
+from django.utils.translation import gettext as _
 
 from backend.accounts.models import Notification, Profile, Role, User
 from backend.errors import Conflict, DomainError, NotAllowed
@@ -52,8 +54,13 @@ def user_sign_up(
         raise DomainError(" ".join(exc.messages), fields={"password1": exc.messages}) from exc
     try:
         with transaction.atomic():
+            # The language they signed up in is the one they read: keep it for e-mails.
             user = User.objects.create_user(
-                email=email, password=password, display_name=display_name, role=Role.RESIDENT
+                email=email,
+                password=password,
+                display_name=display_name,
+                role=Role.RESIDENT,
+                language=translation.get_language() or "",
             )
             Profile.objects.create(
                 user=user,
@@ -88,6 +95,22 @@ def notify(*, user: User, subject: str, body: str, url: str = "") -> Notificatio
         link = f"\n\n{settings.SITE_URL}{url}" if url else ""
         send_mail(subject, body + link, None, [user.email], fail_silently=True)
     return notification
+
+
+def user_language_set(*, user: User, language: str) -> User:
+    """Remember the language a person chose, for their pages, e-mails and notifications."""
+    if language not in dict(settings.LANGUAGES):
+        raise DomainError(_("That language is not offered here."), field="language")
+    if user.language != language:
+        user.language = language
+        user.save(update_fields=["language"])
+    return user
+
+
+def user_language(user: User | None) -> str:
+    """The language to write to this person in: theirs, else the site's."""
+    language = getattr(user, "language", "") if user is not None else ""
+    return language or settings.LANGUAGE_CODE
 
 
 def profile_update(*, profile: Profile, changes: dict[str, Any]) -> bool:
@@ -155,18 +178,19 @@ def profile_verify(
             reason=reason,
             details={"user": profile.user_id},
         )
-    if confirmed:
-        subject, body = (
-            "Your details are checked",
-            f"We have checked that you live in {area.name} and your age. You can now vote "
-            "with your account in rounds for your area.",
-        )
-    else:
-        subject, body = (
-            "We could not check your details",
-            f"We could not confirm your home area or age: {reason.strip()} You can correct "
-            "them on your profile page, or vote with the voter code from your letter.",
-        )
+    with translation.override(user_language(profile.user)):  # in the resident's language
+        if confirmed:
+            subject = _("Your details are checked")
+            body = _(
+                "We have checked that you live in %(area)s and your age. You can now vote "
+                "with your account in rounds for your area."
+            ) % {"area": area.name}
+        else:
+            subject = _("We could not check your details")
+            body = _(
+                "We could not confirm your home area or age: %(reason)s You can correct "
+                "them on your profile page, or vote with the voter code from your letter."
+            ) % {"reason": reason.strip()}
     transaction.on_commit(
         lambda: notify(user=profile.user, subject=subject, body=body, url="/accounts/profile/")
     )

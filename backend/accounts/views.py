@@ -1,13 +1,16 @@
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+from django.views.i18n import set_language as django_set_language
 
 from backend.accounts import rules, selectors, services
 from backend.accounts.forms import ProfileForm, ResidentCheckForm, SignUpForm
@@ -114,3 +117,23 @@ def residents_check(request: HttpRequest) -> HttpResponse:
         messages.error(request, _("Choose confirm or decline."))
     waiting = selectors.profiles_to_check(user=request.user)
     return render(request, "accounts/residents_check.html", {"waiting": waiting[:200]})
+
+
+@require_POST
+def language_set(request: HttpRequest) -> HttpResponse:
+    """The language switcher on every page posts here (a plain form: no JavaScript needed).
+
+    Django's own view checks ``next`` and sets the language cookie, which keeps the choice for
+    a visitor; a signed-in person also has it stored on their account, so e-mails and other
+    devices follow it.
+    """
+    language = request.POST.get("language", "")
+    if language not in dict(settings.LANGUAGES):
+        return HttpResponseBadRequest(
+            _("That language is not offered here. Go back and choose one from the list."),
+            content_type="text/plain; charset=utf-8",
+        )
+    response = django_set_language(request)
+    if request.user.is_authenticated:
+        services.user_language_set(user=request.user, language=language)
+    return response

@@ -6,9 +6,10 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.db.models import F
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
 
-from backend.accounts.services import notify
+from backend.accounts.services import notify, user_language
 from backend.errors import Conflict, DomainError, NotAllowed
 from pb import rules
 from pb.models import (
@@ -250,11 +251,7 @@ def proposal_review(
         locked.reviewed_by = actor
         locked.reviewed_at = timezone.now()
         locked.save()
-        text = f"Council review: {locked.get_status_display()}. {locked.public_reason}"
-        if locked.council_cost is not None:
-            text += f" Council's cost estimate: {format_money(locked.council_cost)}."
-        if merged_into is not None:
-            text += f" Merged into “{merged_into.title}”."
+        text = _review_text(locked)
         _event(locked, text)
         audit(
             actor=actor,
@@ -271,15 +268,39 @@ def proposal_review(
         )
         if locked.author is not None:
             author = locked.author
+            with translation.override(user_language(author)):  # in the author's language
+                subject = _("Your proposal “%(title)s”: %(status)s") % {
+                    "title": locked.title,
+                    "status": locked.get_status_display(),
+                }
+                body = _review_text(locked)
             transaction.on_commit(
                 lambda: notify(
-                    user=author,
-                    subject=f"Your proposal “{locked.title}”: {locked.get_status_display()}",
-                    body=text,
-                    url=f"/proposals/{locked.pk}/",
+                    user=author, subject=subject, body=body, url=f"/proposals/{locked.pk}/"
                 )
             )
     return locked
+
+
+def _review_text(proposal: Proposal) -> str:
+    """The review decision in a sentence or three, in the active language."""
+    text = _("Council review: %(status)s.") % {"status": proposal.get_status_display()}
+    text += f" {proposal.public_reason}"
+    if proposal.council_cost is not None:
+        text += " " + _("Council's cost estimate: %(cost)s.") % {
+            "cost": format_money(proposal.council_cost)
+        }
+    if proposal.merged_into is not None:
+        text += " " + _("Merged into “%(title)s”.") % {"title": proposal.merged_into.title}
+    return text
+
+
+def _hidden_text(image_only: bool, reason: str) -> str:
+    if image_only:
+        return _("A moderator hid the image of this proposal. The reason: %(reason)s") % {
+            "reason": reason
+        }
+    return _("A moderator hid this proposal. The reason: %(reason)s") % {"reason": reason}
 
 
 def proposal_hide(
@@ -297,7 +318,7 @@ def proposal_hide(
         proposal.hidden_reason = reason.strip()
         proposal.save(update_fields=["hidden", "image_hidden", "hidden_reason", "updated_at"])
         what = "image" if image_only else "proposal"
-        _event(proposal, f"The {what} was hidden by a moderator: {reason.strip()}")
+        _event(proposal, _hidden_text(image_only, reason.strip()))
         audit(
             actor=actor,
             action=f"moderation.hide_{what}",
@@ -308,12 +329,12 @@ def proposal_hide(
         )
         if proposal.author is not None:
             author = proposal.author
+            with translation.override(user_language(author)):  # in the author's language
+                subject = _("Your proposal “%(title)s” was moderated") % {"title": proposal.title}
+                body = _hidden_text(image_only, reason.strip())
             transaction.on_commit(
                 lambda: notify(
-                    user=author,
-                    subject=f"Your proposal “{proposal.title}” was moderated",
-                    body=f"A moderator hid your {what}. The reason: {reason.strip()}",
-                    url=f"/proposals/{proposal.pk}/",
+                    user=author, subject=subject, body=body, url=f"/proposals/{proposal.pk}/"
                 )
             )
     return proposal

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
 from pb.models import Area, BallotType, Proposal, Round
@@ -154,6 +155,13 @@ class KioskUnlockForm(AreaChoiceForm):
         max_length=60,
         required=False,
         help_text=_("Like “Hall, table 2”."),
+    )
+    language = forms.ChoiceField(
+        label=_("Language each new voter sees first"),
+        choices=settings.LANGUAGES,
+        initial=settings.LANGUAGE_CODE,
+        required=False,  # the site's language when left out
+        help_text=_("Voters can choose another language on the first screen."),
     )
 
 

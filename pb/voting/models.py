@@ -27,6 +27,9 @@ class KioskSession(models.Model):
     round = models.ForeignKey("pb.Round", on_delete=models.CASCADE, related_name="kiosks")
     area = models.ForeignKey("pb.Area", on_delete=models.PROTECT, related_name="+")
     label = models.CharField(max_length=60, blank=True)
+    # The language each new voter first sees: a voter may switch, and the kiosk goes back to
+    # this one for the next voter (at the receipt, or when left idle).
+    language = models.CharField(max_length=10, choices=settings.LANGUAGES, default="en-gb")
     unlocked_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
     )

@@ -16,7 +16,7 @@ from django.contrib import messages
 from django.contrib.auth import logout
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -398,13 +398,31 @@ def _kiosk_flow(request: HttpRequest) -> Flow | HttpResponse:
 
 
 @never_cache
-def kiosk_choose(request: HttpRequest) -> HttpResponse:
+def kiosk_choose(request: HttpRequest) -> HttpResponseBase:
     flow = _kiosk_flow(request)
     if isinstance(flow, HttpResponse):
         return flow
     if request.method == "POST" and "change" not in request.POST:
         return redirect("kiosk_choose")
+    if "next_voter" in request.GET and flow.kiosk is not None:
+        # A new voter starts in the event's language, whatever the last voter chose.
+        return _kiosk_language_reset(redirect("kiosk_choose"), flow.kiosk)
     return _choose(request, flow)
+
+
+def _kiosk_language_reset(response: HttpResponseBase, kiosk: KioskSession) -> HttpResponseBase:
+    """Set the device's language cookie back to the kiosk's own language."""
+    response.set_cookie(
+        settings.LANGUAGE_COOKIE_NAME,
+        kiosk.language,
+        max_age=settings.LANGUAGE_COOKIE_AGE,
+        path=settings.LANGUAGE_COOKIE_PATH,
+        domain=settings.LANGUAGE_COOKIE_DOMAIN,
+        secure=settings.LANGUAGE_COOKIE_SECURE,
+        httponly=settings.LANGUAGE_COOKIE_HTTPONLY,
+        samesite=settings.LANGUAGE_COOKIE_SAMESITE,  # type: ignore[arg-type]
+    )
+    return response
 
 
 @never_cache
@@ -416,22 +434,27 @@ def kiosk_review(request: HttpRequest) -> HttpResponse:
 
 @never_cache
 @require_POST
-def kiosk_cast(request: HttpRequest) -> HttpResponse:
+def kiosk_cast(request: HttpRequest) -> HttpResponseBase:
     flow = _kiosk_flow(request)
     if isinstance(flow, HttpResponse):
         return flow
     result = _cast(request, flow)
     if isinstance(result, HttpResponse):
         return result
-    return render(
-        request,
-        "voting/kiosk_receipt.html",
-        {
-            "round": flow.round,
-            "receipt": result.code,
-            "base_template": flow.base,
-            "reset_seconds": KIOSK_RECEIPT_SECONDS,
-        },
+    # The receipt is in the voter's language; whatever comes next is for the next voter.
+    assert flow.kiosk is not None
+    return _kiosk_language_reset(
+        render(
+            request,
+            "voting/kiosk_receipt.html",
+            {
+                "round": flow.round,
+                "receipt": result.code,
+                "base_template": flow.base,
+                "reset_seconds": KIOSK_RECEIPT_SECONDS,
+            },
+        ),
+        flow.kiosk,
     )
 
 
@@ -454,6 +477,7 @@ def kiosk_desk(request: HttpRequest, slug: str) -> HttpResponse:
                 round=round_,
                 area=form.cleaned_data["area"],
                 label=form.cleaned_data["label"],
+                language=form.cleaned_data["language"],
             )
         except DomainError as exc:
             add_domain_error(form, exc)
@@ -461,7 +485,7 @@ def kiosk_desk(request: HttpRequest, slug: str) -> HttpResponse:
             # The device now belongs to voters: staff are logged out of it.
             logout(request)
             request.session[KIOSK_SESSION_KEY] = str(kiosk.pk)
-            return redirect("kiosk_choose")
+            return redirect(reverse("kiosk_choose") + "?next_voter=1")
     return render(
         request,
         "voting/kiosk_desk.html",

@@ -9,14 +9,19 @@
   var kind = form.dataset.ballotType;
   var limit = parseInt(form.dataset.limit, 10);
   var points = parseInt(form.dataset.points, 10);
-  var symbols = { GBP: "£", EUR: "€", USD: "$" };
-  var symbol = symbols[form.dataset.currency] || (form.dataset.currency + " ");
+  // Amounts as the page's language writes them ("£12,500", "12 500 £"), like the server does.
+  var lang = document.documentElement.lang || "en-GB";
+  var currency = form.dataset.currency || "GBP";
 
   function money(minor) {
-    var major = minor / 100;
-    return symbol + major.toLocaleString("en-GB", {
-      minimumFractionDigits: minor % 100 ? 2 : 0, maximumFractionDigits: 2
-    });
+    var digits = minor % 100 ? 2 : 0;
+    var options = { style: "currency", currency: currency, currencyDisplay: "narrowSymbol",
+      minimumFractionDigits: digits, maximumFractionDigits: digits };
+    try {
+      return new Intl.NumberFormat(lang, options).format(minor / 100);
+    } catch (e) {
+      return new Intl.NumberFormat("en-GB", options).format(minor / 100);
+    }
   }
 
   function fill(template, values) {

@@ -146,7 +146,7 @@ def test_staff_unlock_a_kiosk_which_casts_two_ballots_in_a_row(client, vw):
         reverse("kiosk_desk", args=[vw.round.slug]),
         {"unlock": "1", "area": vw.north.pk, "label": "Hall"},
     )
-    assert unlocked["Location"] == reverse("kiosk_choose")
+    assert unlocked["Location"] == reverse("kiosk_choose") + "?next_voter=1"
     assert client.get(reverse("dashboard")).status_code == 302  # staff are logged out of it
     for code in (first, second):
         page = client.get(reverse("kiosk_choose")).content.decode()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -17,17 +18,26 @@ from pb.voting.models import KioskSession
 from pb.voting.services.casting import Receipt, ballot_cast
 
 
-def kiosk_unlock(*, actor: Any, round: Round, area: Area, label: str = "") -> KioskSession:
-    """Event staff unlock a device for one round and area."""
+def kiosk_unlock(
+    *, actor: Any, round: Round, area: Area, label: str = "", language: str = ""
+) -> KioskSession:
+    """Event staff unlock a device for one round and area, with the language voters see first."""
     if not rules.can_run_event(actor, round):
         raise NotAllowed(_("Only event staff and the round's managers can unlock a kiosk."))
     if Phase(round.phase) in (Phase.COUNTING, Phase.RESULTS, Phase.IMPLEMENTATION):
         raise NotAllowed(_("Voting has closed."), code="wrong_phase")
     if not round.round_areas.filter(area=area).exists():
         raise DomainError(_("That area is not taking part in this round."), field="area")
+    language = language or settings.LANGUAGE_CODE
+    if language not in dict(settings.LANGUAGES):
+        raise DomainError(_("That language is not offered here."), field="language")
     with transaction.atomic():
         kiosk = KioskSession.objects.create(
-            round=round, area=area, label=label.strip()[:60], unlocked_by=actor
+            round=round,
+            area=area,
+            label=label.strip()[:60],
+            language=language,
+            unlocked_by=actor,
         )
         audit(
             actor=actor,
