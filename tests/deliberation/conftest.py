@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
 import uuid
+import weakref
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -20,7 +20,7 @@ from deliberation import services
 from deliberation.models import Room
 from deliberation.routing import websocket_urlpatterns
 from pb.models import Area, Proposal, Round, RoundArea
-from tests.conftest import need
+from tests.conftest import need_redis
 from tests.factories import AreaFactory, RoundFactory, UserFactory
 
 ORIGIN = [(b"origin", b"http://127.0.0.1")]
@@ -129,8 +129,7 @@ def layer(request: Any, settings: Any) -> Iterator[str]:
     """Run a consumer test on the in-memory layer and, where Redis is available, on the
     production layer (channels-redis pub/sub)."""
     if request.param == "redis":
-        url = os.environ.get("REDIS_URL", "")
-        need(bool(url), "Redis (set REDIS_URL)")
+        url = need_redis()
         settings.CHANNEL_LAYERS = {
             "default": {
                 "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
@@ -168,13 +167,18 @@ async def connected(
     return comm
 
 
-_unbatched: dict[int, list[dict[str, Any]]] = {}
+# Events of a batch frame not yet handed out, per connection. Keyed by the communicator itself
+# (weakly), not by id(): Python reuses the id of a freed object, so a later test's connection
+# could inherit another's leftover frames.
+_unbatched: weakref.WeakKeyDictionary[WebsocketCommunicator, list[dict[str, Any]]] = (
+    weakref.WeakKeyDictionary()
+)
 
 
 async def next_frame(comm: WebsocketCommunicator, timeout: float = 5) -> dict[str, Any]:
     """The next frame that is not a presence announcement; the events of a ``batch`` frame
     come one by one, as if they had been sent singly."""
-    waiting = _unbatched.setdefault(id(comm), [])
+    waiting = _unbatched.setdefault(comm, [])
     while True:
         if waiting:
             return waiting.pop(0)

@@ -531,7 +531,8 @@ def test_error_frames_echo_the_clients_ref():
     assert frame["ref"] == "f1" and frame["fields"] == {"text": ["Write some text."]}
 
 
-def test_rate_limit_answers_rate_limited_and_keeps_the_connection():
+def test_rate_limit_answers_rate_limited_and_keeps_the_connection(clock):
+    # The test clock stands still: no minute boundary (a new window) falls inside the test.
     scene = make_scene()
     eager = make_resident(scene.area)
 

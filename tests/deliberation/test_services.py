@@ -221,7 +221,9 @@ def test_facilitator_actions_are_refused_to_residents(scene, action):
     assert seqs(scene.room) == [1]
 
 
-def test_rate_limit_allows_ten_contributions_a_minute(scene):
+def test_rate_limit_allows_ten_contributions_a_minute(clock, scene):
+    # The window is the clock minute; the test clock stands still, so no minute boundary can
+    # fall inside the eleven contributions, and moving it a minute on opens a new window.
     eager = make_resident(scene.area)
     for i in range(10):
         services.contribution_say(room=scene.room, by=eager, kind="message", text=f"#{i}")
@@ -229,6 +231,10 @@ def test_rate_limit_allows_ten_contributions_a_minute(scene):
         services.contribution_say(room=scene.room, by=eager, kind="message", text="one more")
     assert info.value.code == "rate_limited"
     assert Contribution.objects.filter(author=eager).count() == 10
+    services.contribution_say(room=scene.room, by=scene.alice, kind="message", text="others")
+    clock.advance(minutes=1)
+    services.contribution_say(room=scene.room, by=eager, kind="message", text="a minute on")
+    assert Contribution.objects.filter(author=eager).count() == 11
 
 
 def test_state_rebuilt_from_the_log_matches_the_facts(scene):

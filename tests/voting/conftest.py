@@ -7,16 +7,21 @@ from django.core.cache import cache
 
 from backend.accounts.models import Role
 from pb.models import Proposal, ProposalStatus, RoundArea
+from pb.voting.selectors import _spec_key, _turnout_key
 from pb.voting.services.codes import voter_codes_issue
 from tests.factories import AreaFactory, RoundFactory, UserFactory
 
 
 class VotingWorld:
     """A city round in its voting phase: North (£50,000) and South (£80,000), four projects in
-    North and one in South, a checked resident of North, a manager and event staff."""
+    North and one in South, a checked resident of North (46 today), a manager and event staff.
+    Ages are counted from the test clock, so make it with the ``clock`` fixture running."""
+
+    RESIDENT_AGE = 46
 
     def __init__(self, **round_fields: Any) -> None:
-        cache.clear()
+        from django.utils import timezone
+
         self.north = AreaFactory(name="North", slug="north")
         self.south = AreaFactory(name="South", slug="south")
         self.elsewhere = AreaFactory(name="Elsewhere", slug="elsewhere")
@@ -34,7 +39,7 @@ class VotingWorld:
         self.staff2 = UserFactory(role=Role.EVENT_STAFF, email="staff2@example.org")
         self.resident = UserFactory(email="resident@example.org")
         self.resident.profile.home_area = self.north
-        self.resident.profile.birth_year = 1980
+        self.resident.profile.birth_year = timezone.localdate().year - self.RESIDENT_AGE
         self.resident.profile.verified = True
         self.resident.profile.save()
         self.trees = self.proposal("Trees", 2_000_000, group="Friends of the Park")
@@ -72,9 +77,12 @@ class VotingWorld:
         for k, v in fields.items():
             setattr(self.round, k, v)
         self.round.save()
-        cache.clear()
+        # The shortlist and turnout are cached per round and area; this round changed.
+        areas = [self.north, self.south, self.elsewhere]
+        cache.delete_many([_spec_key(self.round.pk, a.pk) for a in areas])
+        cache.delete(_turnout_key(self.round.pk))
 
 
 @pytest.fixture
-def vw(db: Any) -> VotingWorld:
+def vw(db: Any, clock: Any) -> VotingWorld:
     return VotingWorld()

@@ -162,13 +162,15 @@ def test_a_neighbourhood_resident_votes_in_the_ward_around_it(vw):
     ("change", "message"),
     [
         ({"verified": False}, "have not been checked"),
-        ({"birth_year": 2020}, "16 or over"),
+        ({"birth_year": "15 years ago"}, "16 or over"),
         ({"birth_year": None}, "16 or over"),
         ({"home_area": None}, "Choose the area"),
     ],
 )
-def test_an_account_that_is_not_eligible_cannot_vote(vw, change, message):
+def test_an_account_that_is_not_eligible_cannot_vote(vw, clock, change, message):
     for k, v in change.items():
+        if v == "15 years ago":
+            v = clock.today().year - 15
         setattr(vw.resident.profile, k, v)
     vw.resident.profile.save()
     with pytest.raises(DomainError) as exc:
