@@ -14,9 +14,11 @@ What a test can use (import the functions from ``tests.conftest``):
     ``time.monotonic()`` is not moved (asyncio and timeouts keep working). Browser tests: the
     browser keeps real time, so never set the clock to the past there (cookies would expire).
 
-``race(fn, threads=8)``
+``race(fn, threads=8, hold=None)``
     Calls ``fn`` from ``threads`` threads released at the same instant by a barrier, each on its
-    own database connection, and returns what each call returned or raised (``Outcome``). It
+    own database connection, and returns what each call returned or raised (``Outcome``:
+    ``.ok``, ``.value``, ``.error``). ``hold='FROM "app_table"'`` pauses each thread after its
+    first query on that table, so that without the lock every thread reads the same row. It
     needs PostgreSQL and a test marked ``django_db(transaction=True)`` (the threads must see
     committed rows); it fails clearly otherwise. Every ``select_for_update`` in the code has a
     test that races it (tests/*/test_races.py): delete the lock and that test fails.
@@ -46,6 +48,7 @@ import datetime as dt
 import functools
 import os
 import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -238,11 +241,25 @@ class Outcome:
         return self.error is None
 
 
-def race(fn: Callable[[], Any], threads: int = 8, timeout: float = 60) -> list[Outcome]:
+def race(
+    fn: Callable[[], Any],
+    threads: int = 8,
+    *,
+    hold: str | None = None,
+    hold_at: int = 1,
+    hold_seconds: float = 0.3,
+    timeout: float = 60,
+) -> list[Outcome]:
     """Call ``fn`` from ``threads`` threads released together; one ``Outcome`` per thread.
 
     Each thread uses its own database connection, closed afterwards. Only meaningful on
     PostgreSQL with committed data: the test must be ``django_db(transaction=True)``.
+
+    ``hold``: a piece of SQL (e.g. ``'FROM "pb_paperballot"'``); each thread pauses
+    ``hold_seconds`` after the ``hold_at``-th query containing it (the first by default). Put it
+    on the read a lock guards: with the lock, the other threads wait for the row and the result
+    is the same at any speed; without it, every thread reads the same stale row inside the
+    pause, so deleting the lock makes the test fail every time rather than now and then.
     """
     from django.db import connection, connections
 
@@ -254,9 +271,21 @@ def race(fn: Callable[[], Any], threads: int = 8, timeout: float = 60) -> list[O
     barrier = threading.Barrier(threads, timeout=timeout)
 
     def attempt(_: int) -> Outcome:
+        seen = 0
+
+        def pause_after_the_guarded_read(execute: Any, sql: str, *args: Any) -> Any:
+            nonlocal seen
+            result = execute(sql, *args)
+            if hold is not None and hold in sql:
+                seen += 1
+                if seen == hold_at:
+                    time.sleep(hold_seconds)
+            return result
+
         try:
             barrier.wait()
-            return Outcome(value=fn())
+            with connections["default"].execute_wrapper(pause_after_the_guarded_read):
+                return Outcome(value=fn())
         except Exception as exc:
             return Outcome(error=exc)
         finally:

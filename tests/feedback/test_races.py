@@ -1,0 +1,144 @@
+"""The outcome pipeline's row locks hold when two workers, or two clicks, arrive at once:
+each person is told once, e-mailed once, answers the survey once, and followers hear of a
+milestone once (PostgreSQL, real threads: see ``race`` in tests/conftest.py)."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from django.core import mail
+
+from backend.accounts.models import Notification
+from backend.errors import Conflict
+from feedback import services
+from feedback.models import (
+    Milestone,
+    NotificationSent,
+    PipelineStep,
+    ProjectFollow,
+    SurveyAnswer,
+    SurveyInvitation,
+)
+from tests.conftest import race
+from tests.feedback.conftest import Counted
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgres]
+
+THREADS = 4
+RECIPIENTS = 6  # Counted: five voters and the author of the projects
+
+
+def _built_report(world: Counted) -> int:
+    report = services.report_start(round_id=world.round.pk)
+    services.report_build(report_id=report.pk)
+    return report.pk
+
+
+def test_two_workers_notifying_at_once_tell_each_person_once(clock, monkeypatch):
+    world = Counted()
+    report_id = _built_report(world)
+    Notification.objects.all().delete()
+    mail.outbox.clear()
+
+    outcomes = race(
+        lambda: services.report_notify(report_id=report_id, batch=2),
+        threads=THREADS,
+        # The first read of the step is _step_begin's; the second is the batch's lock.
+        hold='FROM "feedback_pipelinestep"',
+        hold_at=2,
+    )
+
+    assert [o.error for o in outcomes] == [None] * THREADS
+    assert sum(o.value for o in outcomes) == RECIPIENTS
+    assert NotificationSent.objects.filter(round=world.round).count() == RECIPIENTS
+    assert Notification.objects.count() == RECIPIENTS
+    assert sorted(m.to[0] for m in mail.outbox) == sorted(
+        NotificationSent.objects.filter(wants_email=True).values_list("user__email", flat=True)
+    )
+    assert PipelineStep.objects.get(report_id=report_id, name="notify").status == "done"
+
+
+def test_a_step_begun_by_two_workers_at_once_counts_both_attempts(clock, monkeypatch):
+    world = Counted()
+    report = services.report_start(round_id=world.round.pk)
+    begun = []
+    record = threading.Lock()
+    step_begin = services._step_begin
+
+    def recording(report_id: int, name: str):
+        step = step_begin(report_id, name)
+        with record:
+            begun.append(step is not None)
+        return step
+
+    monkeypatch.setattr(services, "_step_begin", recording)
+    outcomes = race(
+        lambda: services.report_build(report_id=report.pk),
+        threads=THREADS,
+        hold='FROM "feedback_pipelinestep"',
+    )
+
+    assert [o.error for o in outcomes] == [None] * THREADS
+    step = PipelineStep.objects.get(report=report, name="report")
+    assert step.status == "done" and step.attempts == sum(begun) >= 1
+
+
+def test_e_mails_claimed_by_two_workers_at_once_go_out_once(clock):
+    world = Counted()
+    report_id = _built_report(world)
+    services.report_notify(report_id=report_id)
+    sent = list(NotificationSent.objects.filter(wants_email=True).values_list("pk", flat=True))
+    assert len(sent) == RECIPIENTS
+    NotificationSent.objects.update(emailed_at=None)  # as if the first sending never ran
+    mail.outbox.clear()
+
+    outcomes = race(
+        lambda: services.outcome_emails_send(sent_ids=sent),
+        threads=THREADS,
+        hold='FROM "feedback_notificationsent"',
+    )
+
+    assert [o.error for o in outcomes] == [None] * THREADS
+    assert sum(o.value for o in outcomes) == RECIPIENTS
+    assert len(mail.outbox) == RECIPIENTS
+    assert len({m.to[0] for m in mail.outbox}) == RECIPIENTS
+
+
+def test_a_survey_answer_sent_twice_at_once_is_stored_once(clock):
+    world = Counted()
+    voter = world.voters[0]
+    SurveyInvitation.objects.create(round=world.round, user=voter, area=world.north)
+
+    outcomes = race(
+        lambda: services.survey_answer(user=voter, round=world.round, influence="tend_to_agree"),
+        threads=THREADS,
+        # get_or_create reads the invitation first; the second read is the lock.
+        hold='FROM "feedback_surveyinvitation"',
+        hold_at=2,
+    )
+
+    assert sum(o.ok for o in outcomes) == 1, [o.error for o in outcomes]
+    assert all(isinstance(o.error, Conflict) for o in outcomes if not o.ok)
+    assert SurveyAnswer.objects.filter(round=world.round).count() == 1
+    assert SurveyInvitation.objects.get(round=world.round, user=voter).answered
+
+
+def test_followers_hear_of_a_milestone_once_when_two_workers_tell_them(clock):
+    world = Counted()
+    for voter in world.voters[:3]:
+        ProjectFollow.objects.create(user=voter, proposal=world.bench)
+    milestone = Milestone.objects.create(
+        proposal=world.bench, status="planned", date=clock.today(), created_by=world.manager
+    )
+    Notification.objects.all().delete()
+
+    outcomes = race(
+        lambda: services.milestone_tell_followers(milestone_id=milestone.pk),
+        threads=THREADS,
+        hold='FROM "feedback_milestone"',
+    )
+
+    assert [o.error for o in outcomes] == [None] * THREADS
+    assert sorted(o.value for o in outcomes) == [0] * (THREADS - 1) + [3]
+    assert Notification.objects.count() == 3

@@ -1,0 +1,84 @@
+"""The row locks of paper keying, paper reconciliation and the decision-day reveal hold when
+staff click at the same moment (PostgreSQL, real threads: see ``race`` in tests/conftest.py)."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from backend.accounts.models import Role
+from backend.errors import Conflict
+from pb.models import Ballot, Participation, RoundStyle
+from pb.voting.models import DecisionDay, PaperBallot, PaperEntry, PaperStatus
+from pb.voting.services.decision_day import decision_day_reveal_next
+from pb.voting.services.paper import paper_entry_add, paper_reconcile
+from tests.conftest import race
+from tests.factories import UserFactory
+from tests.voting.conftest import VotingWorld
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgres]
+
+THREADS = 4
+
+
+def _key(world: VotingWorld, who, selections) -> PaperBallot:
+    return paper_entry_add(
+        actor=who, round=world.round, serial="P-7", area=world.north, selections=selections
+    )
+
+
+def test_staff_keying_the_second_reading_at_once_count_the_ballot_once(clock):
+    world = VotingWorld()
+    _key(world, world.staff, [world.trees.pk])
+    others = [world.staff2, world.manager]
+    others += [UserFactory(role=Role.EVENT_STAFF) for _ in range(THREADS - len(others))]
+    pick = threading.Lock()
+
+    def second_keying() -> PaperBallot:
+        with pick:
+            who = others.pop()
+        return _key(world, who, [world.trees.pk])
+
+    outcomes = race(second_keying, threads=THREADS, hold='FROM "pb_paperentry"')
+
+    assert [o.value.status for o in outcomes if o.ok] == [PaperStatus.COUNTED]
+    assert all(isinstance(o.error, Conflict) for o in outcomes if not o.ok)
+    assert PaperEntry.objects.count() == 2
+    assert Ballot.objects.filter(channel="paper").count() == 1
+    assert Participation.objects.filter(channel="paper").count() == 1
+
+
+def test_managers_settling_the_same_paper_ballot_at_once_count_it_once(clock):
+    world = VotingWorld()
+    _key(world, world.staff, [world.trees.pk])
+    paper = _key(world, world.staff2, [world.benches.pk])
+    assert paper.status == PaperStatus.MISMATCH
+
+    outcomes = race(
+        lambda: paper_reconcile(
+            actor=world.manager, paper=paper, decision="second", reason="The cross is clear."
+        ),
+        threads=THREADS,
+        hold='FROM "pb_paperballot"',
+    )
+
+    assert [o.value.status for o in outcomes if o.ok] == [PaperStatus.RESOLVED]
+    assert all(isinstance(o.error, Conflict) for o in outcomes if not o.ok)
+    assert list(Ballot.objects.values_list("selections", flat=True)) == [{str(world.benches.pk): 1}]
+
+
+def test_revealing_the_next_bid_from_two_screens_at_once_reveals_one_each(clock):
+    world = VotingWorld()
+    world.set(style=RoundStyle.DECISION_DAY, phase="results")
+    DecisionDay.objects.create(round=world.round, closed_at=clock.now())
+
+    outcomes = race(
+        lambda: decision_day_reveal_next(actor=world.manager, round=world.round, total=10),
+        threads=THREADS,
+        hold='WHERE "pb_decisionday"."id" =',
+    )
+
+    assert [o.error for o in outcomes] == [None] * THREADS
+    assert sorted(o.value.revealed for o in outcomes) == [1, 2, 3, 4]
+    assert DecisionDay.objects.get(round=world.round).revealed == THREADS
