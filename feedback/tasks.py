@@ -1,10 +1,12 @@
 """Celery adapters for outcome feedback: fetch by id, call a service, own the retry policy.
 
 Contract with ``pb.counting``: once a round's areas are counted, in a committed transaction,
-counting calls ``outcome_pipeline.delay(round_id)``. The pipeline is keyed by the round and its
-tallies' inputs hashes (``OutcomeReport.inputs_key``), so calling it again for the same count
-finds the same report and skips the steps already done. Every task is ``acks_late``: a worker
-killed mid-task leaves the message on the queue and the next worker redoes the step.
+pb announces it (``pb.events``) and ``start_outcome_pipeline``, subscribed in
+``FeedbackConfig.ready``, calls ``outcome_pipeline.delay(round_id)``. The pipeline is keyed
+by the round and its tallies' inputs hashes (``OutcomeReport.inputs_key``), so calling it
+again for the same count finds the same report and skips the steps already done. Every task
+is ``acks_late``: a worker killed mid-task leaves the message on the queue and the next
+worker redoes the step.
 """
 
 from __future__ import annotations
@@ -74,6 +76,11 @@ def outcome_pipeline(round_id: int) -> int | None:
         return None
     run_steps.delay(report.pk)
     return report.pk
+
+
+def start_outcome_pipeline(round_id: int) -> None:
+    """The subscriber to pb's "round counted" event."""
+    outcome_pipeline.delay(round_id)
 
 
 @shared_task(**RETRY)

@@ -365,3 +365,14 @@ class TimetableForm(forms.Form):
             for phase in ORDER[1:]
             if data.get(f"{phase}_start") and data.get(f"{phase}_end")
         ]
+
+
+class ResidentCheckForm(forms.Form):
+    profile = forms.IntegerField(widget=forms.HiddenInput)
+    decision = forms.ChoiceField(
+        choices=[("confirm", _("Confirm")), ("decline", _("Decline"))], widget=forms.HiddenInput
+    )
+    reason = forms.CharField(required=False, max_length=500)
+    # The details the page showed, so a confirmation checks those and no later change.
+    home_area = forms.IntegerField(required=False, widget=forms.HiddenInput)
+    birth_year = forms.IntegerField(required=False, widget=forms.HiddenInput)

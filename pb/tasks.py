@@ -1,10 +1,12 @@
-"""Celery adapters for rounds: thin, idempotent, keyed by what they compute."""
+"""Celery adapters for rounds: thin, idempotent, keyed by what they compute.
+
+Counting has its own module, ``pb.counting.tasks``.
+"""
 
 from __future__ import annotations
 
 from celery import shared_task
 
-from pb.services.audit import audit
 from pb.services.rounds import round_advance_due_phases
 
 
@@ -12,37 +14,3 @@ from pb.services.rounds import round_advance_due_phases
 def advance_due_phases() -> list[tuple[int, str]]:
     """Beat runs this every minute; moving a round that already moved is a no-op."""
     return round_advance_due_phases()
-
-
-@shared_task(
-    acks_late=True,
-    autoretry_for=(ConnectionError, TimeoutError),
-    retry_backoff=True,
-    max_retries=5,
-)
-def tally_round(round_id: int) -> list[dict[str, object]]:
-    """Count a closed round. Keyed by round and the hash of its inputs, so running it twice (a
-    worker killed mid-count redoes it under ``acks_late``) stores one tally per input."""
-    from backend.errors import DomainError
-    from pb.counting.services import round_count
-    from pb.models import Round
-
-    round_ = Round.objects.filter(pk=round_id).first()
-    if round_ is None:  # deleted since the task was queued: nothing to count
-        return []
-    try:
-        tallies = round_count(round=round_)
-    except DomainError as exc:
-        # Retrying cannot fix missing inputs: record why for the managers, who fix the round
-        # and count again from its count page.
-        audit(actor=None, action="round.count_failed", round=round_, reason=exc.message)
-        return []
-    return [
-        {
-            "tally": t.pk,
-            "area": t.area_id,
-            "inputs_hash": t.inputs_hash,
-            "winners": t.outcome["winners"],
-        }
-        for t in tallies
-    ]

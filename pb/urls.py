@@ -4,6 +4,8 @@ from pb import views
 from pb.counting import views as counting
 
 urlpatterns = [
+    # Under accounts/ as before: checking residents needs areas, so the page is pb's.
+    path("accounts/residents/check/", views.residents_check, name="residents_check"),
     path("rounds/new/", views.round_new, name="round_new"),
     path("rounds/<slug:slug>/", views.round_detail, name="round_detail"),
     path("rounds/<slug:slug>/manage/", views.round_manage, name="round_manage"),

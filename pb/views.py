@@ -12,9 +12,12 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from backend.accounts import rules as base_rules
+from backend.accounts import selectors as account_selectors
+from backend.accounts.models import Profile
 from backend.errors import DomainError
 from backend.forms import add_domain_error
 from pb import rules, selectors
@@ -23,6 +26,7 @@ from pb.forms import (
     HideForm,
     ProposalFilterForm,
     ProposalForm,
+    ResidentCheckForm,
     ReviewForm,
     RoundForm,
     RoundRulesForm,
@@ -37,6 +41,7 @@ from pb.phases import Action, allows
 from pb.services import budget_split as split_services
 from pb.services import priorities as priority_services
 from pb.services import proposals as proposal_services
+from pb.services import residents as resident_services
 from pb.services import rounds as round_services
 
 
@@ -537,3 +542,40 @@ def round_split(request: HttpRequest, slug: str) -> HttpResponse:
         },
         error_form,
     )
+
+
+@login_required
+def residents_check(request: HttpRequest) -> HttpResponse:
+    """Managers confirm residents' home area and age so they can vote with their account."""
+    if not base_rules.manages_any_area(request.user):
+        raise PermissionDenied
+    if request.method == "POST":
+        form = ResidentCheckForm(request.POST)
+        if form.is_valid():
+            profile = Profile.objects.filter(pk=form.cleaned_data["profile"]).first()
+            if profile is None:
+                messages.error(request, _("That resident is no longer waiting to be checked."))
+                return redirect("residents_check")
+            try:
+                resident_services.profile_verify(
+                    actor=request.user,
+                    profile=profile,
+                    confirmed=form.cleaned_data["decision"] == "confirm",
+                    reason=form.cleaned_data["reason"],
+                    seen=(form.cleaned_data["home_area"], form.cleaned_data["birth_year"])
+                    if "home_area" in request.POST
+                    else None,
+                )
+            except DomainError as exc:
+                messages.error(request, exc.message)
+            else:
+                messages.success(
+                    request,
+                    _("%(name)s is checked.") % {"name": profile.user.display_name}
+                    if form.cleaned_data["decision"] == "confirm"
+                    else _("%(name)s has been told why not.") % {"name": profile.user.display_name},
+                )
+            return redirect("residents_check")
+        messages.error(request, _("Choose confirm or decline."))
+    waiting = account_selectors.profiles_to_check(user=request.user)
+    return render(request, "pb/residents_check.html", {"waiting": waiting[:200]})

@@ -1,14 +1,22 @@
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django import forms
+from django.db import models
+from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 
 from backend.accounts.models import AgeBand, Ethnicity, Gender, Profile
-from pb.models import Area
 
 _PREFER_NOT: list[tuple[str, Any]] = [("", _("Prefer not to say"))]
+
+
+def _areas() -> QuerySet[Any]:
+    """The areas a resident can live in, reached through the profile's own relation: accounts
+    imports nothing from pb, which is built on it (docs/architecture.md)."""
+    area = cast("type[models.Model]", Profile._meta.get_field("home_area").related_model)
+    return area._default_manager.all()
 
 
 class SignUpForm(forms.Form):
@@ -32,7 +40,7 @@ class SignUpForm(forms.Form):
     )
     home_area = forms.ModelChoiceField(
         label=_("Where you live"),
-        queryset=Area.objects.all(),
+        queryset=_areas(),
         required=False,
         empty_label=_("Choose your area"),
         help_text=_("Used to check which projects you can vote on."),
@@ -83,14 +91,3 @@ class ProfileForm(forms.ModelForm):
             "email_notifications",
         ]
         labels = {"home_area": _("Where you live"), "birth_year": _("Year you were born")}
-
-
-class ResidentCheckForm(forms.Form):
-    profile = forms.IntegerField(widget=forms.HiddenInput)
-    decision = forms.ChoiceField(
-        choices=[("confirm", _("Confirm")), ("decline", _("Decline"))], widget=forms.HiddenInput
-    )
-    reason = forms.CharField(required=False, max_length=500)
-    # The details the page showed, so a confirmation checks those and no later change.
-    home_area = forms.IntegerField(required=False, widget=forms.HiddenInput)
-    birth_year = forms.IntegerField(required=False, widget=forms.HiddenInput)

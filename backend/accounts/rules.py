@@ -7,12 +7,20 @@ plain ``bool``; anonymous users are simply ``False`` for anything that needs a r
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from backend.accounts.models import Role
 
-if TYPE_CHECKING:
-    from pb.models import Area
+
+class Area(Protocol):
+    """What these predicates need of an area (``pb.Area``): accounts imports nothing from pb,
+    which is built on it. Managers' and councillors' areas are pb's links to the user."""
+
+    @property
+    def pk(self) -> Any: ...
+
+    @property
+    def parent(self) -> Area | None: ...
 
 
 def is_signed_in(user: Any) -> bool:

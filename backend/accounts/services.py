@@ -14,8 +14,7 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 
 from backend.accounts.models import Notification, Profile, Role, User
-from backend.errors import Conflict, DomainError, NotAllowed
-from pb.models import Area
+from backend.errors import DomainError
 
 OLDEST_BIRTH_YEAR = 1900
 
@@ -35,7 +34,7 @@ def user_sign_up(
     email: str,
     password: str,
     display_name: str = "",
-    home_area: Area | None = None,
+    home_area_id: int | None = None,
     birth_year: int | None = None,
     age_band: str = "",
     gender: str = "",
@@ -64,7 +63,7 @@ def user_sign_up(
             )
             Profile.objects.create(
                 user=user,
-                home_area=home_area,
+                home_area_id=home_area_id,
                 birth_year=birth_year,
                 age_band=age_band,
                 gender=gender,
@@ -129,69 +128,3 @@ def profile_update(*, profile: Profile, changes: dict[str, Any]) -> bool:
         profile.verified = False
     profile.save()
     return recheck
-
-
-def profile_verify(
-    *,
-    actor: Any,
-    profile: Profile,
-    confirmed: bool,
-    reason: str = "",
-    seen: tuple[int | None, int | None] | None = None,
-) -> Profile:
-    """A manager confirms a resident's home area and age (from the electoral register or a
-    document seen at the counter), or turns them down with a reason the resident is told.
-
-    Only a manager of the resident's home area may decide; the decision is in the audit log.
-    ``seen`` is the (home area id, birth year) the manager checked: the stored row is locked
-    and a confirmation is refused when the resident has changed them since, so nobody is
-    checked on details the manager never saw.
-    """
-    from backend.accounts import rules
-    from pb.services.audit import audit
-
-    if not confirmed and not reason.strip():
-        raise DomainError("Say why, so the resident knows what to do.", field="reason")
-    with transaction.atomic():
-        stored = (
-            Profile.objects.select_for_update(of=("self",))
-            .select_related("home_area")
-            .get(pk=profile.pk)
-        )
-        area = stored.home_area
-        if area is None:
-            raise DomainError("This person has not said where they live yet.")
-        if not rules.manages_area(actor, area):
-            raise NotAllowed("Only the managers of the resident's home area can check them.")
-        if confirmed and seen is not None and seen != (stored.home_area_id, stored.birth_year):
-            raise Conflict(
-                "This resident has changed their home area or birth year since you looked: "
-                "check the new details."
-            )
-        profile.home_area, profile.birth_year = area, stored.birth_year
-        profile.verified = confirmed
-        profile.save(update_fields=["verified"])
-        audit(
-            actor=actor,
-            action="resident.verify" if confirmed else "resident.decline",
-            area=area,
-            reason=reason,
-            details={"user": profile.user_id},
-        )
-    with translation.override(user_language(profile.user)):  # in the resident's language
-        if confirmed:
-            subject = _("Your details are checked")
-            body = _(
-                "We have checked that you live in %(area)s and your age. You can now vote "
-                "with your account in rounds for your area."
-            ) % {"area": area.name}
-        else:
-            subject = _("We could not check your details")
-            body = _(
-                "We could not confirm your home area or age: %(reason)s You can correct "
-                "them on your profile page, or vote with the voter code from your letter."
-            ) % {"reason": reason.strip()}
-    transaction.on_commit(
-        lambda: notify(user=profile.user, subject=subject, body=body, url="/accounts/profile/")
-    )
-    return profile

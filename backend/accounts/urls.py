@@ -8,7 +8,6 @@ urlpatterns = [
     path("log-in/", auth_views.LoginView.as_view(), name="login"),
     path("log-out/", auth_views.LogoutView.as_view(), name="logout"),
     path("profile/", views.profile, name="profile"),
-    path("residents/check/", views.residents_check, name="residents_check"),
     path("notifications/read/", views.notifications_read, name="notifications_read"),
     path("password-reset/", auth_views.PasswordResetView.as_view(), name="password_reset"),
     path(

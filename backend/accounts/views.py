@@ -4,7 +4,6 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -12,8 +11,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 from django.views.i18n import set_language as django_set_language
 
-from backend.accounts import rules, selectors, services
-from backend.accounts.forms import ProfileForm, ResidentCheckForm, SignUpForm
+from backend.accounts import services
+from backend.accounts.forms import ProfileForm, SignUpForm
 from backend.accounts.models import Profile
 from backend.errors import DomainError
 from backend.forms import add_domain_error
@@ -30,7 +29,7 @@ def sign_up(request: HttpRequest) -> HttpResponse:
                 email=data["email"],
                 password=data["password1"],
                 display_name=data["display_name"],
-                home_area=data["home_area"],
+                home_area_id=data["home_area"].pk if data["home_area"] else None,
                 birth_year=data["birth_year"],
                 age_band=data["age_band"],
                 gender=data["gender"],
@@ -80,43 +79,6 @@ def notifications_read(request: HttpRequest) -> HttpResponse:
             read_at=timezone.now()
         )
     return redirect("dashboard")
-
-
-@login_required
-def residents_check(request: HttpRequest) -> HttpResponse:
-    """Managers confirm residents' home area and age so they can vote with their account."""
-    if not rules.manages_any_area(request.user):
-        raise PermissionDenied
-    if request.method == "POST":
-        form = ResidentCheckForm(request.POST)
-        if form.is_valid():
-            profile = Profile.objects.filter(pk=form.cleaned_data["profile"]).first()
-            if profile is None:
-                messages.error(request, _("That resident is no longer waiting to be checked."))
-                return redirect("residents_check")
-            try:
-                services.profile_verify(
-                    actor=request.user,
-                    profile=profile,
-                    confirmed=form.cleaned_data["decision"] == "confirm",
-                    reason=form.cleaned_data["reason"],
-                    seen=(form.cleaned_data["home_area"], form.cleaned_data["birth_year"])
-                    if "home_area" in request.POST
-                    else None,
-                )
-            except DomainError as exc:
-                messages.error(request, exc.message)
-            else:
-                messages.success(
-                    request,
-                    _("%(name)s is checked.") % {"name": profile.user.display_name}
-                    if form.cleaned_data["decision"] == "confirm"
-                    else _("%(name)s has been told why not.") % {"name": profile.user.display_name},
-                )
-            return redirect("residents_check")
-        messages.error(request, _("Choose confirm or decline."))
-    waiting = selectors.profiles_to_check(user=request.user)
-    return render(request, "accounts/residents_check.html", {"waiting": waiting[:200]})
 
 
 @require_POST

@@ -28,6 +28,7 @@ from django.utils import timezone
 
 from backend.errors import DomainError, NotAllowed
 from pb import rules
+from pb.events import round_counted_announce
 from pb.models import Area, Ballot, BallotType, Proposal, Round, RoundArea, RoundStyle, Tally
 from pb.money import format_money
 from pb.phases import Action, Phase, allows
@@ -346,14 +347,6 @@ def tally_store(*, round: Round, area: Area | None, actor: Any = None) -> Tally:
         )
 
 
-def _start_feedback(round_id: int) -> None:
-    try:
-        from feedback.tasks import outcome_pipeline
-    except ImportError:  # the outcome feedback app may not define its pipeline yet
-        return
-    outcome_pipeline.delay(round_id)
-
-
 def _require_paper_settled(round_: Round) -> None:
     """Paper ballots keyed once, or keyed twice differently, must be settled before a count:
     counting without them would leave those voters out of the result for good."""
@@ -409,7 +402,7 @@ def round_count(*, round: Round, actor: Any = None) -> list[Tally]:
         # between this commit and the enqueue gets ``tally_round`` again (``acks_late``) and
         # finds the round already in results. The pipeline is keyed by the count, so starting
         # it again for the same tallies finds its report and skips the steps already done.
-        transaction.on_commit(lambda: _start_feedback(round.pk))
+        round_counted_announce(round_id=round.pk)
     return tallies
 
 

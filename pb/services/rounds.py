@@ -13,6 +13,7 @@ from django.utils.text import slugify
 
 from backend.errors import Conflict, DomainError, NotAllowed
 from pb import rules
+from pb.counting.tasks import tally_round
 from pb.models import Area, PhaseWindow, Round, RoundArea, RoundStyle
 from pb.phases import ORDER, Phase, is_frozen
 from pb.services.audit import audit
@@ -147,8 +148,6 @@ def _after_phase_change(round_id: int, previous: str, target: str) -> None:
     """Closing the vote starts the count, once the phase change has committed."""
     closes_vote = ORDER.index(Phase(previous)) < ORDER.index(Phase.COUNTING)
     if closes_vote and ORDER.index(Phase(target)) >= ORDER.index(Phase.COUNTING):
-        from pb.tasks import tally_round  # the tasks module imports this one
-
         transaction.on_commit(lambda: tally_round.delay(round_id))
 
 

@@ -3,12 +3,8 @@
 from __future__ import annotations
 
 from fractions import Fraction
-from typing import TYPE_CHECKING
 
-from pb.tally.model import Explanation, Outcome
-
-if TYPE_CHECKING:
-    from pb.tally.rules import Counted, Decision
+from pb.tally.model import Counted, Decision, Explanation, Outcome
 
 
 def ordinal(n: int) -> str:

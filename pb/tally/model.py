@@ -456,3 +456,35 @@ class Outcome:
             },
             **({"details": dict(self.details)} if self.details else {}),
         }
+
+
+# --- Between a rule and its explanation (pb.tally.rules -> pb.tally.explain) -----------------
+
+
+@dataclass
+class Counted:
+    """What every rule needs, computed once: scores, supporters, the greedy order."""
+
+    election: Election
+    ids: list[str]
+    costs: list[Fraction]
+    scores: list[int]
+    supporters: list[int]
+    num_voters: int
+    tie: list[int]  # rank of each project when ids are sorted as text
+    by_score: list[int]  # project indices by decreasing score, then id as text
+
+
+@dataclass
+class Decision:
+    """Internal result of a rule before it is explained."""
+
+    winners: list[int]
+    reasons: dict[int, str]
+    phase: dict[int, str]
+    paid: dict[int, Fraction]
+    # for did_not_fit: money left when the project's turn came
+    left_at_turn: dict[int, Fraction]
+    stopped_at: int | None = None
+    threshold: int | None = None
+    details: dict[str, Any] | None = None

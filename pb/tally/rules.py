@@ -9,28 +9,12 @@ funded.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from fractions import Fraction
-from typing import Any
 
 from pb.tally.explain import explain
-from pb.tally.model import Election, Outcome, TallyError
+from pb.tally.model import Counted, Decision, Election, Outcome, TallyError
 
 RULES = ("greedy", "greedy-no-skip", "greedy-threshold", "mes", "mes-add1")
-
-
-@dataclass
-class Counted:
-    """What every rule needs, computed once: scores, supporters, the greedy order."""
-
-    election: Election
-    ids: list[str]
-    costs: list[Fraction]
-    scores: list[int]
-    supporters: list[int]
-    num_voters: int
-    tie: list[int]  # rank of each project when ids are sorted as text
-    by_score: list[int]  # project indices by decreasing score, then id as text
 
 
 def count(election: Election) -> Counted:
@@ -76,21 +60,6 @@ def count(election: Election) -> Counted:
         tie,
         by_score,
     )
-
-
-@dataclass
-class Decision:
-    """Internal result of a rule before it is explained."""
-
-    winners: list[int]
-    reasons: dict[int, str]
-    phase: dict[int, str]
-    paid: dict[int, Fraction]
-    # for did_not_fit: money left when the project's turn came
-    left_at_turn: dict[int, Fraction]
-    stopped_at: int | None = None
-    threshold: int | None = None
-    details: dict[str, Any] | None = None
 
 
 def _greedy(

@@ -10,6 +10,7 @@ from backend.accounts import services
 from backend.accounts.models import Notification, Role
 from backend.errors import DomainError, NotAllowed
 from pb.models import AreaKind, AuditEntry
+from pb.services import residents as resident_services
 from tests.factories import AreaFactory, UserFactory
 
 
@@ -40,7 +41,7 @@ def test_a_manager_confirms_a_resident_of_a_neighbourhood_in_their_ward(
 ):
     rita = _resident(town.hood, "rita@example.org")
     with django_capture_on_commit_callbacks(execute=True):
-        services.profile_verify(actor=town.manager, profile=rita.profile, confirmed=True)
+        resident_services.profile_verify(actor=town.manager, profile=rita.profile, confirmed=True)
     rita.profile.refresh_from_db()
     assert rita.profile.verified
     assert AuditEntry.objects.get(action="resident.verify").area == town.hood
@@ -50,7 +51,9 @@ def test_a_manager_confirms_a_resident_of_a_neighbourhood_in_their_ward(
 def test_a_manager_of_another_area_cannot_check_a_resident(town: Any):
     rita = _resident(town.hood, "rita@example.org")
     with pytest.raises(NotAllowed):
-        services.profile_verify(actor=town.other_manager, profile=rita.profile, confirmed=True)
+        resident_services.profile_verify(
+            actor=town.other_manager, profile=rita.profile, confirmed=True
+        )
     rita.profile.refresh_from_db()
     assert not rita.profile.verified
 
@@ -60,9 +63,9 @@ def test_declining_needs_a_reason_that_the_resident_is_told(
 ):
     rita = _resident(town.ward, "rita@example.org")
     with pytest.raises(DomainError, match="Say why"):
-        services.profile_verify(actor=town.manager, profile=rita.profile, confirmed=False)
+        resident_services.profile_verify(actor=town.manager, profile=rita.profile, confirmed=False)
     with django_capture_on_commit_callbacks(execute=True):
-        services.profile_verify(
+        resident_services.profile_verify(
             actor=town.manager,
             profile=rita.profile,
             confirmed=False,
@@ -142,10 +145,10 @@ def test_a_confirm_does_not_check_details_changed_after_the_manager_saw_them(
     rita.profile.refresh_from_db()
     assert not rita.profile.verified
     with pytest.raises(DomainError):
-        services.profile_verify(
+        resident_services.profile_verify(
             actor=town.manager, profile=rita.profile, confirmed=True, seen=(town.hood.pk, 1990)
         )
-    services.profile_verify(
+    resident_services.profile_verify(
         actor=town.manager, profile=rita.profile, confirmed=True, seen=(town.hood.pk, 1950)
     )
     rita.profile.refresh_from_db()

@@ -6,9 +6,9 @@ from typing import Any
 
 from django.urls import reverse
 
+from pb.counting.tasks import tally_round
 from pb.models import Tally
 from pb.services.rounds import round_advance_due_phases, round_advance_phase
-from pb.tasks import tally_round
 from tests.counting.conftest import CountWorld
 
 

@@ -51,10 +51,9 @@ from feedback import selectors
 from feedback.models import NotificationSent, OutcomeReport, PipelineStep, StepName, StepStatus
 from feedback.services import NOTIFY_BATCH
 from feedback.tasks import outcome_pipeline
-from pb.counting import services as counting_services
 from pb.counting.services import count_inputs, tally_store
+from pb.counting.tasks import tally_round
 from pb.models import AuditEntry, Ballot, Participation, Proposal, Round, RoundArea, Tally
-from pb.tasks import tally_round
 from tests.conftest import need
 from tests.factories import AreaFactory, RoundFactory, UserFactory
 
@@ -584,7 +583,7 @@ def test_a_count_redelivered_after_its_commit_still_starts_the_outcome_pipeline(
     def die(round_id: int) -> None:
         raise WorkerKilled
 
-    monkeypatch.setattr(counting_services, "_start_feedback", die)
+    monkeypatch.setattr(outcome_pipeline, "delay", die)
     with pytest.raises(WorkerKilled):
         tally_round.run(council.round.pk)
     council.round.refresh_from_db()

@@ -234,7 +234,7 @@ def test_a_decision_day_ballot_lists_every_bid_of_the_round_within_the_whole_pot
 
 def test_paper_keyed_after_the_polls_close_still_counts_and_the_count_waits_for_it(vw):
     from pb.counting.services import round_count
-    from pb.tasks import tally_round
+    from pb.counting.tasks import tally_round
 
     RoundArea.objects.filter(round=vw.round).update(allocation=5_000_000)
     key(vw, vw.staff, serial="P-7")

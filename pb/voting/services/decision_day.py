@@ -44,7 +44,8 @@ def decision_day_open(*, actor: Any, round: Round) -> DecisionDay:
 
 
 def decision_day_close(*, actor: Any, round: Round) -> DecisionDay:
-    """Close the vote; moving the round to counting starts the count (``pb.tasks.tally_round``)."""
+    """Close the vote; moving the round to counting starts the count
+    (``pb.counting.tasks.tally_round``)."""
     day = _decision_round(actor, round)
     if not allows(round.phase, Action.VOTE):
         raise Conflict(_("The vote is not open."))

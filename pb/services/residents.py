@@ -1,0 +1,79 @@
+"""Checking residents: a manager confirms a resident's home area and age so they can vote with
+their account. It needs both people (``backend.accounts``) and areas (pb), so it lives in pb."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import transaction
+from django.utils import translation
+from django.utils.translation import gettext as _
+
+from backend.accounts.models import Profile
+from backend.accounts.services import notify, user_language
+from backend.errors import Conflict, DomainError, NotAllowed
+from pb import rules
+from pb.services.audit import audit
+
+
+def profile_verify(
+    *,
+    actor: Any,
+    profile: Profile,
+    confirmed: bool,
+    reason: str = "",
+    seen: tuple[int | None, int | None] | None = None,
+) -> Profile:
+    """A manager confirms a resident's home area and age (from the electoral register or a
+    document seen at the counter), or turns them down with a reason the resident is told.
+
+    Only a manager of the resident's home area may decide; the decision is in the audit log.
+    ``seen`` is the (home area id, birth year) the manager checked: the stored row is locked
+    and a confirmation is refused when the resident has changed them since, so nobody is
+    checked on details the manager never saw.
+    """
+    if not confirmed and not reason.strip():
+        raise DomainError("Say why, so the resident knows what to do.", field="reason")
+    with transaction.atomic():
+        stored = (
+            Profile.objects.select_for_update(of=("self",))
+            .select_related("home_area")
+            .get(pk=profile.pk)
+        )
+        area = stored.home_area
+        if area is None:
+            raise DomainError("This person has not said where they live yet.")
+        if not rules.can_manage_area(actor, area):
+            raise NotAllowed("Only the managers of the resident's home area can check them.")
+        if confirmed and seen is not None and seen != (stored.home_area_id, stored.birth_year):
+            raise Conflict(
+                "This resident has changed their home area or birth year since you looked: "
+                "check the new details."
+            )
+        profile.home_area, profile.birth_year = area, stored.birth_year
+        profile.verified = confirmed
+        profile.save(update_fields=["verified"])
+        audit(
+            actor=actor,
+            action="resident.verify" if confirmed else "resident.decline",
+            area=area,
+            reason=reason,
+            details={"user": profile.user_id},
+        )
+    with translation.override(user_language(profile.user)):  # in the resident's language
+        if confirmed:
+            subject = _("Your details are checked")
+            body = _(
+                "We have checked that you live in %(area)s and your age. You can now vote "
+                "with your account in rounds for your area."
+            ) % {"area": area.name}
+        else:
+            subject = _("We could not check your details")
+            body = _(
+                "We could not confirm your home area or age: %(reason)s You can correct "
+                "them on your profile page, or vote with the voter code from your letter."
+            ) % {"reason": reason.strip()}
+    transaction.on_commit(
+        lambda: notify(user=profile.user, subject=subject, body=body, url="/accounts/profile/")
+    )
+    return profile
