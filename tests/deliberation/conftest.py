@@ -200,9 +200,34 @@ async def frames_until(comm: WebsocketCommunicator, type_: str) -> list[dict[str
             return seen
 
 
-async def no_more_frames(comm: WebsocketCommunicator, timeout: float = 0.3) -> None:
-    """Nothing but presence announcements arrives within ``timeout`` (without cancelling the
-    application, as a timed-out ``receive_output`` would)."""
-    while not await comm.receive_nothing(timeout=timeout):
-        frame = await comm.receive_json_from(timeout=1)
-        assert frame["type"] == "presence", frame
+async def no_more_frames(comm: WebsocketCommunicator, attempts: int = 5) -> None:
+    """Nothing but presence announcements reaches ``comm`` before a marker sent through the
+    room's channel group now.
+
+    No timeout decides it: every event whose service call has returned was already published
+    to the layer (broadcast on commit), the layer keeps order and the hub sends a batch's
+    events before its presence frame, so anything still due arrives before the marker. The
+    hub keeps only the last presence of a batch, so a real announcement can replace the
+    marker: then a new marker is sent.
+    """
+    import json
+
+    from channels.layers import get_channel_layer
+
+    from deliberation.services import group_name
+
+    assert not _unbatched.get(comm), f"frames not read yet: {_unbatched.get(comm)}"
+    room_id = int(comm.scope["path"].rstrip("/").rsplit("/", 1)[-1])
+    layer = get_channel_layer()
+    for _ in range(attempts):
+        marker = uuid.uuid4().hex
+        text = json.dumps({"type": "presence", "count": 0, "marker": marker})
+        await layer.group_send(group_name(room_id), {"type": "room.presence", "text": text})
+        while True:
+            frame = await comm.receive_json_from(timeout=10)
+            assert frame["type"] == "presence", frame
+            if frame.get("marker") == marker:
+                return
+            if "marker" not in frame:  # a real announcement, maybe in the marker's place
+                break
+    raise AssertionError(f"no marker came back through room {room_id} in {attempts} tries")

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import threading
 import time
+from typing import Any
 
 import pytest
 from asgiref.sync import sync_to_async
@@ -269,43 +271,71 @@ def test_reconnecting_with_last_seq_gets_exactly_what_was_missed_in_order(layer)
     assert live["seq"] == seen + 7 and live["data"]["text"] == "live"
 
 
-def test_joining_while_events_are_being_made_loses_nothing_and_repeats_nothing(layer):
+def test_joining_while_events_are_being_made_loses_nothing_and_repeats_nothing(monkeypatch, layer):
+    """Events committed while a join is replaying the log, and while it goes live: the first
+    replay read returns, then eight more events are committed and broadcast before the
+    consumer has sent what it read, then eight more arrive live. No sleep places them."""
+    from deliberation import consumers
+
     scene = make_scene()
     talkers = [make_resident(scene.area) for _ in range(3)]
 
-    def talk(n: int) -> None:
-        # Its own thread and connection, so events commit while the join is replaying.
+    def talk(first: int, n: int) -> None:
+        # Its own thread and connection, so the events commit and broadcast on their own.
         from django.db import connection
 
         try:
-            for i in range(n):
+            for i in range(first, first + n):
                 services.contribution_say(
                     room=scene.room.pk, by=talkers[i % 3], kind="message", text=f"m{i}"
                 )
-                time.sleep(0.005)
         finally:
             connection.close()
 
+    talk(0, 8)
+    missed = consumers._missed
+    replays: list[int] = []
+
+    def missed_then_more_events(room_id: int, *args: Any) -> list[tuple[int, str]]:
+        rows = missed(room_id, *args)
+        if not replays:
+            replays.append(len(rows))
+            during = threading.Thread(target=talk, args=(8, 8))
+            during.start()
+            during.join()
+            # ...and reach the room's hub, which skips this connection while it catches up.
+            hub = next(h for (_, room), h in consumers.RoomHub.hubs.items() if room == room_id)
+            deadline = time.monotonic() + 10
+            while hub.delivered < 17:
+                assert time.monotonic() < deadline, "the hub never saw events 10 to 17"
+                time.sleep(0.01)
+        return rows
+
+    monkeypatch.setattr(consumers, "_missed", missed_then_more_events)
+
     async def go():
         watcher = await connected(scene.room.pk, scene.bob, last_seq=None)
-        producer = asyncio.ensure_future(asyncio.to_thread(talk, 24))
-        await asyncio.sleep(0.03)
         await watcher.send_json_to({"type": "join", "last_seq": 0})
-        await producer
         seqs, joined_at = [], None
-        while not seqs or seqs[-1] < 25 or joined_at is None:
+        while joined_at is None:
             frame = await next_frame(watcher)
             if frame["type"] == "event":
                 seqs.append(frame["seq"])
             elif frame["type"] == "joined":
                 joined_at = frame["last_seq"]
+        await asyncio.to_thread(talk, 16, 8)
+        while not seqs or seqs[-1] < 25:
+            frame = await next_frame(watcher)
+            assert frame["type"] == "event", frame
+            seqs.append(frame["seq"])
         await no_more_frames(watcher)
         await watcher.disconnect()
         return seqs, joined_at
 
     seqs, joined_at = run(go())
+    assert replays == [9]  # the opening and eight messages, read before the next eight
     assert seqs == list(range(1, 26))
-    assert 1 <= joined_at <= 25
+    assert joined_at == 17  # the replay read again for what came in meanwhile
 
 
 def test_an_event_the_layer_lost_still_reaches_every_client_from_the_log(monkeypatch, layer):
@@ -401,7 +431,11 @@ def test_a_failed_log_check_does_not_stop_the_rooms_hub(monkeypatch, layer):
         alice = await connected(scene.room.pk, scene.alice)
         bob = await connected(scene.room.pk, scene.bob)
         monkeypatch.setattr(consumers, "_current_seq", unreachable_once)
-        await asyncio.sleep(0.5)
+        # Wait for the hub's next log check to fail, however long this machine takes.
+        for _ in range(1000):
+            if failures:
+                break
+            await asyncio.sleep(0.01)
         await alice.send_json_to({"type": "say", "kind": "message", "text": "still here?"})
         frames = [await expect_event(c, "said") for c in (alice, bob)]
         for c in (alice, bob):

@@ -76,6 +76,23 @@ def page_no_js(browser: Any) -> Iterator[Any]:
     context.close()
 
 
+def log_in(page: Any, live_server: Any, email: str, password: str) -> None:
+    """Log in through the form and wait for the dashboard."""
+    page.goto(live_server.url + "/accounts/log-in/")
+    page.get_by_label("E-mail address").fill(email)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url("**/dashboard/")
+
+
+def log_out(page: Any) -> None:
+    """Log out and wait for the page that follows, so the next step acts on it."""
+    from playwright.sync_api import expect
+
+    page.get_by_role("button", name="Log out").click()
+    expect(page.get_by_role("link", name="Log in")).to_be_visible()
+
+
 def _axe_source() -> str:
     import axe_playwright_python
 

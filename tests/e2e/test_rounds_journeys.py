@@ -27,6 +27,8 @@ def log_in(page, live_server, email):
 
 def log_out(page):
     page.get_by_role("button", name="Log out").click()
+    # Wait for the page after logging out: the next step must not act on the old one.
+    expect(page.get_by_role("link", name="Log in")).to_be_visible()
 
 
 def test_city_round_from_creation_to_published_split_and_reviewed_proposal(page, live_server):

@@ -27,6 +27,8 @@ def log_in(page, live_server, email):
 
 def log_out(page):
     page.get_by_role("button", name="Log out").click()
+    # Wait for the page after logging out: the next step must not act on the old one.
+    expect(page.get_by_role("link", name="Log in")).to_be_visible()
 
 
 def test_a_resident_votes_online_with_the_review_step_and_a_running_total(page, live_server):
