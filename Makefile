@@ -64,6 +64,15 @@ test: install browser gettext
 test-fast: install
 	$(PY) -m pytest -m "not slow and not e2e" $(PYTEST_ARGS)
 
+# The tests on the controlled clock (tests/conftest.py, ``clock``) on the first, the 15th and
+# the last day of a month and on a leap day; ``TEST_NOW=<date> make test`` runs everything on one.
+TEST_DATES ?= 2027-01-01 2027-06-15 2027-04-30 2028-02-29
+test-dates: install
+	@set -e; for day in $(TEST_DATES); do \
+		echo "Tests on the controlled clock, TEST_NOW=$$day"; \
+		TEST_NOW=$$day $(PY) -m pytest -q -m "clock and not e2e" $(PYTEST_ARGS); \
+	done
+
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .

@@ -9,8 +9,11 @@ What a test can use (import the functions from ``tests.conftest``):
     ``clock.set(datetime)``. Use it wherever a date, an age or a time window matters, and write
     dates relative to it (``clock.today().year - 46`` for a 46-year-old), never literal years.
     It starts at ``TEST_NOW`` (``2028-02-29`` or ``2028-02-29T23:59:30+00:00``; a date alone
-    means 10:00:05 UTC that day) or at the fixed ``DEFAULT_NOW``. ``make test-dates`` runs every
-    test that uses it on the first, the 15th and the last day of a month and on a leap day.
+    means 10:00:05 UTC that day) or at the fixed ``DEFAULT_NOW``. With ``TEST_NOW`` set, every
+    other test also starts at that moment (its clock ticking), so ``TEST_NOW=... make test``
+    runs the whole suite on that day. ``make test-dates`` runs the tests that use ``clock``
+    (marked ``clock`` automatically) and the other date-sensitive tests (``-m dates``) on the
+    first, the 15th and the last day of a month and on a leap day.
     ``time.monotonic()`` is not moved (asyncio and timeouts keep working). Browser tests: the
     browser keeps real time, so never set the clock to the past there (cookies would expire).
 
@@ -216,6 +219,25 @@ class Clock:
     def set(self, moment: dt.datetime) -> dt.datetime:
         self._traveller.move_to(moment)
         return self.now()
+
+
+@pytest.fixture(autouse=True)
+def _whole_suite_at_test_now(request: pytest.FixtureRequest) -> Iterator[None]:
+    """With ``TEST_NOW`` set, every test runs from that moment (the clock ticks on from it), so
+    ``TEST_NOW=2028-02-29 make test`` runs the whole suite on a leap day. Browser tests keep
+    real time when ``TEST_NOW`` is in the past: the browser would expire the session cookie.
+    Subprocesses (Celery workers, the command line) are not moved."""
+    if not os.environ.get("TEST_NOW", "").strip():
+        yield
+        return
+    start = test_now()
+    if request.node.get_closest_marker("e2e") and start < dt.datetime.now(dt.UTC):
+        yield
+        return
+    import time_machine
+
+    with time_machine.travel(start, tick=True):
+        yield
 
 
 @pytest.fixture
