@@ -11,6 +11,7 @@ from django.db import connection
 
 from backend.accounts import services
 from backend.accounts.models import Profile, Role
+from pb.services.residents import profile_verify
 from tests.conftest import race
 from tests.factories import AreaFactory, UserFactory
 
@@ -42,9 +43,7 @@ def test_a_birth_year_changed_while_the_manager_confirms_is_not_confirmed(clock)
         if who == "manager":
             listed = Profile.objects.get(pk=rita.profile.pk)
             with connection.execute_wrapper(signal_after_the_profile_read):
-                services.profile_verify(
-                    actor=manager, profile=listed, confirmed=True, seen=(ward.pk, born)
-                )
+                profile_verify(actor=manager, profile=listed, confirmed=True, seen=(ward.pk, born))
         else:
             # The resident's page was loaded before; the save lands after the manager's read.
             mine = Profile.objects.get(pk=rita.profile.pk)

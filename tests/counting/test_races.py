@@ -45,7 +45,9 @@ def test_counting_a_round_twice_at_once_moves_it_to_results_once(clock, monkeypa
     started = []
     # The outcome pipeline is another test's business (eager Celery is not made for tasks in
     # several threads of one process); record that every count asks for it.
-    monkeypatch.setattr(services, "_start_feedback", started.append)
+    monkeypatch.setattr(
+        services, "round_counted_announce", lambda *, round_id: started.append(round_id)
+    )
 
     # Each count locks the round three times: once per area's tally, then to move it on; the
     # pause goes after the third.
