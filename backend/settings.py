@@ -155,6 +155,9 @@ CELERY_TASK_ROUTES = {
 }
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "advance-phases": {"task": "pb.tasks.advance_due_phases", "schedule": 60.0},
+    # Backstop for sealing cast ballots into the count's table (docs/secrecy.md).
+    "seal-ballots": {"task": "pb.tasks.seal_due_ballots", "schedule": 60.0},
+    "seal-survey-answers": {"task": "feedback.tasks.seal_due_survey_answers", "schedule": 60.0},
 }
 
 # --- Auth -----------------------------------------------------------------------------------

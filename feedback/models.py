@@ -14,6 +14,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
@@ -139,8 +141,31 @@ class SurveyInvitation(models.Model):
         return f"Survey invitation for {self.round_id}"
 
 
+class PendingSurveyAnswer(models.Model):
+    """A survey answer waiting to be sealed into ``SurveyAnswer`` (see ``survey_answers_seal``).
+
+    Written in the transaction that marks the person's invitation answered, so the two rows are
+    linkable (same ``xmin``, neighbouring on disk) until sealing deletes this one.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    round = models.ForeignKey("pb.Round", on_delete=models.CASCADE, related_name="+")
+    area = models.ForeignKey("pb.Area", null=True, blank=True, on_delete=models.SET_NULL)
+    influence = models.CharField(max_length=20, choices=NI4Answer.choices, blank=True)
+    satisfaction = models.PositiveSmallIntegerField(null=True, blank=True)
+    comment = models.TextField(blank=True, max_length=2000)
+
+    def __str__(self) -> str:
+        return "Pending survey answer"
+
+
 class SurveyAnswer(models.Model):
-    """An anonymous answer: the round, the area and the day, nothing about who gave it."""
+    """An anonymous answer: the round, the area and its batch's day, nothing about who gave it.
+
+    Written only by sealing, in shuffled batches of at least 20 (or what is left when the survey
+    closes), so neither its id, its ``xmin``, its place on disk nor its day points to the
+    invitation it answered.
+    """
 
     round = models.ForeignKey("pb.Round", on_delete=models.CASCADE, related_name="survey_answers")
     area = models.ForeignKey("pb.Area", null=True, blank=True, on_delete=models.SET_NULL)
@@ -149,7 +174,8 @@ class SurveyAnswer(models.Model):
         null=True, blank=True, validators=[MinValueValidator(1), MaxValueValidator(5)]
     )
     comment = models.TextField(blank=True, max_length=2000)
-    answered_on = models.DateField()
+    #: The day its batch was sealed, the same for the whole batch.
+    sealed_on = models.DateField()
 
     def __str__(self) -> str:
         return f"Survey answer for {self.round_id}"

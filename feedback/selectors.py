@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator, Sequence
-from datetime import datetime, time
+from datetime import datetime, time, timedelta
 from typing import Any
 
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
@@ -382,6 +382,21 @@ def is_following(*, user: Any, proposal: Proposal) -> bool:
         getattr(user, "is_authenticated", False)
         and ProjectFollow.objects.filter(user=user, proposal=proposal).exists()
     )
+
+
+#: The influence survey stays open this long after the round's first outcome report is built;
+#: what is still pending then is sealed, however few (feedback.services.survey_answers_seal).
+SURVEY_DAYS = 28
+
+
+def survey_closed(*, round: Round) -> bool:
+    first_built = (
+        OutcomeReport.objects.filter(round=round, built_at__isnull=False)
+        .order_by("built_at")
+        .values_list("built_at", flat=True)
+        .first()
+    )
+    return first_built is not None and timezone.now() > first_built + timedelta(days=SURVEY_DAYS)
 
 
 def survey_invitation_for(*, user: Any, round: Round) -> SurveyInvitation | None:

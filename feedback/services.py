@@ -40,6 +40,7 @@ from feedback.models import (
     NI4Answer,
     NotificationSent,
     OutcomeReport,
+    PendingSurveyAnswer,
     PipelineStep,
     ProjectFollow,
     StepName,
@@ -50,6 +51,7 @@ from feedback.models import (
 from pb import rules as pb_rules
 from pb.models import Proposal, Round, Tally
 from pb.money import format_money
+from pb.voting.sealing import MIN_BATCH, shuffled
 
 DATA_LICENCE = "CC BY 4.0"
 DATA_LICENCE_URL = "https://creativecommons.org/licenses/by/4.0/"
@@ -489,10 +491,12 @@ def survey_answer(
     influence: str = "",
     satisfaction: int | None = None,
     comment: str = "",
-) -> SurveyAnswer:
+) -> PendingSurveyAnswer:
     """Store one anonymous answer per participant; a second answer is refused, the first kept.
 
-    Locks the person's invitation row, so two answers sent at once cannot both be stored.
+    Locks the person's invitation row, so two answers sent at once cannot both be stored. The
+    answer waits in ``PendingSurveyAnswer`` until it is sealed with others (the figures read
+    only sealed answers).
     """
     participation = selectors.took_part(user=user, round=round)
     if participation is None:
@@ -507,6 +511,10 @@ def survey_answer(
         raise DomainError("Answer at least one question.", field="influence")
     if len(comment) > 2000:
         raise DomainError("Keep your comment under 2,000 characters.", field="comment")
+    if selectors.survey_closed(round=round):
+        raise NotAllowed(
+            f"The survey closed {selectors.SURVEY_DAYS} days after the results were published."
+        )
     with transaction.atomic():
         SurveyInvitation.objects.get_or_create(
             round=round, user=user, defaults={"area_id": participation.area_id}
@@ -516,14 +524,66 @@ def survey_answer(
             raise Conflict("You have already answered this survey; we kept your first answer.")
         invitation.answered = True
         invitation.save(update_fields=["answered"])
-        return SurveyAnswer.objects.create(
+        # Pending until sealed with at least 19 others: written now beside the invitation, it
+        # would name its author to anyone reading the database.
+        answer = PendingSurveyAnswer.objects.create(
             round=round,
             area_id=participation.area_id,
             influence=influence,
             satisfaction=satisfaction,
             comment=comment.strip(),
-            answered_on=timezone.localdate(),
         )
+        if PendingSurveyAnswer.objects.filter(round=round).count() >= MIN_BATCH:
+            _on_commit("seal_survey_answers", round.pk)
+    return answer
+
+
+def survey_answers_seal(*, round_id: int, final: bool = False) -> int:
+    """Move the round's pending survey answers into ``SurveyAnswer`` as one shuffled batch, as
+    ``pb.voting.sealing.ballots_seal`` does for ballots; returns how many.
+
+    Nothing happens while fewer than ``MIN_BATCH`` are pending unless ``final`` (the survey has
+    closed). Locks the round row (``FOR NO KEY UPDATE``) so two sealers take turns.
+    """
+    with transaction.atomic():
+        if not Round.objects.select_for_update(no_key=True).filter(pk=round_id).exists():
+            return 0
+        rows = list(
+            PendingSurveyAnswer.objects.filter(round_id=round_id).values_list(
+                "id", "area_id", "influence", "satisfaction", "comment"
+            )
+        )
+        if not rows or (len(rows) < MIN_BATCH and not final):
+            return 0
+        PendingSurveyAnswer.objects.filter(id__in=[r[0] for r in rows]).delete()
+        day = timezone.localdate()
+        SurveyAnswer.objects.bulk_create(
+            SurveyAnswer(
+                round_id=round_id,
+                area_id=area_id,
+                influence=influence,
+                satisfaction=satisfaction,
+                comment=comment,
+                sealed_on=day,
+            )
+            for _id, area_id, influence, satisfaction, comment in shuffled(rows)
+        )
+    return len(rows)
+
+
+def survey_answers_seal_due() -> int:
+    """Beat's backstop: seal every round with a batch of answers waiting, and everything left
+    in a survey that has closed."""
+    from django.db.models import Count
+
+    sealed = 0
+    pending = PendingSurveyAnswer.objects.values("round_id").annotate(n=Count("id"))
+    for row in pending.order_by("round_id"):
+        round_ = Round.objects.get(pk=row["round_id"])
+        final = selectors.survey_closed(round=round_)
+        if final or row["n"] >= MIN_BATCH:
+            sealed += survey_answers_seal(round_id=round_.pk, final=final)
+    return sealed
 
 
 # --- Delivery ("you said, we did") ----------------------------------------------------------

@@ -91,3 +91,15 @@ def send_outcome_emails(sent_ids: list[int]) -> int:
 @shared_task(**RETRY)
 def tell_followers(milestone_id: int) -> int:
     return services.milestone_tell_followers(milestone_id=milestone_id)
+
+
+@shared_task(acks_late=True)
+def seal_survey_answers(round_id: int) -> int:
+    """Seal a batch of the round's pending survey answers, if there are enough; safe twice."""
+    return services.survey_answers_seal(round_id=round_id)
+
+
+@shared_task(acks_late=True)
+def seal_due_survey_answers() -> int:
+    """Beat's backstop, every minute: batches that reached 20, and closed surveys' remainders."""
+    return services.survey_answers_seal_due()

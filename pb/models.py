@@ -442,15 +442,22 @@ class Participation(models.Model):
 
 
 class Ballot(models.Model):
-    """*What* was voted. No link to the voter: a random key and the day only."""
+    """*What* was voted, as the count reads it: written only by sealing (``pb.voting.sealing``).
+
+    A cast writes a ``PendingBallot`` next to its ``Participation``; sealing moves pending
+    ballots here in shuffled batches of at least 20, so nothing on this row (its random key,
+    its ``xmin``, its place on disk, the day of its batch) points back to the cast. The receipt
+    hash is kept apart, in ``Receipt``, so a receipt proves a ballot was counted, not what it
+    chose.
+    """
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     round = models.ForeignKey(Round, on_delete=models.CASCADE, related_name="ballots")
     area = models.ForeignKey(Area, on_delete=models.PROTECT, related_name="+")
     channel = models.CharField(max_length=10, choices=Channel.choices)
     selections = models.JSONField()
-    receipt_hash = models.CharField(max_length=64, unique=True)
-    cast_on = models.DateField()
+    #: The day its batch was sealed: the same for every ballot of a batch.
+    sealed_on = models.DateField()
 
     def __str__(self) -> str:
         return f"Ballot {self.pk}"

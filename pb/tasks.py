@@ -14,3 +14,30 @@ from pb.services.rounds import round_advance_due_phases
 def advance_due_phases() -> list[tuple[int, str]]:
     """Beat runs this every minute; moving a round that already moved is a no-op."""
     return round_advance_due_phases()
+
+
+@shared_task(acks_late=True)
+def seal_ballots(round_id: int) -> int:
+    """Seal a batch of the round's pending ballots, if there are enough; safe to run twice (the
+    second run finds them sealed). Enqueued on commit by the cast that makes a batch."""
+    from pb.voting import sealing
+
+    sealed = sealing.ballots_seal(round_id=round_id)
+    if sealed:
+        sealing.pending_vacuum()
+    return sealed
+
+
+@shared_task(acks_late=True)
+def seal_due_ballots() -> int:
+    """Beat's backstop, every minute: seal every round with a batch waiting (a cast's enqueue
+    can be missed when casts race past the threshold, or the broker was down)."""
+    from pb.voting import sealing
+
+    sealed = sum(
+        sealing.ballots_seal(round_id=round_id, final=final)
+        for round_id, final in sealing.rounds_due()
+    )
+    if sealed:
+        sealing.pending_vacuum()
+    return sealed

@@ -15,6 +15,7 @@ urlpatterns = [
     path("rounds/<slug:slug>/count/", counting.round_count, name="round_count"),
     path("rounds/<slug:slug>/tally/", counting.round_tally, name="round_tally"),
     path("rounds/<slug:slug>/ballots.<str:fmt>", counting.ballots_file, name="ballots_file"),
+    path("rounds/<slug:slug>/receipts.csv", counting.receipts_file, name="receipts_file"),
     path("rounds/<slug:slug>/audit/", views.audit_log, name="audit_log"),
     path("rounds/<slug:slug>/review/<slug:area>/", views.review_queue, name="review_queue"),
     path("proposals/<int:pk>/", views.proposal_detail, name="proposal_detail"),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
+
 from pb.models import Round, Tally
 
 
@@ -23,3 +25,23 @@ def tally_rows(tally: Tally) -> list[dict[str, object]]:
     ]
     rows.sort(key=lambda r: (not r["funded"], r["rank"] or 0, -int(r["score"]), str(r["id"])))
     return rows
+
+
+class ReceiptStatus(StrEnum):
+    COUNTED = "counted"
+    WAITING = "waiting"
+    UNKNOWN = "unknown"
+
+
+def receipt_status(*, round: Round, code: str) -> ReceiptStatus:
+    """Whether the ballot behind a receipt code is in the count's table (``COUNTED``), cast
+    and waiting to be sealed into it (``WAITING``), or unknown here. Never what it chose."""
+    from pb.voting.models import PendingBallot, Receipt
+    from pb.voting.services.codes import receipt_hash
+
+    digest = receipt_hash(code)
+    if Receipt.objects.filter(round=round, receipt_hash=digest).exists():
+        return ReceiptStatus.COUNTED
+    if PendingBallot.objects.filter(round=round, receipt_hash=digest).exists():
+        return ReceiptStatus.WAITING
+    return ReceiptStatus.UNKNOWN

@@ -36,6 +36,7 @@ from pb.selectors import shortlist
 from pb.services.audit import audit
 from pb.tally import Election, Project, Vote, tally
 from pb.tally.pabulib import dumps
+from pb.voting.sealing import seal_all, shuffled
 
 #: How each kind of ballot is written in pabulib terms.
 VOTE_TYPES: dict[str, str] = {
@@ -378,6 +379,8 @@ def round_count(*, round: Round, actor: Any = None) -> list[Tally]:
             code="wrong_phase",
         )
     _require_paper_settled(round)
+    # Everything cast must be in the count's table first; the count waits for the seal.
+    seal_all(round=round)
     tallies = [
         tally_store(round=round, area=area, actor=actor) for area in count_scopes(round=round)
     ]
@@ -417,18 +420,44 @@ def _require_closed(round_: Round) -> None:
         )
 
 
-def _ballot_rows(round_: Round, area: Area | None) -> list[tuple[str, str, str, dict[str, int]]]:
-    rows = _counted_ballots(round_, area).order_by("receipt_hash")
-    return [
-        (b.receipt_hash, b.area.slug, b.channel, b.selections)
-        for b in rows.select_related("area").only(
-            "receipt_hash", "area__slug", "channel", "selections"
+#: A channel with fewer ballots than this in an area is not named in the published files: one
+#: kiosk or paper ballot in an area would otherwise be picked out by whoever saw it cast.
+MIN_CHANNEL_CELL = 5
+
+SUPPRESSED = "not shown"
+
+
+def _ballot_rows(round_: Round, area: Area | None) -> list[tuple[str, str, dict[str, int]]]:
+    """``(area slug, channel, selections)`` per ballot, in a fresh random order.
+
+    The channel is blanked (``SUPPRESSED``) wherever fewer than ``MIN_CHANNEL_CELL`` ballots of
+    that area came from it. No receipt hash: receipts are published in a list of their own
+    (``receipts_csv``), so a receipt cannot show anyone what its holder chose.
+    """
+    rows = list(_counted_ballots(round_, area).values_list("area__slug", "channel", "selections"))
+    cells = Counter((a, c) for a, c, _s in rows)
+    return shuffled(
+        (a, c if cells[(a, c)] >= MIN_CHANNEL_CELL else SUPPRESSED, s) for a, c, s in rows
+    )
+
+
+def _file_comment(rows: list[tuple[str, str, dict[str, int]]]) -> str:
+    hidden = sorted({a for a, c, _s in rows if c == SUPPRESSED})
+    text = (
+        "Ballots in a random order, with no receipt codes: the receipts are published in a "
+        "separate list, so a receipt proves that a ballot was counted, not what it chose."
+    )
+    if hidden:
+        text += (
+            f" The channel (online, kiosk, paper) is not shown where fewer than "
+            f"{MIN_CHANNEL_CELL} ballots of an area came from it, so that no single voter "
+            f"stands out (areas: {', '.join(hidden)})."
         )
-    ]
+    return text
 
 
 def ballots_pb(*, round: Round, area: Area | None) -> str:
-    """The anonymised ballots as a pabulib ``.pb`` file, one row per ballot keyed by receipt hash.
+    """The anonymised ballots as a pabulib ``.pb`` file, in a random order, numbered 1, 2, ...
 
     ``python -m pb.tally`` recounts it with the round's rule and gets the published winners.
     """
@@ -437,11 +466,12 @@ def ballots_pb(*, round: Round, area: Area | None) -> str:
     ordinal = inputs.election.vote_type == "ordinal"
     rows = _ballot_rows(round, area)
     votes: list[Vote] = []
-    for _receipt, _area, _channel, selections in rows:
+    for _area, _channel, selections in rows:
         kept = {str(k): int(v) for k, v in selections.items() if str(k) in inputs.proposals}
         votes.append(_as_vote(kept, ordinal))
     meta = {
         "description": f"{round.name}" + (f": {area.name}" if area else ""),
+        "comment": _file_comment([]) + " The channel each ballot came by is in the CSV file.",
         "currency": round.currency,
         "rule": round.rule,
         "license": "CC BY 4.0",
@@ -456,18 +486,46 @@ def ballots_pb(*, round: Round, area: Area | None) -> str:
         vote_type=inputs.election.vote_type,
         meta=meta,
     )
-    return dumps(election, voter_ids=[r[0] for r in rows])
+    return dumps(election, voter_ids=[str(i) for i in range(1, len(rows) + 1)])
 
 
 def ballots_csv(*, round: Round, area: Area | None) -> str:
-    """The anonymised ballots as CSV: receipt hash, area, channel and the choices, no voter."""
+    """The anonymised ballots as CSV, in a random order: area, channel and the choices.
+
+    The first line is a ``#`` comment saying what the file leaves out and why.
+    """
     _require_closed(round)
+    rows = _ballot_rows(round, area)
     out = io.StringIO()
+    out.write(f"# {_file_comment(rows)}\n")
     writer = csv.writer(out)
-    writer.writerow(["receipt_hash", "area", "channel", "choices"])
-    for receipt, area_slug, channel, selections in _ballot_rows(round, area):
+    writer.writerow(["area", "channel", "choices"])
+    for area_slug, channel, selections in rows:
         choices = ",".join(
             f"{k}:{v}" for k, v in sorted(selections.items(), key=lambda kv: int(kv[0]))
         )
-        writer.writerow([receipt, area_slug, channel, choices])
+        writer.writerow([area_slug, channel, choices])
+    return out.getvalue()
+
+
+def receipts_csv(*, round: Round, area: Area | None = None) -> str:
+    """The SHA-256 of every counted ballot's receipt code, sorted by hash, with its area.
+
+    A voter finds their receipt here to see that their ballot was counted; per area there are
+    exactly as many receipts as ballots in the ballot files.
+    """
+    from pb.voting.models import Receipt
+
+    _require_closed(round)
+    rows = Receipt.objects.filter(round=round)
+    if area is not None:
+        rows = rows.filter(area=area)
+    out = io.StringIO()
+    out.write(
+        "# One line per counted ballot. Find the SHA-256 of your receipt code to see that your "
+        "ballot was counted; the ballots themselves are in the ballot files, in another order.\n"
+    )
+    writer = csv.writer(out)
+    writer.writerow(["receipt_hash", "area"])
+    writer.writerows(rows.order_by("receipt_hash").values_list("receipt_hash", "area__slug"))
     return out.getvalue()

@@ -12,6 +12,7 @@ from backend.errors import DomainError
 from pb import rules
 from pb.counting import selectors, services
 from pb.models import AuditEntry, Round, RoundStyle
+from pb.voting.services.codes import normalise_code
 
 FORMATS = {
     "pb": "text/plain; charset=utf-8",
@@ -41,9 +42,41 @@ def round_count(request: HttpRequest, slug: str) -> HttpResponse:
     return redirect("round_tally", slug=slug)
 
 
+RECEIPT_ANSWERS = {
+    selectors.ReceiptStatus.COUNTED: (
+        "success",
+        "This receipt's ballot is in the sealed ballots that the count reads"
+        " and, once voting has closed, in the published ballot files. The receipt does not say how"
+        " it was voted, and nobody can find that out from it.",
+    ),
+    selectors.ReceiptStatus.WAITING: (
+        "info",
+        "This receipt's ballot has been received and is waiting to be sealed with at least 19"
+        " others, which happens within minutes and always before the count. Check again later.",
+    ),
+    selectors.ReceiptStatus.UNKNOWN: (
+        "warning",
+        "We have no ballot with this receipt in this round. Check that you typed it as printed"
+        " and that it is for this round; if it still is not found, tell the council.",
+    ),
+}
+
+
 def round_tally(request: HttpRequest, slug: str) -> HttpResponse:
-    """The count, area by area: every project, funded or why not, and how to recount it."""
+    """The count, area by area: every project, funded or why not, and how to recount it.
+
+    A POST checks a receipt code (the "check my receipt" box): counted or not, never the
+    choices. POST rather than GET keeps the code out of addresses, logs and browser history.
+    """
     round_ = _public_round(slug)
+    receipt_answer = None
+    receipt_error = ""
+    if request.method == "POST":
+        code = request.POST.get("receipt", "")
+        if not normalise_code(code):
+            receipt_error = "Type the receipt code you were given when you voted."
+        else:
+            receipt_answer = RECEIPT_ANSWERS[selectors.receipt_status(round=round_, code=code)]
     tallies = selectors.latest_tallies(round=round_)
     counted = {t.area_id for t in tallies}
     closed = round_.phase in services.CLOSED_PHASES
@@ -55,6 +88,8 @@ def round_tally(request: HttpRequest, slug: str) -> HttpResponse:
             .first()
         )
     context = {
+        "receipt_answer": receipt_answer,
+        "receipt_error": receipt_error,
         "failure": failure,
         "round": round_,
         "tallies": [(t, selectors.tally_rows(t)) for t in tallies],
@@ -94,4 +129,18 @@ def ballots_file(request: HttpRequest, slug: str, fmt: str) -> HttpResponse:
     name = f"{round_.slug}{'-' + area.slug if area else ''}-ballots.{fmt}"
     response = HttpResponse(body, content_type=FORMATS[fmt])
     response["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
+
+
+def receipts_file(request: HttpRequest, slug: str) -> HttpResponse:
+    """The public list of counted receipts (SHA-256 of each code), apart from the ballots."""
+    round_ = _public_round(slug)
+    try:
+        body = services.receipts_csv(round=round_)
+    except DomainError as exc:
+        return HttpResponse(
+            exc.message, status=exc.status, content_type="text/plain; charset=utf-8"
+        )
+    response = HttpResponse(body, content_type=FORMATS["csv"])
+    response["Content-Disposition"] = f'attachment; filename="{round_.slug}-receipts.csv"'
     return response

@@ -13,7 +13,54 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-__all__ = ["DecisionDay", "KioskSession", "PaperBallot", "PaperEntry", "PaperStatus"]
+__all__ = [
+    "DecisionDay",
+    "KioskSession",
+    "PaperBallot",
+    "PaperEntry",
+    "PaperStatus",
+    "PendingBallot",
+    "Receipt",
+]
+
+
+class PendingBallot(models.Model):
+    """A cast ballot waiting to be sealed into the table the count reads (``pb.Ballot``).
+
+    Written in the same transaction (on PostgreSQL the same statement) as the cast's
+    ``Participation``, so a 201 loses nothing in a crash; that also makes the two rows linkable
+    (same ``xmin``, neighbouring places on disk) for as long as this row lives. Sealing deletes
+    it within minutes (``pb.voting.sealing``); docs/secrecy.md says what a database reader can
+    learn meanwhile. No timestamp: the sealed ballot gets its batch's day.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    round = models.ForeignKey("pb.Round", on_delete=models.CASCADE, related_name="+")
+    area = models.ForeignKey("pb.Area", on_delete=models.PROTECT, related_name="+")
+    channel = models.CharField(max_length=10)
+    selections = models.JSONField()
+    receipt_hash = models.CharField(max_length=64, unique=True)
+
+    def __str__(self) -> str:
+        return "Pending ballot"
+
+
+class Receipt(models.Model):
+    """The SHA-256 of a counted ballot's receipt code, apart from the ballot it came with.
+
+    Sealed with its batch but shuffled on its own, so its random key and place on disk say
+    nothing about which ``Ballot`` it belongs to: a receipt proves that a ballot was counted,
+    never what it chose (a receipt that showed choices would let a voter prove their vote to
+    whoever paid or bullied them). Per area, there are as many receipts as ballots.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    round = models.ForeignKey("pb.Round", on_delete=models.CASCADE, related_name="receipts")
+    area = models.ForeignKey("pb.Area", on_delete=models.PROTECT, related_name="+")
+    receipt_hash = models.CharField(max_length=64, unique=True)
+
+    def __str__(self) -> str:
+        return "Receipt"
 
 
 class KioskSession(models.Model):

@@ -26,6 +26,7 @@ from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
+from backend.accounts import rules as base_rules
 from backend.errors import Conflict, DomainError, NotAllowed
 from backend.forms import add_domain_error
 from pb import rules as pb_rules
@@ -341,6 +342,20 @@ def vote_cast(request: HttpRequest, slug: str) -> HttpResponse:
         samesite="Lax",
     )
     return response
+
+
+def receipt_cookies_clear(response: HttpResponse, user: Any) -> None:
+    """Expire the receipt cookie wherever it may be set: log-out calls this so the next person
+    at a shared computer does not see the receipt. The cookie is scoped to one round's receipt
+    page, so it is deleted on the pages of every round open for a vote or being counted (the
+    cookie lives 15 minutes) and of every round this account voted in."""
+    rounds = Round.objects.filter(phase__in=[Phase.VOTING, Phase.COUNTING])
+    if base_rules.is_signed_in(user):
+        rounds = rounds | Round.objects.filter(participations__voter=user)
+    for slug in rounds.values_list("slug", flat=True).distinct():
+        response.delete_cookie(
+            RECEIPT_COOKIE, path=reverse("vote_receipt", args=[slug]), samesite="Lax"
+        )
 
 
 @never_cache

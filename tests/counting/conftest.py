@@ -1,13 +1,13 @@
 from __future__ import annotations
 
-import hashlib
 import secrets
 from typing import Any
 
 import pytest
 from django.utils import timezone
 
-from pb.models import Ballot, Proposal, ProposalStatus, RoundArea, RoundStyle
+from pb.models import Ballot, Proposal, ProposalStatus, Receipt, RoundArea, RoundStyle
+from pb.voting.services.codes import receipt_hash
 from tests.pb.conftest import World
 
 
@@ -35,14 +35,19 @@ class CountWorld(World):
         )
 
     def cast(self, area: Any, *chosen: Proposal, round_: Any = None, points: int = 1) -> str:
+        """A ballot as sealing leaves it: the ballot and, apart, its receipt's hash."""
         receipt = secrets.token_hex(6)
         Ballot.objects.create(
             round=round_ or self.round,
             area=area,
             channel="online",
             selections={str(p.pk): points for p in chosen},
-            receipt_hash=hashlib.sha256(receipt.encode()).hexdigest(),
-            cast_on=timezone.localdate(),
+            sealed_on=timezone.localdate(),
+        )
+        Receipt.objects.create(
+            round=round_ or self.round,
+            area=area,
+            receipt_hash=receipt_hash(receipt),
         )
         return receipt
 

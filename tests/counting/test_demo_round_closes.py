@@ -13,6 +13,7 @@ from backend.accounts.models import Notification, User
 from feedback.models import NotificationSent, OutcomeReport
 from pb.models import Area, Ballot, Participation, Proposal, Round, Tally
 from pb.services.rounds import round_advance_phase
+from pb.voting.models import PendingBallot
 from pb.voting.services.casting import ballot_cast
 from pb.voting.services.codes import voter_codes_issue
 from tests.factories import UserFactory
@@ -47,7 +48,9 @@ def test_closing_the_demo_vote_counts_reports_tells_and_publishes(
         ballot_cast(round=demo, selections=[lights, bulbs], voter=person)
     for code in voter_codes_issue(actor=None, round=demo, count=2, area=westgate):
         ballot_cast(round=demo, selections=[benches, laptops], voter_code=code)
-    assert Ballot.objects.filter(round=demo).count() == 5
+    # Five are fewer than a batch: they wait, and the count seals them before it reads.
+    assert PendingBallot.objects.filter(round=demo).count() == 5
+    assert not Ballot.objects.filter(round=demo).exists()
 
     manager = User.objects.get(email="manager@example.org")
     with django_capture_on_commit_callbacks(execute=True):
@@ -57,6 +60,8 @@ def test_closing_the_demo_vote_counts_reports_tells_and_publishes(
 
     demo.refresh_from_db()
     assert demo.phase == "results"
+    assert Ballot.objects.filter(round=demo).count() == 5
+    assert not PendingBallot.objects.filter(round=demo).exists()
     tally_ = Tally.objects.get(round=demo, area=westgate)
     # Lighting (£12,000) and bulbs (£3,500) have 3 votes each; with £4,500 left neither
     # benches (£6,000) nor laptops (£9,000), 2 votes each, fit the £20,000.

@@ -7,7 +7,7 @@ import pytest
 from playwright.sync_api import expect
 
 from feedback import tasks
-from feedback.models import OutcomeReport, SurveyAnswer
+from feedback.models import OutcomeReport, PendingSurveyAnswer
 from tests.e2e.conftest import assert_accessible
 from tests.feedback.conftest import Counted
 
@@ -56,7 +56,7 @@ def test_a_voter_reads_the_results_hears_about_them_and_answers_the_survey(
     page.get_by_label("Anything else you want to tell us?").fill("More benches please")
     page.get_by_role("button", name="Send my answers").click()
     expect(page.get_by_role("heading", name="Thank you")).to_be_visible()
-    assert SurveyAnswer.objects.get().influence == "tend_to_agree"
+    assert PendingSurveyAnswer.objects.get().influence == "tend_to_agree"
 
 
 def test_the_results_page_works_without_javascript(page_no_js, live_server, reported):

@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from pb.models import Ballot, Participation, RoundArea
-from pb.voting.models import PaperBallot
+from pb.models import Participation, RoundArea
+from pb.voting.models import PaperBallot, PendingBallot
 from tests.e2e.conftest import assert_accessible
 from tests.factories import RoundFactory
 from tests.voting.conftest import VotingWorld
@@ -51,12 +51,12 @@ def test_a_resident_votes_online_with_the_review_step_and_a_running_total(page, 
         page.get_by_text("You chose these 2 projects, total £38,000 of £50,000.")
     ).to_be_visible()
     assert_accessible(page)
-    assert not Ballot.objects.exists()
+    assert not PendingBallot.objects.exists()
     page.get_by_role("button", name="Cast my vote").click()
     page.wait_for_url("**/vote/receipt/")
     expect(page.get_by_text("Thank you: your vote is cast")).to_be_visible()
     assert_accessible(page)
-    ballot = Ballot.objects.get()
+    ballot = PendingBallot.objects.get()
     assert ballot.selections == {str(world.trees.pk): 1, str(world.lights.pk): 1}
 
 
@@ -83,7 +83,10 @@ def test_a_voter_code_votes_with_javascript_off_and_the_keyboard_alone(page_no_j
     ).to_be_visible()
     page.get_by_role("button", name="Cast my vote").click()
     expect(page.get_by_text("Thank you: your vote is cast")).to_be_visible()
-    assert Ballot.objects.get().selections == {str(world.benches.pk): 1, str(world.mural.pk): 1}
+    assert PendingBallot.objects.get().selections == {
+        str(world.benches.pk): 1,
+        str(world.mural.pk): 1,
+    }
     assert Participation.objects.get().voter_code is not None
 
 
@@ -106,7 +109,7 @@ def test_a_kiosk_casts_two_ballots_in_a_row_and_resets(page, live_server):
         expect(page.get_by_text("Thank you: your vote is cast")).to_be_visible()
         page.get_by_role("link", name="Done: next voter").click()
         page.wait_for_url("**/kiosk/")
-    assert Ballot.objects.filter(channel="kiosk").count() == 2
+    assert PendingBallot.objects.filter(channel="kiosk").count() == 2
     assert Participation.objects.filter(voter__isnull=False).count() == 0
 
 
@@ -120,7 +123,7 @@ def test_two_staff_key_a_paper_ballot_and_a_mismatch_goes_to_reconciliation(page
         page.get_by_label(project).check()
         page.get_by_role("button", name="Save this keying").click()
         log_out(page)
-    assert PaperBallot.objects.get().status == "mismatch" and not Ballot.objects.exists()
+    assert PaperBallot.objects.get().status == "mismatch" and not PendingBallot.objects.exists()
     log_in(page, live_server, "manager@example.org")
     page.goto(live_server.url + "/rounds/city-2027/paper/reconcile/")
     expect(page.get_by_text("Ballot P-101")).to_be_visible()
@@ -129,7 +132,7 @@ def test_two_staff_key_a_paper_ballot_and_a_mismatch_goes_to_reconciliation(page
     page.get_by_label("Reason (goes in the record)").fill("The cross is on Lights.")
     page.get_by_role("button", name="Record the decision").click()
     expect(page.get_by_text("Ballot P-101 is settled.")).to_be_visible()
-    assert Ballot.objects.get().selections == {str(world.lights.pk): 1}
+    assert PendingBallot.objects.get().selections == {str(world.lights.pk): 1}
 
 
 def test_a_decision_day_runs_from_open_to_the_results_reveal(page, live_server, browser):

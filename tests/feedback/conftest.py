@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 from typing import Any
 
 import pytest
@@ -83,8 +82,7 @@ class Counted:
                 area=area,
                 channel=channel,
                 selections={str(self.bench.pk if area == self.north else self.pond.pk): 1},
-                receipt_hash=uuid.uuid4().hex,
-                cast_on=dt.date(2027, 5, 1),
+                sealed_on=dt.date(2027, 5, 1),
             )
         self.north_tally = Tally.objects.create(
             round=self.round,

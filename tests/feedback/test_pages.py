@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from feedback import services, tasks
-from feedback.models import Milestone, OutcomeReport, PipelineStep, SurveyAnswer
+from feedback.models import Milestone, OutcomeReport, PendingSurveyAnswer, PipelineStep
 
 pytestmark = pytest.mark.django_db
 
@@ -143,14 +143,14 @@ def test_the_survey_is_answered_once(client, reported):
     assert client.post(url, answer).status_code == 200
     again = client.post(url, {"influence": "definitely_disagree"})
     assert again.status_code == 409 and b"kept your first answer" in again.content
-    assert SurveyAnswer.objects.get().influence == "tend_to_agree"
+    assert PendingSurveyAnswer.objects.get().influence == "tend_to_agree"
 
 
 def test_a_bad_survey_answer_shows_the_error(client, reported):
     client.force_login(reported.voters[0])
     page = client.post(reverse("outcome_survey", args=["city-2027"]), {"influence": "maybe"})
     assert page.status_code == 400 and b"There is a problem" in page.content
-    assert not SurveyAnswer.objects.exists()
+    assert not PendingSurveyAnswer.objects.exists()
 
 
 def test_people_who_did_not_vote_are_told_the_survey_is_not_for_them(client, reported):
@@ -213,10 +213,10 @@ def test_the_open_data_links_to_ballot_files_that_download(
     assert {"ballots-north.pb", "ballots-north.csv", "ballots-south.pb"} <= set(files)
 
     csv_text = client.get(files["ballots-north.csv"]["url"]).content.decode()
-    assert csv_text.splitlines()[0] == "receipt_hash,area,channel,choices"
-    assert len(csv_text.splitlines()) == 4  # header and North's three ballots
+    assert csv_text.splitlines()[1] == "area,channel,choices"
+    assert len(csv_text.splitlines()) == 5  # comment, header and North's three ballots
     pb_text = client.get(files["ballots-north.pb"]["url"]).content.decode()
-    assert "VOTES" in pb_text and "voter" not in csv_text.splitlines()[0]
+    assert "VOTES" in pb_text and "voter" not in csv_text.splitlines()[1]
 
 
 def test_councillors_find_their_reports_on_their_page_and_residents_find_results(client, reported):

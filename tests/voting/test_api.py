@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 from rest_framework.test import APIClient
 
-from pb.models import Ballot, Participation
+from pb.models import Participation
+from pb.voting.models import PendingBallot
 
 pytestmark = pytest.mark.django_db
 
@@ -28,7 +29,7 @@ def test_a_resident_casts_through_the_api_and_gets_a_receipt(vw):
     assert response.status_code == 201, response.json()
     body = response.json()
     assert body["area"] == vw.north.pk and body["channel"] == "online"
-    assert Ballot.objects.get().receipt_hash == body["receipt_hash"]
+    assert PendingBallot.objects.get().receipt_hash == body["receipt_hash"]
     assert len(body["receipt"].replace("-", "")) == 12
 
 
@@ -39,7 +40,7 @@ def test_a_voter_code_casts_without_an_account_then_gets_a_409(vw):
     again = api_for().post(url(vw), payload, format="json")
     assert again.status_code == 409
     assert again.json()["error"]["code"] == "already_voted"
-    assert Ballot.objects.count() == 1
+    assert PendingBallot.objects.count() == 1
 
 
 def test_a_second_vote_by_account_is_a_409(vw):

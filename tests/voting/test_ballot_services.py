@@ -10,6 +10,7 @@ from django.core.management import call_command
 
 from backend.errors import Conflict, DomainError, NotAllowed
 from pb.models import AuditEntry, Ballot, Participation, VoterCode
+from pb.voting.models import PendingBallot
 from pb.voting.selectors import ballot_spec, rule_sentence, turnout
 from pb.voting.services.casting import ballot_cast
 from pb.voting.services.codes import voter_code_hash, voter_codes_issue
@@ -22,20 +23,21 @@ def ids(*proposals):
 
 
 def nothing_stored():
-    return not Ballot.objects.exists() and not Participation.objects.exists()
+    return not PendingBallot.objects.exists() and not Participation.objects.exists()
 
 
 def test_a_checked_resident_casts_an_approval_ballot_and_gets_a_receipt(vw):
     receipt = ballot_cast(
         round=vw.round, voter=vw.resident, selections=[vw.trees.pk, vw.benches.pk]
     )
-    ballot = Ballot.objects.get()
+    ballot = PendingBallot.objects.get()
     assert ballot.selections == ids(vw.benches, vw.trees)
     assert ballot.area == vw.north and ballot.channel == "online"
     assert ballot.receipt_hash == hashlib.sha256(receipt.code.replace("-", "").encode()).hexdigest()
     participation = Participation.objects.get()
     assert participation.voter == vw.resident and participation.age_band == "45_54"
-    assert not hasattr(Ballot, "voter") and "voter" not in {f.name for f in Ballot._meta.fields}
+    for model in (Ballot, PendingBallot):
+        assert "voter" not in {f.name for f in model._meta.fields}
     assert len(receipt.code.replace("-", "")) == 12
 
 
@@ -44,7 +46,7 @@ def test_a_second_vote_by_the_same_resident_is_a_conflict_and_stores_nothing_mor
     with pytest.raises(Conflict) as exc:
         ballot_cast(round=vw.round, voter=vw.resident, selections=[vw.benches.pk])
     assert exc.value.status == 409 and exc.value.code == "already_voted"
-    assert Ballot.objects.count() == 1 and Participation.objects.count() == 1
+    assert PendingBallot.objects.count() == 1 and Participation.objects.count() == 1
 
 
 @pytest.mark.parametrize(
@@ -102,7 +104,7 @@ def test_good_ballots_of_every_type_are_stored_in_the_canonical_format(
 ):
     vw.set(ballot_type=ballot_type, min_choices=2, max_choices=2, rank_k=3)
     ballot_cast(round=vw.round, voter=vw.resident, selections=make(vw))
-    stored = Ballot.objects.get().selections
+    stored = PendingBallot.objects.get().selections
     assert all(isinstance(k, str) and isinstance(v, int) for k, v in stored.items())
     assert len(stored) == (expected or 2)
 
@@ -127,7 +129,7 @@ def test_a_group_may_not_score_its_own_bid_when_the_round_says_so(vw):
         )
     assert exc.value.code == "own_bid" and nothing_stored()
     ballot_cast(round=vw.round, voter=vw.resident, selections=others, own_bid=vw.trees.pk)
-    assert str(vw.trees.pk) not in Ballot.objects.get().selections
+    assert str(vw.trees.pk) not in PendingBallot.objects.get().selections
 
 
 def test_voting_outside_the_voting_phase_is_not_allowed(vw):
@@ -195,7 +197,7 @@ def test_a_voter_code_votes_once_in_its_area(vw):
     with pytest.raises(Conflict) as exc:
         ballot_cast(round=vw.round, voter_code=code, selections=ids(vw.benches))
     assert "already been used" in exc.value.message
-    assert Ballot.objects.count() == 1
+    assert PendingBallot.objects.count() == 1
 
 
 def test_unknown_codes_codes_for_another_area_and_codes_when_disabled_are_refused(vw):

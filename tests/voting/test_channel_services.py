@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from backend.errors import Conflict, DomainError, NotAllowed
-from pb.models import AuditEntry, Ballot, Participation, RoundArea, Tally
+from pb.models import AuditEntry, Participation, RoundArea, Tally
 from pb.voting import selectors
-from pb.voting.models import PaperStatus
+from pb.voting.models import PaperStatus, PendingBallot
 from pb.voting.services.codes import voter_codes_issue
 from pb.voting.services.decision_day import (
     decision_day_close,
@@ -30,7 +30,8 @@ def test_event_staff_unlock_a_kiosk_that_casts_with_voter_codes_for_its_area(vw)
     r1 = kiosk_cast(kiosk=kiosk, voter_code=first, selections=[vw.trees.pk])
     r2 = kiosk_cast(kiosk=kiosk, voter_code=second, selections=[vw.benches.pk])
     assert r1.code != r2.code
-    assert list(Ballot.objects.values_list("channel", "area__name")) == [("kiosk", "North")] * 2
+    stored = list(PendingBallot.objects.values_list("channel", "area__name"))
+    assert stored == [("kiosk", "North")] * 2
     assert not Participation.objects.filter(voter__isnull=False).exists()
     assert AuditEntry.objects.filter(action="voting.kiosk_unlock", actor=vw.staff).exists()
 
@@ -44,7 +45,7 @@ def test_a_kiosk_needs_a_code_and_stops_when_locked(vw):
     with pytest.raises(NotAllowed) as exc:
         kiosk_cast(kiosk=kiosk, voter_code=code, selections=[vw.trees.pk])
     assert exc.value.code == "kiosk_locked"
-    assert not Ballot.objects.exists()
+    assert not PendingBallot.objects.exists()
 
 
 def test_residents_cannot_unlock_kiosks_and_areas_must_be_in_the_round(vw):
@@ -70,10 +71,10 @@ def key(vw, who, serial="P-1", selections=None, spoilt=False, area=None):
 
 def test_a_paper_ballot_counts_once_two_staff_key_it_the_same(vw):
     paper = key(vw, vw.staff)
-    assert paper.status == PaperStatus.WAITING and not Ballot.objects.exists()
+    assert paper.status == PaperStatus.WAITING and not PendingBallot.objects.exists()
     paper = key(vw, vw.staff2, serial="p-1")
     assert paper.status == PaperStatus.COUNTED
-    ballot = Ballot.objects.get()
+    ballot = PendingBallot.objects.get()
     assert ballot.channel == "paper" and ballot.selections == {str(vw.trees.pk): 1}
     assert Participation.objects.get().channel == "paper"
 
@@ -83,13 +84,13 @@ def test_the_same_person_cannot_key_a_ballot_twice(vw):
     with pytest.raises(Conflict) as exc:
         key(vw, vw.staff)
     assert "different member of staff" in exc.value.message
-    assert not Ballot.objects.exists()
+    assert not PendingBallot.objects.exists()
 
 
 def test_differing_keyings_wait_for_a_manager_who_decides_with_a_reason(vw):
     key(vw, vw.staff, selections=[vw.trees.pk])
     paper = key(vw, vw.staff2, selections=[vw.benches.pk])
-    assert paper.status == PaperStatus.MISMATCH and not Ballot.objects.exists()
+    assert paper.status == PaperStatus.MISMATCH and not PendingBallot.objects.exists()
     assert list(selectors.reconciliation_queue(round=vw.round)) == [paper]
     with pytest.raises(Conflict):
         key(vw, vw.manager)
@@ -101,11 +102,11 @@ def test_differing_keyings_wait_for_a_manager_who_decides_with_a_reason(vw):
         actor=vw.manager, paper=paper, decision="second", reason="The cross is on Benches."
     )
     assert paper.status == PaperStatus.RESOLVED
-    assert Ballot.objects.get().selections == {str(vw.benches.pk): 1}
+    assert PendingBallot.objects.get().selections == {str(vw.benches.pk): 1}
     assert not selectors.reconciliation_queue(round=vw.round).exists()
     with pytest.raises(Conflict):
         paper_reconcile(actor=vw.manager, paper=paper, decision="first", reason="again")
-    assert Ballot.objects.count() == 1
+    assert PendingBallot.objects.count() == 1
     entry = AuditEntry.objects.get(action="voting.paper_reconcile")
     assert entry.reason == "The cross is on Benches." and entry.details["serial"] == "P-1"
 
@@ -117,14 +118,14 @@ def test_a_mismatch_in_area_goes_to_reconciliation_and_can_be_declared_spoilt(vw
     paper = paper_reconcile(
         actor=vw.manager, paper=paper, decision="spoilt", reason="Two areas marked."
     )
-    assert paper.status == PaperStatus.SPOILT and not Ballot.objects.exists()
+    assert paper.status == PaperStatus.SPOILT and not PendingBallot.objects.exists()
 
 
 def test_a_spoilt_ballot_keyed_twice_is_recorded_as_spoilt_and_not_counted(vw):
     key(vw, vw.staff, spoilt=True, selections={})
     paper = key(vw, vw.staff2, spoilt=True, selections={})
     assert paper.status == PaperStatus.SPOILT
-    assert not Ballot.objects.exists() and not Participation.objects.exists()
+    assert not PendingBallot.objects.exists() and not Participation.objects.exists()
     assert selectors.turnout(round=vw.round, fresh=True)["spoilt_paper"] == 1
     with pytest.raises(Conflict):
         key(vw, vw.manager, spoilt=True)

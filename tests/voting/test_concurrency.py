@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from backend.errors import Conflict
-from pb.models import Ballot, Participation
+from pb.models import Participation
+from pb.voting.models import PendingBallot
 from pb.voting.services.casting import ballot_cast
 from tests.conftest import race
 from tests.voting.conftest import VotingWorld
@@ -24,7 +25,7 @@ def test_the_same_voter_code_cast_from_many_threads_stores_exactly_one_ballot(cl
     )
     assert sum(o.ok for o in outcomes) == 1
     assert all(isinstance(o.error, Conflict) for o in outcomes if not o.ok)
-    assert Ballot.objects.count() == 1 and Participation.objects.count() == 1
+    assert PendingBallot.objects.count() == 1 and Participation.objects.count() == 1
 
 
 def test_the_same_account_voting_from_many_threads_stores_exactly_one_ballot(clock):
@@ -35,4 +36,4 @@ def test_the_same_account_voting_from_many_threads_stores_exactly_one_ballot(clo
     )
     assert sum(o.ok for o in outcomes) == 1
     assert all(isinstance(o.error, Conflict) for o in outcomes if not o.ok)
-    assert Ballot.objects.count() == 1 and Participation.objects.count() == 1
+    assert PendingBallot.objects.count() == 1 and Participation.objects.count() == 1

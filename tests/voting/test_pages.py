@@ -7,8 +7,8 @@ import re
 import pytest
 from django.urls import reverse
 
-from pb.models import Ballot, Participation, VoterCode
-from pb.voting.models import KioskSession, PaperBallot
+from pb.models import Participation, VoterCode
+from pb.voting.models import KioskSession, PaperBallot, PendingBallot
 
 pytestmark = pytest.mark.django_db
 
@@ -33,7 +33,7 @@ def test_a_resident_chooses_reviews_and_casts_without_javascript(client, vw):
     html = review.content.decode()
     assert review.status_code == 200
     assert "You chose these 2 projects, total £38,000 of £50,000." in html
-    assert not Ballot.objects.exists()
+    assert not PendingBallot.objects.exists()
     fields = hidden_fields(html)
     assert ("choice", str(vw.trees.pk)) in fields and ("area", str(vw.north.pk)) in fields
     data: dict[str, list[str]] = {}
@@ -43,10 +43,10 @@ def test_a_resident_chooses_reviews_and_casts_without_javascript(client, vw):
     assert cast.status_code == 302 and cast["Location"].endswith("/vote/receipt/")
     receipt = client.get(cast["Location"]).content.decode()
     assert "Thank you: your vote is cast" in receipt
-    assert Ballot.objects.get().selections == {str(vw.trees.pk): 1, str(vw.lights.pk): 1}
+    assert PendingBallot.objects.get().selections == {str(vw.trees.pk): 1, str(vw.lights.pk): 1}
     again = client.post(reverse("vote_cast", args=[vw.round.slug]), data)
     assert again.status_code == 409 and "already voted" in again.content.decode()
-    assert Ballot.objects.count() == 1
+    assert PendingBallot.objects.count() == 1
 
 
 def test_an_over_budget_choice_comes_back_with_the_choices_kept_and_a_clear_error(client, vw):
@@ -155,7 +155,7 @@ def test_staff_unlock_a_kiosk_which_casts_two_ballots_in_a_row(client, vw):
         assert client.post(reverse("kiosk_review"), data).status_code == 200
         done = client.post(reverse("kiosk_cast"), data)
         assert done.status_code == 200 and "Done: next voter" in done.content.decode()
-    assert Ballot.objects.filter(channel="kiosk").count() == 2
+    assert PendingBallot.objects.filter(channel="kiosk").count() == 2
     KioskSession.objects.update(locked_at="2026-01-01T00:00Z")
     assert client.get(reverse("kiosk_choose")).status_code == 403
 
@@ -189,7 +189,7 @@ def test_two_staff_key_paper_and_a_mismatch_goes_to_the_managers_queue(client, v
         url, {"area": vw.north.pk, "serial": "A2", "choice": [vw.mural.pk]}, follow=True
     )
     assert "goes to a manager" in response.content.decode()
-    assert Ballot.objects.filter(channel="paper").count() == 1
+    assert PendingBallot.objects.filter(channel="paper").count() == 1
     client.force_login(vw.manager)
     queue = client.get(reverse("paper_reconcile", args=[vw.round.slug])).content.decode()
     assert "Ballot A2" in queue and "Mural" in queue and "Trees" in queue
@@ -202,7 +202,7 @@ def test_two_staff_key_paper_and_a_mismatch_goes_to_the_managers_queue(client, v
         reverse("paper_reconcile", args=[vw.round.slug]),
         {"paper": paper.pk, "decision": "first", "reason": "Cross on Trees."},
     )
-    assert Ballot.objects.filter(channel="paper").count() == 2
+    assert PendingBallot.objects.filter(channel="paper").count() == 2
 
 
 def test_the_decision_day_desk_and_venue_screen(client, vw):
@@ -265,7 +265,7 @@ def test_the_receipt_code_is_not_kept_in_the_session_beside_the_voter(client, vw
         reverse("vote_cast", args=[vw.round.slug]), {"area": vw.north.pk, "choice": [vw.trees.pk]}
     )
     assert cast.status_code == 302
-    code = Ballot.objects.get().receipt_hash
+    code = PendingBallot.objects.get().receipt_hash
     for session in Session.objects.all():
         stored = str(session.get_decoded())
         assert not any(receipt_hash(word) == code for word in stored.replace("'", " ").split())

@@ -1,15 +1,18 @@
 """Casting a ballot online or at a kiosk, with a signed-in account or a voter code.
 
-A cast writes a ``Participation`` (who) and a ``Ballot`` (what, with no link to who) in one
-transaction. Double votes are decided by the unique constraints on ``Participation`` (one per
-round and account, one per voter code), never by a check-then-act, so two requests racing
-with the same code store exactly one ballot. Nothing is stored when a ballot is refused.
+A cast writes a ``Participation`` (who) and a ``PendingBallot`` (what, with no link to who) in
+one transaction; sealing later moves pending ballots, shuffled and in batches, to the table the
+count reads (``pb.voting.sealing``, docs/secrecy.md). Double votes are decided by the unique
+constraints on ``Participation`` (one per round and account, one per voter code), never by a
+check-then-act, so two requests racing with the same code store exactly one ballot. Nothing
+is stored when a ballot is refused.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 import uuid
 from dataclasses import dataclass
 from functools import cache
@@ -22,9 +25,11 @@ from django.utils.translation import gettext as _
 from backend.accounts import rules as base_rules
 from backend.accounts.models import AgeBand
 from backend.errors import Conflict, DomainError, NotFound
-from pb.models import Area, Ballot, Channel, Participation, Round, VoterCode
+from pb.models import Area, Channel, Participation, Round, VoterCode
 from pb.phases import Action, Phase
 from pb.services.guards import require_phase
+from pb.voting import sealing
+from pb.voting.models import PendingBallot
 from pb.voting.selectors import ballot_spec
 from pb.voting.services.checking import check_selections
 from pb.voting.services.codes import (
@@ -34,6 +39,8 @@ from pb.voting.services.codes import (
     receipt_hash,
     voter_code_hash,
 )
+
+logger = logging.getLogger(__name__)
 
 #: The round fields a cast reads (phase, eligibility, and the ballot on a cache miss): the API
 #: loads only these.
@@ -124,13 +131,18 @@ def ballot_write(
     age_band: str = "",
     today: dt.date,
 ) -> Receipt:
-    """The participation and the ballot, in one transaction; raises ``IntegrityError`` on a
-    second vote (the unique constraints decide).
+    """The participation and the pending ballot, in one transaction; raises ``IntegrityError``
+    on a second vote (the unique constraints decide).
+
+    The ballot goes to ``PendingBallot``, not to the table the count reads: written beside its
+    participation it is linkable to the voter until sealing moves it, shuffled, into a batch
+    (``pb.voting.sealing``). The cast that makes a batch enqueues the sealing task on commit.
 
     On PostgreSQL both rows go in one statement (a data-modifying ``WITH``), which is one
-    transaction by itself: one round trip instead of BEGIN, two INSERTs and COMMIT. Inside an
-    outer transaction it runs under a savepoint, as ``atomic()`` did, so a refused second vote
-    leaves the outer transaction usable.
+    transaction by itself: one round trip instead of BEGIN, two INSERTs and COMMIT. The same
+    statement counts the round's other pending ballots (capped, so a backlog costs nothing
+    more). Inside an outer transaction it runs under a savepoint, as ``atomic()`` did, so a
+    refused second vote leaves the outer transaction usable.
     """
     receipt = random_code(RECEIPT_LENGTH)
     if connection.vendor == "postgresql":
@@ -148,34 +160,56 @@ def ballot_write(
             channel,
             json.dumps(selections),
             receipt_hash(receipt),
-            today,
+            round_.pk,
         )
         if connection.in_atomic_block:
             with transaction.atomic(), connection.cursor() as cursor:
                 cursor.execute(_write_sql(), params)
+                others = cursor.fetchone()[0]
         else:
             with connection.cursor() as cursor:
                 cursor.execute(_write_sql(), params)
-        return Receipt(format_code(receipt), round_.pk, area_id, channel, today, selections)
-    with transaction.atomic():
-        Participation.objects.create(
-            round_id=round_.pk,
-            area_id=area_id,
-            voter=voter,
-            voter_code=code,
-            channel=channel,
-            age_band=age_band,
-            voted_on=today,
-        )
-        Ballot.objects.create(
-            round_id=round_.pk,
-            area_id=area_id,
-            channel=channel,
-            selections=selections,
-            receipt_hash=receipt_hash(receipt),
-            cast_on=today,
-        )
+                others = cursor.fetchone()[0]
+    else:
+        with transaction.atomic():
+            Participation.objects.create(
+                round_id=round_.pk,
+                area_id=area_id,
+                voter=voter,
+                voter_code=code,
+                channel=channel,
+                age_band=age_band,
+                voted_on=today,
+            )
+            others = PendingBallot.objects.filter(round_id=round_.pk)[:_PENDING_CAP].count()
+            PendingBallot.objects.create(
+                round_id=round_.pk,
+                area_id=area_id,
+                channel=channel,
+                selections=selections,
+                receipt_hash=receipt_hash(receipt),
+            )
+    if others + 1 in _SEAL_AT:
+        _seal_on_commit(round_.pk)
     return Receipt(format_code(receipt), round_.pk, area_id, channel, today, selections)
+
+
+#: Pending counts at which a cast enqueues sealing: the first batch, and a second chance when
+#: casts racing past the first left it unnoticed (beat seals anything missed within a minute).
+_SEAL_AT = (sealing.MIN_BATCH, 2 * sealing.MIN_BATCH)
+_PENDING_CAP = 2 * sealing.MIN_BATCH
+
+
+def _seal_on_commit(round_id: int) -> None:
+    def enqueue() -> None:
+        from pb.tasks import seal_ballots
+
+        try:
+            seal_ballots.delay(round_id)
+        except Exception:  # the ballot is stored; beat's backstop seals it within a minute
+            logger.warning("could not enqueue sealing for round %s", round_id, exc_info=True)
+
+    transaction.on_commit(enqueue)
 
 
 def ballot_cast(
@@ -263,18 +297,22 @@ def _columns(model: Any, names: tuple[str, ...], prefix: str = "") -> str:
 
 @cache
 def _write_sql() -> str:
-    """Participation then ballot in one PostgreSQL statement (the ballot reads the CTE, so it
-    is written only after the participation was)."""
+    """Participation then pending ballot in one PostgreSQL statement (the ballot reads the CTE,
+    so it is written only after the participation was), returning how many other ballots of
+    the round were pending (the subquery sees the statement's snapshot, so not this one)."""
     part = ("round", "area", "voter", "voter_code", "channel", "age_band", "voted_on")
-    ballot = ("id", "round", "area", "channel", "selections", "receipt_hash", "cast_on")
+    ballot = ("id", "round", "area", "channel", "selections", "receipt_hash")
     qn = connection.ops.quote_name
+    pending = qn(PendingBallot._meta.db_table)
     # Identifiers from the models' metadata; every value is a query parameter.
     return (
         f"WITH p AS (INSERT INTO {qn(Participation._meta.db_table)}"  # noqa: S608
         f" ({_columns(Participation, part)})"
         " VALUES (%s, %s, %s, %s, %s, %s, %s) RETURNING 1)"
-        f" INSERT INTO {qn(Ballot._meta.db_table)} ({_columns(Ballot, ballot)})"
-        " SELECT %s, %s, %s, %s, %s::jsonb, %s, %s FROM p"
+        f" INSERT INTO {pending} ({_columns(PendingBallot, ballot)})"
+        " SELECT %s, %s, %s, %s, %s::jsonb, %s FROM p"
+        f" RETURNING (SELECT count(*) FROM (SELECT 1 FROM {pending}"
+        f" WHERE {qn('round_id')} = %s LIMIT {_PENDING_CAP}) o)"
     )
 
 
