@@ -54,7 +54,6 @@ def prepare_database(url: str) -> None:
 
 def build_round(args: argparse.Namespace) -> Any:
     import datetime as dt
-    import uuid
 
     from django.contrib.auth.hashers import make_password
 
@@ -130,8 +129,7 @@ def build_round(args: argparse.Namespace) -> Any:
                     area=area,
                     channel=channel,
                     selections={str(p.pk): 1 for p in choice},
-                    receipt_hash=uuid.uuid4().hex,
-                    cast_on=dt.date(2027, 5, 1),
+                    sealed_on=dt.date(2027, 5, 1),
                 )
             )
         Participation.objects.bulk_create(parts)

@@ -279,6 +279,7 @@ def check_store(ok_codes: list[str]) -> dict[str, int]:
     from django.db.models import Count
 
     from pb.models import Ballot, Participation, VoterCode
+    from pb.voting.models import PendingBallot
     from pb.voting.services.codes import voter_code_hash
 
     hashes = [voter_code_hash(c) for c in ok_codes]
@@ -287,7 +288,8 @@ def check_store(ok_codes: list[str]) -> dict[str, int]:
         stored += Participation.objects.filter(
             voter_code__code_hash__in=hashes[i : i + 5000]
         ).count()
-    ballots = Ballot.objects.count()
+    # Cast ballots wait as pending until a worker seals them (none runs here): count both.
+    ballots = Ballot.objects.count() + PendingBallot.objects.count()
     participations = Participation.objects.count()
     twice = VoterCode.objects.annotate(n=Count("participation")).filter(n__gt=1).count()
     return {

@@ -22,7 +22,7 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.core.mail import EmailMessage, get_connection
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.formats import number_format
@@ -533,29 +533,44 @@ def survey_answer(
             satisfaction=satisfaction,
             comment=comment.strip(),
         )
-        if PendingSurveyAnswer.objects.filter(round=round).count() >= MIN_BATCH:
+        waiting = PendingSurveyAnswer.objects.filter(round=round, area_id=participation.area_id)
+        if waiting.count() == MIN_BATCH:
             _on_commit("seal_survey_answers", round.pk)
     return answer
 
 
 def survey_answers_seal(*, round_id: int, final: bool = False) -> int:
-    """Move the round's pending survey answers into ``SurveyAnswer`` as one shuffled batch, as
-    ``pb.voting.sealing.ballots_seal`` does for ballots; returns how many.
+    """Move the round's pending survey answers into ``SurveyAnswer`` in shuffled batches, as
+    ``pb.voting.sealing.ballots_seal`` does for ballots; returns how many pending were sealed.
 
-    Nothing happens while fewer than ``MIN_BATCH`` are pending unless ``final`` (the survey has
-    closed). Locks the round row (``FOR NO KEY UPDATE``) so two sealers take turns.
+    By area (the invitation says it): an area's answers are sealed once at least ``MIN_BATCH``
+    wait, or all of them when ``final`` (the survey has closed), a small remainder together with
+    sealed answers of its area taken back at random to make ``MIN_BATCH``. Locks the round row
+    (``FOR NO KEY UPDATE``) so two sealers take turns.
     """
+    fields = ("area_id", "influence", "satisfaction", "comment")
     with transaction.atomic():
         if not Round.objects.select_for_update(no_key=True).filter(pk=round_id).exists():
             return 0
-        rows = list(
-            PendingSurveyAnswer.objects.filter(round_id=round_id).values_list(
-                "id", "area_id", "influence", "satisfaction", "comment"
-            )
-        )
-        if not rows or (len(rows) < MIN_BATCH and not final):
+        by_area: dict[int | None, list[tuple[Any, ...]]] = {}
+        for row in PendingSurveyAnswer.objects.filter(round_id=round_id).values_list("id", *fields):
+            by_area.setdefault(row[1], []).append(row)
+        ready = {a: rows for a, rows in by_area.items() if final or len(rows) >= MIN_BATCH}
+        if not ready:
             return 0
-        PendingSurveyAnswer.objects.filter(id__in=[r[0] for r in rows]).delete()
+        pending = [row for rows in ready.values() for row in rows]
+        PendingSurveyAnswer.objects.filter(id__in=[row[0] for row in pending]).delete()
+        batch = [row[1:] for row in pending]
+        for area_id, rows in ready.items():
+            if len(rows) < MIN_BATCH:
+                same_area = Q(area__isnull=True) if area_id is None else Q(area_id=area_id)
+                taken = list(
+                    SurveyAnswer.objects.filter(same_area, round_id=round_id)
+                    .order_by("?")
+                    .values_list("id", *fields)[: MIN_BATCH - len(rows)]
+                )
+                SurveyAnswer.objects.filter(id__in=[row[0] for row in taken]).delete()
+                batch += [row[1:] for row in taken]
         day = timezone.localdate()
         SurveyAnswer.objects.bulk_create(
             SurveyAnswer(
@@ -566,24 +581,24 @@ def survey_answers_seal(*, round_id: int, final: bool = False) -> int:
                 comment=comment,
                 sealed_on=day,
             )
-            for _id, area_id, influence, satisfaction, comment in shuffled(rows)
+            for area_id, influence, satisfaction, comment in shuffled(batch)
         )
-    return len(rows)
+    return len(pending)
 
 
 def survey_answers_seal_due() -> int:
-    """Beat's backstop: seal every round with a batch of answers waiting, and everything left
+    """Beat's backstop: seal every area with a batch of answers waiting, and everything left
     in a survey that has closed."""
     from django.db.models import Count
 
-    sealed = 0
-    pending = PendingSurveyAnswer.objects.values("round_id").annotate(n=Count("id"))
+    due: dict[int, bool] = {}
+    pending = PendingSurveyAnswer.objects.values("round_id", "area_id").annotate(n=Count("id"))
     for row in pending.order_by("round_id"):
-        round_ = Round.objects.get(pk=row["round_id"])
-        final = selectors.survey_closed(round=round_)
+        round_id = row["round_id"]
+        final = selectors.survey_closed(round=Round.objects.get(pk=round_id))
         if final or row["n"] >= MIN_BATCH:
-            sealed += survey_answers_seal(round_id=round_.pk, final=final)
-    return sealed
+            due[round_id] = final
+    return sum(survey_answers_seal(round_id=r, final=final) for r, final in due.items())
 
 
 # --- Delivery ("you said, we did") ----------------------------------------------------------

@@ -51,6 +51,9 @@ class Migration(migrations.Migration):
                 ('area', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='pb.area')),
                 ('round', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='pb.round')),
             ],
+            options={
+                'indexes': [models.Index(fields=['round', 'area', 'channel'], name='pending_ballot_cell')],
+            },
         ),
         migrations.CreateModel(
             name='Receipt',

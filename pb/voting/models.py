@@ -41,6 +41,12 @@ class PendingBallot(models.Model):
     selections = models.JSONField()
     receipt_hash = models.CharField(max_length=64, unique=True)
 
+    class Meta:
+        # A cast counts its cell's pending ballots (pb.voting.sealing seals by cell).
+        indexes = [
+            models.Index(fields=["round", "area", "channel"], name="pending_ballot_cell"),
+        ]
+
     def __str__(self) -> str:
         return "Pending ballot"
 

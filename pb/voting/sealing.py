@@ -5,8 +5,10 @@ Why: a cast writes the *who* (``Participation``) and the *what* in one transacti
 by side on disk, and on SQLite gives them neighbouring rowids. Whoever can read the database
 could then join every named voter to their choices. Sealing breaks every such join:
 
-- a batch holds at least ``MIN_BATCH`` ballots of one round (or all that remain once voting
-  has closed), so each sealed ballot could be any of at least 20 voters;
+- a batch holds at least ``MIN_BATCH`` ballots of one round, area and channel (a participation
+  says all three), so each sealed ballot could be any of at least 20 voters; what remains when
+  voting closes is sealed together with as many of its area and channel's sealed ballots, taken
+  back at random, as make 20;
 - the batch is written in one transaction of its own (one ``xmin`` for all of it), in an order
   drawn from the operating system's random source, with fresh random ids and the batch's day
   as the only date; the receipts of the batch are shuffled separately into their own table;
@@ -23,6 +25,7 @@ from __future__ import annotations
 
 import secrets
 import uuid
+from collections import defaultdict
 from collections.abc import Iterable
 from typing import Any
 
@@ -52,13 +55,34 @@ def _voting_open(phase: str) -> bool:
     return allows(phase, Action.VOTE) or allows(phase, Action.KEY_PAPER)
 
 
-def ballots_seal(*, round_id: int, final: bool = False) -> int:
-    """Seal the round's pending ballots as one batch; returns how many were sealed.
+Row = tuple[Any, int, str, Any, str | None]  # pending id, area, channel, selections, receipt
 
-    Nothing happens while fewer than ``MIN_BATCH`` are pending, unless ``final`` (voting has
-    closed and the count needs everything). The round row is locked ``FOR NO KEY UPDATE``, so
-    two sealers take turns while casts (whose foreign key only needs ``FOR KEY SHARE``) go on;
-    ballots cast meanwhile stay pending for the next batch.
+
+def _take_back(round_id: int, area_id: int, channel: str, n: int) -> list[Row]:
+    """Up to ``n`` already sealed ballots of one cell, drawn at random and deleted, to be sealed
+    again with a final remainder so that it too hides among at least ``MIN_BATCH``. Their
+    receipts stay where they are."""
+    taken = list(
+        Ballot.objects.filter(round_id=round_id, area_id=area_id, channel=channel)
+        .order_by("?")
+        .values_list("id", "selections")[:n]
+    )
+    Ballot.objects.filter(id__in=[pk for pk, _s in taken]).delete()
+    return [(None, area_id, channel, selections, None) for _pk, selections in taken]
+
+
+def ballots_seal(*, round_id: int, final: bool = False) -> int:
+    """Seal the round's pending ballots; returns how many pending ballots were sealed.
+
+    Ballots are sealed by *cell*, one area and channel of the round, because the participation
+    says both: a lone kiosk ballot among 19 online ones would stand out. A cell is sealed once
+    it holds ``MIN_BATCH`` ballots, or whatever it holds when ``final`` (voting has closed and
+    the count needs everything); a final remainder smaller than ``MIN_BATCH`` takes back, at
+    random, enough of the cell's sealed ballots to be sealed with (``_take_back``). Every cell
+    ready at once goes in one transaction.
+
+    The round row is locked ``FOR NO KEY UPDATE``, so two sealers take turns while casts (whose
+    foreign key only needs ``FOR KEY SHARE``) go on; ballots cast meanwhile stay pending.
     """
     with transaction.atomic():
         locked = (
@@ -69,18 +93,24 @@ def ballots_seal(*, round_id: int, final: bool = False) -> int:
         )
         if locked is None:
             return 0
-        rows = list(
-            PendingBallot.objects.filter(round_id=round_id).values_list(
-                "id", "area_id", "channel", "selections", "receipt_hash"
-            )
-        )
-        if not rows or (len(rows) < MIN_BATCH and not final):
+        cells: dict[tuple[int, str], list[Row]] = defaultdict(list)
+        for row in PendingBallot.objects.filter(round_id=round_id).values_list(
+            "id", "area_id", "channel", "selections", "receipt_hash"
+        ):
+            cells[(row[1], row[2])].append(row)
+        ready = {key: rows for key, rows in cells.items() if final or len(rows) >= MIN_BATCH}
+        if not ready:
             return 0
         if connection.vendor == "sqlite":
             # Deleted rows' bytes are otherwise left in SQLite's free pages.
             with connection.cursor() as cursor:
                 cursor.execute("PRAGMA secure_delete = ON")
-        PendingBallot.objects.filter(id__in=[r[0] for r in rows]).delete()
+        pending = [row for rows in ready.values() for row in rows]
+        PendingBallot.objects.filter(id__in=[row[0] for row in pending]).delete()
+        batch = list(pending)
+        for (area_id, channel), rows in ready.items():
+            if len(rows) < MIN_BATCH:
+                batch += _take_back(round_id, area_id, channel, MIN_BATCH - len(rows))
         day = timezone.localdate()
         # One INSERT each, in shuffled order: the rows land on disk (and get SQLite rowids) in
         # that order, which is unrelated to the order of the casts.
@@ -94,16 +124,17 @@ def ballots_seal(*, round_id: int, final: bool = False) -> int:
                     selections=selections,
                     sealed_on=day,
                 )
-                for _id, area_id, channel, selections, _receipt in shuffled(rows)
+                for _id, area_id, channel, selections, _receipt in shuffled(batch)
             ]
         )
         Receipt.objects.bulk_create(
             [
                 Receipt(id=uuid.uuid4(), round_id=round_id, area_id=area_id, receipt_hash=receipt)
-                for _id, area_id, _channel, _selections, receipt in shuffled(rows)
+                for _id, area_id, _channel, _selections, receipt in shuffled(pending)
+                if receipt is not None
             ]
         )
-    return len(rows)
+    return len(pending)
 
 
 def seal_all(*, round: Round) -> int:
@@ -115,19 +146,19 @@ def seal_all(*, round: Round) -> int:
 
 
 def rounds_due() -> list[tuple[int, bool]]:
-    """Rounds with a batch to seal: ``(round id, final)``. At least ``MIN_BATCH`` pending while
-    voting is open; anything pending once it has closed."""
+    """Rounds with something to seal: ``(round id, final)``. A cell (area and channel) with at
+    least ``MIN_BATCH`` pending while voting is open; anything pending once it has closed."""
     pending = (
-        PendingBallot.objects.values("round_id", "round__phase")
+        PendingBallot.objects.values("round_id", "round__phase", "area_id", "channel")
         .annotate(n=Count("id"))
         .order_by("round_id")
     )
-    due = []
+    due: dict[int, bool] = {}
     for row in pending:
         final = not _voting_open(row["round__phase"])
         if final or row["n"] >= MIN_BATCH:
-            due.append((row["round_id"], final))
-    return due
+            due[row["round_id"]] = final
+    return sorted(due.items())
 
 
 def pending_vacuum() -> None:

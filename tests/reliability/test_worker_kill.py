@@ -32,7 +32,6 @@ import subprocess
 import sys
 import threading
 import time
-import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -348,8 +347,7 @@ class Council:
                     area=area,
                     channel="online",
                     selections={str(p.pk): 1 for p in chosen},
-                    receipt_hash=uuid.uuid4().hex,
-                    cast_on=cast_on,
+                    sealed_on=cast_on,
                 )
             )
         Participation.objects.bulk_create(participations)

@@ -9,6 +9,7 @@ from pb.models import Ballot, Participation
 from pb.voting import sealing
 from pb.voting.models import PendingBallot, Receipt
 from pb.voting.services.casting import ballot_cast
+from pb.voting.services.kiosk import kiosk_cast, kiosk_unlock
 
 pytestmark = pytest.mark.django_db
 
@@ -27,15 +28,39 @@ def test_fewer_than_twenty_pending_ballots_wait_while_voting_is_open(vw):
     assert PendingBallot.objects.count() == sealing.MIN_BATCH - 1 and not Ballot.objects.exists()
 
 
-def test_twenty_pending_ballots_are_sealed_with_their_receipts_and_the_pending_rows_go(vw):
-    cast_codes(vw, 12)
-    cast_codes(vw, 13, area=vw.south)
-    assert sealing.ballots_seal(round_id=vw.round.pk) == 25
-    assert not PendingBallot.objects.exists()
-    assert Ballot.objects.filter(area=vw.north).count() == 12
-    assert Receipt.objects.filter(area=vw.south).count() == 13
-    assert Participation.objects.count() == 25
+def test_twenty_pending_ballots_of_an_area_are_sealed_with_their_receipts(vw):
+    cast_codes(vw, sealing.MIN_BATCH)
+    cast_codes(vw, 3, area=vw.south)
+    assert sealing.ballots_seal(round_id=vw.round.pk) == sealing.MIN_BATCH
+    # South's three would stand out among North's twenty (the participation names the area).
+    assert list(PendingBallot.objects.values_list("area", flat=True)) == [vw.south.pk] * 3
+    assert Ballot.objects.filter(area=vw.north).count() == sealing.MIN_BATCH
+    assert Receipt.objects.filter(area=vw.north).count() == sealing.MIN_BATCH
+    assert Participation.objects.count() == sealing.MIN_BATCH + 3
     assert sealing.ballots_seal(round_id=vw.round.pk) == 0  # running it again changes nothing
+
+
+def test_a_lone_kiosk_ballot_is_not_sealed_with_online_ones(vw):
+    cast_codes(vw, sealing.MIN_BATCH - 1)
+    [code] = vw.codes(1, area=vw.north)
+    kiosk = kiosk_unlock(actor=vw.staff, round=vw.round, area=vw.north)
+    kiosk_cast(kiosk=kiosk, voter_code=code, selections=[vw.trees.pk])
+    assert sealing.ballots_seal(round_id=vw.round.pk) == 0
+    assert not Ballot.objects.exists()
+
+
+def test_the_final_remainder_is_sealed_with_ballots_taken_back_to_make_twenty(vw):
+    cast_codes(vw, sealing.MIN_BATCH)
+    sealing.ballots_seal(round_id=vw.round.pk)
+    first = set(Ballot.objects.values_list("pk", flat=True))
+    cast_codes(vw, 5)
+    vw.set(phase="counting")
+    assert sealing.seal_all(round=vw.round) == 5
+    now = set(Ballot.objects.values_list("pk", flat=True))
+    assert len(now) == sealing.MIN_BATCH + 5
+    # Fifteen of the first batch were sealed again with the last five: twenty new rows.
+    assert len(first & now) == 5 and len(now - first) == sealing.MIN_BATCH
+    assert Receipt.objects.count() == sealing.MIN_BATCH + 5
 
 
 def test_the_twentieth_cast_enqueues_sealing_when_it_commits(

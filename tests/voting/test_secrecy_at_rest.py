@@ -127,12 +127,15 @@ def test_no_sealed_ballot_shares_a_transaction_id_with_a_participation(voted):
     assert Ballot.objects.count() == ACCOUNTS + CODES
 
 
-def test_sealed_ballots_come_in_batches_of_twenty_except_what_the_count_sealed(voted):
+def test_sealed_ballots_come_in_batches_of_twenty_and_the_last_five_hide_among_twenty(voted):
     need(connection.vendor == "postgresql", "PostgreSQL (set DATABASE_URL)")
-    sizes = defaultdict(int)
+    sizes: dict[int, int] = defaultdict(int)
     for _id, xmin, _place in physical("pb_ballot"):
-        sizes[xmin] += 1
-    assert sorted(sizes.values()) == [5, 20, 20, 20]
+        sizes[int(xmin)] += 1
+    # Three batches sealed while voting (the 20th, 40th and 60th casts); the count sealed the
+    # last five with fifteen sealed ballots taken back at random, so they too hide among 20.
+    assert len(sizes) == 4 and sum(sizes.values()) == ACCOUNTS + CODES
+    assert sizes[max(sizes)] == 20
 
 
 def test_nothing_is_left_pending_and_the_pending_table_is_emptied_on_disk(voted):

@@ -140,9 +140,10 @@ def ballot_write(
 
     On PostgreSQL both rows go in one statement (a data-modifying ``WITH``), which is one
     transaction by itself: one round trip instead of BEGIN, two INSERTs and COMMIT. The same
-    statement counts the round's other pending ballots (capped, so a backlog costs nothing
-    more). Inside an outer transaction it runs under a savepoint, as ``atomic()`` did, so a
-    refused second vote leaves the outer transaction usable.
+    statement counts the other pending ballots of its cell (round, area and channel: sealing
+    goes by cell), capped so that a backlog costs nothing more. Inside an outer transaction it
+    runs under a savepoint, as ``atomic()`` did, so a refused second vote leaves the outer
+    transaction usable.
     """
     receipt = random_code(RECEIPT_LENGTH)
     if connection.vendor == "postgresql":
@@ -161,6 +162,8 @@ def ballot_write(
             json.dumps(selections),
             receipt_hash(receipt),
             round_.pk,
+            area_id,
+            channel,
         )
         if connection.in_atomic_block:
             with transaction.atomic(), connection.cursor() as cursor:
@@ -181,7 +184,9 @@ def ballot_write(
                 age_band=age_band,
                 voted_on=today,
             )
-            others = PendingBallot.objects.filter(round_id=round_.pk)[:_PENDING_CAP].count()
+            others = PendingBallot.objects.filter(
+                round_id=round_.pk, area_id=area_id, channel=channel
+            )[:_PENDING_CAP].count()
             PendingBallot.objects.create(
                 round_id=round_.pk,
                 area_id=area_id,
@@ -299,7 +304,8 @@ def _columns(model: Any, names: tuple[str, ...], prefix: str = "") -> str:
 def _write_sql() -> str:
     """Participation then pending ballot in one PostgreSQL statement (the ballot reads the CTE,
     so it is written only after the participation was), returning how many other ballots of
-    the round were pending (the subquery sees the statement's snapshot, so not this one)."""
+    its cell (round, area, channel) were pending (the subquery sees the statement's snapshot,
+    so not this one)."""
     part = ("round", "area", "voter", "voter_code", "channel", "age_band", "voted_on")
     ballot = ("id", "round", "area", "channel", "selections", "receipt_hash")
     qn = connection.ops.quote_name
@@ -312,7 +318,8 @@ def _write_sql() -> str:
         f" INSERT INTO {pending} ({_columns(PendingBallot, ballot)})"
         " SELECT %s, %s, %s, %s, %s::jsonb, %s FROM p"
         f" RETURNING (SELECT count(*) FROM (SELECT 1 FROM {pending}"
-        f" WHERE {qn('round_id')} = %s LIMIT {_PENDING_CAP}) o)"
+        f" WHERE {qn('round_id')} = %s AND {qn('area_id')} = %s AND {qn('channel')} = %s"
+        f" LIMIT {_PENDING_CAP}) o)"
     )
 
 
