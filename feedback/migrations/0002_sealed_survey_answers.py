@@ -29,7 +29,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('feedback', '0001_initial'),
-        ('pb', '0006_ballot_without_receipt'),
+        ('pb', '0007_ballot_without_receipt'),
     ]
 
     operations = [

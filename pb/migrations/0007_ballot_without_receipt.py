@@ -1,5 +1,5 @@
-# The schema half of 0005, in its own transaction: PostgreSQL refuses to alter a table with
-# pending deferred foreign-key checks from 0005's data step.
+# The schema half of 0006, in its own transaction: PostgreSQL refuses to alter a table with
+# pending deferred foreign-key checks from 0006's data step.
 
 from django.db import migrations
 
@@ -7,7 +7,7 @@ from django.db import migrations
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('pb', '0005_sealed_ballots'),
+        ('pb', '0006_sealed_ballots'),
     ]
 
     operations = [

@@ -37,7 +37,7 @@ def reseal_existing_ballots(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('pb', '0004_area_census'),
+        ('pb', '0005_kiosk_language'),
     ]
 
     operations = [
