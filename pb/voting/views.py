@@ -52,6 +52,14 @@ from pb.voting.services import paper as paper_services
 
 KIOSK_SESSION_KEY = "voting_kiosk"
 RECEIPT_COOKIE = "voting_receipt"
+
+
+def receipt_cookie(round_: Round) -> str:
+    """One cookie name per round: log-out must delete each, and a response holds one cookie per
+    name, so a shared name could be deleted on one round's path only."""
+    return f"{RECEIPT_COOKIE}_{round_.pk}"
+
+
 RECEIPT_COOKIE_SECONDS = 15 * 60
 KIOSK_IDLE_SECONDS = 120
 KIOSK_RECEIPT_SECONDS = 30
@@ -329,10 +337,10 @@ def vote_cast(request: HttpRequest, slug: str) -> HttpResponse:
     if isinstance(result, HttpResponse):
         return result
     # The receipt code goes to the voter's browser only, never to the session table: there
-    # it would sit beside the account id, and its hash is published with the ballot.
+    # it would sit beside the account id, and its hash is in the public list of receipts.
     response = redirect("vote_receipt", slug=flow.round.slug)
     response.set_signed_cookie(
-        RECEIPT_COOKIE,
+        receipt_cookie(flow.round),
         result.code,
         salt=RECEIPT_COOKIE + flow.round.slug,
         max_age=RECEIPT_COOKIE_SECONDS,
@@ -352,9 +360,11 @@ def receipt_cookies_clear(response: HttpResponse, user: Any) -> None:
     rounds = Round.objects.filter(phase__in=[Phase.VOTING, Phase.COUNTING])
     if base_rules.is_signed_in(user):
         rounds = rounds | Round.objects.filter(participations__voter=user)
-    for slug in rounds.values_list("slug", flat=True).distinct():
+    for round_ in rounds.only("pk", "slug").distinct():
         response.delete_cookie(
-            RECEIPT_COOKIE, path=reverse("vote_receipt", args=[slug]), samesite="Lax"
+            receipt_cookie(round_),
+            path=reverse("vote_receipt", args=[round_.slug]),
+            samesite="Lax",
         )
 
 
@@ -362,7 +372,7 @@ def receipt_cookies_clear(response: HttpResponse, user: Any) -> None:
 def vote_receipt(request: HttpRequest, slug: str) -> HttpResponse:
     round_ = _round(slug, request.user)
     code = request.get_signed_cookie(
-        RECEIPT_COOKIE,
+        receipt_cookie(round_),
         default=None,
         salt=RECEIPT_COOKIE + round_.slug,
         max_age=RECEIPT_COOKIE_SECONDS,

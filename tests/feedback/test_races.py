@@ -15,9 +15,9 @@ from feedback import services
 from feedback.models import (
     Milestone,
     NotificationSent,
+    PendingSurveyAnswer,
     PipelineStep,
     ProjectFollow,
-    SurveyAnswer,
     SurveyInvitation,
 )
 from tests.conftest import race
@@ -120,7 +120,7 @@ def test_a_survey_answer_sent_twice_at_once_is_stored_once(clock):
 
     assert sum(o.ok for o in outcomes) == 1, [o.error for o in outcomes]
     assert all(isinstance(o.error, Conflict) for o in outcomes if not o.ok)
-    assert SurveyAnswer.objects.filter(round=world.round).count() == 1
+    assert PendingSurveyAnswer.objects.filter(round=world.round).count() == 1
     assert SurveyInvitation.objects.get(round=world.round, user=voter).answered
 
 

@@ -9,8 +9,8 @@ import pytest
 
 from backend.accounts.models import Role
 from backend.errors import Conflict
-from pb.models import Ballot, Participation, RoundStyle
-from pb.voting.models import DecisionDay, PaperBallot, PaperEntry, PaperStatus
+from pb.models import Participation, RoundStyle
+from pb.voting.models import DecisionDay, PaperBallot, PaperEntry, PaperStatus, PendingBallot
 from pb.voting.services.decision_day import decision_day_reveal_next
 from pb.voting.services.paper import paper_entry_add, paper_reconcile
 from tests.conftest import race
@@ -45,7 +45,7 @@ def test_staff_keying_the_second_reading_at_once_count_the_ballot_once(clock):
     assert [o.value.status for o in outcomes if o.ok] == [PaperStatus.COUNTED]
     assert all(isinstance(o.error, Conflict) for o in outcomes if not o.ok)
     assert PaperEntry.objects.count() == 2
-    assert Ballot.objects.filter(channel="paper").count() == 1
+    assert PendingBallot.objects.filter(channel="paper").count() == 1
     assert Participation.objects.filter(channel="paper").count() == 1
 
 
@@ -65,7 +65,9 @@ def test_managers_settling_the_same_paper_ballot_at_once_count_it_once(clock):
 
     assert [o.value.status for o in outcomes if o.ok] == [PaperStatus.RESOLVED]
     assert all(isinstance(o.error, Conflict) for o in outcomes if not o.ok)
-    assert list(Ballot.objects.values_list("selections", flat=True)) == [{str(world.benches.pk): 1}]
+    assert list(PendingBallot.objects.values_list("selections", flat=True)) == [
+        {str(world.benches.pk): 1}
+    ]
 
 
 def test_revealing_the_next_bid_from_two_screens_at_once_reveals_one_each(clock):

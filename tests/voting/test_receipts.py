@@ -134,9 +134,11 @@ def test_the_receipt_page_says_what_a_receipt_proves_and_log_out_clears_its_cook
     page = client.get(cast["Location"]).content.decode()
     assert "proves that your ballot was counted, not what it chose" in page
     out = client.post(reverse("logout"))
-    cookie = out.cookies["voting_receipt"]
+    cookie = out.cookies[f"voting_receipt_{vw.round.pk}"]
     assert cookie.value == "" and cookie["max-age"] == 0
     assert cookie["path"] == reverse("vote_receipt", args=[vw.round.slug])
+    other = out.cookies[f"voting_receipt_{vw.other_round.pk}"]  # every open round's is cleared
+    assert other["path"] == reverse("vote_receipt", args=[vw.other_round.slug])
     # The next person at this computer does not see the receipt.
     again = client.get(reverse("vote_receipt", args=[vw.round.slug]))
     assert again.status_code == 302
