@@ -6,7 +6,6 @@ from backend.accounts import views
 urlpatterns = [
     path("sign-up/", views.sign_up, name="sign_up"),
     path("log-in/", auth_views.LoginView.as_view(), name="login"),
-    path("log-out/", views.LogOutView.as_view(), name="logout"),
     path("profile/", views.profile, name="profile"),
     path("notifications/read/", views.notifications_read, name="notifications_read"),
     path("password-reset/", auth_views.PasswordResetView.as_view(), name="password_reset"),

@@ -1,11 +1,8 @@
 from __future__ import annotations
 
-from typing import Any
-
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
-from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
@@ -19,19 +16,6 @@ from backend.accounts.forms import ProfileForm, SignUpForm
 from backend.accounts.models import Profile
 from backend.errors import DomainError
 from backend.forms import add_domain_error
-
-
-class LogOutView(auth_views.LogoutView):
-    """Log out, and expire the voting receipt cookie so the next person at a shared computer
-    cannot read the last voter's receipt."""
-
-    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        from pb.voting.views import receipt_cookies_clear
-
-        user = request.user
-        response = super().post(request, *args, **kwargs)
-        receipt_cookies_clear(response, user)
-        return response
 
 
 def sign_up(request: HttpRequest) -> HttpResponse:

@@ -5,6 +5,8 @@ from django.urls import path
 from pb.voting import views
 
 urlpatterns = [
+    # Here rather than in accounts: logging out also clears the voting receipt cookies.
+    path("accounts/log-out/", views.LogOutView.as_view(), name="logout"),
     path("rounds/<slug:slug>/vote/", views.vote, name="vote"),
     path("rounds/<slug:slug>/vote/review/", views.vote_review, name="vote_review"),
     path("rounds/<slug:slug>/vote/cast/", views.vote_cast, name="vote_cast"),

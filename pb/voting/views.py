@@ -14,6 +14,7 @@ import segno
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
@@ -366,6 +367,18 @@ def receipt_cookies_clear(response: HttpResponse, user: Any) -> None:
             path=reverse("vote_receipt", args=[round_.slug]),
             samesite="Lax",
         )
+
+
+class LogOutView(auth_views.LogoutView):
+    """Log out (``/accounts/log-out/``), and expire the receipt cookies so the next person at a
+    shared computer cannot read the last voter's receipt. Voting owns this view because
+    accounts may not depend on voting."""
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        user = request.user
+        response = super().post(request, *args, **kwargs)
+        receipt_cookies_clear(response, user)
+        return response
 
 
 @never_cache
