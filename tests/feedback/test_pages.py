@@ -238,4 +238,7 @@ def test_the_results_page_runs_a_fixed_number_of_queries(
     client, reported, django_assert_max_num_queries
 ):
     with django_assert_max_num_queries(12):
-        client.get(reverse("round_results", args=["city-2027"]))
+        response = client.get(reverse("round_results", args=["city-2027"]))
+    # A refusal or an error page would run few queries too: the results must have been shown.
+    assert response.status_code == 200
+    assert "New benches" in response.content.decode()

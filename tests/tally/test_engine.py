@@ -82,7 +82,11 @@ def test_mes_completion_spends_the_money_left_by_score() -> None:
     outcome = tally(e, "mes")
     assert outcome.total_cost <= 100
     phases = {pid: ex.phase for pid, ex in outcome.explanations.items() if ex.funded}
-    assert "completion" in phases.values() or len(phases) == 2
+    # Four voters share 100: each has 25. a and b (60 each) are paid by two voters (50), so
+    # neither is affordable in equal shares; c (30) is, by its two supporters (15 each). The
+    # completion (by score) then adds a (2 votes, ties with b broken by id) with the 70 left.
+    assert phases == {"c": "mes", "a": "completion"}
+    assert outcome.total_cost == 90
 
 
 def test_cumulative_points_and_rankings_are_scored_as_the_issue_says() -> None:

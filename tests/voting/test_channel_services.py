@@ -180,7 +180,7 @@ def test_a_decision_day_opens_takes_scores_closes_and_reveals_bid_by_bid(vw, day
         decision_day_reveal_next(actor=vw.manager, round=day, total=3)
     decision_day_close(actor=vw.manager, round=day)
     day.refresh_from_db()
-    assert day.phase in ("counting", "results")
+    assert day.phase == "counting"  # the count starts on commit, which this test never reaches
     youth, garden, choir = (str(b.pk) for b in vw.day_bids)
     Tally.objects.create(
         round=day,
