@@ -8,6 +8,7 @@ import threading
 
 import pytest
 from django.core import mail
+from django.db import connection
 
 from backend.accounts.models import Notification
 from backend.errors import Conflict
@@ -142,3 +143,35 @@ def test_followers_hear_of_a_milestone_once_when_two_workers_tell_them(clock):
     assert [o.error for o in outcomes] == [None] * THREADS
     assert sorted(o.value for o in outcomes) == [0] * (THREADS - 1) + [3]
     assert Notification.objects.count() == 3
+
+
+def test_a_re_run_clicked_while_a_worker_begins_the_step_is_refused(clock):
+    world = Counted()
+    report = services.report_start(round_id=world.round.pk)
+    PipelineStep.objects.filter(report=report, name="report").update(status="failed", error="x")
+    begun = threading.Event()
+    roles = iter(["worker", "manager"])
+    pick = threading.Lock()
+
+    def signal_after_the_step_read(execute, sql, *args):
+        result = execute(sql, *args)
+        if 'FROM "feedback_pipelinestep"' in sql:
+            begun.set()
+        return result
+
+    def act():
+        with pick:
+            role = next(roles)
+        if role == "worker":  # Celery's retry of the failed step, at the manager's click
+            with connection.execute_wrapper(signal_after_the_step_read):
+                return services._step_begin(report.pk, "report")
+        assert begun.wait(timeout=10)
+        return services.step_rerun(actor=world.manager, report=report, name="report")
+
+    outcomes = race(act, threads=2, hold='FROM "feedback_pipelinestep"')
+
+    refused = [o.error for o in outcomes if not o.ok]
+    assert len(refused) == 1 and isinstance(refused[0], Conflict), outcomes
+    assert "running now" in refused[0].message
+    step = PipelineStep.objects.get(report=report, name="report")
+    assert step.status == "running" and step.attempts == 1
