@@ -158,7 +158,7 @@ def test_a_neighbourhood_resident_votes_in_the_ward_around_it(vw):
     vw.resident.profile.home_area = street
     vw.resident.profile.save()
     ballot_cast(round=vw.round, voter=vw.resident, area_id=vw.north.pk, selections=ids(vw.trees))
-    ballot = Ballot.objects.get()
+    ballot = PendingBallot.objects.get()
     assert ballot.area == vw.north and ballot.selections == ids(vw.trees)
     assert Participation.objects.get().area == vw.north
 
