@@ -35,8 +35,12 @@ class PendingBallot(models.Model):
     """
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    round = models.ForeignKey("pb.Round", on_delete=models.CASCADE, related_name="+")
-    area = models.ForeignKey("pb.Area", on_delete=models.PROTECT, related_name="+")
+    # No index of their own: the cell index below starts with the round, and every index is
+    # one more write on the casting path.
+    round = models.ForeignKey(
+        "pb.Round", on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    area = models.ForeignKey("pb.Area", on_delete=models.PROTECT, related_name="+", db_index=False)
     channel = models.CharField(max_length=10)
     selections = models.JSONField()
     receipt_hash = models.CharField(max_length=64, unique=True)

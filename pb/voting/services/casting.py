@@ -194,15 +194,15 @@ def ballot_write(
                 selections=selections,
                 receipt_hash=receipt_hash(receipt),
             )
-    if others + 1 in _SEAL_AT:
+    if others + 1 == sealing.MIN_BATCH:
         _seal_on_commit(round_.pk)
     return Receipt(format_code(receipt), round_.pk, area_id, channel, today, selections)
 
 
-#: Pending counts at which a cast enqueues sealing: the first batch, and a second chance when
-#: casts racing past the first left it unnoticed (beat seals anything missed within a minute).
-_SEAL_AT = (sealing.MIN_BATCH, 2 * sealing.MIN_BATCH)
-_PENDING_CAP = 2 * sealing.MIN_BATCH
+#: A cast counts at most this many other pending ballots of its cell: enough to see that it
+#: is the one that makes a batch, and no more work when a backlog waits for the worker. Casts
+#: racing past the 20th can miss it; beat seals whatever they missed within a minute.
+_PENDING_CAP = sealing.MIN_BATCH
 
 
 def _seal_on_commit(round_id: int) -> None:
