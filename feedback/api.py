@@ -17,6 +17,7 @@ from rest_framework.views import APIView
 
 from backend.errors import NotAllowed, NotFound
 from feedback import presenter, rules, selectors, services
+from pb.counting import selectors as counting_selectors
 from pb.models import Round
 
 
@@ -28,7 +29,7 @@ def _round(slug: str) -> Round:
 
 
 def _counted(round_: Round) -> Any:
-    tallies = selectors.latest_tallies(round=round_)
+    tallies = counting_selectors.latest_tallies(round=round_)
     if not tallies:
         raise NotFound("The votes of this round have not been counted yet.", code="not_counted")
     return tallies

@@ -197,7 +197,7 @@ DEFAULT_TOPIC_FIELDS: Mapping[str, str] = {
 }
 """Which topic a changed field belongs to; fields not listed do not count for integrity."""
 
-PUBLISH_ACTIONS: frozenset[str] = frozenset({"publish", "round.publish", "split.publish"})
+PUBLISH_ACTIONS: frozenset[str] = frozenset({"publish", "split.publish"})
 """Audit actions that publish their ``what`` (every other action on a topic is a change)."""
 
 

@@ -19,8 +19,10 @@ from feedback.selectors import (
     inclusion_report,
     influence_report,
     integrity_report,
+    proposal_facts,
 )
-from pb.models import Proposal, Round, Tally
+from pb.counting.selectors import tally_result
+from pb.models import Round, Tally
 
 RULE_SENTENCES: dict[str, str] = {
     "greedy": (
@@ -60,60 +62,46 @@ def rule_sentence(round_: Round) -> str:
     return text.format(min_share=ind.format_percent(Fraction(str(round_.min_share))))
 
 
-def _money(value: Any) -> int:
-    try:
-        return int(str(value or 0))
-    except ValueError:
-        return 0
-
-
 def results_from_tallies(*, round: Round, tallies: Sequence[Tally]) -> list[dict[str, Any]]:
-    """Per counted area: its money, voters and every project with votes and explanation.
-
-    One query for the proposals' area, theme and author role, whatever the number of projects.
+    """Per counted area: its money, voters and every project with votes and the engine's
+    explanation, in the count's own order. One query for the proposals, whatever their number.
     """
-    ids = {int(pid) for t in tallies for pid in (t.outcome.get("projects") or {}) if pid.isdigit()}
-    proposals: dict[int, dict[str, Any]] = {
-        p["pk"]: dict(p)
-        for p in Proposal.objects.filter(pk__in=ids).values(
-            "pk", "title", "area_id", "area__name", "theme__name", "author__role"
-        )
-    }
+    counted = [(tally, tally_result(tally)) for tally in tallies]
+    proposals = proposal_facts(
+        ids={int(p.id) for _, result in counted for p in result.projects if p.id.isdigit()}
+    )
     areas: list[dict[str, Any]] = []
-    for tally in tallies:
-        outcome = tally.outcome or {}
+    for tally, result in counted:
         projects = []
-        for pid, p in (outcome.get("projects") or {}).items():
-            known: dict[str, Any] | None = proposals.get(int(pid)) if pid.isdigit() else None
+        for p in result.projects:
+            known: dict[str, Any] = proposals.get(int(p.id), {}) if p.id.isdigit() else {}
             projects.append(
                 {
-                    "id": pid,
-                    "title": (known or {}).get("title") or p.get("title") or f"Project {pid}",
-                    "area": (known or {}).get("area__name")
-                    or (tally.area.name if tally.area else ""),
-                    "theme": (known or {}).get("theme__name") or "",
-                    "by_resident": (known or {}).get("author__role") == Role.RESIDENT,
-                    "cost": _money(p.get("cost")),
-                    "score": p.get("score") or 0,
-                    "funded": bool(p.get("funded")),
-                    "rank": p.get("rank"),
-                    "reason": p.get("reason") or ("funded" if p.get("funded") else ""),
-                    "reason_label": REASON_LABELS.get(p.get("reason") or "", ""),
-                    "sentence": p.get("sentence") or "",
+                    "id": p.id,
+                    "title": known.get("title") or p.title,
+                    "area": known.get("area__name") or (tally.area.name if tally.area else ""),
+                    "theme": known.get("theme__name") or "",
+                    "by_resident": known.get("author__role") == Role.RESIDENT,
+                    "cost": p.cost,
+                    "score": p.score,
+                    "funded": p.funded,
+                    "rank": p.rank,
+                    "reason": p.reason,
+                    "reason_label": REASON_LABELS.get(p.reason, ""),
+                    "sentence": p.sentence,
                 }
             )
-        projects.sort(key=lambda p: (not p["funded"], p["rank"] or 0, -_num(p["score"])))
         areas.append(
             {
                 "area_id": tally.area_id,
                 "area": tally.area.name if tally.area else round.name,
                 "area_slug": tally.area.slug if tally.area else "",
-                "rule": outcome.get("rule") or tally.rule,
-                "vote_type": outcome.get("vote_type") or round.ballot_type,
-                "budget": _money(outcome.get("budget")),
-                "total_cost": _money(outcome.get("total_cost")),
-                "voters": int(outcome.get("voters") or 0),
-                "winners": [str(w) for w in outcome.get("winners") or []],
+                "rule": result.rule or tally.rule,
+                "vote_type": result.vote_type or round.ballot_type,
+                "budget": result.budget,
+                "total_cost": result.total_cost,
+                "voters": result.voters,
+                "winners": list(result.winners),
                 "inputs_hash": tally.inputs_hash,
                 "counted_at": tally.created_at.isoformat(),
                 "projects": projects,

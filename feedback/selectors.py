@@ -29,30 +29,26 @@ from feedback.models import (
     SurveyAnswer,
     SurveyInvitation,
 )
+from pb.counting.selectors import latest_tallies, tally_result
 from pb.models import AuditEntry, DetailsRead, Participation, PhaseWindow, Proposal, Round, Tally
 
 # --- The count ------------------------------------------------------------------------------
-
-
-def latest_tallies(*, round: Round) -> list[Tally]:
-    """The newest tally of each of the round's areas (and of the whole round, area ``None``)."""
-    seen: set[int | None] = set()
-    latest: list[Tally] = []
-    for tally in (
-        Tally.objects.filter(round=round).select_related("area").order_by("-created_at", "-id")
-    ):
-        if tally.area_id in seen:
-            continue
-        seen.add(tally.area_id)
-        latest.append(tally)
-    latest.sort(key=lambda t: (t.area.name if t.area else "", t.area_id or 0))
-    return latest
 
 
 def count_inputs_key(tallies: Sequence[Tally]) -> str:
     """What a report is keyed by: the latest tallies' (area, inputs hash), hashed."""
     parts = sorted(f"{t.area_id or 0}:{t.inputs_hash}" for t in tallies)
     return hashlib.sha256("|".join(parts).encode()).hexdigest()
+
+
+def proposal_facts(*, ids: Iterable[int]) -> dict[int, dict[str, Any]]:
+    """Title, area, theme and author role of each proposal, in one query."""
+    return {
+        p["pk"]: dict(p)
+        for p in Proposal.objects.filter(pk__in=set(ids)).values(
+            "pk", "title", "area_id", "area__name", "theme__name", "author__role"
+        )
+    }
 
 
 def round_is_counted(*, round: Round) -> bool:
@@ -418,9 +414,7 @@ def milestones_for(*, proposal: Proposal) -> QuerySet[Milestone]:
 def funded_proposal_ids(*, round: Round) -> set[int]:
     ids: set[int] = set()
     for tally in latest_tallies(round=round):
-        for pid in (tally.outcome or {}).get("winners") or []:
-            if str(pid).isdigit():
-                ids.add(int(pid))
+        ids.update(int(pid) for pid in tally_result(tally).winners if pid.isdigit())
     return ids
 
 

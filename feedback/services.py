@@ -49,6 +49,7 @@ from feedback.models import (
     SurveyInvitation,
 )
 from pb import rules as pb_rules
+from pb.counting import selectors as counting_selectors
 from pb.models import Proposal, Round, Tally
 from pb.money import format_money
 from pb.voting.sealing import MIN_BATCH, shuffled
@@ -82,7 +83,7 @@ def report_start(*, round_id: int) -> OutcomeReport | None:
     round_ = Round.objects.filter(pk=round_id).first()
     if round_ is None:  # deleted since the count: nothing to report, nothing to retry
         return None
-    tallies = selectors.latest_tallies(round=round_)
+    tallies = counting_selectors.latest_tallies(round=round_)
     if not tallies:
         return None
     key = selectors.count_inputs_key(tallies)

@@ -24,6 +24,7 @@ from backend.forms import add_domain_error
 from feedback import presenter, rules, selectors, services
 from feedback.forms import CommentaryForm, MilestoneForm, SurveyForm
 from feedback.models import OutcomeReport
+from pb.counting import selectors as counting_selectors
 from pb.models import Proposal, Round
 
 REPORT_FORMATS = {"html", "pdf", "csv"}
@@ -44,7 +45,7 @@ def _not_counted(request: HttpRequest, round_: Round) -> HttpResponse:
 def round_results(request: HttpRequest, slug: str) -> HttpResponse:
     """The residents' results page: winners, votes, money, the rule, why not, delivery."""
     round_ = _round(slug)
-    tallies = selectors.latest_tallies(round=round_)
+    tallies = counting_selectors.latest_tallies(round=round_)
     if not tallies:
         return _not_counted(request, round_)
     results = presenter.results_from_tallies(round=round_, tallies=tallies)

@@ -39,13 +39,11 @@ __all__ = [
     "SplitRow",
     "apply_overrides",
     "compute_split",
-    "compute_split_by_theme",
     "criteria_from_config",
     "criteria_to_config",
     "grade_for",
     "largest_remainder",
     "priority_positions",
-    "split_totals_by_area",
     "validate_criteria",
 ]
 
@@ -499,43 +497,6 @@ def compute_split(
         theme=theme,
         equal_split=equal,
     )
-
-
-def compute_split_by_theme(
-    theme_budgets: Mapping[str, int],
-    criteria: Sequence[Criterion],
-    areas_by_theme: Mapping[str, Sequence[AreaInput]],
-    *,
-    currency: str = "GBP",
-) -> dict[str, SplitResult]:
-    """One split per theme: each theme's budget split by that theme's area values.
-
-    ``areas_by_theme[theme]`` carries the values for that theme (population is the same in each;
-    need and priority differ). Every theme with a budget needs its areas; raises `SplitError`
-    otherwise, or for anything `compute_split` refuses (the message names the theme).
-    """
-    missing = sorted(set(theme_budgets) - set(areas_by_theme))
-    if missing:
-        raise SplitError(f"No area values for the theme(s): {', '.join(missing)}.")
-    results: dict[str, SplitResult] = {}
-    for theme, budget in theme_budgets.items():
-        try:
-            results[theme] = compute_split(
-                budget, criteria, areas_by_theme[theme], currency=currency, theme=theme
-            )
-        except SplitError as exc:
-            raise SplitError(f"Theme {theme}: {exc}") from exc
-    return results
-
-
-def split_totals_by_area(splits: Mapping[str, SplitResult]) -> dict[str, int]:
-    """Each area's amount summed over the per-theme splits, keyed by area id as text."""
-    totals: dict[str, int] = {}
-    for result in splits.values():
-        for row in result.rows:
-            key = str(row.area_id)
-            totals[key] = totals.get(key, 0) + row.amount
-    return totals
 
 
 def apply_overrides(

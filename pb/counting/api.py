@@ -20,6 +20,11 @@ class TallySerializer(serializers.ModelSerializer[Tally]):
     area: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
         slug_field="slug", read_only=True
     )
+    outcome = serializers.SerializerMethodField()
+
+    def get_outcome(self, tally: Tally) -> dict[str, Any]:
+        """The count as every page reads it (``CountResult``), in its stored JSON shape."""
+        return selectors.tally_result(tally).to_json()
 
     class Meta:
         model = Tally

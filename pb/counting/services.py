@@ -18,7 +18,6 @@ import io
 import json
 import time
 from collections import Counter
-from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
@@ -28,9 +27,10 @@ from django.utils import timezone
 
 from backend.errors import DomainError, NotAllowed
 from pb import rules
+from pb.counting.result import CountResult, ProjectFacts
+from pb.counting.selectors import tally_result
 from pb.events import round_counted_announce
 from pb.models import Area, Ballot, BallotType, Proposal, Round, RoundArea, RoundStyle, Tally
-from pb.money import format_money
 from pb.phases import Action, Phase, allows
 from pb.selectors import shortlist
 from pb.services.audit import audit
@@ -164,135 +164,28 @@ def _min_share(round_: Round) -> Fraction | None:
     return Fraction(str(round_.min_share))
 
 
-# --- Explaining -----------------------------------------------------------------------------
+# --- The result -----------------------------------------------------------------------------
 
 
-def _ordinal(n: int) -> str:
-    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
-    return f"{n}{suffix}"
-
-
-def _score_text(score: int, vote_type: str) -> str:
-    if vote_type in {"approval", "choose-1"}:
-        return f"{score:,} vote" + ("" if score == 1 else "s")
-    return f"{score:,} point" + ("" if score == 1 else "s")
-
-
-def explain(
-    *,
-    reason: str,
-    rank: int | None,
-    score: int,
-    vote_type: str,
-    currency: str,
-    cost: int = 0,
-    paid: int | None = None,
-    left: int | None = None,
-    min_share: Fraction | None = None,
-) -> str:
-    """Why a project was or was not funded, in one or two plain sentences.
-
-    The sentence does not start with "Funded" or "Not funded": pages and messages say that
-    first, in their own words, and follow it with this.
-    """
-    votes = _score_text(score, vote_type)
-    if reason == "funded":
-        sentence = f"Chosen {_ordinal(rank or 0)}, with {votes}."
-        if paid is not None:
-            sentence += (
-                f" Its supporters paid {format_money(paid, currency)} of it from their equal "
-                "shares of the budget."
+def _result(inputs: CountInputs, round_: Round) -> CountResult:
+    """The engine's outcome with the proposals' facts; its sentences are kept word for word."""
+    outcome = tally(inputs.election, round_.rule, min_share=_min_share(round_))
+    return CountResult.from_outcome(
+        outcome,
+        vote_type=inputs.election.vote_type,
+        budget=inputs.budget,
+        voters=inputs.ballots,
+        minor_units=MINOR_UNITS,
+        facts={
+            pid: ProjectFacts(
+                title=p.title,
+                cost=p.cost,
+                theme=p.theme.name if p.theme else "",
+                area=p.area.name,
             )
-        return sentence
-    if reason == "did_not_fit":
-        if left is not None:
-            return (
-                f"It had {votes}, but it costs {format_money(cost, currency)} and only "
-                f"{format_money(left, currency)} was left when its turn came."
-            )
-        return f"It had {votes}, but it cost more than the money left when its turn came."
-    if reason == "below_threshold":
-        share = f" of {float(min_share * 100):.4g}% of voters" if min_share is not None else ""
-        return f"Its {votes} were below the minimum support{share} a project needed."
-    if reason == "shares_exhausted":
-        return (
-            f"It had {votes}, but its supporters' equal shares of the budget were already "
-            "spent on other projects they chose, and it did not fit the money left afterwards."
-        )
-    if reason == "no_support":
-        return "Nobody voted for it."
-    return "It was not chosen."
-
-
-def _left_at_turn(
-    rule: str, scores: dict[str, int], costs: dict[str, int], winners: Sequence[str], budget: int
-) -> dict[str, int]:
-    """For the greedy rules: the money left when each project's turn came.
-
-    Greedy takes projects by score, highest first, ties by id as text, so a project's turn
-    comes after every winner ahead of it in that order.
-    """
-    if not rule.startswith("greedy"):
-        return {}
-    order = sorted(scores, key=lambda pid: (-scores[pid], pid))
-    position = {pid: n for n, pid in enumerate(order)}
-    chosen = sorted(winners, key=position.__getitem__)
-    left: dict[str, int] = {}
-    for pid in order:
-        ahead = [w for w in chosen if position[w] < position[pid]]
-        left[pid] = budget - sum(costs[w] for w in ahead)
-    return left
-
-
-def _outcome_json(inputs: CountInputs, round_: Round) -> dict[str, Any]:
-    min_share = _min_share(round_)
-    outcome = tally(inputs.election, round_.rule, min_share=min_share)
-    vote_type = inputs.election.vote_type
-    explanations = outcome.explanations
-    costs = {pid: p.cost for pid, p in inputs.proposals.items()}
-    left = _left_at_turn(
-        round_.rule,
-        {pid: int(explanations[pid].score) for pid in inputs.proposals},
-        costs,
-        list(outcome.winners),
-        inputs.budget,
+            for pid, p in inputs.proposals.items()
+        },
     )
-    projects: dict[str, Any] = {}
-    for pid, proposal in sorted(inputs.proposals.items()):
-        exp = explanations[pid]
-        paid = exp.paid_by_supporters
-        paid_pence = int(paid * MINOR_UNITS) if paid is not None and exp.funded else None
-        projects[pid] = {
-            "title": proposal.title,
-            "cost": str(proposal.cost),
-            "theme": proposal.theme.name if proposal.theme else "",
-            "area": proposal.area.name,
-            "score": int(exp.score),
-            "supporters": int(exp.supporters),
-            "funded": bool(exp.funded),
-            "rank": exp.rank,
-            "reason": exp.reason,
-            "sentence": explain(
-                reason=exp.reason,
-                rank=exp.rank,
-                score=int(exp.score),
-                vote_type=vote_type,
-                currency=round_.currency,
-                cost=proposal.cost,
-                paid=paid_pence,
-                left=left.get(pid),
-                min_share=min_share,
-            ),
-        }
-    return {
-        "rule": round_.rule,
-        "vote_type": vote_type,
-        "budget": str(inputs.budget),
-        "total_cost": str(int(outcome.total_cost * MINOR_UNITS)),
-        "voters": inputs.ballots,
-        "winners": list(outcome.winners),
-        "projects": projects,
-    }
 
 
 # --- Counting -------------------------------------------------------------------------------
@@ -320,7 +213,7 @@ def tally_store(*, round: Round, area: Area | None, actor: Any = None) -> Tally:
             return found
         earlier = Tally.objects.filter(round=round, area=area).order_by("-created_at").first()
         started = time.perf_counter()
-        outcome = _outcome_json(inputs, round)
+        result = _result(inputs, round)
         if earlier is not None:
             # The ballots or shortlist changed since the last count: the new result replaces
             # the published one, so say so in the record, with both results.
@@ -333,9 +226,9 @@ def tally_store(*, round: Round, area: Area | None, actor: Any = None) -> Tally:
                 details={
                     "before": {
                         "inputs": earlier.inputs_hash,
-                        "winners": earlier.outcome["winners"],
+                        "winners": list(tally_result(earlier).winners),
                     },
-                    "after": {"inputs": inputs.inputs_hash, "winners": outcome["winners"]},
+                    "after": {"inputs": inputs.inputs_hash, "winners": list(result.winners)},
                 },
             )
         return Tally.objects.create(
@@ -343,7 +236,7 @@ def tally_store(*, round: Round, area: Area | None, actor: Any = None) -> Tally:
             area=area,
             rule=round.rule,
             inputs_hash=inputs.inputs_hash,
-            outcome=outcome,
+            outcome=result.to_json(),
             seconds=time.perf_counter() - started,
         )
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from celery import shared_task
 
 from backend.errors import DomainError
+from pb.counting.selectors import tally_result
 from pb.counting.services import round_count
 from pb.models import Round
 from pb.services.audit import audit
@@ -36,7 +37,7 @@ def tally_round(round_id: int) -> list[dict[str, object]]:
             "tally": t.pk,
             "area": t.area_id,
             "inputs_hash": t.inputs_hash,
-            "winners": t.outcome["winners"],
+            "winners": list(tally_result(t).winners),
         }
         for t in tallies
     ]

@@ -92,7 +92,7 @@ def round_tally(request: HttpRequest, slug: str) -> HttpResponse:
         "receipt_error": receipt_error,
         "failure": failure,
         "round": round_,
-        "tallies": [(t, selectors.tally_rows(t)) for t in tallies],
+        "tallies": [(t, selectors.tally_result(t)) for t in tallies],
         "closed": closed,
         "can_count": closed and rules.can_manage_round(request.user, round_),
         "uncounted": [

@@ -12,7 +12,7 @@ import sys
 from collections.abc import Sequence
 from fractions import Fraction
 
-from pb.tally.model import TallyError, money_text, natural_key
+from pb.tally.model import TallyError, money_text, result_order
 from pb.tally.pabulib import load
 from pb.tally.rules import RULES, tally
 
@@ -66,8 +66,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     print(f"{'rank':>4}  {'project':<12} {'cost':>14} {'score':>10}  {'result':<17} name")
     rows = sorted(
-        outcome.explanations.values(),
-        key=lambda e: (e.rank is None, e.rank or 0, -e.score, natural_key(e.project_id)),
+        outcome.explanations.values(), key=lambda e: result_order(e.rank, e.score, e.project_id)
     )
     for e in rows:
         p = projects[e.project_id]

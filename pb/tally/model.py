@@ -423,6 +423,12 @@ def natural_key(text: str) -> tuple[tuple[int, int | str], ...]:
     )
 
 
+def result_order(rank: int | None, score: int, project_id: str) -> tuple[Any, ...]:
+    """The one order a result is shown in, everywhere: funded projects as they were chosen,
+    then the rest by score, most first; ties by project id in natural order."""
+    return (rank is None, rank or 0, -score, natural_key(project_id))
+
+
 @dataclass(frozen=True)
 class Outcome:
     """The result of a rule: winners in selection order and an explanation for every project."""

@@ -38,6 +38,13 @@ def _fields(line: str) -> list[str]:
     return [f.strip() for f in line.split(";")]
 
 
+def _value(text: str) -> str:
+    """A field as pabutools reads it: ``None`` in any case is a missing value (some files write
+    an empty vote, or an unknown category, that way)."""
+    text = text.strip()
+    return "" if text.lower() == "none" else text
+
+
 def _money(text: str, where: str, what: str) -> Fraction:
     try:
         return Fraction(text.strip().replace(",", "."))
@@ -134,7 +141,8 @@ def loads(text: str, source: str = "<text>") -> Election:
             raise TallyError(
                 f"{source}:{lineno}: PROJECTS line has {len(row)} fields, header has {len(cols)}"
             )
-        rec = dict(zip(cols, row, strict=True))
+        # pabutools names a project by its first field, whatever it says.
+        rec = {c: v if c == "project_id" else _value(v) for c, v in zip(cols, row, strict=True)}
         pid = rec["project_id"]
         if not pid:
             raise TallyError(f"{source}:{lineno}: empty project_id")
@@ -146,7 +154,7 @@ def loads(text: str, source: str = "<text>") -> Election:
         extra = {
             raw_cols[i]: v
             for i, (c, v) in enumerate(zip(cols, row, strict=True))
-            if c not in ("project_id", "cost", "name", "category") and v != ""
+            if c not in ("project_id", "cost", "name", "category") and _value(v) != ""
         }
         try:
             project = Project(pid, cost, rec.get("name", ""), rec.get("category", ""), extra)
@@ -193,7 +201,7 @@ def loads(text: str, source: str = "<text>") -> Election:
         raw = Counter([(r[vi], r[pi]) for r in (line.split(";") for line in body)])
     counts: Counter[Any] = Counter()
     for key, m in raw.items():
-        counts[key.strip() if pi is None else (key[0].strip(), key[1].strip())] += m
+        counts[_value(key) if pi is None else (_value(key[0]), _value(key[1]))] += m
 
     def line_of(key: Any) -> int:
         """First line carrying a given ballot text (only looked up to report an error)."""
@@ -201,7 +209,7 @@ def loads(text: str, source: str = "<text>") -> Election:
             line = lines[n]
             if not line.strip():
                 continue
-            row = [f.strip() for f in (_fields(line) if '"' in line else line.split(";"))]
+            row = [_value(f) for f in (_fields(line) if '"' in line else line.split(";"))]
             if (row[vi] if pi is None else (row[vi], row[pi])) == key:
                 return n + 1
         return first + 2

@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from backend.errors import DomainError
+from pb.counting.selectors import tally_result
 from pb.models import (
     Area,
     BallotType,
@@ -255,26 +256,21 @@ def reveal_rows(*, round: Round) -> list[RevealRow] | None:
         tally = Tally.objects.filter(round=round).order_by("-created_at", "-pk").first()
     if tally is None:
         return None
-    outcome = tally.outcome
-    projects: dict[str, dict[str, Any]] = outcome.get("projects", {})
-    left = int(outcome.get("budget", round.budget))
-    ordered = sorted(
-        projects.items(), key=lambda kv: (kv[1].get("rank") or 10**9, -int(kv[1].get("score", 0)))
-    )
+    result = tally_result(tally)
+    left = result.budget
     rows: list[RevealRow] = []
-    for position, (pid, p) in enumerate(ordered, start=1):
-        cost = int(p.get("cost", 0))
-        if p.get("funded"):
-            left -= cost
+    for position, p in enumerate(result.projects, start=1):
+        if p.funded:
+            left -= p.cost
         rows.append(
             RevealRow(
-                rank=int(p.get("rank") or position),
-                id=pid,
-                title=str(p.get("title", "")),
-                cost=cost,
-                score=int(p.get("score", 0)),
-                funded=bool(p.get("funded")),
-                sentence=str(p.get("sentence", "")),
+                rank=p.rank or position,
+                id=p.id,
+                title=p.title,
+                cost=p.cost,
+                score=p.score,
+                funded=p.funded,
+                sentence=p.sentence,
                 money_left=left,
             )
         )

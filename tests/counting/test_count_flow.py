@@ -68,7 +68,8 @@ def test_the_count_page_lists_every_project_with_its_reason(cw: CountWorld, clie
     response = client.get(reverse("round_tally", args=[cw.round.slug]))
     body = response.content.decode()
     assert response.status_code == 200
-    assert "Benches" in body and "<strong>Funded</strong>. Chosen 1st, with 2 votes." in body
+    assert "Benches" in body
+    assert "Funded (1st): 2 votes; funded in order of score while the money lasted." in body
     assert "python -m pb.tally city-2027-north-ballots.pb --rule greedy" in body
 
 

@@ -40,10 +40,13 @@ def test_counting_a_closed_city_round_stores_an_explained_tally_per_area(cw: Cou
     assert north["voters"] == 4
     trees = north["projects"][str(cw.trees.pk)]
     assert trees["funded"] is False and trees["reason"] == "did_not_fit"
+    # The engine's own sentences, word for word (money in whole pounds, as it counts).
     assert trees["sentence"] == (
-        "It had 1 vote, but it costs £250 and only £0 was left when its turn came."
+        "Not funded: 1 vote, but it costs 250 and only 0 was left when its turn came."
     )
-    assert north["projects"][str(cw.bench.pk)]["sentence"].startswith("Chosen 1st, with 3 votes")
+    assert north["projects"][str(cw.bench.pk)]["sentence"] == (
+        "Funded (1st): 3 votes; funded in order of score while the money lasted."
+    )
     assert by_area["south"].outcome["winners"] == [str(cw.mural.pk)]
     cw.round.refresh_from_db()
     assert cw.round.phase == "results"
@@ -216,6 +219,10 @@ def test_a_resident_recounts_the_published_file_with_the_command_line(
     assert sorted(recount["winners"]) == sorted(stored.outcome["winners"])
     # The file counts in pounds; the stored tally keeps pence.
     assert Fraction(recount["total_cost"]) * 100 == int(stored.outcome["total_cost"])
+    # The site says what the command line says, word for word.
+    assert recount["explanations"] == {
+        pid: p["sentence"] for pid, p in stored.outcome["projects"].items()
+    }
 
 
 def test_mes_with_the_budget_increase_counts_in_pounds_and_stays_within_the_money(

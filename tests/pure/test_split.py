@@ -19,13 +19,11 @@ from pb.split import (
     SplitError,
     apply_overrides,
     compute_split,
-    compute_split_by_theme,
     criteria_from_config,
     criteria_to_config,
     grade_for,
     largest_remainder,
     priority_positions,
-    split_totals_by_area,
 )
 
 BUDGET = 100_000_000  # £1,000,000.00 in pence
@@ -300,38 +298,6 @@ def test_override_ids_match_as_text() -> None:
     )
     changed = apply_overrides(split, {"1": 7}, reasons={"1": "Agreed."})
     assert changed.amounts() == {1: 7, 2: 3}
-
-
-def test_split_by_theme_and_totals_by_area() -> None:
-    """Two themes, each split with its own need and priority values.
-
-    Parks, 1,000p, the main example's values (totals 38, 29, 12 over 79):
-    1,000 x 38/79 = 481 + 1/79; x 29/79 = 367 + 7/79; x 12/79 = 151 + 71/79.
-    One penny left, to Hillcrest (71/79): 481, 367, 152.
-
-    Roads, 500p, every area ranks roads 1st (4 x 5 = 20) with need 10 (1 x 4 = 4), so only
-    population differs: totals 2+4+20 = 26, 6+4+20 = 30, 8+4+20 = 32, over 88.
-    500 x 26/88 = 147 + 8/11; x 30/88 = 170 + 5/11; x 32/88 = 181 + 9/11.
-    Two pennies left, to Hillcrest (9/11) and Northgate (8/11): 148, 170, 182.
-
-    Per area: a = 481 + 148 = 629, b = 367 + 170 = 537, c = 152 + 182 = 334 (sum 1,500).
-    """
-    roads = [AreaInput(a.area_id, a.name, {**a.values, "need": 10, "priority": 1}) for a in AREAS]
-    splits = compute_split_by_theme(
-        {"parks": 1_000, "roads": 500}, PORTO_ALEGRE_PRESET, {"parks": AREAS, "roads": roads}
-    )
-
-    assert splits["parks"].amounts() == {"a": 481, "b": 367, "c": 152}
-    assert splits["roads"].amounts() == {"a": 148, "b": 170, "c": 182}
-    assert splits["roads"].theme == "roads"
-    assert split_totals_by_area(splits) == {"a": 629, "b": 537, "c": 334}
-
-
-def test_split_by_theme_names_the_theme_in_errors() -> None:
-    with pytest.raises(SplitError, match="No area values for the theme"):
-        compute_split_by_theme({"parks": 10}, PORTO_ALEGRE_PRESET, {})
-    with pytest.raises(SplitError, match="Theme parks: The budget cannot be negative"):
-        compute_split_by_theme({"parks": -1}, PORTO_ALEGRE_PRESET, {"parks": AREAS})
 
 
 def test_criteria_round_trip_through_config() -> None:
