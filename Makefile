@@ -41,13 +41,14 @@ browser:
 		(apt-get install -y -qq chromium >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null)); \
 	else echo "No chromium and not root: browser tests will be skipped (apt-get install chromium to run them)."; fi
 
-# GNU gettext: `make messages` and the catalogue check in the tests (tests/i18n) need it.
+# GNU gettext: `make messages` and the catalogue check in the tests (tests/i18n) need it;
+# poppler's pdftotext lets the tests read the Welsh PDF report.
 gettext:
-	@if command -v xgettext >/dev/null && command -v msgfmt >/dev/null; then true; \
+	@if command -v xgettext >/dev/null && command -v msgfmt >/dev/null && command -v pdftotext >/dev/null; then true; \
 	elif [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null; then \
-		echo "Installing GNU gettext for the translation catalogues"; \
-		(apt-get install -y -qq gettext >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq gettext >/dev/null)); \
-	else echo "No GNU gettext and not root: the catalogue check will be skipped (apt-get install gettext)."; fi
+		echo "Installing GNU gettext and poppler-utils for the translation tests"; \
+		(apt-get install -y -qq gettext poppler-utils >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq gettext poppler-utils >/dev/null)); \
+	else echo "No GNU gettext or pdftotext and not root: their tests will be skipped (apt-get install gettext poppler-utils)."; fi
 
 # Translation catalogues: run after changing any user-facing text, then translate the new
 # entries in locale/{cy,pl,ur}/LC_MESSAGES/django.po (no fuzzy, none empty: the tests check)

@@ -25,7 +25,11 @@ from typing import Any, ClassVar
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from channels.layers import get_channel_layer
+from django.conf import settings
 from django.core.cache import cache
+from django.utils import translation
+from django.utils.translation import gettext as _
+from django.utils.translation import trans_real
 
 from backend.errors import DomainError
 from deliberation import protocol, rules, selectors
@@ -326,11 +330,40 @@ def batch_text(texts: list[str]) -> str:
     return '{"type":"batch","events":[' + ",".join(texts) + "]}"
 
 
+def _perform(language: str, room_id: int, user: Any, content: dict[str, Any]) -> None:
+    # The ORM work runs in a worker thread: activate the person's language there too.
+    with translation.override(language):
+        protocol.perform(room_id, user, content)
+
+
+def scope_language(scope: dict[str, Any]) -> str:
+    """The language of the person behind a WebSocket, chosen as for their pages: the account's,
+    else the language cookie, else the browser's Accept-Language, else the site's."""
+    user = scope.get("user")
+    chosen = getattr(user, "language", "") if getattr(user, "is_authenticated", False) else ""
+    if not chosen:
+        chosen = scope.get("cookies", {}).get(settings.LANGUAGE_COOKIE_NAME, "")
+    if not chosen:
+        headers = dict(scope.get("headers") or [])
+        accept = headers.get(b"accept-language", b"").decode("latin-1")
+        for code, _quality in trans_real.parse_accept_lang_header(accept):
+            try:
+                chosen = translation.get_supported_language_variant(code)
+            except LookupError:
+                continue
+            break
+    try:
+        return translation.get_supported_language_variant(chosen or settings.LANGUAGE_CODE)
+    except LookupError:
+        return settings.LANGUAGE_CODE
+
+
 class RoomConsumer(AsyncJsonWebsocketConsumer):
     # No channel per connection: the room's hub receives for every connection of the process.
     channel_layer_alias = "rooms-use-the-hub"
 
     room_id: int
+    language: str = "en-gb"
     hub: RoomHub | None = None
     joined = False
     catching_up = False
@@ -339,6 +372,7 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
     async def connect(self) -> None:
         self.room_id = int(self.scope["url_route"]["kwargs"]["room_id"])
         self.user = self.scope.get("user")
+        self.language = scope_language(self.scope)
         await self.accept()
         readable = await database_sync_to_async(_readable)(self.room_id, self.user)
         if readable is None:
@@ -362,23 +396,30 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
         try:
             frame = json.loads(text_data or "")
         except ValueError:
-            await self.send_error("bad_json", "Frames must be JSON objects.")
+            with translation.override(self.language):
+                await self.send_error("bad_json", _("Frames must be JSON objects."))
             return
         await self.receive_json(frame)
 
     async def receive_json(self, content: Any, **kwargs: Any) -> None:
         if self.hub is None:
             return
-        if not isinstance(content, dict):
-            await self.send_error("bad_json", "Frames must be JSON objects.")
-            return
-        try:
-            if content.get("type") == "join":
-                await self.join(content)
-            else:
-                await database_sync_to_async(protocol.perform)(self.room_id, self.user, content)
-        except DomainError as exc:
-            await self.send_error(exc.code, exc.message, ref=content.get("ref"), fields=exc.fields)
+        # Error frames and what this person writes are in their page's language.
+        with translation.override(self.language):
+            if not isinstance(content, dict):
+                await self.send_error("bad_json", _("Frames must be JSON objects."))
+                return
+            try:
+                if content.get("type") == "join":
+                    await self.join(content)
+                else:
+                    await database_sync_to_async(_perform)(
+                        self.language, self.room_id, self.user, content
+                    )
+            except DomainError as exc:
+                await self.send_error(
+                    exc.code, exc.message, ref=content.get("ref"), fields=exc.fields
+                )
 
     async def send_error(
         self, code: str, detail: str, *, ref: Any = None, fields: dict[str, list[str]] | None = None
@@ -394,7 +435,7 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
         last_seq = frame.get("last_seq", 0)
         if isinstance(last_seq, bool) or not isinstance(last_seq, int) or last_seq < 0:
             raise protocol.ProtocolError(
-                "'last_seq' must be a whole number, 0 or more.", field="last_seq", code="invalid"
+                _("'last_seq' must be a whole number, 0 or more."), field="last_seq", code="invalid"
             )
         current = await database_sync_to_async(_current_seq)(self.room_id)
         # A client cannot have seen more than the log holds; trusting it would skip live events.

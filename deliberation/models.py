@@ -97,6 +97,8 @@ class Contribution(models.Model):
         max_length=10, choices=ContributionKind.choices, default=ContributionKind.MESSAGE
     )
     text = models.TextField(max_length=TEXT_LIMIT)
+    # The language it was written in (the writer's page language), shown as its lang attribute.
+    language = models.CharField(max_length=10, choices=settings.LANGUAGES, default="en-gb")
     reply_to = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="replies"
     )

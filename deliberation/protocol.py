@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from django.utils.translation import gettext as _
+
 from backend.errors import DomainError
 from deliberation import services
 
@@ -20,7 +22,11 @@ class ProtocolError(DomainError):
 
 def _field(frame: dict[str, Any], name: str) -> Any:
     if name not in frame or frame[name] is None:
-        raise ProtocolError(f"The frame needs a '{name}' field.", field=name, code="missing_field")
+        raise ProtocolError(
+            _("The frame needs a '%(name)s' field.") % {"name": name},
+            field=name,
+            code="missing_field",
+        )
     return frame[name]
 
 
@@ -29,12 +35,16 @@ def _int(frame: dict[str, Any], name: str, *, required: bool = True) -> int | No
         return None
     value = _field(frame, name)
     if isinstance(value, bool):
-        raise ProtocolError(f"'{name}' must be a whole number.", field=name, code="invalid")
+        raise ProtocolError(
+            _("'%(name)s' must be a whole number.") % {"name": name}, field=name, code="invalid"
+        )
     if isinstance(value, int):
         return value
     if isinstance(value, str) and value.strip().lstrip("-").isdigit():
         return int(value.strip())
-    raise ProtocolError(f"'{name}' must be a whole number.", field=name, code="invalid")
+    raise ProtocolError(
+        _("'%(name)s' must be a whole number.") % {"name": name}, field=name, code="invalid"
+    )
 
 
 def _req_int(frame: dict[str, Any], name: str) -> int:
@@ -53,7 +63,9 @@ def _bool(frame: dict[str, Any], name: str, default: bool | None = None) -> bool
         return True
     if isinstance(value, str) and value.lower() in {"false", "0", "off", "no"}:
         return False
-    raise ProtocolError(f"'{name}' must be true or false.", field=name, code="invalid")
+    raise ProtocolError(
+        _("'%(name)s' must be true or false.") % {"name": name}, field=name, code="invalid"
+    )
 
 
 def _say(room: int, user: Any, f: dict[str, Any]) -> None:
@@ -172,9 +184,9 @@ FACILITATOR_ACTIONS = frozenset(
 def perform(room_id: int, user: Any, frame: Any) -> None:
     """Carry out one client frame (other than ``join``) for ``user`` in room ``room_id``."""
     if not isinstance(frame, dict):
-        raise ProtocolError("Frames must be JSON objects.", code="bad_json")
+        raise ProtocolError(_("Frames must be JSON objects."), code="bad_json")
     kind = frame.get("type")
     action = ACTIONS.get(kind) if isinstance(kind, str) else None
     if action is None:
-        raise ProtocolError(f"Unknown frame type {kind!r}.", code="unknown_type")
+        raise ProtocolError(_("Unknown frame type %(kind)r.") % {"kind": kind}, code="unknown_type")
     action(room_id, user, frame)

@@ -19,10 +19,12 @@ from typing import Any
 
 from asgiref.sync import SyncToAsync, async_to_sync
 from channels.layers import get_channel_layer
+from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
 from django.db.models import Count
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
 
 from backend.accounts.models import User
 from backend.errors import Conflict, DomainError, NotAllowed, NotFound
@@ -117,30 +119,30 @@ def _lock(room: Room | int) -> Room:
             Room.objects.select_for_update(of=("self",)).select_related("round", "area").get(pk=pk)
         )
     except Room.DoesNotExist:
-        raise NotFound("There is no such room.") from None
+        raise NotFound(_("There is no such room.")) from None
 
 
 def _require_part(user: Any, room: Room) -> None:
     if not rules.is_signed_in(user):
-        raise NotAllowed("Log in to take part in this room.")
+        raise NotAllowed(_("Log in to take part in this room."))
     if room.state != RoomState.OPEN:
-        raise NotAllowed("This room is not open.", code="room_not_open")
+        raise NotAllowed(_("This room is not open."), code="room_not_open")
     if rules.is_muted(user, room) and not rules.can_run_room(user, room):
-        raise NotAllowed("A facilitator has muted you in this room.", code="muted")
+        raise NotAllowed(_("A facilitator has muted you in this room."), code="muted")
     if not allows(room.round.phase, Action.COMMENT):
-        raise NotAllowed("The round's current phase does not take contributions.")
+        raise NotAllowed(_("The round's current phase does not take contributions."))
     if not rules.can_take_part(user, room):
-        raise NotAllowed("Only residents of this room's area may take part.")
+        raise NotAllowed(_("Only residents of this room's area may take part."))
 
 
 def _require_runner(user: Any, room: Room) -> None:
     if not rules.can_run_room(user, room):
-        raise NotAllowed("Only the room's facilitators may do that.")
+        raise NotAllowed(_("Only the room's facilitators may do that."))
 
 
 def _require_open(room: Room) -> None:
     if room.state != RoomState.OPEN:
-        raise NotAllowed("This room is not open.", code="room_not_open")
+        raise NotAllowed(_("This room is not open."), code="room_not_open")
 
 
 def _rate_limit(user: Any, bucket: str, per_minute: int) -> None:
@@ -159,20 +161,24 @@ def _rate_limit(user: Any, bucket: str, per_minute: int) -> None:
         return
     if count > per_minute:
         raise DomainError(
-            f"You are going too fast: at most {per_minute} a minute. Try again shortly.",
+            _("You are going too fast: at most %(per_minute)s a minute. Try again shortly.")
+            % {"per_minute": per_minute},
             code="rate_limited",
         )
 
 
 def _clean_text(text: Any, *, field: str = "text", limit: int = TEXT_LIMIT) -> str:
     if not isinstance(text, str):
-        raise DomainError("Write some text.", field=field, code="invalid")
+        raise DomainError(_("Write some text."), field=field, code="invalid")
     text = text.strip()
     if not text:
-        raise DomainError("Write some text.", field=field, code="invalid")
+        raise DomainError(_("Write some text."), field=field, code="invalid")
     if len(text) > limit:
         raise DomainError(
-            f"Keep it to {limit} characters (this is {len(text)}).", field=field, code="too_long"
+            _("Keep it to %(limit)s characters (this is %(len)s).")
+            % {"limit": limit, "len": len(text)},
+            field=field,
+            code="too_long",
         )
     return text
 
@@ -200,14 +206,14 @@ def room_create(
     facilitators: Sequence[User] = (),
 ) -> Room:
     if not rules.can_create_room(by, round):
-        raise NotAllowed("Only facilitators and the round's managers may create rooms.")
+        raise NotAllowed(_("Only facilitators and the round's managers may create rooms."))
     title = _clean_text(title, field="title", limit=160)
     if ends_at is not None and ends_at <= starts_at:
-        raise DomainError("A room must end after it starts.", field="ends_at")
+        raise DomainError(_("A room must end after it starts."), field="ends_at")
     if proposal is not None and proposal.round_id != round.pk:
-        raise DomainError("The proposal belongs to another round.", field="proposal")
+        raise DomainError(_("The proposal belongs to another round."), field="proposal")
     if area is not None and not round.areas.filter(pk=area.pk).exists():
-        raise DomainError("The area does not take part in this round.", field="area")
+        raise DomainError(_("The area does not take part in this round."), field="area")
     with transaction.atomic():
         room = Room.objects.create(
             round=round,
@@ -230,7 +236,7 @@ def room_open(*, room: Room | int, by: Any) -> Room:
         room = _lock(room)
         _require_runner(by, room)
         if room.state != RoomState.SCHEDULED:
-            raise Conflict("This room has already been opened.")
+            raise Conflict(_("This room has already been opened."))
         room.state = RoomState.OPEN
         room.save(update_fields=["state"])
         _emit(room, "opened", {"by": person(by)})
@@ -244,7 +250,7 @@ def room_close(*, room: Room | int, by: Any, summary: str) -> Room:
         room = _lock(room)
         _require_runner(by, room)
         if room.state == RoomState.CLOSED:
-            raise Conflict("This room is already closed.")
+            raise Conflict(_("This room is already closed."))
         room.state = RoomState.CLOSED
         room.summary = summary
         room.closed_at = timezone.now()
@@ -276,7 +282,7 @@ def contribution_say(
     room's round (the room's own proposal when it has one and none is given)."""
     if kind not in ContributionKind.values:
         raise DomainError(
-            "Choose a message, an argument for or against, or a question.",
+            _("Choose a message, an argument for or against, or a question."),
             field="kind",
             code="invalid",
         )
@@ -288,21 +294,30 @@ def contribution_say(
         if reply_to is not None:
             parent = Contribution.objects.filter(room=room, pk=reply_to).first()
             if parent is None:
-                raise NotFound("There is no such contribution to reply to.", field="reply_to")
+                raise NotFound(_("There is no such contribution to reply to."), field="reply_to")
         about = None
         if proposal is not None:
             about = Proposal.objects.filter(round=room.round_id, pk=proposal).first()
             if about is None or about.hidden:
-                raise NotFound("There is no such proposal in this round.", field="proposal")
+                raise NotFound(_("There is no such proposal in this round."), field="proposal")
         elif kind in (ContributionKind.FOR, ContributionKind.AGAINST):
             if room.proposal_id is None:
                 raise DomainError(
-                    "Say which proposal this argument is about.", field="proposal", code="invalid"
+                    _("Say which proposal this argument is about."),
+                    field="proposal",
+                    code="invalid",
                 )
             about = room.proposal
         _rate_limit(by, "say", SAY_LIMIT_PER_MINUTE)
         contribution = Contribution.objects.create(
-            room=room, author=by, kind=kind, text=text, reply_to=parent, proposal=about
+            room=room,
+            author=by,
+            kind=kind,
+            text=text,
+            reply_to=parent,
+            proposal=about,
+            # The writer's page language (the live protocol activates it for each frame).
+            language=_writing_language(),
         )
         _emit(
             room,
@@ -311,6 +326,7 @@ def contribution_say(
                 "id": contribution.pk,
                 "kind": kind,
                 "text": text,
+                "language": contribution.language,
                 "author": person(by),
                 "reply_to": parent.pk if parent else None,
                 "proposal": {"id": about.pk, "title": about.title} if about else None,
@@ -320,22 +336,29 @@ def contribution_say(
     return contribution
 
 
+def _writing_language() -> str:
+    language = translation.get_language() or settings.LANGUAGE_CODE
+    return language if language in dict(settings.LANGUAGES) else settings.LANGUAGE_CODE
+
+
 def _visible_contribution(room: Room, contribution: int) -> Contribution:
     found = Contribution.objects.filter(room=room, pk=contribution).first()
     if found is None or found.hidden:
-        raise NotFound("There is no such contribution.", field="contribution")
+        raise NotFound(_("There is no such contribution."), field="contribution")
     return found
 
 
 def reaction_set(*, room: Room | int, by: Any, contribution: int, reaction: str) -> Reaction:
     if reaction not in ReactionKind.values:
-        raise DomainError("React with agree, disagree or unsure.", field="reaction", code="invalid")
+        raise DomainError(
+            _("React with agree, disagree or unsure."), field="reaction", code="invalid"
+        )
     with transaction.atomic():
         room = _lock(room)
         _require_part(by, room)
         target = _visible_contribution(room, contribution)
         _rate_limit(by, "light", LIGHT_LIMIT_PER_MINUTE)
-        obj, _ = Reaction.objects.update_or_create(
+        obj, _created = Reaction.objects.update_or_create(
             contribution=target, user=by, defaults={"kind": reaction}
         )
         counts = dict.fromkeys(ReactionKind.values, 0)
@@ -386,14 +409,14 @@ def participant_mute(*, room: Room | int, by: Any, user: int, reason: Any) -> Mu
         _require_runner(by, room)
         target = User.objects.filter(pk=user).first()
         if target is None:
-            raise NotFound("There is no such person.", field="user")
+            raise NotFound(_("There is no such person."), field="user")
         if rules.can_run_room(target, room):
-            raise Conflict("Facilitators cannot be muted.", field="user")
+            raise Conflict(_("Facilitators cannot be muted."), field="user")
         mute, created = Mute.objects.get_or_create(
             room=room, user=target, defaults={"reason": reason, "by": by}
         )
         if not created:
-            raise Conflict("This person is already muted here.", field="user")
+            raise Conflict(_("This person is already muted here."), field="user")
         HandRaise.objects.filter(room=room, user=target, lowered_at=None, called_at=None).update(
             lowered_at=timezone.now()
         )
@@ -409,7 +432,7 @@ def hand_raise(*, room: Room | int, by: Any) -> None:
         room = _lock(room)
         _require_part(by, room)
         if HandRaise.objects.filter(room=room, user=by, lowered_at=None, called_at=None).exists():
-            raise Conflict("Your hand is already raised.")
+            raise Conflict(_("Your hand is already raised."))
         _rate_limit(by, "light", LIGHT_LIMIT_PER_MINUTE)
         HandRaise.objects.create(room=room, user=by)
         _emit(room, "hand", {"user": person(by), "raised": True, "queue": _queue(room)})
@@ -420,12 +443,12 @@ def hand_lower(*, room: Room | int, by: Any) -> None:
         room = _lock(room)
         _require_open(room)
         if not rules.is_signed_in(by):
-            raise NotAllowed("Log in to take part in this room.")
+            raise NotAllowed(_("Log in to take part in this room."))
         lowered = HandRaise.objects.filter(
             room=room, user=by, lowered_at=None, called_at=None
         ).update(lowered_at=timezone.now())
         if not lowered:
-            raise Conflict("Your hand is not raised.")
+            raise Conflict(_("Your hand is not raised."))
         _emit(room, "hand", {"user": person(by), "raised": False, "queue": _queue(room)})
 
 
@@ -461,12 +484,12 @@ def agenda_step(*, room: Room | int, by: Any, step: int) -> AgendaItem | None:
         room = _lock(room)
         _require_runner(by, room)
         if room.state == RoomState.CLOSED:
-            raise NotAllowed("This room is closed.", code="room_not_open")
+            raise NotAllowed(_("This room is closed."), code="room_not_open")
         item = None
         if step != 0:
             item = AgendaItem.objects.filter(room=room, position=step).first()
             if item is None:
-                raise NotFound("There is no such agenda item.", field="step")
+                raise NotFound(_("There is no such agenda item."), field="step")
         room.current_item = item
         room.save(update_fields=["current_item"])
         _emit(
@@ -489,7 +512,8 @@ def timer_set(*, room: Room | int, by: Any, seconds: int) -> dt.datetime | None:
         or not (0 <= seconds <= TIMER_MAX_SECONDS)
     ):
         raise DomainError(
-            f"Give the timer a whole number of seconds from 0 to {TIMER_MAX_SECONDS}.",
+            _("Give the timer a whole number of seconds from 0 to %(TIMER_MAX_SECONDS)s.")
+            % {"TIMER_MAX_SECONDS": TIMER_MAX_SECONDS},
             field="seconds",
             code="invalid",
         )
@@ -519,16 +543,19 @@ def poll_open(
 ) -> Poll:
     question = _clean_text(question, field="question", limit=300)
     if not isinstance(options, list | tuple):
-        raise DomainError("Give the poll a list of options.", field="options", code="invalid")
+        raise DomainError(_("Give the poll a list of options."), field="options", code="invalid")
     cleaned = [o.strip() for o in options if isinstance(o, str) and o.strip()]
     if len(cleaned) != len(options) or not 2 <= len(cleaned) <= POLL_MAX_OPTIONS:
         raise DomainError(
-            f"Give the poll from 2 to {POLL_MAX_OPTIONS} options, each with some text.",
+            _("Give the poll from 2 to %(POLL_MAX_OPTIONS)s options, each with some text.")
+            % {"POLL_MAX_OPTIONS": POLL_MAX_OPTIONS},
             field="options",
             code="invalid",
         )
     if any(len(o) > 200 for o in cleaned):
-        raise DomainError("Keep each option to 200 characters.", field="options", code="too_long")
+        raise DomainError(
+            _("Keep each option to 200 characters."), field="options", code="too_long"
+        )
     with transaction.atomic():
         room = _lock(room)
         _require_runner(by, room)
@@ -560,14 +587,14 @@ def poll_vote(*, room: Room | int, by: Any, poll: int, option: int) -> PollVote:
         _require_part(by, room)
         target = Poll.objects.filter(room=room, pk=poll).first()
         if target is None:
-            raise NotFound("There is no such poll.", field="poll")
+            raise NotFound(_("There is no such poll."), field="poll")
         if target.closed_at is not None:
-            raise Conflict("This poll has closed.", field="poll")
+            raise Conflict(_("This poll has closed."), field="poll")
         choice = PollOption.objects.filter(poll=target, pk=option).first()
         if choice is None:
-            raise NotFound("There is no such option in this poll.", field="option")
+            raise NotFound(_("There is no such option in this poll."), field="option")
         _rate_limit(by, "light", LIGHT_LIMIT_PER_MINUTE)
-        vote, _ = PollVote.objects.update_or_create(
+        vote, _created = PollVote.objects.update_or_create(
             poll=target, user=by, defaults={"option": choice}
         )
         counts = _poll_counts(target)
@@ -596,8 +623,8 @@ def poll_close(*, room: Room | int, by: Any, poll: int) -> Poll:
         _require_runner(by, room)
         target = Poll.objects.filter(room=room, pk=poll).first()
         if target is None:
-            raise NotFound("There is no such poll.", field="poll")
+            raise NotFound(_("There is no such poll."), field="poll")
         if target.closed_at is not None:
-            raise Conflict("This poll has already closed.", field="poll")
+            raise Conflict(_("This poll has already closed."), field="poll")
         _close_poll(room, target)
     return target

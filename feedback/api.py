@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import permissions
 from rest_framework.request import Request
@@ -24,14 +25,14 @@ from pb.models import Round
 def _round(slug: str) -> Round:
     round_ = get_object_or_404(Round, slug=slug)
     if round_.phase == "draft":
-        raise NotFound("There is no such round.")
+        raise NotFound(_("There is no such round."))
     return round_
 
 
 def _counted(round_: Round) -> Any:
     tallies = counting_selectors.latest_tallies(round=round_)
     if not tallies:
-        raise NotFound("The votes of this round have not been counted yet.", code="not_counted")
+        raise NotFound(_("The votes of this round have not been counted yet."), code="not_counted")
     return tallies
 
 
@@ -91,11 +92,11 @@ class ReportView(APIView):
     def get(self, request: Request, slug: str) -> Response:
         round_ = _round(slug)
         if not rules.can_read_report(request.user, round_):
-            raise NotAllowed("Only the round's managers and councillors read its report.")
+            raise NotAllowed(_("Only the round's managers and councillors read its report."))
         _counted(round_)
         report = selectors.report_latest_built(round=round_)
         if report is None:
-            raise NotFound("The report is being prepared.", code="not_built")
+            raise NotFound(_("The report is being prepared."), code="not_built")
         area_ids = selectors.visible_area_ids(user=request.user, round=round_)
         data = presenter.report_view_data(report=report, area_ids=area_ids)
         return Response(

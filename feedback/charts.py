@@ -21,6 +21,8 @@ class Bar:
     width: float
     series: int
     text: str
+    # Where the bar starts when the chart is mirrored for a right-to-left page.
+    x_rtl: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -47,6 +49,19 @@ class BarChart:
     def width(self) -> int:
         return self.label_width + self.bar_width + 110
 
+    # Right-to-left pages (Urdu) draw the chart mirrored: labels on the right, bars growing
+    # to the left. These are the mirrored x positions.
+    @property
+    def label_x_rtl(self) -> int:
+        return self.width - self.label_width + 6
+
+    @property
+    def text_x_rtl(self) -> int:
+        return self.width - self.text_x
+
+    def bar_x_rtl(self, bar: Bar) -> float:
+        return round(self.width - self.label_width - bar.width, 1)
+
 
 def bar_chart(
     chart_id: str,
@@ -71,4 +86,18 @@ def bar_chart(
         )
         out.append(Row(label=label[:34] + ("…" if len(label) > 34 else ""), y=y, bars=bars))
         y += ROW_HEIGHT + 6
-    return BarChart(id=chart_id, title=title, series=tuple(series), rows=tuple(out), height=y + 4)
+    chart = BarChart(id=chart_id, title=title, series=tuple(series), rows=tuple(out), height=y + 4)
+    mirrored = tuple(
+        Row(
+            label=row.label,
+            y=row.y,
+            bars=tuple(
+                Bar(y=b.y, width=b.width, series=b.series, text=b.text, x_rtl=chart.bar_x_rtl(b))
+                for b in row.bars
+            ),
+        )
+        for row in chart.rows
+    )
+    return BarChart(
+        id=chart.id, title=chart.title, series=chart.series, rows=mirrored, height=chart.height
+    )

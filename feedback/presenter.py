@@ -10,6 +10,10 @@ from collections.abc import Sequence
 from fractions import Fraction
 from typing import Any
 
+from django.utils.formats import number_format
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, gettext_noop, ngettext
+
 from backend.accounts.models import AgeBand, Role
 from feedback import indicators as ind
 from feedback.models import DeliveryStatus, OutcomeReport
@@ -24,22 +28,22 @@ from feedback.selectors import (
 from pb.counting.selectors import tally_result
 from pb.models import Round, Tally
 
-RULE_SENTENCES: dict[str, str] = {
-    "greedy": (
+RULE_SENTENCES: dict[str, Any] = {
+    "greedy": gettext_lazy(
         "Projects were taken in order of votes, most first. Each one was funded if its cost "
         "fitted in the money left; if not, it was skipped and the next one was tried."
     ),
-    "greedy-threshold": (
+    "greedy-threshold": gettext_lazy(
         "Only projects supported by at least {min_share} of voters could win. Those were taken "
         "in order of votes, most first, and funded while the money lasted; a project that did "
         "not fit in the money left was skipped."
     ),
-    "mes": (
+    "mes": gettext_lazy(
         "Method of Equal Shares: the money was shared equally between voters. A project was "
         "funded when its supporters could pay for it together from their shares, the best "
         "value for supporters first. Money left over then went to projects in order of votes."
     ),
-    "mes-add1": (
+    "mes-add1": gettext_lazy(
         "Method of Equal Shares: the money was shared equally between voters, and a project was "
         "funded when its supporters could pay for it together from their shares. The shares "
         "were raised step by step to use as much of the money as possible."
@@ -47,11 +51,18 @@ RULE_SENTENCES: dict[str, str] = {
 }
 
 REASON_LABELS: dict[str, str] = {
-    "funded": "Funded",
-    "did_not_fit": "Did not fit in the money left",
-    "below_threshold": "Not enough support",
-    "shares_exhausted": "Its supporters' shares ran out",
-    "no_support": "Nobody voted for it",
+    "funded": gettext_noop("Funded"),
+    "did_not_fit": gettext_noop("Did not fit in the money left"),
+    "below_threshold": gettext_noop("Not enough support"),
+    "shares_exhausted": gettext_noop("Its supporters' shares ran out"),
+    "no_support": gettext_noop("Nobody voted for it"),
+}
+
+# The integrity topics as the stored figures name them, said in the reader's language.
+TOPIC_LABELS: dict[str, str] = {
+    "rules": gettext_noop("Rules"),
+    "budget": gettext_noop("Budget"),
+    "eligibility": gettext_noop("Eligibility"),
 }
 
 RECOUNT_COMMAND = "python -m pb.tally FILE.pb --rule {rule}"
@@ -59,7 +70,12 @@ RECOUNT_COMMAND = "python -m pb.tally FILE.pb --rule {rule}"
 
 def rule_sentence(round_: Round) -> str:
     text = RULE_SENTENCES.get(round_.rule, RULE_SENTENCES["greedy"])
-    return text.format(min_share=ind.format_percent(Fraction(str(round_.min_share))))
+    return str(text).format(min_share=ind.format_percent(Fraction(str(round_.min_share))))
+
+
+def _grouped(number: Any) -> str:
+    """A count as the reader's language writes it: 12,345 in English, 12 345 in Polish."""
+    return number_format(number, force_grouping=True)
 
 
 def results_from_tallies(*, round: Round, tallies: Sequence[Tally]) -> list[dict[str, Any]]:
@@ -174,7 +190,15 @@ def report_view_data(*, report: OutcomeReport, area_ids: set[int] | None) -> dic
     from pb.money import format_money
 
     figures = report.figures or {}
-    round_info = figures["round"]
+    # Stored in the language of the count; the labels and the rule are said again in the
+    # reader's language.
+    round_ = report.round
+    round_info = {
+        **figures["round"],
+        "rule_label": round_.get_rule_display(),
+        "rule_sentence": rule_sentence(round_),
+        "ballot_type": round_.get_ballot_type_display(),
+    }
     currency = round_info["currency"]
     influence = influence_report(round=report.round, figures=figures)
     all_results = figures["results"]
@@ -189,12 +213,14 @@ def report_view_data(*, report: OutcomeReport, area_ids: set[int] | None) -> dic
     for area in results:
         for p in area["projects"]:
             p["delivery"] = delivery.get(int(p["id"])) if p["id"].isdigit() else None
+            # Stored in English (the msgid); shown in the reader's language.
+            p["reason_label"] = _(p["reason_label"]) if p.get("reason_label") else ""
 
     total_voters = inclusion["total_voters"]
     total_population = sum(a["population"] or 0 for a in inclusion["areas"]) or 0
     turnout_chart = bar_chart(
         "chart-turnout",
-        "Share of voters and share of population, by area",
+        _("Share of voters and share of population, by area"),
         [
             (
                 a["key"],
@@ -212,16 +238,16 @@ def report_view_data(*, report: OutcomeReport, area_ids: set[int] | None) -> dic
             )
             for a in area_turnout
         ],
-        series=("Share of voters", "Share of population"),
+        series=(_("Share of voters"), _("Share of population")),
     )
     by_theme: dict[str, int] = defaultdict(int)
     for area in results:
         for p in area["projects"]:
             if p["funded"]:
-                by_theme[p["theme"] or "No theme"] += p["cost"]
+                by_theme[p["theme"] or _("No theme")] += p["cost"]
     theme_chart = bar_chart(
         "chart-themes",
-        "Money for funded projects, by theme",
+        _("Money for funded projects, by theme"),
         [
             (theme, [(money, format_money(money, currency))])
             for theme, money in sorted(by_theme.items(), key=lambda kv: -kv[1])
@@ -230,53 +256,95 @@ def report_view_data(*, report: OutcomeReport, area_ids: set[int] | None) -> dic
     projects = sorted((p for a in results for p in a["projects"]), key=lambda p: -_num(p["score"]))
     votes_chart = bar_chart(
         "chart-votes",
-        "Votes per project" + (" (the 25 with most votes)" if len(projects) > 25 else ""),
+        _("Votes per project (the 25 with most votes)")
+        if len(projects) > 25
+        else _("Votes per project"),
         [
-            (p["title"], [(_num(p["score"]), f"{p['score']:,}" + (" ✓" if p["funded"] else ""))])
+            (
+                p["title"],
+                [(_num(p["score"]), _grouped(p["score"]) + (" ✓" if p["funded"] else ""))],
+            )
             for p in projects[:25]
         ],
     )
-    integrity = figures["integrity"]
+    integrity = {
+        **figures["integrity"],
+        "topics": [
+            {**t, "label": _(TOPIC_LABELS.get(t["topic"], t["topic"]))}
+            for t in figures["integrity"]["topics"]
+        ],
+    }
     funded = [p for a in results for p in a["projects"] if p["funded"]]
     not_funded = [p for a in results for p in a["projects"] if not p["funded"]]
     overall = inclusion["overall"]["turnout"]["percent"]
     influence_dict = influence.to_dict()
-    summary = [
-        f"{total_voters:,} people voted"
-        + (f", {overall} of the people living in the round's areas." if overall else "."),
-        f"Residents decided how {format_money(influence.resident_decided.part, currency)} of "
-        f"{format_money(round_info['budget'], currency)} was spent "
-        f"({influence_dict['resident_decided']['percent'] or 'n/a'}).",
-        f"{len(influence.funded)} of {len(influence.funded) + len(influence.not_funded)} "
-        f"projects will be funded, costing {format_money(influence.funded_money, currency)} "
-        "in all.",
-        (
-            "The rules, budget and eligibility were published before voting opened"
-            if integrity["published_before_opening"]
-            else "Not all of the rules, budget and eligibility were published before voting opened"
+    n_funded, n_projects = len(influence.funded), len(influence.funded) + len(influence.not_funded)
+    if overall:
+        voted = ngettext(
+            "%(n)s person voted, %(share)s of the people living in the round's areas.",
+            "%(n)s people voted, %(share)s of the people living in the round's areas.",
+            total_voters,
+        ) % {"n": _grouped(total_voters), "share": overall}
+    else:
+        voted = ngettext("%(n)s person voted.", "%(n)s people voted.", total_voters) % {
+            "n": _grouped(total_voters)
+        }
+    if integrity["published_before_opening"] and integrity["unchanged_after_opening"]:
+        rules_line = _(
+            "The rules, budget and eligibility were published before voting opened and did not "
+            "change after."
         )
-        + (
-            (
-                "; none of them changed after."
-                if not integrity["published_before_opening"]
-                else " and did not change after."
-            )
-            if integrity["unchanged_after_opening"]
-            else "; some changed after voting opened (see Integrity)."
-        ),
+    elif integrity["published_before_opening"]:
+        rules_line = _(
+            "The rules, budget and eligibility were published before voting opened; some "
+            "changed after voting opened (see Integrity)."
+        )
+    elif integrity["unchanged_after_opening"]:
+        rules_line = _(
+            "Not all of the rules, budget and eligibility were published before voting opened; "
+            "none of them changed after."
+        )
+    else:
+        rules_line = _(
+            "Not all of the rules, budget and eligibility were published before voting opened; "
+            "some changed after voting opened (see Integrity)."
+        )
+    summary = [
+        voted,
+        _("Residents decided how %(part)s of %(budget)s was spent (%(percent)s).")
+        % {
+            "part": format_money(influence.resident_decided.part, currency),
+            "budget": format_money(round_info["budget"], currency),
+            "percent": influence_dict["resident_decided"]["percent"] or _("n/a"),
+        },
+        ngettext(
+            "%(n)s of %(total)s project will be funded, costing %(money)s in all.",
+            "%(n)s of %(total)s projects will be funded, costing %(money)s in all.",
+            n_projects,
+        )
+        % {
+            "n": n_funded,
+            "total": n_projects,
+            "money": format_money(influence.funded_money, currency),
+        },
+        rules_line,
         (
-            f"{influence_dict['ni4']['agreeing']['percent']} of the "
-            f"{influence.ni4.base:,} residents who answered feel they can influence decisions "
-            "affecting their area."
+            _(
+                "%(percent)s of the %(n)s residents who answered feel they can influence "
+                "decisions affecting their area."
+            )
+            % {
+                "percent": influence_dict["ni4"]["agreeing"]["percent"],
+                "n": _grouped(influence.ni4.base),
+            }
             if influence.ni4.base
-            else "Nobody has answered the influence survey yet."
+            else _("Nobody has answered the influence survey yet.")
         ),
     ]
     if area_ids is not None:
         summary.append(
-            "Area detail is shown for your wards: "
-            + (", ".join(sorted(visible_names)) or "none")
-            + "."
+            _("Area detail is shown for your wards: %(areas)s.")
+            % {"areas": ", ".join(sorted(visible_names)) or _("none")}
         )
     return {
         "report": report,
@@ -307,38 +375,38 @@ def report_csv_rows(*, report: OutcomeReport, area_ids: set[int] | None) -> list
     """The report as CSV rows: indicators with definitions, then every project."""
     data = report_view_data(report=report, area_ids=area_ids)
     influence = influence_report(round=report.round, figures=report.figures or {})
-    rows: list[list[str]] = [["section", "indicator", "value", "definition"]]
-    rows += [["summary", "", line, ""] for line in data["summary"]]
+    rows: list[list[str]] = [[_("section"), _("indicator"), _("value"), _("definition")]]
+    rows += [[_("summary"), "", line, ""] for line in data["summary"]]
     for name, value, definition in [*data["figures"]["rows"], *influence.rows()]:
         rows.append(["indicator", name, value, definition])
     rows.append(
         [
-            "section",
-            "project",
-            "area",
-            "cost_pence",
-            "votes",
-            "funded",
-            "reason",
-            "explanation",
-            "delivery",
+            _("section"),
+            _("project"),
+            _("area"),
+            _("cost in pence"),
+            _("votes"),
+            _("funded"),
+            _("reason"),
+            _("explanation"),
+            _("delivery"),
         ]
     )
     for area in data["results"]:
         for p in area["projects"]:
             rows.append(
                 [
-                    "project",
+                    _("project"),
                     p["title"],
                     area["area"],
                     str(p["cost"]),
                     str(p["score"]),
-                    "yes" if p["funded"] else "no",
+                    _("yes") if p["funded"] else _("no"),
                     p["reason"],
                     p["sentence"],
                     (p.get("delivery") or {}).get("status", "planned" if p["funded"] else ""),
                 ]
             )
     if report.commentary:
-        rows.append(["commentary", "Manager's commentary", report.commentary, ""])
+        rows.append([_("commentary"), _("Manager's commentary"), report.commentary, ""])
     return rows

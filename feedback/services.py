@@ -137,18 +137,18 @@ def step_fail(*, report_id: int, name: str, error: str) -> None:
 def step_rerun(*, actor: Any, report: OutcomeReport, name: str) -> PipelineStep:
     """A manager runs a failed step again; the steps after it follow when it succeeds."""
     if not pb_rules.can_manage_round(actor, report.round):
-        raise NotAllowed("Only the round's managers can re-run its outcome steps.")
+        raise NotAllowed(_("Only the round's managers can re-run its outcome steps."))
     if name not in STEP_ORDER:
-        raise DomainError("There is no such step.", field="step")
+        raise DomainError(_("There is no such step."), field="step")
     with transaction.atomic():
         step = PipelineStep.objects.select_for_update().get(report=report, name=name)
         if step.status == StepStatus.DONE:
-            raise Conflict("This step has already finished; there is nothing to re-run.")
+            raise Conflict(_("This step has already finished; there is nothing to re-run."))
         if step.status == StepStatus.RUNNING:
-            raise Conflict("This step is running now. Wait for it to finish or fail.")
+            raise Conflict(_("This step is running now. Wait for it to finish or fail."))
         earlier = [n for n in STEP_ORDER[: STEP_ORDER.index(name)]]
         if report.steps.filter(name__in=earlier).exclude(status=StepStatus.DONE).exists():
-            raise Conflict("An earlier step has not finished: re-run that one first.")
+            raise Conflict(_("An earlier step has not finished: re-run that one first."))
         step.status = StepStatus.PENDING
         step.error = ""
         step.save(update_fields=["status", "error"])
@@ -220,7 +220,9 @@ def _message_for(
             others = [p for p in area["projects"] if not p["funded"]]
             if others:
                 lines.append(_("Not funded this time:"))
-                lines += [f"- {p['title']}: {p['sentence'] or p['reason_label']}" for p in others]
+                lines += [
+                    f"- {p['title']}: {p['sentence'] or _(p['reason_label'] or '')}" for p in others
+                ]
         lines.append(
             _(
                 "Your vote is secret, so we cannot tell you here what you chose: your receipt "
@@ -268,7 +270,7 @@ def report_notify(*, report_id: int, batch: int = NOTIFY_BATCH) -> int:
     """
     report = OutcomeReport.objects.select_related("round").get(pk=report_id)
     if not report.is_built:
-        raise Conflict("The report is not built yet, so there is nothing to tell people.")
+        raise Conflict(_("The report is not built yet, so there is nothing to tell people."))
     step = _step_begin(report_id, StepName.NOTIFY)
     if step is None:
         return 0
@@ -405,7 +407,7 @@ def report_publish_open_data(*, report_id: int) -> OutcomeReport:
     """
     report = OutcomeReport.objects.select_related("round").get(pk=report_id)
     if not report.is_built:
-        raise Conflict("The report is not built yet, so there is nothing to publish.")
+        raise Conflict(_("The report is not built yet, so there is nothing to publish."))
     step = _step_begin(report_id, StepName.OPEN_DATA)
     if step is None:
         return report
@@ -472,10 +474,10 @@ STEP_FUNCTIONS: dict[str, Callable[..., Any]] = {
 
 def report_set_commentary(*, actor: Any, report: OutcomeReport, text: str) -> OutcomeReport:
     if not pb_rules.can_manage_round(actor, report.round):
-        raise NotAllowed("Only the round's managers can write the commentary.")
+        raise NotAllowed(_("Only the round's managers can write the commentary."))
     text = text.strip()
     if len(text) > 10_000:
-        raise DomainError("Keep the commentary under 10,000 characters.", field="commentary")
+        raise DomainError(_("Keep the commentary under 10,000 characters."), field="commentary")
     report.commentary = text
     report.commentary_by = actor
     report.save(update_fields=["commentary", "commentary_by"])
@@ -501,20 +503,21 @@ def survey_answer(
     """
     participation = selectors.took_part(user=user, round=round)
     if participation is None:
-        raise NotAllowed("The survey is for people who voted in this round.")
+        raise NotAllowed(_("The survey is for people who voted in this round."))
     if round.phase not in {"results", "implementation"}:
-        raise NotAllowed("The survey opens once the votes are counted.")
+        raise NotAllowed(_("The survey opens once the votes are counted."))
     if influence and influence not in NI4Answer.values:
-        raise DomainError("Choose one of the answers.", field="influence")
+        raise DomainError(_("Choose one of the answers."), field="influence")
     if satisfaction is not None and not 1 <= satisfaction <= 5:
-        raise DomainError("Choose a number from 1 to 5.", field="satisfaction")
+        raise DomainError(_("Choose a number from 1 to 5."), field="satisfaction")
     if not influence and satisfaction is None and not comment.strip():
-        raise DomainError("Answer at least one question.", field="influence")
+        raise DomainError(_("Answer at least one question."), field="influence")
     if len(comment) > 2000:
-        raise DomainError("Keep your comment under 2,000 characters.", field="comment")
+        raise DomainError(_("Keep your comment under 2,000 characters."), field="comment")
     if selectors.survey_closed(round=round):
         raise NotAllowed(
-            f"The survey closed {selectors.SURVEY_DAYS} days after the results were published."
+            _("The survey closed %(SURVEY_DAYS)s days after the results were published.")
+            % {"SURVEY_DAYS": selectors.SURVEY_DAYS}
         )
     with transaction.atomic():
         SurveyInvitation.objects.get_or_create(
@@ -522,7 +525,7 @@ def survey_answer(
         )
         invitation = SurveyInvitation.objects.select_for_update().get(round=round, user=user)
         if invitation.answered:
-            raise Conflict("You have already answered this survey; we kept your first answer.")
+            raise Conflict(_("You have already answered this survey; we kept your first answer."))
         invitation.answered = True
         invitation.save(update_fields=["answered"])
         # Pending until sealed with at least 19 others: written now beside the invitation, it
@@ -625,9 +628,9 @@ def milestone_record(
 ) -> Milestone:
     """Record a step in delivering a funded project and tell its followers after commit."""
     if not pb_rules.can_manage_area(actor, proposal.area):
-        raise NotAllowed("Only the area's managers can record delivery.")
+        raise NotAllowed(_("Only the area's managers can record delivery."))
     if proposal.pk not in selectors.funded_proposal_ids(round=proposal.round):
-        raise DomainError("Only funded projects have delivery milestones.")
+        raise DomainError(_("Only funded projects have delivery milestones."))
     errors: dict[str, list[str]] = {}
     if status not in DeliveryStatus.values:
         errors["status"] = ["Choose a status."]
@@ -698,7 +701,7 @@ def milestone_tell_followers(*, milestone_id: int) -> int:
 def project_follow(*, user: Any, proposal: Proposal, follow: bool = True) -> bool:
     """Follow (or stop following) a project; returns whether the person follows it now."""
     if not getattr(user, "is_authenticated", False):
-        raise NotAllowed("Log in to follow a project.")
+        raise NotAllowed(_("Log in to follow a project."))
     if follow:
         # Followed twice at once: the unique constraint keeps one row, which is enough.
         with contextlib.suppress(IntegrityError):

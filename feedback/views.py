@@ -14,9 +14,11 @@ from django.contrib.auth.views import redirect_to_login
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.core.files.storage import default_storage
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
+from django.utils import translation
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from backend.errors import DomainError
@@ -95,19 +97,32 @@ def report(request: HttpRequest, slug: str, fmt: str = "html") -> HttpResponse:
     found = _report_for_reader(request, round_)
     if isinstance(found, HttpResponse):
         return found
+    language = request.GET.get("lang") or translation.get_language()
+    if language not in dict(settings.LANGUAGES):
+        return HttpResponseBadRequest(
+            _("That language is not offered here. Choose one from the report's page."),
+            content_type="text/plain; charset=utf-8",
+        )
     area_ids = selectors.visible_area_ids(user=request.user, round=round_)
-    if fmt == "csv":
-        out = io.StringIO()
-        csv.writer(out).writerows(presenter.report_csv_rows(report=found, area_ids=area_ids))
-        response = HttpResponse(out.getvalue(), content_type="text/csv; charset=utf-8")
-        response["Content-Disposition"] = f'attachment; filename="{round_.slug}-report.csv"'
-        return response
-    html = report_html(request, found, area_ids, printable=fmt == "pdf")
-    if fmt == "html":
-        return HttpResponse(html)
-    pdf = report_pdf(html, base_url=request.build_absolute_uri("/"))
-    response = HttpResponse(pdf, content_type="application/pdf")
-    response["Content-Disposition"] = f'inline; filename="{round_.slug}-report.pdf"'
+    # The report in any of the site's languages, whatever the reader's page is in (a council
+    # in Wales must be able to hand councillors the Welsh one).
+    with translation.override(language):
+        if fmt == "csv":
+            out = io.StringIO()
+            csv.writer(out).writerows(presenter.report_csv_rows(report=found, area_ids=area_ids))
+            response = HttpResponse(out.getvalue(), content_type="text/csv; charset=utf-8")
+            response["Content-Disposition"] = f'attachment; filename="{round_.slug}-report.csv"'
+        else:
+            html = report_html(request, found, area_ids, printable=fmt == "pdf")
+            if fmt == "html":
+                response = HttpResponse(html)
+            else:
+                pdf = report_pdf(html, base_url=request.build_absolute_uri("/"))
+                response = HttpResponse(pdf, content_type="application/pdf")
+                response["Content-Disposition"] = (
+                    f'inline; filename="{round_.slug}-report-{language}.pdf"'
+                )
+        response["Content-Language"] = language
     return response
 
 
@@ -121,7 +136,8 @@ def report_html(
     """Rendered once per report, reader scope and latest change, then served from the cache."""
     stamp = selectors.report_stamp(report=report)
     scope = "all" if area_ids is None else ",".join(map(str, sorted(area_ids)))
-    digest = hashlib.sha256(f"{stamp}|{scope}|{int(printable)}".encode()).hexdigest()
+    language = translation.get_language()
+    digest = hashlib.sha256(f"{stamp}|{scope}|{int(printable)}|{language}".encode()).hexdigest()
     key = f"feedback:report:{report.pk}:{digest}"
     html: str | None = cache.get(key)
     if html is None:
@@ -131,9 +147,24 @@ def report_html(
             data["report_css"] = (
                 Path(settings.BASE_DIR) / "static" / "css" / "report.css"
             ).read_text()
+            if translation.get_language_bidi():
+                data["report_css"] += _urdu_font_for_print()
+        data["report_languages"] = settings.LANGUAGES
         html = render_to_string("feedback/report.html", data, request=request)
         cache.set(key, html, REPORT_CACHE_SECONDS)
     return html
+
+
+def _urdu_font_for_print() -> str:
+    """The project's Nastaliq font for WeasyPrint, read from disk (it fetches no URLs)."""
+    fonts = (Path(settings.BASE_DIR) / "static" / "fonts").as_uri()
+    return (
+        "@font-face { font-family: 'Noto Nastaliq Urdu'; font-weight: 400; "
+        f"src: url('{fonts}/noto-nastaliq-urdu-arabic-400-normal.woff'); }}\n"
+        "@font-face { font-family: 'Noto Nastaliq Urdu'; font-weight: 700; "
+        f"src: url('{fonts}/noto-nastaliq-urdu-arabic-700-normal.woff'); }}\n"
+        "body { font-family: 'Noto Nastaliq Urdu', 'DejaVu Sans', sans-serif; line-height: 2; }\n"
+    )
 
 
 def report_pdf(html: str, *, base_url: str) -> bytes:
@@ -158,19 +189,19 @@ def outcome_manage(request: HttpRequest, slug: str) -> HttpResponse:
         try:
             if "rerun" in request.POST and report_ is not None:
                 services.step_rerun(actor=request.user, report=report_, name=request.POST["rerun"])
-                messages.success(request, "The step will run again shortly.")
+                messages.success(request, _("The step will run again shortly."))
                 return redirect("outcome_manage", slug=slug)
             if "start" in request.POST:
                 from feedback.tasks import outcome_pipeline
 
                 outcome_pipeline.delay(round_.pk)
-                messages.success(request, "The outcome steps have started.")
+                messages.success(request, _("The outcome steps have started."))
                 return redirect("outcome_manage", slug=slug)
             if form.is_bound and form.is_valid() and report_ is not None:
                 services.report_set_commentary(
                     actor=request.user, report=report_, text=form.cleaned_data["commentary"]
                 )
-                messages.success(request, "The commentary is saved.")
+                messages.success(request, _("The commentary is saved."))
                 return redirect("outcome_manage", slug=slug)
         except DomainError as exc:
             messages.error(request, exc.message)
@@ -241,7 +272,7 @@ def project_delivery(request: HttpRequest, pk: int) -> HttpResponse:
             except DomainError as exc:
                 add_domain_error(form, exc)
             else:
-                messages.success(request, "The milestone is recorded and followers are told.")
+                messages.success(request, _("The milestone is recorded and followers are told."))
                 return redirect("project_delivery", pk=pk)
         status = 400
     context = {
@@ -265,7 +296,7 @@ def project_follow(request: HttpRequest, pk: int) -> HttpResponse:
     services.project_follow(user=request.user, proposal=proposal, follow=follow)
     messages.success(
         request,
-        "You will hear when this project moves on." if follow else "You no longer follow it.",
+        _("You will hear when this project moves on.") if follow else _("You no longer follow it."),
     )
     return redirect("project_delivery", pk=pk)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, permissions, status, viewsets
 from rest_framework.decorators import action
@@ -99,7 +100,7 @@ class RoundViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
     def audit(self, request: Request, pk: str) -> Response:
         round_ = self.get_object()
         if not rules.can_read_audit(request.user, round_):
-            raise NotAllowed("Only the round's managers and councillors can read its record.")
+            raise NotAllowed(_("Only the round's managers and councillors can read its record."))
         page = self.paginate_queryset(selectors.audit_for_round(round=round_))
         return self.get_paginated_response(AuditEntrySerializer(page, many=True).data)
 

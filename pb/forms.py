@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
-from django.utils import timezone
+from django.conf import settings
+from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
 from pb.models import (
@@ -100,9 +101,18 @@ class ProposalForm(forms.Form):
         label=_("Group name (for a group's bid)"), max_length=140, required=False
     )
     group_contact = forms.CharField(label=_("Group contact"), max_length=200, required=False)
+    language = forms.ChoiceField(
+        label=_("Language you are writing in"),
+        choices=settings.LANGUAGES,
+        required=False,
+        help_text=_(
+            "So that screen readers read it out properly, and the council can translate it."
+        ),
+    )
 
     def __init__(self, *args: Any, round: Round, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.fields["language"].initial = translation.get_language()
         areas = round.areas.all()
         self.fields["area"].queryset = areas  # type: ignore[attr-defined]
         if len(areas) == 1:
@@ -124,10 +134,28 @@ class ProposalForm(forms.Form):
     def service_kwargs(self) -> dict[str, Any]:
         data = dict(self.cleaned_data)
         data["estimated_cost"] = data.get("estimated_cost") or 0
-        for key in ("latitude", "longitude", "image", "group_name", "group_contact", "image_alt"):
+        keys = ("latitude", "longitude", "image", "group_name", "group_contact", "image_alt")
+        for key in (*keys, "language"):
             if data.get(key) in (None, "", False):
                 data.pop(key, None)
         return data
+
+
+class ProposalTranslationForm(forms.Form):
+    language = forms.ChoiceField(label=_("Language of the translation"), choices=())
+    title = forms.CharField(label=_("Title in that language"), max_length=140, required=False)
+    summary = forms.CharField(
+        label=_("Summary in that language"),
+        widget=forms.Textarea(attrs={"rows": 4}),
+        required=False,
+        help_text=_("A few plain sentences. Leave both empty to remove a translation."),
+    )
+
+    def __init__(self, *args: Any, proposal: Proposal, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["language"].choices = [  # type: ignore[attr-defined]
+            (code, name) for code, name in settings.LANGUAGES if code != proposal.language
+        ]
 
 
 class ReviewForm(forms.Form):

@@ -259,6 +259,9 @@ class Proposal(models.Model):
     image_alt = models.CharField(max_length=200, blank=True)
     group_name = models.CharField(max_length=140, blank=True)
     group_contact = models.CharField(max_length=200, blank=True)
+    # The language the author wrote in, so pages mark it up (lang) for screen readers and
+    # managers know what to translate from.
+    language = models.CharField(max_length=10, choices=settings.LANGUAGES, default="en-gb")
 
     status = models.CharField(
         max_length=20, choices=ProposalStatus.choices, default=ProposalStatus.DRAFT
@@ -291,6 +294,34 @@ class Proposal(models.Model):
     def cost(self) -> int:
         """The cost that counts on the ballot: the council's estimate once it has one."""
         return self.council_cost if self.council_cost is not None else self.estimated_cost
+
+
+class ProposalTranslation(models.Model):
+    """A manager's translation of a proposal's title and summary into another language.
+
+    The ballot shows it to voters reading that language, with the author's own words a click
+    away: the original stays what was proposed and reviewed.
+    """
+
+    proposal = models.ForeignKey(Proposal, on_delete=models.CASCADE, related_name="translations")
+    language = models.CharField(max_length=10, choices=settings.LANGUAGES)
+    title = models.CharField(max_length=140)
+    summary = models.TextField()
+    translated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["language"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["proposal", "language"], name="one_translation_per_language"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.proposal} ({self.language})"
 
 
 class ProposalEvent(models.Model):

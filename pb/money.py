@@ -7,7 +7,7 @@ from functools import cache
 
 from babel import Locale, UnknownLocaleError
 from babel.numbers import format_decimal
-from django.utils.translation import get_language, to_locale
+from django.utils.translation import get_language, get_language_bidi, to_locale
 from django.utils.translation import gettext as _
 
 SYMBOLS = {"GBP": "£", "EUR": "€", "USD": "$", "PLN": "zł"}
@@ -39,9 +39,11 @@ def format_money(minor: int | None, currency: str = "GBP", language: str | None 
     )
     symbol = SYMBOLS.get(currency, currency)
     sign = "-" if minor < 0 else ""
-    if symbol_after:
-        return f"{sign}{number}\u00a0{symbol}"
-    return f"{sign}{symbol}{number}"
+    text = f"{sign}{number}\u00a0{symbol}" if symbol_after else f"{sign}{symbol}{number}"
+    if language is None and get_language_bidi():
+        # In right-to-left text "£20,000" would be laid out as "20,000£": isolate it (LRI..PDI).
+        return f"\u2066{text}\u2069"
+    return text
 
 
 def parse_money(text: str) -> int:

@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 from typing import Any
 
 from django.db.models import Count, Q, QuerySet
 
 from backend.accounts import rules
-from pb.models import AuditEntry, Proposal, ProposalStatus, Round, ThemeRanking
+from pb.models import (
+    AuditEntry,
+    Proposal,
+    ProposalStatus,
+    ProposalTranslation,
+    Round,
+    ThemeRanking,
+)
 from pb.phases import Phase
 
 PUBLIC_STATUSES = [
@@ -74,6 +82,18 @@ def shortlist(*, round: Round, area: Any = None) -> QuerySet[Proposal]:
     if area is not None:
         qs = qs.filter(area=area)
     return qs.select_related("area", "theme").order_by("title")
+
+
+def translations_for(
+    *, proposal_ids: Iterable[int], language: str
+) -> dict[int, ProposalTranslation]:
+    """Managers' translations of these proposals into one language, by proposal id."""
+    return {
+        t.proposal_id: t
+        for t in ProposalTranslation.objects.filter(
+            proposal_id__in=list(proposal_ids), language=language
+        )
+    }
 
 
 def review_queue(*, round: Round, area: Any) -> QuerySet[Proposal]:

@@ -24,4 +24,5 @@ urlpatterns = [
     path("proposals/<int:pk>/support/", views.proposal_support, name="proposal_support"),
     path("proposals/<int:pk>/review/", views.proposal_review, name="proposal_review"),
     path("proposals/<int:pk>/hide/", views.proposal_hide, name="proposal_hide"),
+    path("proposals/<int:pk>/translate/", views.proposal_translate, name="proposal_translate"),
 ]

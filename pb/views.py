@@ -26,6 +26,7 @@ from pb.forms import (
     HideForm,
     ProposalFilterForm,
     ProposalForm,
+    ProposalTranslationForm,
     ResidentCheckForm,
     ReviewForm,
     RoundForm,
@@ -114,8 +115,36 @@ def proposal_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "can_support": allows(proposal.round.phase, Action.SUPPORT)
         and proposal.status == "submitted",
         "hide_form": HideForm(),
+        "translations": proposal.translations.all(),
+        "translation_form": ProposalTranslationForm(proposal=proposal),
     }
     return render(request, "pb/proposal_detail.html", context)
+
+
+@login_required
+@require_POST
+def proposal_translate(request: HttpRequest, pk: int) -> HttpResponse:
+    """An area manager adds the proposal's title and summary in another language."""
+    proposal = get_object_or_404(Proposal.objects.select_related("round", "area"), pk=pk)
+    if not rules.can_review(request.user, proposal):
+        raise PermissionDenied
+    form = ProposalTranslationForm(request.POST, proposal=proposal)
+    if form.is_valid():
+        try:
+            proposal_services.proposal_translation_set(
+                actor=request.user, proposal=proposal, **form.cleaned_data
+            )
+        except DomainError as exc:
+            add_domain_error(form, exc)
+        else:
+            messages.success(request, _("The translation is saved."))
+            return redirect("proposal_detail", pk=pk)
+    return render(
+        request,
+        "pb/proposal_translate.html",
+        {"proposal": proposal, "round": proposal.round, "form": form},
+        status=400,
+    )
 
 
 @login_required
@@ -140,9 +169,9 @@ def proposal_new(request: HttpRequest, slug: str) -> HttpResponse:
         else:
             messages.success(
                 request,
-                "Your proposal is saved."
+                _("Your proposal is saved.")
                 if proposal.status == "draft"
-                else "Thank you: your proposal is submitted.",
+                else _("Thank you: your proposal is submitted."),
             )
             return redirect("proposal_detail", pk=proposal.pk)
     return _render(request, "pb/proposal_form.html", {"form": form, "round": round_}, form)
@@ -189,7 +218,7 @@ def proposal_edit(request: HttpRequest, pk: int) -> HttpResponse:
         except DomainError as exc:
             add_domain_error(form, exc)
         else:
-            messages.success(request, "Your changes are saved.")
+            messages.success(request, _("Your changes are saved."))
             return redirect("proposal_detail", pk=proposal.pk)
     return _render(
         request,
@@ -210,7 +239,7 @@ def proposal_withdraw(request: HttpRequest, pk: int) -> HttpResponse:
     except DomainError as exc:
         messages.error(request, exc.message)
     else:
-        messages.success(request, "Your proposal is withdrawn.")
+        messages.success(request, _("Your proposal is withdrawn."))
     return redirect("proposal_detail", pk=pk)
 
 
@@ -223,7 +252,7 @@ def proposal_support(request: HttpRequest, pk: int) -> HttpResponse:
     except DomainError as exc:
         messages.error(request, exc.message)
     else:
-        messages.success(request, "Thank you for your support.")
+        messages.success(request, _("Thank you for your support."))
     return redirect("proposal_detail", pk=pk)
 
 
@@ -249,7 +278,9 @@ def proposal_review(request: HttpRequest, pk: int) -> HttpResponse:
         except DomainError as exc:
             add_domain_error(form, exc)
         else:
-            messages.success(request, f"Decision recorded for “{proposal.title}”.")
+            messages.success(
+                request, _("Decision recorded for “%(title)s”.") % {"title": proposal.title}
+            )
             return redirect("review_queue", slug=proposal.round.slug, area=proposal.area.slug)
     return _render(request, "pb/review_form.html", {"form": form, "proposal": proposal}, form)
 
@@ -270,7 +301,7 @@ def proposal_hide(request: HttpRequest, pk: int) -> HttpResponse:
     except DomainError as exc:
         messages.error(request, exc.message)
     else:
-        messages.success(request, "Hidden, with your reason shown in its place.")
+        messages.success(request, _("Hidden, with your reason shown in its place."))
     return redirect("proposal_detail", pk=pk)
 
 
@@ -292,7 +323,7 @@ def round_new(request: HttpRequest) -> HttpResponse:
         except DomainError as exc:
             add_domain_error(form, exc)
         else:
-            messages.success(request, "The round is created. Set its timetable and rules next.")
+            messages.success(request, _("The round is created. Set its timetable and rules next."))
             return redirect("round_manage", slug=round_.slug)
     return _render(request, "pb/round_form.html", {"form": form}, form)
 
@@ -334,7 +365,7 @@ def round_manage(request: HttpRequest, slug: str) -> HttpResponse:
                 round_services.round_update_rules(
                     actor=request.user, round=round_, reason=reason, **changed
                 )
-                messages.success(request, "The rules are saved.")
+                messages.success(request, _("The rules are saved."))
             elif bound is phase_form:
                 round_services.round_advance_phase(
                     actor=request.user,
@@ -342,12 +373,12 @@ def round_manage(request: HttpRequest, slug: str) -> HttpResponse:
                     to_phase=phase_form.cleaned_data["to_phase"],
                     reason=phase_form.cleaned_data["reason"],
                 )
-                messages.success(request, "The round has moved on.")
+                messages.success(request, _("The round has moved on."))
             else:
                 round_services.round_set_phase_windows(
                     actor=request.user, round=round_, windows=timetable_form.windows()
                 )
-                messages.success(request, "The timetable is saved.")
+                messages.success(request, _("The timetable is saved."))
             return redirect("round_manage", slug=slug)
         except DomainError as exc:
             add_domain_error(bound, exc)
@@ -429,7 +460,7 @@ def priorities(request: HttpRequest, slug: str) -> HttpResponse:
         except DomainError as exc:
             add_domain_error(form, exc)
         else:
-            messages.success(request, "Thank you: your priorities are recorded.")
+            messages.success(request, _("Thank you: your priorities are recorded."))
             return redirect("round_detail", slug=slug)
     return _render(request, "pb/priorities.html", {"round": round_, "form": form}, form)
 
@@ -504,7 +535,7 @@ def round_split(request: HttpRequest, slug: str) -> HttpResponse:
                         theme=theme_form.cleaned_data["theme"],
                     )
                     split_services.split_compute(actor=request.user, round=round_)
-                    messages.success(request, "The split is computed. Check it, then publish.")
+                    messages.success(request, _("The split is computed. Check it, then publish."))
                     return redirect("round_split", slug=slug)
                 error_form = next((f for _, _, f in criterion_forms if f.errors), theme_form)
             elif "override" in request.POST:
@@ -517,12 +548,12 @@ def round_split(request: HttpRequest, slug: str) -> HttpResponse:
                         amount=data["amount"],
                         reason=data["reason"],
                     )
-                    messages.success(request, "The amount is changed and the reason recorded.")
+                    messages.success(request, _("The amount is changed and the reason recorded."))
                     return redirect("round_split", slug=slug)
                 error_form = override_form
             elif "publish" in request.POST:
                 split_services.split_publish(actor=request.user, round=round_)
-                messages.success(request, "The split is published on the round's page.")
+                messages.success(request, _("The split is published on the round's page."))
                 return redirect("round_split", slug=slug)
         except DomainError as exc:
             target = override_form if "override" in request.POST else theme_form

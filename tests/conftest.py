@@ -335,6 +335,16 @@ def _eager_celery(settings: Any) -> None:
 
 
 @pytest.fixture(autouse=True)
+def _site_language_after_each_test() -> Any:
+    """A page in Welsh activates Welsh for the thread (Django's LocaleMiddleware does not undo
+    it); go back to the site's language so the next test reads English."""
+    from django.utils import translation
+
+    yield
+    translation.deactivate()
+
+
+@pytest.fixture(autouse=True)
 def _fast_password_hasher(settings: Any) -> None:
     # PBKDF2 is deliberately slow; tests create many people and do not test the hasher.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -24,9 +24,13 @@ def validate_birth_year(year: int | None, *, today: dt.date | None = None) -> No
         return
     this_year = (today or dt.date.today()).year
     if year > this_year:
-        raise DomainError("Your birth year cannot be in the future.", field="birth_year")
+        raise DomainError(_("Your birth year cannot be in the future."), field="birth_year")
     if year < OLDEST_BIRTH_YEAR:
-        raise DomainError(f"Please enter a year after {OLDEST_BIRTH_YEAR}.", field="birth_year")
+        raise DomainError(
+            _("Please enter a year after %(OLDEST_BIRTH_YEAR)s.")
+            % {"OLDEST_BIRTH_YEAR": OLDEST_BIRTH_YEAR},
+            field="birth_year",
+        )
 
 
 def user_sign_up(
@@ -44,7 +48,7 @@ def user_sign_up(
     """Create a resident with their profile, or raise ``DomainError`` and create nothing."""
     email = User.objects.normalize_email(email).strip().lower()
     if User.objects.filter(email__iexact=email).exists():
-        raise DomainError("An account with this e-mail address already exists.", field="email")
+        raise DomainError(_("An account with this e-mail address already exists."), field="email")
     validate_birth_year(birth_year)
     candidate = User(email=email, display_name=display_name)
     try:
@@ -72,7 +76,7 @@ def user_sign_up(
             )
     except IntegrityError as exc:  # a simultaneous sign-up with the same address
         raise DomainError(
-            "An account with this e-mail address already exists.", field="email"
+            _("An account with this e-mail address already exists."), field="email"
         ) from exc
     return user
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import permissions, serializers
 from rest_framework.request import Request
@@ -34,7 +35,7 @@ class TallySerializer(serializers.ModelSerializer[Tally]):
 def _round(pk: int) -> Round:
     round_ = get_object_or_404(Round, pk=pk)
     if round_.phase == "draft":
-        raise NotFound("No such round.")
+        raise NotFound(_("No such round."))
     return round_
 
 

@@ -24,6 +24,7 @@ from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from backend.errors import DomainError, NotAllowed
 from pb import rules
@@ -98,8 +99,11 @@ def _budget_for(round_: Round, area: Area | None) -> int:
     )
     if allocation is None:
         raise DomainError(
-            f"{area.name} has no money allocated in this round: compute and publish the "
-            "budget split before counting.",
+            _(
+                "%(name)s has no money allocated in this round: compute and publish the budget "
+                "split before counting."
+            )
+            % {"name": area.name},
             code="no_allocation",
         )
     return allocation
@@ -251,8 +255,11 @@ def _require_paper_settled(round_: Round) -> None:
     ).count()
     if pending:
         raise DomainError(
-            f"{pending} paper ballot(s) still wait for a second keying or a manager's decision. "
-            "Settle them on the paper ballots pages, then count.",
+            _(
+                "%(pending)s paper ballot(s) still wait for a second keying or a manager's "
+                "decision. Settle them on the paper ballots pages, then count."
+            )
+            % {"pending": pending},
             code="paper_pending",
         )
 
@@ -264,11 +271,14 @@ def round_count(*, round: Round, actor: Any = None) -> list[Tally]:
     Safe to run twice: the stored tallies are returned and the round only moves forward.
     """
     if actor is not None and not rules.can_manage_round(actor, round):
-        raise NotAllowed("Only the round's managers can count it.")
+        raise NotAllowed(_("Only the round's managers can count it."))
     if Phase(round.phase) not in CLOSED_PHASES:
         raise NotAllowed(
-            "The votes can only be counted once voting has closed. The round is now in the "
-            f"“{round.get_phase_display()}” phase.",
+            _(
+                "The votes can only be counted once voting has closed. The round is now in the "
+                "“%(phase)s” phase."
+            )
+            % {"phase": round.get_phase_display()},
             code="wrong_phase",
         )
     _require_paper_settled(round)
@@ -308,7 +318,7 @@ def round_count(*, round: Round, actor: Any = None) -> list[Tally]:
 def _require_closed(round_: Round) -> None:
     if Phase(round_.phase) not in CLOSED_PHASES:
         raise NotAllowed(
-            "The ballots are published once voting has closed, so nobody sees a running count.",
+            _("The ballots are published once voting has closed, so nobody sees a running count."),
             code="not_closed",
         )
 

@@ -6,6 +6,7 @@ from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from backend.errors import DomainError
 from pb import rules
@@ -57,7 +58,7 @@ def _split_inputs(round_: Round) -> tuple[Any, list[Any], Theme | None]:
 
     config = round_.split_config or {}
     if not config.get("criteria"):
-        raise DomainError("Choose the split's criteria first.", field="criteria")
+        raise DomainError(_("Choose the split's criteria first."), field="criteria")
     theme_id = config.get("theme")
     theme = Theme.objects.filter(pk=theme_id).first() if theme_id is not None else None
     criteria = split.criteria_from_config(config["criteria"])
@@ -79,21 +80,24 @@ def split_configure(
     """Store the split's criteria, bands and weights (validated by the pure module)."""
     from pb import split
 
-    require(rules.can_manage_round(actor, round), "Only the round's managers can do this.")
-    require_phase(round, Action.SPLIT, "The split is fixed once voting opens.")
+    require(rules.can_manage_round(actor, round), _("Only the round's managers can do this."))
+    require_phase(round, Action.SPLIT, _("The split is fixed once voting opens."))
     try:
         parsed = split.criteria_from_config(criteria)
     except split.SplitError as exc:
         raise DomainError(str(exc), field="criteria") from exc
     if not parsed:
-        raise DomainError("Use at least one criterion.", field="criteria")
+        raise DomainError(_("Use at least one criterion."), field="criteria")
     keys = {c.key for c in parsed}
     unknown = keys - set(SPLIT_CRITERIA)
     if unknown:
-        raise DomainError(f"Unknown criteria: {', '.join(sorted(unknown))}.", field="criteria")
+        raise DomainError(
+            _("Unknown criteria: %(join)s.") % {"join": ", ".join(sorted(unknown))},
+            field="criteria",
+        )
     if "priority" in keys and theme is None:
         raise DomainError(
-            "Residents rank priorities per theme: choose a theme to use the priority criterion.",
+            _("Residents rank priorities per theme: choose a theme to use the priority criterion."),
             field="theme",
         )
     with transaction.atomic():
@@ -124,8 +128,8 @@ def split_compute(*, actor: Any, round: Round) -> dict[str, Any]:
     """Compute the split from the stored settings and give every area its amount."""
     from pb import split
 
-    require(rules.can_manage_round(actor, round), "Only the round's managers can do this.")
-    require_phase(round, Action.SPLIT, "The split is fixed once voting opens.")
+    require(rules.can_manage_round(actor, round), _("Only the round's managers can do this."))
+    require_phase(round, Action.SPLIT, _("The split is fixed once voting opens."))
     criteria, inputs, theme = _split_inputs(round)
     try:
         result = split.compute_split(
@@ -154,12 +158,12 @@ def split_override(
     """Change one area's amount, with a public reason; the rest is shared out again."""
     from pb import split
 
-    require(rules.can_manage_round(actor, round), "Only the round's managers can do this.")
-    require_phase(round, Action.SPLIT, "The split is fixed once voting opens.")
+    require(rules.can_manage_round(actor, round), _("Only the round's managers can do this."))
+    require_phase(round, Action.SPLIT, _("The split is fixed once voting opens."))
     if not reason.strip():
-        raise DomainError("Write the public reason for changing this amount.", field="reason")
+        raise DomainError(_("Write the public reason for changing this amount."), field="reason")
     if round.split_result is None:
-        raise DomainError("Compute the split before changing an area's amount.")
+        raise DomainError(_("Compute the split before changing an area's amount."))
     overrides = {
         str(r["area_id"]): (r["amount"], r["reason"])
         for r in round.split_result["rows"]
@@ -197,10 +201,10 @@ def split_override(
 
 def split_publish(*, actor: Any, round: Round) -> Round:
     """Publish the split table on the round's page; it must happen before voting opens."""
-    require(rules.can_manage_round(actor, round), "Only the round's managers can do this.")
-    require_phase(round, Action.SPLIT, "The split is fixed once voting opens.")
+    require(rules.can_manage_round(actor, round), _("Only the round's managers can do this."))
+    require_phase(round, Action.SPLIT, _("The split is fixed once voting opens."))
     if round.split_result is None:
-        raise DomainError("Compute the split before publishing it.")
+        raise DomainError(_("Compute the split before publishing it."))
     round.split_published_at = timezone.now()
     round.save(update_fields=["split_published_at"])
     audit(actor=actor, action="split.publish", round=round)

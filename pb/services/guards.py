@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from django.utils.translation import gettext as _
+
 from backend.errors import NotAllowed
 from pb.models import Round
 from pb.phases import Action, allows
@@ -15,6 +17,7 @@ def require(condition: bool, message: str) -> None:
 def require_phase(round_: Round, action: Action, message: str) -> None:
     if not allows(round_.phase, action):
         raise NotAllowed(
-            f"{message} The round is now in the “{round_.get_phase_display()}” phase.",
+            _("%(message)s The round is now in the “%(phase)s” phase.")
+            % {"message": message, "phase": round_.get_phase_display()},
             code="wrong_phase",
         )

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from backend.errors import DomainError, NotAllowed
 from pb import rules
@@ -18,23 +19,25 @@ DEFAULT_PRIORITY_POINTS = (4, 3, 2, 1)
 
 def themes_rank(*, user: Any, round: Round, themes: Sequence[Theme]) -> list[ThemeRanking]:
     """A resident ranks themes for their area (1st, 2nd, ...); ranking again replaces it."""
-    require(rules.is_signed_in(user), "Log in to rank the priorities.")
-    require_phase(round, Action.RANK_THEMES, "Priorities are not being ranked now.")
+    require(rules.is_signed_in(user), _("Log in to rank the priorities."))
+    require_phase(round, Action.RANK_THEMES, _("Priorities are not being ranked now."))
     profile = getattr(user, "profile", None)
     area = profile.home_area if profile else None
     if area is None or not round.round_areas.filter(area=area).exists():
         raise NotAllowed(
-            "Only residents of the round's areas can rank its priorities. Set "
-            "where you live on your details page.",
+            _(
+                "Only residents of the round's areas can rank its priorities. Set "
+                "where you live on your details page."
+            ),
             code="not_eligible",
         )
     if not themes:
-        raise DomainError("Choose at least one theme.", field="themes")
+        raise DomainError(_("Choose at least one theme."), field="themes")
     if len({t.pk for t in themes}) != len(themes):
-        raise DomainError("Each theme can only be ranked once.", field="themes")
+        raise DomainError(_("Each theme can only be ranked once."), field="themes")
     points = round.priority_points or list(DEFAULT_PRIORITY_POINTS)
     if len(themes) > len(points):
-        raise DomainError(f"Rank at most {len(points)} themes.", field="themes")
+        raise DomainError(_("Rank at most %(len)s themes.") % {"len": len(points)}, field="themes")
     with transaction.atomic():
         ThemeRanking.objects.filter(round=round, user=user).delete()
         return ThemeRanking.objects.bulk_create(

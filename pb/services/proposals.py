@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone, translation
@@ -18,6 +19,7 @@ from pb.models import (
     Proposal,
     ProposalEvent,
     ProposalStatus,
+    ProposalTranslation,
     Round,
     RoundStyle,
     Support,
@@ -68,17 +70,27 @@ def proposal_create(
     **extra: Any,
 ) -> Proposal:
     """A resident (or a group, for a decision day) puts forward a proposal, or saves a draft."""
-    require(rules.is_signed_in(author), "Log in to put forward a proposal.")
-    require_phase(round, Action.SUBMIT, "Proposals are not being taken now.")
+    require(rules.is_signed_in(author), _("Log in to put forward a proposal."))
+    require_phase(round, Action.SUBMIT, _("Proposals are not being taken now."))
     _validate_proposal_fields(
         round=round, area=area, title=title, description=description, cost=estimated_cost
     )
     if round.style == RoundStyle.DECISION_DAY and submit and not extra.get("group_name"):
-        raise DomainError("Give the name of the group making the bid.", field="group_name")
-    allowed_extra = {"latitude", "longitude", "image", "image_alt", "group_name", "group_contact"}
+        raise DomainError(_("Give the name of the group making the bid."), field="group_name")
+    allowed_extra = {
+        "latitude",
+        "longitude",
+        "image",
+        "image_alt",
+        "group_name",
+        "group_contact",
+        "language",
+    }
     unknown = set(extra) - allowed_extra
     if unknown:
-        raise DomainError(f"Unknown fields: {', '.join(sorted(unknown))}.")
+        raise DomainError(_("Unknown fields: %(join)s.") % {"join": ", ".join(sorted(unknown))})
+    # Written in the language of the page unless the author says otherwise.
+    extra["language"] = _content_language(extra.get("language"))
     with transaction.atomic():
         proposal = Proposal.objects.create(
             round=round,
@@ -100,14 +112,14 @@ def proposal_update(
     *, actor: Any, proposal: Proposal, submit: bool = False, **changes: Any
 ) -> Proposal:
     """The author edits their proposal, until the council's review starts."""
-    require(rules.is_author(actor, proposal), "Only the author can change this proposal.")
+    require(rules.is_author(actor, proposal), _("Only the author can change this proposal."))
     require_phase(
         proposal.round,
         Action.EDIT_OWN,
-        "Proposals can no longer be changed: the council's review has started.",
+        _("Proposals can no longer be changed: the council's review has started."),
     )
     if proposal.status not in (ProposalStatus.DRAFT, ProposalStatus.SUBMITTED):
-        raise NotAllowed("This proposal can no longer be changed.", code="wrong_status")
+        raise NotAllowed(_("This proposal can no longer be changed."), code="wrong_status")
     editable = {
         "title",
         "description",
@@ -120,10 +132,11 @@ def proposal_update(
         "image_alt",
         "group_name",
         "group_contact",
+        "language",
     }
     unknown = set(changes) - editable
     if unknown:
-        raise DomainError(f"Unknown fields: {', '.join(sorted(unknown))}.")
+        raise DomainError(_("Unknown fields: %(join)s.") % {"join": ", ".join(sorted(unknown))})
     merged = {
         "title": changes.get("title", proposal.title),
         "description": changes.get("description", proposal.description),
@@ -131,6 +144,8 @@ def proposal_update(
         "area": changes.get("area", proposal.area),
     }
     _validate_proposal_fields(round=proposal.round, **merged)
+    if "language" in changes:
+        changes["language"] = _content_language(changes["language"])
     with transaction.atomic():
         for key, value in changes.items():
             setattr(proposal, key, value)
@@ -146,12 +161,12 @@ def proposal_update(
 
 def proposal_withdraw(*, actor: Any, proposal: Proposal, reason: str = "") -> Proposal:
     """The author withdraws their proposal, any time until voting opens."""
-    require(rules.is_author(actor, proposal), "Only the author can withdraw this proposal.")
+    require(rules.is_author(actor, proposal), _("Only the author can withdraw this proposal."))
     require_phase(
-        proposal.round, Action.WITHDRAW, "Proposals cannot be withdrawn once voting has opened."
+        proposal.round, Action.WITHDRAW, _("Proposals cannot be withdrawn once voting has opened.")
     )
     if proposal.status in (ProposalStatus.WITHDRAWN, ProposalStatus.MERGED):
-        raise Conflict("This proposal has already been withdrawn or merged.")
+        raise Conflict(_("This proposal has already been withdrawn or merged."))
     with transaction.atomic():
         proposal.status = ProposalStatus.WITHDRAWN
         proposal.save(update_fields=["status", "updated_at"])
@@ -175,18 +190,20 @@ def details_read_record(*, user: Any, round: Round) -> None:
 
 def proposal_support(*, user: Any, proposal: Proposal) -> Proposal:
     """One person, one support; the count moves with ``F()`` so concurrent clicks add up."""
-    require(rules.is_signed_in(user), "Log in to support a proposal.")
+    require(rules.is_signed_in(user), _("Log in to support a proposal."))
     require_phase(
-        proposal.round, Action.SUPPORT, "Support is only collected while proposals are being taken."
+        proposal.round,
+        Action.SUPPORT,
+        _("Support is only collected while proposals are being taken."),
     )
     if proposal.status != ProposalStatus.SUBMITTED or proposal.hidden:
-        raise NotAllowed("This proposal cannot be supported.", code="wrong_status")
+        raise NotAllowed(_("This proposal cannot be supported."), code="wrong_status")
     try:
         with transaction.atomic():
             Support.objects.create(proposal=proposal, user=user)
             Proposal.objects.filter(pk=proposal.pk).update(support_count=F("support_count") + 1)
     except IntegrityError as exc:
-        raise Conflict("You already support this proposal.") from exc
+        raise Conflict(_("You already support this proposal.")) from exc
     proposal.refresh_from_db(fields=["support_count"])
     return proposal
 
@@ -214,9 +231,9 @@ def proposal_review(
     """
     require(
         rules.can_review(actor, proposal),
-        f"Only managers of {proposal.area.name} can review this proposal.",
+        _("Only managers of %(name)s can review this proposal.") % {"name": proposal.area.name},
     )
-    require_phase(proposal.round, Action.REVIEW, "Proposals are not being reviewed now.")
+    require_phase(proposal.round, Action.REVIEW, _("Proposals are not being reviewed now."))
     fields: dict[str, list[str]] = {}
     if decision not in REVIEW_DECISIONS:
         fields["decision"] = ["Choose feasible, not feasible or merged."]
@@ -241,8 +258,8 @@ def proposal_review(
         locked = Proposal.objects.select_for_update().get(pk=proposal.pk)
         if locked.status != ProposalStatus.SUBMITTED:
             raise Conflict(
-                f"Someone else has already reviewed this proposal: it is now "
-                f"“{locked.get_status_display()}”.",
+                _("Someone else has already reviewed this proposal: it is now “%(status)s”.")
+                % {"status": locked.get_status_display()},
             )
         locked.status = decision
         locked.public_reason = reason.strip()
@@ -282,6 +299,63 @@ def proposal_review(
     return locked
 
 
+def _content_language(language: str | None) -> str:
+    """The language a resident wrote in: the one they named, else the page's."""
+    language = language or translation.get_language() or settings.LANGUAGE_CODE
+    if language not in dict(settings.LANGUAGES):
+        raise DomainError(_("That language is not offered here."), field="language")
+    return language
+
+
+def proposal_translation_set(
+    *, actor: Any, proposal: Proposal, language: str, title: str, summary: str
+) -> ProposalTranslation:
+    """An area manager adds (or corrects) the title and summary of a proposal in another
+    language; the ballot shows it to voters reading that language, with the original a click
+    away. An empty title and summary removes the translation."""
+    require(
+        rules.can_review(actor, proposal),
+        _("Only the managers of the proposal's area can translate it."),
+    )
+    if language not in dict(settings.LANGUAGES):
+        raise DomainError(_("That language is not offered here."), field="language")
+    if language == proposal.language:
+        raise DomainError(
+            _("The proposal is already written in that language: choose another one."),
+            field="language",
+        )
+    title, summary = title.strip(), summary.strip()
+    if not title and not summary:
+        ProposalTranslation.objects.filter(proposal=proposal, language=language).delete()
+        return ProposalTranslation(proposal=proposal, language=language)
+    fields: dict[str, list[str]] = {}
+    if not title:
+        fields["title"] = [_("Give the title in this language.")]
+    elif len(title) > 140:
+        fields["title"] = [_("Keep the title to 140 characters or fewer.")]
+    if not summary:
+        fields["summary"] = [_("Give the summary in this language.")]
+    if fields:
+        raise DomainError(next(iter(fields.values()))[0], fields=fields)
+    with transaction.atomic():
+        # One row per proposal and language (a unique constraint), so two managers saving at
+        # once leave one translation, the later one.
+        translated, _created = ProposalTranslation.objects.update_or_create(
+            proposal=proposal,
+            language=language,
+            defaults={"title": title, "summary": summary, "translated_by": actor},
+        )
+        audit(
+            actor=actor,
+            action="proposal.translate",
+            round=proposal.round,
+            proposal=proposal,
+            area=proposal.area,
+            details={"language": language},
+        )
+    return translated
+
+
 def _review_text(proposal: Proposal) -> str:
     """The review decision in a sentence or three, in the active language."""
     text = _("Council review: %(status)s.") % {"status": proposal.get_status_display()}
@@ -307,9 +381,9 @@ def proposal_hide(
     *, actor: Any, proposal: Proposal, reason: str, image_only: bool = False
 ) -> Proposal:
     """Moderation: hide a proposal (or only its image) with a reason shown in its place."""
-    require(rules.can_moderate(actor, proposal), "Only the area's managers can moderate.")
+    require(rules.can_moderate(actor, proposal), _("Only the area's managers can moderate."))
     if not reason.strip():
-        raise DomainError("Write the reason that will be shown instead.", field="reason")
+        raise DomainError(_("Write the reason that will be shown instead."), field="reason")
     with transaction.atomic():
         if image_only:
             proposal.image_hidden = True

@@ -33,7 +33,7 @@ def profile_verify(
     checked on details the manager never saw.
     """
     if not confirmed and not reason.strip():
-        raise DomainError("Say why, so the resident knows what to do.", field="reason")
+        raise DomainError(_("Say why, so the resident knows what to do."), field="reason")
     with transaction.atomic():
         stored = (
             Profile.objects.select_for_update(of=("self",))
@@ -42,13 +42,15 @@ def profile_verify(
         )
         area = stored.home_area
         if area is None:
-            raise DomainError("This person has not said where they live yet.")
+            raise DomainError(_("This person has not said where they live yet."))
         if not rules.can_manage_area(actor, area):
-            raise NotAllowed("Only the managers of the resident's home area can check them.")
+            raise NotAllowed(_("Only the managers of the resident's home area can check them."))
         if confirmed and seen is not None and seen != (stored.home_area_id, stored.birth_year):
             raise Conflict(
-                "This resident has changed their home area or birth year since you looked: "
-                "check the new details."
+                _(
+                    "This resident has changed their home area or birth year since you looked: "
+                    "check the new details."
+                )
             )
         profile.home_area, profile.birth_year = area, stored.birth_year
         profile.verified = confirmed

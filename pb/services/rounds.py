@@ -10,6 +10,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 from django.utils.text import slugify
+from django.utils.translation import gettext as _
 
 from backend.errors import Conflict, DomainError, NotAllowed
 from pb import rules
@@ -49,16 +50,19 @@ def round_create(
     **rules_fields: Any,
 ) -> Round:
     """A manager creates a round for areas they manage; it starts in preparation (draft)."""
-    require(bool(areas), "Choose at least one area for the round.")
+    require(bool(areas), _("Choose at least one area for the round."))
     for area in areas:
-        require(rules.can_manage_area(actor, area), f"You do not manage {area.name}.")
+        require(
+            rules.can_manage_area(actor, area),
+            _("You do not manage %(name)s.") % {"name": area.name},
+        )
     if not name.strip():
-        raise DomainError("Give the round a name.", field="name")
+        raise DomainError(_("Give the round a name."), field="name")
     if budget <= 0:
-        raise DomainError("The budget must be more than zero.", field="budget")
+        raise DomainError(_("The budget must be more than zero."), field="budget")
     unknown = set(rules_fields) - set(RULE_FIELDS)
     if unknown:
-        raise DomainError(f"Unknown settings: {', '.join(sorted(unknown))}.")
+        raise DomainError(_("Unknown settings: %(join)s.") % {"join": ", ".join(sorted(unknown))})
     base = slugify(slug or name)[:40] or "round"
     candidate, n = base, 1
     while Round.objects.filter(slug=candidate).exists():
@@ -81,18 +85,20 @@ def round_create(
 
 def round_update_rules(*, actor: Any, round: Round, reason: str = "", **changes: Any) -> Round:
     """Change budget, rules or eligibility. Refused once voting has opened (integrity)."""
-    require(rules.can_manage_round(actor, round), "Only the round's managers can change it.")
+    require(rules.can_manage_round(actor, round), _("Only the round's managers can change it."))
     if is_frozen(round.phase):
         raise NotAllowed(
-            "Voting has opened, so the budget, rules and eligibility are fixed and can no "
-            "longer change.",
+            _(
+                "Voting has opened, so the budget, rules and eligibility are fixed and can no "
+                "longer change."
+            ),
             code="frozen",
         )
     unknown = set(changes) - set(RULE_FIELDS) - {"name", "description"}
     if unknown:
-        raise DomainError(f"Unknown settings: {', '.join(sorted(unknown))}.")
+        raise DomainError(_("Unknown settings: %(join)s.") % {"join": ", ".join(sorted(unknown))})
     if "budget" in changes and int(changes["budget"]) <= 0:
-        raise DomainError("The budget must be more than zero.", field="budget")
+        raise DomainError(_("The budget must be more than zero."), field="budget")
     before = {k: _jsonable(getattr(round, k)) for k in changes}
     with transaction.atomic():
         for key, value in changes.items():
@@ -118,18 +124,23 @@ def round_set_phase_windows(
     round: Round,
     windows: Iterable[tuple[str, dt.datetime, dt.datetime]],
 ) -> list[PhaseWindow]:
-    require(rules.can_manage_round(actor, round), "Only the round's managers can change it.")
+    require(rules.can_manage_round(actor, round), _("Only the round's managers can change it."))
     if is_frozen(round.phase):
-        raise NotAllowed("Voting has opened, so the timetable is fixed.", code="frozen")
+        raise NotAllowed(_("Voting has opened, so the timetable is fixed."), code="frozen")
     rows = sorted(windows, key=lambda w: ORDER.index(Phase(w[0])))
     for phase, starts, ends in rows:
         if ends <= starts:
             raise DomainError(
-                f"The {Phase(phase).label} phase must end after it starts.", field=phase
+                _("The %(label)s phase must end after it starts.") % {"label": Phase(phase).label},
+                field=phase,
             )
-    for (p1, _, e1), (p2, s2, _) in pairwise(rows):
+    for (p1, _s1, e1), (p2, s2, _e2) in pairwise(rows):
         if s2 < e1:
-            raise DomainError(f"{Phase(p2).label} starts before {Phase(p1).label} ends.", field=p2)
+            raise DomainError(
+                _("%(label)s starts before %(label2)s ends.")
+                % {"label": Phase(p2).label, "label2": Phase(p1).label},
+                field=p2,
+            )
     with transaction.atomic():
         round.phase_windows.all().delete()
         created = PhaseWindow.objects.bulk_create(
@@ -153,18 +164,18 @@ def _after_phase_change(round_id: int, previous: str, target: str) -> None:
 
 def round_advance_phase(*, actor: Any, round: Round, to_phase: str, reason: str) -> Round:
     """A manager moves a round forward by hand; it needs a written reason for the record."""
-    require(rules.can_manage_round(actor, round), "Only the round's managers can do this.")
+    require(rules.can_manage_round(actor, round), _("Only the round's managers can do this."))
     if not reason.strip():
         raise DomainError(
-            "Say why you are moving the round on; it goes in the record.", field="reason"
+            _("Say why you are moving the round on; it goes in the record."), field="reason"
         )
     target = Phase(to_phase)
     with transaction.atomic():
         locked = Round.objects.select_for_update().get(pk=round.pk)
         if ORDER.index(target) <= ORDER.index(Phase(locked.phase)):
             raise Conflict(
-                f"The round is already in the “{locked.get_phase_display()}” phase; phases "
-                "only move forward.",
+                _("The round is already in the “%(phase)s” phase; phases only move forward.")
+                % {"phase": locked.get_phase_display()},
                 field="to_phase",
             )
         previous = locked.phase

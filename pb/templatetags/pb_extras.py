@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from django import template
 
 from pb.money import format_money
@@ -10,3 +13,9 @@ register = template.Library()
 @register.simple_tag
 def money(minor: int | None, currency: str = "GBP") -> str:
     return format_money(minor, currency)
+
+
+@register.filter
+def translation_of(translations: Mapping[int, Any] | None, proposal_id: int) -> Any:
+    """The manager's translation of a proposal into the page's language, if there is one."""
+    return (translations or {}).get(proposal_id)

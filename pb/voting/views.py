@@ -20,7 +20,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -31,6 +31,7 @@ from backend.accounts import rules as base_rules
 from backend.errors import Conflict, DomainError, NotAllowed
 from backend.forms import add_domain_error
 from pb import rules as pb_rules
+from pb import selectors as pb_selectors
 from pb.models import BallotType, Round, RoundStyle
 from pb.money import format_money
 from pb.phases import Action, Phase, allows
@@ -203,8 +204,16 @@ def _choose(request: HttpRequest, flow: Flow, form: BallotForm | None = None) ->
             "base_template": flow.base,
             "area": flow.round.areas.get(pk=flow.area_id),
             "idle_seconds": KIOSK_IDLE_SECONDS,
+            "translations": _translations(form.proposals),
         },
         status=status,
+    )
+
+
+def _translations(proposals: Any) -> dict[int, Any]:
+    """Managers' translations of the ballot's projects into the voter's language."""
+    return pb_selectors.translations_for(
+        proposal_ids=[p.pk for p in proposals], language=translation.get_language()
     )
 
 
@@ -237,6 +246,7 @@ def _review(request: HttpRequest, flow: Flow) -> HttpResponse:
             "round": flow.round,
             "spec": form.spec,
             "chosen": chosen,
+            "translations": _translations([p for p, _value in chosen]),
             "summary": _summary(form.spec, len(chosen), total, sum(canonical.values())),
             "hidden": form.hidden_items(),
             "base_template": flow.base,

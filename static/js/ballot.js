@@ -17,11 +17,14 @@
     var digits = minor % 100 ? 2 : 0;
     var options = { style: "currency", currency: currency, currencyDisplay: "narrowSymbol",
       minimumFractionDigits: digits, maximumFractionDigits: digits };
+    var text;
     try {
-      return new Intl.NumberFormat(lang, options).format(minor / 100);
+      text = new Intl.NumberFormat(lang, options).format(minor / 100);
     } catch (e) {
-      return new Intl.NumberFormat("en-GB", options).format(minor / 100);
+      text = new Intl.NumberFormat("en-GB", options).format(minor / 100);
     }
+    // In right-to-left text an amount is isolated, or "£20,000" would read "20,000£".
+    return document.documentElement.dir === "rtl" ? "\u2066" + text + "\u2069" : text;
   }
 
   function fill(template, values) {

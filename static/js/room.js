@@ -113,6 +113,9 @@
     $(".c-author", li).textContent = c.author.name;
     $(".c-kind", li).textContent = L.kinds[c.kind] || c.kind;
     $(".c-text", li).textContent = c.text;
+    // Written in the writer's language: say so, for screen readers and right-to-left text.
+    if (c.language) { $(".c-text", li).lang = c.language; }
+    $(".c-text", li).dir = "auto";
     li.className = "contribution kind-" + c.kind;
     var about = $(".c-proposal", li);
     if (c.proposal) { $(".c-proposal-title", li).textContent = c.proposal.title; about.hidden = false; } else { about.hidden = true; }
