@@ -11,7 +11,7 @@ import pytest
 from django.utils import translation
 from playwright.sync_api import expect
 
-from pb.models import Ballot
+from pb.voting.models import PendingBallot
 from tests.e2e.conftest import assert_accessible
 from tests.voting.conftest import VotingWorld
 
@@ -103,7 +103,7 @@ def cast_in(page: Any, live_server: Any, language: str, *, javascript: bool) -> 
     )
     if javascript:  # axe runs in the page, so only where JavaScript is on
         assert_accessible(page)
-    ballot = Ballot.objects.get()
+    ballot = PendingBallot.objects.get()
     assert ballot.selections == {str(world.trees.pk): 1, str(world.lights.pk): 1}
     world.resident.refresh_from_db()
     assert world.resident.language == language  # kept on the account
