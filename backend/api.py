@@ -79,6 +79,12 @@ def json_404(request: HttpRequest, exception: Exception | None = None) -> JsonRe
     return JsonResponse(error_body(404, "not_found", "Not found."), status=404)
 
 
+def json_403(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
+    return JsonResponse(
+        error_body(403, "not_allowed", "You do not have permission to do this."), status=403
+    )
+
+
 def json_500(request: HttpRequest) -> JsonResponse:
     return JsonResponse(
         error_body(500, "server_error", "Something went wrong on our side. Please try again."),

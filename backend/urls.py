@@ -22,6 +22,7 @@ urlpatterns = [
     path("", include("feedback.urls")),
 ]
 
+handler403 = "backend.views.forbidden"
 handler404 = "backend.views.not_found"
 handler500 = "backend.views.server_error"
 

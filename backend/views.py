@@ -36,6 +36,13 @@ def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpR
     return render(request, "404.html", status=404)
 
 
+def forbidden(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    """A refusal in the site's style that says what to do next, not Django's bare 403."""
+    if request.path.startswith("/api/"):
+        return api.json_403(request, exception)
+    return render(request, "403.html", status=403)
+
+
 def server_error(request: HttpRequest) -> HttpResponse:
     if request.path.startswith("/api/"):
         return api.json_500(request)

@@ -383,8 +383,13 @@ def round_manage(request: HttpRequest, slug: str) -> HttpResponse:
         except DomainError as exc:
             add_domain_error(bound, exc)
     counts = selectors.review_counts(round=round_)
+    # Only the queues this person may open are links: a link that answers 403 is a dead end.
     areas = [
-        (ra, counts.get(ra.area_id, {"waiting": 0, "decided": 0}))
+        (
+            ra,
+            counts.get(ra.area_id, {"waiting": 0, "decided": 0}),
+            rules.can_manage_area(request.user, ra.area),
+        )
         for ra in round_.round_areas.select_related("area")
     ]
     return _render(

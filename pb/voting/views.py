@@ -21,6 +21,7 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone, translation
+from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -82,13 +83,29 @@ def _message(
     status: int,
     round_: Round | None = None,
     base: str = "base.html",
+    next_url: str = "",
+    next_label: str = "",
 ) -> HttpResponse:
     return render(
         request,
         "voting/message.html",
-        {"title": title, "text": text, "round": round_, "base_template": base},
+        {
+            "title": title,
+            "text": text,
+            "round": round_,
+            "base_template": base,
+            "next_url": next_url,
+            "next_label": next_label,
+        },
         status=status,
     )
+
+
+def _next_step(exc: DomainError) -> tuple[str, str]:
+    """Where a resident whose account cannot vote goes next, and the link's words."""
+    if exc.code == "wrong_area":
+        return reverse("home"), _("See the rounds open to your area")
+    return reverse("profile"), _("See your details and how they are checked")
 
 
 def _int(value: Any) -> int | None:
@@ -142,16 +159,29 @@ def _online_flow(request: HttpRequest, round_: Round) -> Flow | HttpResponse:
                 round_, request.user, area_id, timezone.localdate()
             )
         except DomainError as exc:
+            next_url, next_label = _next_step(exc)
             if not round_.voter_codes_enabled:
                 return _message(
                     request,
-                    _("You cannot vote in this round yet"),
+                    _("You cannot vote in this round with your account"),
                     exc.message,
                     status=403,
                     round_=round_,
+                    next_url=next_url,
+                    next_label=next_label,
                 )
             if request.method == "GET":
-                messages.info(request, exc.message)
+                # A warning, not a success: the account cannot vote; a code from a letter can.
+                messages.warning(
+                    request,
+                    format_html(
+                        '{} {} <a href="{}">{}</a>',
+                        exc.message,
+                        _("You can still vote below with a voter code from a letter."),
+                        next_url,
+                        next_label,
+                    ),
+                )
         else:
             return Flow(round_, area_id, with_code=False)
     if not round_.voter_codes_enabled:

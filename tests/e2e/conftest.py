@@ -110,3 +110,41 @@ def assert_accessible(page: Any) -> None:
     violations = axe_violations(page)
     summary = [(v["id"], v["help"], [n["target"] for n in v["nodes"]][:3]) for v in violations]
     assert violations == [], f"axe-core found serious or critical problems on {page.url}: {summary}"
+
+
+# --- Shared journey helpers: reach pages as people do, by clicking ------------------------------
+
+DEMO_PASSWORD = "demo-pass-2026"
+
+
+def log_in_by_clicking(page: Any, base_url: str, email: str, password: str = DEMO_PASSWORD) -> None:
+    """From the home page, follow "Log in", fill the form and wait for the person's dashboard."""
+    from playwright.sync_api import expect
+
+    page.goto(base_url + "/")
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Log in").click()
+    page.get_by_label("E-mail address").fill(email)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url("**/dashboard/")
+    expect(page.get_by_role("heading", level=1, name="Your page")).to_be_visible()
+
+
+def log_out_waiting(page: Any) -> None:
+    """Press "Log out" and wait until the page shows the logged-out navigation."""
+    from playwright.sync_api import expect
+
+    page.get_by_role("button", name="Log out").click()
+    expect(
+        page.get_by_role("navigation", name="Main").get_by_role("link", name="Log in")
+    ).to_be_visible()
+
+
+def click_from_dashboard(page: Any, *link_names: str) -> None:
+    """Open "Your page" from the main navigation, then follow each named link in turn, waiting
+    for each page to load: the way a person reaches a page, never by typing its address."""
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Your page").click()
+    page.wait_for_url("**/dashboard/")
+    for name in link_names:
+        page.get_by_role("main").get_by_role("link", name=name).first.click()
+        page.wait_for_load_state()

@@ -25,7 +25,7 @@ from django.utils.translation import gettext as _
 from backend.accounts import rules as base_rules
 from backend.accounts.models import AgeBand
 from backend.errors import Conflict, DomainError, NotFound
-from pb.models import Area, Channel, Participation, Round, VoterCode
+from pb.models import Area, Channel, Participation, Round, RoundArea, VoterCode
 from pb.phases import Action, Phase
 from pb.services.guards import require_phase
 from pb.voting import sealing
@@ -90,6 +90,17 @@ def _area_within(home: Area | None, area_id: int) -> bool:
     return False
 
 
+def _round_area_for_home(taking_part: set[int], home: Area | None) -> int | None:
+    """The round's area that holds ``home`` (itself or the ward around it), else ``home``'s id."""
+    node, seen = home, set()
+    while node is not None and node.pk not in seen:
+        if node.pk in taking_part:
+            return node.pk
+        seen.add(node.pk)
+        node = node.parent
+    return home.pk if home is not None else None
+
+
 def account_eligibility(
     round_: Round, voter: Any, area_id: int | None, today: dt.date
 ) -> tuple[int, str]:
@@ -109,10 +120,24 @@ def account_eligibility(
             _("You must be %(age)d or over to vote in this round.") % {"age": round_.min_age},
             code="ineligible",
         )
+    taking_part = set(RoundArea.objects.filter(round=round_).values_list("area_id", flat=True))
     if area_id is None:
-        area_id = profile.home_area_id
+        area_id = _round_area_for_home(taking_part, profile.home_area)
     if area_id is None:
         raise DomainError(_("Choose the area you are voting in."), field="area")
+    if area_id not in taking_part:
+        # Checked here, before a ballot is drawn: a home area outside the round used to reach
+        # the ballot and end in a server error.
+        names = ", ".join(round_.areas.order_by("name").values_list("name", flat=True))
+        raise DomainError(
+            _(
+                "This round is for %(areas)s. Your checked home area is %(home)s, so you cannot "
+                "vote in it with your account."
+            )
+            % {"areas": names, "home": profile.home_area or _("not set")},
+            field="area",
+            code="wrong_area",
+        )
     if round_.require_residence and not _area_within(profile.home_area, area_id):
         raise DomainError(
             _("You can only vote for the area you live in."), field="area", code="ineligible"

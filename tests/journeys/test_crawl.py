@@ -1,0 +1,95 @@
+"""Follow every link each demo role can see, from the home page and their dashboard: none of
+them may answer a server error, and none may lead a person to a page that refuses them."""
+
+from __future__ import annotations
+
+import io
+from html.parser import HTMLParser
+from typing import Any
+from urllib.parse import urljoin, urlsplit
+
+import pytest
+from django.core.management import call_command
+from django.test import Client
+
+from pb.models import Area
+from tests.factories import UserFactory
+
+pytestmark = [pytest.mark.django_db, pytest.mark.slow]
+
+PASSWORD = "demo-pass-2026"
+ROLES = [
+    None,
+    "resident@example.org",
+    "newcomer@example.org",
+    "manager@example.org",
+    "facilitator@example.org",
+    "staff@example.org",
+    "councillor@example.org",
+    "admin@example.org",
+]
+# Not pages: the admin is Django's own, downloads are checked for their status only.
+SKIP_PREFIXES = ("/admin/", "/static/", "/media/", "/api/docs/", "/api/schema/")
+
+
+class _Links(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.hrefs: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        href = dict(attrs).get("href")
+        if tag == "a" and href:
+            self.hrefs.append(href)
+
+
+def crawl(client: Client, start: list[str]) -> dict[str, tuple[int, str]]:
+    """Every same-site address reachable by links from ``start``: its status and where it was
+    linked from."""
+    found: dict[str, tuple[int, str]] = {}
+    todo = [(path, "(start)") for path in start]
+    while todo:
+        path, linked_from = todo.pop()
+        if path in found:
+            continue
+        response = client.get(path)
+        found[path] = (response.status_code, linked_from)
+        if response.status_code != 200 or "text/html" not in response.get("Content-Type", ""):
+            continue
+        parser = _Links()
+        parser.feed(response.content.decode())
+        for href in parser.hrefs:
+            parts = urlsplit(urljoin(path, href))
+            if parts.scheme not in ("", "http") or parts.netloc not in ("", "testserver"):
+                continue
+            target = parts.path + (f"?{parts.query}" if parts.query else "")
+            if not target.startswith(SKIP_PREFIXES) and target not in found:
+                todo.append((target, path))
+    return found
+
+
+@pytest.fixture
+def demo(db: Any, django_capture_on_commit_callbacks: Any) -> None:
+    with django_capture_on_commit_callbacks(execute=True):
+        call_command("load_demo", stdout=io.StringIO())
+    # A new account, not yet checked by the council, as someone who just signed up.
+    newcomer = UserFactory(email="newcomer@example.org", password=PASSWORD)
+    newcomer.profile.home_area = Area.objects.get(slug="marina")
+    newcomer.profile.birth_year = 1999
+    newcomer.profile.save()
+
+
+def test_no_link_any_demo_role_can_follow_answers_a_server_error_or_a_refusal(demo: None):
+    """One demo council, crawled as each role in turn (loading it once keeps this quick)."""
+    broken: dict[str, dict[str, tuple[int, str]]] = {}
+    for email in ROLES:
+        client = Client()
+        if email:
+            assert client.login(email=email, password=PASSWORD), email
+        found = crawl(client, ["/", "/dashboard/"] if email else ["/"])
+        # The crawl really walked the site, rounds and proposals included.
+        assert len(found) > 30 and any(p.startswith("/proposals/") for p in found), email
+        bad = {path: how for path, how in found.items() if how[0] >= 500 or how[0] in (403, 404)}
+        if bad:
+            broken[email or "a visitor"] = bad
+    assert broken == {}
