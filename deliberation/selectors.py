@@ -13,7 +13,7 @@ from typing import Any
 
 from django.db.models import QuerySet
 
-from deliberation.models import Contribution, ContributionKind, Room, RoomEvent
+from deliberation.models import Contribution, ContributionKind, Room, RoomEvent, RoomState
 from pb.models import Proposal, Round
 
 
@@ -169,3 +169,31 @@ def arguments_for_proposal(proposal: Proposal) -> dict[str, list[Contribution]]:
     for contribution in found:
         result[contribution.kind].append(contribution)
     return result
+
+
+def rooms_for_facilitator(*, user: Any) -> QuerySet[Room]:
+    """The rooms this person facilitates that are not closed yet, soonest first."""
+    if not getattr(user, "is_authenticated", False):
+        return Room.objects.none()
+    return (
+        Room.objects.filter(facilitators=user)
+        .exclude(state=RoomState.CLOSED)
+        .select_related("round", "area")
+        .order_by("starts_at", "id")
+    )
+
+
+def rounds_for_new_rooms(*, user: Any) -> QuerySet[Round]:
+    """Published rounds in a phase that allows discussion, where a facilitator may plan a room."""
+    from backend.accounts import rules as base
+    from pb.phases import PHASE_ACTIONS, Action, Phase
+
+    if not base.can_facilitate(user) and not base.is_admin(user):
+        return Round.objects.none()
+    phases = [p for p, allowed in PHASE_ACTIONS.items() if Action.COMMENT in allowed]
+    return (
+        Round.objects.filter(phase__in=phases)
+        .exclude(phase=Phase.DRAFT)
+        .exclude(phase__in=[Phase.RESULTS, Phase.IMPLEMENTATION, Phase.COUNTING])
+        .order_by("name")
+    )

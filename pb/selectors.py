@@ -9,6 +9,7 @@ from typing import Any
 from django.db.models import Count, Q, QuerySet
 
 from backend.accounts import rules
+from backend.accounts.models import Role
 from pb.models import (
     AuditEntry,
     Proposal,
@@ -143,3 +144,44 @@ def theme_priorities(*, round: Round) -> dict[int, dict[int, int]]:
         if 1 <= position <= len(points):
             totals[row["area_id"]][row["theme_id"]] += points[position - 1] * row["n"]
     return {a: dict(t) for a, t in totals.items()}
+
+
+#: Phases in which event staff have desks to run: kiosks and paper while voting, paper keying
+#: and settling while counting.
+EVENT_PHASES = (Phase.VOTING, Phase.COUNTING)
+
+
+def round_list_for_event_staff(*, user: Any) -> QuerySet[Round]:
+    """Rounds whose kiosk, paper or decision-day desks this person runs now: event staff (for
+    any round) and managers, in the phases where those desks are used."""
+    if not rules.can_run_events(user) and not rules.is_admin(user):
+        return Round.objects.none()
+    rounds = Round.objects.filter(phase__in=EVENT_PHASES)
+    if not (rules.is_admin(user) or rules.has_role(user, Role.EVENT_STAFF)):
+        rounds = rounds.filter(pk__in=round_list_for_manager(user=user).values("pk"))
+    return rounds.order_by("name")
+
+
+def manager_queues(*, user: Any) -> list[dict[str, Any]]:
+    """Per round this person manages: proposals waiting for their review (in the areas they
+    manage) and paper ballots waiting for a decision. Two queries, whatever the number of
+    rounds."""
+    from pb.voting.models import PaperBallot, PaperStatus
+
+    rounds = list(round_list_for_manager(user=user).order_by("name"))
+    if not rounds:
+        return []
+    waiting_q = Proposal.objects.filter(round__in=rounds, status=ProposalStatus.SUBMITTED)
+    if not rules.is_admin(user):
+        mine = user.managed_areas.all()
+        waiting_q = waiting_q.filter(Q(area__in=mine) | Q(area__parent__in=mine))
+    waiting = dict(waiting_q.values_list("round_id").annotate(n=Count("id")).order_by())
+    papers = dict(
+        PaperBallot.objects.filter(round__in=rounds, status=PaperStatus.MISMATCH)
+        .values_list("round_id")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    return [
+        {"round": r, "waiting": waiting.get(r.pk, 0), "papers": papers.get(r.pk, 0)} for r in rounds
+    ]

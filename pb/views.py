@@ -44,6 +44,7 @@ from pb.services import priorities as priority_services
 from pb.services import proposals as proposal_services
 from pb.services import residents as resident_services
 from pb.services import rounds as round_services
+from pb.voting import rules as voting_rules
 
 
 def _round(slug: str, user: Any) -> Round:
@@ -78,6 +79,8 @@ def round_detail(request: HttpRequest, slug: str) -> HttpResponse:
         "can_submit": allows(round_.phase, Action.SUBMIT),
         "can_rank": allows(round_.phase, Action.RANK_THEMES),
         "can_manage": rules.can_manage_round(request.user, round_),
+        "can_run_event": voting_rules.can_run_event(request.user, round_),
+        "room_count": round_.rooms.count(),
         "round_areas": round_.round_areas.select_related("area"),
         "map_points": [
             {

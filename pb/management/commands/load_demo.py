@@ -64,6 +64,7 @@ class Command(BaseCommand):
         self._rounds(areas, people)
         codes = self._voting_round(areas, people)
         self._counted_round(areas, people)
+        self._rooms(areas, people)
         self.stdout.write(
             self.style.SUCCESS("Demo council loaded. Log in at /accounts/log-in/ as:")
         )
@@ -204,7 +205,7 @@ class Command(BaseCommand):
                 "name": "Westgate small grants 2026",
                 "description": "Choose the projects Westgate should fund, up to £20,000.",
                 "budget": 2_000_000,
-                "phase": Phase.VOTING,
+                "phase": Phase.DRAFT,
                 "voter_codes_enabled": True,
                 "created_by": people[Role.MANAGER],
             },
@@ -226,6 +227,8 @@ class Command(BaseCommand):
                     estimated_cost=pounds * 100,
                     status=ProposalStatus.FEASIBLE,
                 )
+            # Published six weeks ago, voting opened two days ago and closes in twelve days.
+            _run_timetable(round_, people[Role.MANAGER], intake_days_ago=42, voting_days_ago=2)
         return voter_codes_issue(actor=None, round=round_, count=3)
 
     def _counted_round(self, areas: dict[str, Area], people: dict[Role, User]) -> None:
@@ -247,7 +250,7 @@ class Command(BaseCommand):
                 "name": "Westgate small grants 2025",
                 "description": "Last year's grants: counted, reported and being delivered.",
                 "budget": 1_500_000,
-                "phase": Phase.VOTING,
+                "phase": Phase.DRAFT,
                 "voter_codes_enabled": True,
                 "created_by": people[Role.MANAGER],
             },
@@ -274,6 +277,9 @@ class Command(BaseCommand):
                 ("Noticeboard for the allotments", 800),
             ]
         ]
+        # A well-run round: rules published four months ago, voting for the fortnight that
+        # ended today, so delivery milestones from the last months are accepted.
+        _run_timetable(round_, people[Role.MANAGER], intake_days_ago=120, voting_days_ago=14)
         # Weights give a clear order; a fixed seed gives the same demo every time.
         weights = [9, 6, 5, 4, 2]
         rng = random.Random(2025)
@@ -291,6 +297,82 @@ class Command(BaseCommand):
             round=round_,
             to_phase=Phase.COUNTING,
             reason="Polls closed (demo data)",
+        )
+
+    def _rooms(self, areas: dict[str, Area], people: dict[Role, User]) -> None:
+        """A live room with a history (agenda, arguments, a question, a raised hand, a poll)
+        and a planned one, made through the room services, so ``make run`` shows deliberation."""
+        from deliberation import services as rooms
+        from deliberation.models import Room
+        from pb.models import Proposal
+
+        city = Round.objects.get(slug="city-2027")
+        if Room.objects.filter(round=city).exists():
+            return
+        facilitator, resident = people[Role.FACILITATOR], people[Role.RESIDENT]
+        manager = people[Role.MANAGER]
+        now = timezone.now()
+        crossing = Proposal.objects.get(round=city, title="Safer crossing on Station Road")
+        room = rooms.room_create(
+            by=facilitator,
+            round=city,
+            title="Poulton evening: the Station Road crossing",
+            starts_at=now - dt.timedelta(minutes=40),
+            ends_at=now + dt.timedelta(hours=1, minutes=20),
+            area=areas["poulton"],
+            proposal=crossing,
+            agenda=[
+                "Welcome and how the room works",
+                "The Station Road crossing: for and against",
+                "Should it go forward to the council's review?",
+            ],
+        )
+        rooms.room_open(room=room, by=facilitator)
+        rooms.agenda_step(room=room, by=facilitator, step=1)
+        rooms.contribution_say(
+            room=room,
+            by=facilitator,
+            kind="message",
+            text="Welcome! Raise your hand to speak; arguments for and against are kept for "
+            "voters to read.",
+        )
+        rooms.agenda_step(room=room, by=facilitator, step=2)
+        said_for = rooms.contribution_say(
+            room=room,
+            by=resident,
+            kind="for",
+            text="Children cross here twice a day and cars do not slow down by the gates.",
+        )
+        rooms.contribution_say(
+            room=room,
+            by=manager,
+            kind="against",
+            text="The road may be rebuilt in 2028; a crossing now could be dug up again.",
+            reply_to=said_for.pk,
+        )
+        rooms.contribution_say(
+            room=room,
+            by=resident,
+            kind="question",
+            text="Could a temporary crossing patrol cover the school run until then?",
+        )
+        rooms.hand_raise(room=room, by=resident)
+        poll = rooms.poll_open(
+            room=room,
+            by=facilitator,
+            question="Should the crossing go forward to the council's review?",
+            options=["Yes", "No", "Not sure yet"],
+        )
+        first_option = poll.options.order_by("position").first()
+        assert first_option is not None
+        rooms.poll_vote(room=room, by=resident, poll=poll.pk, option=first_option.pk)
+        rooms.room_create(
+            by=facilitator,
+            round=Round.objects.get(slug="harbour-green-2026"),
+            title="Harbour green ideas: an evening at the library",
+            starts_at=now + dt.timedelta(days=5),
+            ends_at=now + dt.timedelta(days=5, hours=2),
+            agenda=["What the council found in its review", "Questions to the council"],
         )
 
     def _fill(self, round_: Round, spec: dict[str, Any], people: dict[Role, User]) -> None:
@@ -399,6 +481,34 @@ CENSUS_PER_THOUSAND = {
     },
     "gender": {"woman": 508, "man": 486, "non_binary": 3, "other": 3},
 }
+
+
+def _run_timetable(
+    round_: Round, manager: User, *, intake_days_ago: int, voting_days_ago: int
+) -> None:
+    """Give a demo round dates that hang together, relative to today so they never go stale:
+    a timetable, and the record of publishing its rules (leaving the draft) and opening the
+    vote on those dates, as the integrity report reads them."""
+    from pb.models import AuditEntry
+
+    now = timezone.now()
+    opened = now - dt.timedelta(days=voting_days_ago)
+    published = now - dt.timedelta(days=intake_days_ago)
+    PhaseWindow.objects.create(
+        round=round_, phase=Phase.INTAKE, starts_at=published, ends_at=opened
+    )
+    PhaseWindow.objects.create(
+        round=round_, phase=Phase.VOTING, starts_at=opened, ends_at=opened + dt.timedelta(days=14)
+    )
+    for phase, reason, at in [
+        (Phase.INTAKE, "Rules, budget and eligibility published", published),
+        (Phase.VOTING, "Voting opens on the published date", opened),
+    ]:
+        round_advance_phase(actor=manager, round=round_, to_phase=phase, reason=reason)
+        AuditEntry.objects.filter(round=round_, action="phase.advance", details__to=phase).update(
+            at=at
+        )
+    Round.objects.filter(pk=round_.pk).update(created_at=published - dt.timedelta(days=7))
 
 
 def _census(population: int) -> dict[str, dict[str, int]]:
