@@ -1,0 +1,96 @@
+"""Each demo role's tour, as the README gives it, walked from the dashboard by clicking (never by
+typing an address) and checked with axe-core on every page it reaches."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.core.management import call_command
+from playwright.sync_api import expect
+
+from tests.e2e.conftest import (
+    assert_accessible,
+    click_from_dashboard,
+    log_in_by_clicking,
+    log_out_waiting,
+)
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def _main(page: Any) -> Any:
+    return page.get_by_role("main")
+
+
+def test_every_demo_role_finds_its_work_from_its_dashboard(page: Any, live_server: Any):
+    call_command("load_demo", verbosity=0)
+    url = live_server.url
+
+    # Resident (lives in Poulton): the advertised Westgate round says why they cannot vote
+    # with their account, as a warning with a way on, not a server error.
+    log_in_by_clicking(page, url, "resident@example.org")
+    assert_accessible(page)
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Rounds").click()
+    _main(page).get_by_role("link", name="Westgate small grants 2026").click()
+    _main(page).get_by_role("link", name="Vote", exact=True).click()
+    warning = page.locator(".message-warning")
+    expect(warning).to_contain_text("This round is for Westgate")
+    expect(warning.get_by_role("link", name="See the rounds open to your area")).to_be_visible()
+    assert_accessible(page)
+    # ...and the live room of the city round is two clicks from the round page.
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Rounds").click()
+    _main(page).get_by_role("link", name="City budget 2027").click()
+    _main(page).get_by_role("link", name="See the rooms").click()
+    _main(page).get_by_role("link", name="Poulton evening: the Station Road crossing").click()
+    expect(page.locator("#agenda-current")).to_have_text(
+        "The Station Road crossing: for and against"
+    )
+    expect(_main(page)).to_contain_text("Children cross here twice a day")
+    expect(_main(page)).to_contain_text("Should the crossing go forward")
+    assert_accessible(page)
+    log_out_waiting(page)
+
+    # Facilitator: their rooms are on their dashboard.
+    log_in_by_clicking(page, url, "facilitator@example.org")
+    expect(_main(page).get_by_role("heading", name="Deliberation rooms you run")).to_be_visible()
+    click_from_dashboard(page, "Poulton evening: the Station Road crossing")
+    expect(page.get_by_role("heading", level=1)).to_have_text(
+        "Poulton evening: the Station Road crossing"
+    )
+    expect(page.locator("#queue")).to_contain_text("Rosa Resident")
+    assert_accessible(page)
+    log_out_waiting(page)
+
+    # Event staff: the voting desks of the open round.
+    log_in_by_clicking(page, url, "staff@example.org")
+    expect(_main(page).get_by_role("heading", name="Voting desks")).to_be_visible()
+    click_from_dashboard(page, "Paper ballots")
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Key a paper ballot")
+    assert_accessible(page)
+    click_from_dashboard(page, "Kiosks")
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Kiosks")
+    assert_accessible(page)
+    log_out_waiting(page)
+
+    # Manager: queues per round, and a new round one click away.
+    log_in_by_clicking(page, url, "manager@example.org")
+    expect(_main(page).get_by_role("link", name="2 proposals to review").first).to_be_visible()
+    click_from_dashboard(page, "Start a new round")
+    expect(page.get_by_role("heading", level=1)).to_be_visible()
+    assert page.url.endswith("/rounds/new/")
+    assert_accessible(page)
+    click_from_dashboard(page, "2 proposals to review")
+    expect(page.get_by_role("heading", name="Review by area")).to_be_visible()
+    assert_accessible(page)
+    log_out_waiting(page)
+
+    # Councillor: the outcome report of last year's round, with rules published before voting.
+    log_in_by_clicking(page, url, "councillor@example.org")
+    click_from_dashboard(page, "Westgate small grants 2025")
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Westgate small grants 2025")
+    expect(_main(page)).to_contain_text(
+        "The rules, budget and eligibility were published before voting opened"
+    )
+    assert_accessible(page)
+    log_out_waiting(page)
