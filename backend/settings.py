@@ -29,6 +29,9 @@ ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]", "t
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 SITE_NAME = env_str("SITE_NAME", "Commonpurse")
 SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000")
+#: How many working days the council takes to check a new resident's home area and age; sign-up
+#: and the ballot tell residents, so set it to what the team really manages.
+RESIDENT_CHECK_DAYS = env_int("RESIDENT_CHECK_DAYS", 5)
 
 INSTALLED_APPS = [
     "daphne",  # makes `runserver` an ASGI server, so WebSockets work in development

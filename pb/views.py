@@ -12,6 +12,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -61,6 +62,19 @@ def _render(
     return render(request, template, context, status=status)
 
 
+def _vote_refusal(user: Any, round_: Round) -> str:
+    """Why a signed-in person cannot vote with their account in this open round, or ""."""
+    from pb.voting.services.casting import account_eligibility
+
+    if not user.is_authenticated or not allows(round_.phase, Action.VOTE):
+        return ""
+    try:
+        account_eligibility(round_, user, None, timezone.localdate())
+    except DomainError as exc:
+        return exc.message
+    return ""
+
+
 def round_detail(request: HttpRequest, slug: str) -> HttpResponse:
     round_ = _round(slug, request.user)
     filters = ProposalFilterForm(request.GET or None, round=round_)
@@ -78,6 +92,13 @@ def round_detail(request: HttpRequest, slug: str) -> HttpResponse:
         "proposals": proposals,
         "can_submit": allows(round_.phase, Action.SUBMIT),
         "can_rank": allows(round_.phase, Action.RANK_THEMES),
+        # Said beside the buttons, so nobody fills in a form that will refuse them.
+        "rank_refusal": (
+            priority_services.themes_rank_refusal(user=request.user, round=round_)
+            if request.user.is_authenticated and allows(round_.phase, Action.RANK_THEMES)
+            else ""
+        ),
+        "vote_refusal": _vote_refusal(request.user, round_),
         "can_manage": rules.can_manage_round(request.user, round_),
         "can_run_event": voting_rules.can_run_event(request.user, round_),
         "room_count": round_.rooms.count(),
@@ -470,7 +491,17 @@ def priorities(request: HttpRequest, slug: str) -> HttpResponse:
         else:
             messages.success(request, _("Thank you: your priorities are recorded."))
             return redirect("round_detail", slug=slug)
-    return _render(request, "pb/priorities.html", {"round": round_, "form": form}, form)
+    refusal = (
+        priority_services.themes_rank_refusal(user=request.user, round=round_)
+        if request.user.is_authenticated
+        else ""
+    )
+    return _render(
+        request,
+        "pb/priorities.html",
+        {"round": round_, "form": form, "refusal": refusal},
+        form,
+    )
 
 
 SPLIT_LABELS = {"population": "Population", "need": "Need index", "priority": "Residents' priority"}

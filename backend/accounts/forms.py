@@ -8,6 +8,7 @@ from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 
 from backend.accounts.models import AgeBand, Ethnicity, Gender, Profile
+from backend.fields import AreaTreeChoiceField
 
 _PREFER_NOT: list[tuple[str, Any]] = [("", _("Prefer not to say"))]
 
@@ -38,12 +39,15 @@ class SignUpForm(forms.Form):
         label=_("Password again"),
         widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
     )
-    home_area = forms.ModelChoiceField(
+    home_area = AreaTreeChoiceField(
         label=_("Where you live"),
-        queryset=_areas(),
+        queryset=_areas().order_by("name"),
         required=False,
         empty_label=_("Choose your area"),
-        help_text=_("Used to check which projects you can vote on."),
+        help_text=_(
+            "Choose your neighbourhood if it is listed, otherwise your ward. It decides which "
+            "rounds you can vote in."
+        ),
     )
     birth_year = forms.IntegerField(
         label=_("Year you were born"),
@@ -91,3 +95,4 @@ class ProfileForm(forms.ModelForm):
             "email_notifications",
         ]
         labels = {"home_area": _("Where you live"), "birth_year": _("Year you were born")}
+        field_classes = {"home_area": AreaTreeChoiceField}

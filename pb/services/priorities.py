@@ -17,20 +17,33 @@ from pb.services.guards import require, require_phase
 DEFAULT_PRIORITY_POINTS = (4, 3, 2, 1)
 
 
+def themes_rank_refusal(*, user: Any, round: Round) -> str:
+    """Why this signed-in person may not rank the round's priorities, or "" when they may.
+    Pages ask it before showing the form, so nobody fills it in to be refused."""
+    profile = getattr(user, "profile", None)
+    area = profile.home_area if profile else None
+    if area is not None and round.round_areas.filter(area=area).exists():
+        return ""
+    names = ", ".join(round.areas.order_by("name").values_list("name", flat=True))
+    if area is None:
+        return _(
+            "Only residents of %(areas)s can rank this round's priorities. Say where you live "
+            "on your details page."
+        ) % {"areas": names}
+    return _(
+        "Only residents of %(areas)s can rank this round's priorities, and your home area is "
+        "%(home)s. If you live in one of them, choose it on your details page."
+    ) % {"areas": names, "home": area.name}
+
+
 def themes_rank(*, user: Any, round: Round, themes: Sequence[Theme]) -> list[ThemeRanking]:
     """A resident ranks themes for their area (1st, 2nd, ...); ranking again replaces it."""
     require(rules.is_signed_in(user), _("Log in to rank the priorities."))
     require_phase(round, Action.RANK_THEMES, _("Priorities are not being ranked now."))
-    profile = getattr(user, "profile", None)
-    area = profile.home_area if profile else None
-    if area is None or not round.round_areas.filter(area=area).exists():
-        raise NotAllowed(
-            _(
-                "Only residents of the round's areas can rank its priorities. Set "
-                "where you live on your details page."
-            ),
-            code="not_eligible",
-        )
+    refusal = themes_rank_refusal(user=user, round=round)
+    if refusal:
+        raise NotAllowed(refusal, code="not_eligible")
+    area = user.profile.home_area
     if not themes:
         raise DomainError(_("Choose at least one theme."), field="themes")
     if len({t.pk for t in themes}) != len(themes):

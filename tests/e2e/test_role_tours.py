@@ -33,7 +33,9 @@ def test_every_demo_role_finds_its_work_from_its_dashboard(page: Any, live_serve
     assert_accessible(page)
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Rounds").click()
     _main(page).get_by_role("link", name="Westgate small grants 2026").click()
-    _main(page).get_by_role("link", name="Vote", exact=True).click()
+    # The round page says so before the ballot is opened...
+    expect(page.locator(".notice-warning")).to_contain_text("This round is for Westgate")
+    _main(page).get_by_role("link", name="Vote with a voter code").click()
     warning = page.locator(".message-warning")
     expect(warning).to_contain_text("This round is for Westgate")
     expect(warning.get_by_role("link", name="See the rounds open to your area")).to_be_visible()
