@@ -26,11 +26,13 @@ def home(request: HttpRequest) -> HttpResponse:
 @login_required
 def dashboard(request: HttpRequest) -> HttpResponse:
     user = request.user
+    proposals = list(pb_selectors.proposal_list_for_author(author=user))
     # Each role sees what waits for it, one click from here: a facilitator's rooms, event
     # staff's desks, a manager's queues, a councillor's reports (in the template tag).
     context = {
         "notifications": user.notifications.all()[:20],  # type: ignore[union-attr]
-        "proposals": pb_selectors.proposal_list_for_author(author=user),
+        "proposals": proposals,
+        "outcomes": pb_selectors.proposal_outcomes_for(proposals),
         "managed_rounds": pb_selectors.manager_queues(user=user),
         "can_start_round": rules.manages_any_area(user),
         "residents_to_check": (

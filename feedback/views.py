@@ -71,6 +71,14 @@ def round_results(request: HttpRequest, slug: str) -> HttpResponse:
         "can_read_report": rules.can_read_report(request.user, round_),
         "can_manage": rules.can_manage_outcome(request.user, round_),
         "survey_open": voted and not (invitation and invitation.answered),
+        "voted": voted,
+        # The councillors' report's plain-language summary, for every resident (the full
+        # report stays with councillors and staff).
+        "summary": (
+            presenter.report_view_data(report=report, area_ids=None)["summary"]
+            if report is not None and report.figures
+            else []
+        ),
         "delivered_elsewhere": selectors.delivered_elsewhere(exclude_round=round_),
     }
     return render(request, "feedback/results.html", context)

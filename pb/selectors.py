@@ -16,6 +16,7 @@ from pb.models import (
     ProposalStatus,
     ProposalTranslation,
     Round,
+    Tally,
     ThemeRanking,
 )
 from pb.phases import Phase
@@ -185,3 +186,43 @@ def manager_queues(*, user: Any) -> list[dict[str, Any]]:
     return [
         {"round": r, "waiting": waiting.get(r.pk, 0), "papers": papers.get(r.pk, 0)} for r in rounds
     ]
+
+
+#: Phases in which a round's count is published to residents.
+OUTCOME_PHASES = (Phase.RESULTS, Phase.IMPLEMENTATION)
+
+
+def proposal_outcomes(*, round: Round) -> dict[int, dict[str, Any]]:
+    """Once a round's results are out: each counted proposal's outcome, ``{"funded": bool,
+    "sentence": str}``, the sentence in the counting engine's own words ("Chosen 2nd, with 32
+    votes." or why not). Empty before results. One query: the newest count of each area."""
+    if round.phase not in OUTCOME_PHASES:
+        return {}
+    outcomes: dict[int, dict[str, Any]] = {}
+    seen: set[int | None] = set()
+    for area_id, outcome in (
+        Tally.objects.filter(round=round)
+        .order_by("-created_at", "-id")
+        .values_list("area_id", "outcome")
+    ):
+        if area_id in seen:
+            continue
+        seen.add(area_id)
+        for pid, project in ((outcome or {}).get("projects") or {}).items():
+            if str(pid).isdigit():
+                outcomes[int(pid)] = {
+                    "funded": bool(project.get("funded")),
+                    "sentence": str(project.get("sentence") or ""),
+                }
+    return outcomes
+
+
+def proposal_outcomes_for(proposals: Any) -> dict[int, dict[str, Any]]:
+    """Outcomes of proposals from several rounds (a person's dashboard), one count per round."""
+    by_round: dict[int, Round] = {}
+    for p in proposals:
+        by_round.setdefault(p.round_id, p.round)
+    outcomes: dict[int, dict[str, Any]] = {}
+    for round_ in by_round.values():
+        outcomes.update(proposal_outcomes(round=round_))
+    return outcomes

@@ -46,6 +46,7 @@ from pb.services import proposals as proposal_services
 from pb.services import residents as resident_services
 from pb.services import rounds as round_services
 from pb.voting import rules as voting_rules
+from pb.voting import selectors as voting_selectors
 
 
 def _round(slug: str, user: Any) -> Round:
@@ -98,10 +99,12 @@ def round_detail(request: HttpRequest, slug: str) -> HttpResponse:
             if request.user.is_authenticated and allows(round_.phase, Action.RANK_THEMES)
             else ""
         ),
+        "voted": voting_selectors.has_voted(round=round_, user=request.user),
         "vote_refusal": _vote_refusal(request.user, round_),
         "can_manage": rules.can_manage_round(request.user, round_),
         "can_run_event": voting_rules.can_run_event(request.user, round_),
         "room_count": round_.rooms.count(),
+        "outcomes": selectors.proposal_outcomes(round=round_),
         "round_areas": round_.round_areas.select_related("area"),
         "map_points": [
             {
@@ -141,6 +144,7 @@ def proposal_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "hide_form": HideForm(),
         "translations": proposal.translations.all(),
         "translation_form": ProposalTranslationForm(proposal=proposal),
+        "outcome": selectors.proposal_outcomes(round=proposal.round).get(proposal.pk),
     }
     return render(request, "pb/proposal_detail.html", context)
 

@@ -19,3 +19,9 @@ def money(minor: int | None, currency: str = "GBP") -> str:
 def translation_of(translations: Mapping[int, Any] | None, proposal_id: int) -> Any:
     """The manager's translation of a proposal into the page's language, if there is one."""
     return (translations or {}).get(proposal_id)
+
+
+@register.filter
+def lookup(mapping: Any, key: Any) -> Any:
+    """``mapping|lookup:key``: a value from a dict in a template (None when absent)."""
+    return mapping.get(key) if hasattr(mapping, "get") else None

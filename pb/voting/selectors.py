@@ -275,3 +275,10 @@ def reveal_rows(*, round: Round) -> list[RevealRow] | None:
             )
         )
     return rows
+
+
+def has_voted(*, round: Round, user: Any) -> bool:
+    """Whether this signed-in person has already voted in the round with their account."""
+    if not getattr(user, "is_authenticated", False):
+        return False
+    return Participation.objects.filter(round=round, voter=user).exists()

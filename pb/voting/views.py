@@ -183,6 +183,18 @@ def _online_flow(request: HttpRequest, round_: Round) -> Flow | HttpResponse:
                     ),
                 )
         else:
+            if request.method == "GET" and selectors.has_voted(round=round_, user=request.user):
+                # Said before the ballot is filled in, not after review and cast.
+                return _message(
+                    request,
+                    _("You have already voted in this round"),
+                    _(
+                        "Your vote is counted; a ballot is final once cast, so you cannot vote "
+                        "again. The round's page shows what happens next."
+                    ),
+                    status=200,
+                    round_=round_,
+                )
             return Flow(round_, area_id, with_code=False)
     if not round_.voter_codes_enabled:
         return redirect(f"{reverse('login')}?next={request.path}")

@@ -12,7 +12,7 @@ from django.urls import reverse
 from backend import views
 from backend.errors import DomainError
 from pb.models import Ballot
-from pb.voting import services
+from pb.voting.services.casting import ballot_cast
 from tests.voting.conftest import VotingWorld
 
 pytestmark = pytest.mark.django_db
@@ -68,10 +68,10 @@ def test_an_unchecked_account_is_warned_with_a_link_to_its_details(client, vw):
 def test_casting_for_an_area_outside_the_round_is_refused_with_a_reason(vw):
     live_elsewhere(vw)
     with pytest.raises(DomainError) as exc:
-        services.ballot_cast(round=vw.round, voter=vw.resident, selections={str(vw.trees.pk): 1})
+        ballot_cast(round=vw.round, voter=vw.resident, selections={str(vw.trees.pk): 1})
     assert exc.value.code == "wrong_area" and not Ballot.objects.exists()
     with pytest.raises(DomainError) as exc:
-        services.ballot_cast(
+        ballot_cast(
             round=vw.round,
             voter=vw.resident,
             area_id=vw.elsewhere.pk,

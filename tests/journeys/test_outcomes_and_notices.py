@@ -1,0 +1,131 @@
+"""Outcomes where residents look, and notices before a form a person may not use."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.urls import reverse
+
+from pb.models import Area, Proposal, ProposalStatus, RoundArea, Tally, Theme
+from pb.selectors import proposal_outcomes
+from pb.voting.services.casting import ballot_cast
+from tests.factories import AreaFactory, RoundFactory, UserFactory
+from tests.voting.conftest import VotingWorld
+
+pytestmark = pytest.mark.django_db
+
+NOT_FUNDED = "It had 14 votes, but it costs £800 and only £500 was left when its turn came."
+
+
+@pytest.fixture
+def counted(db: Any) -> dict[str, Any]:
+    """A round in its results phase with a stored count: one project funded, one not."""
+    area = AreaFactory(name="Westgate", slug="westgate")
+    round_ = RoundFactory(slug="grants", name="Grants", phase="results")
+    RoundArea.objects.create(round=round_, area=area, allocation=1_000_000)
+    author = UserFactory(email="author@example.org")
+    won, lost = (
+        Proposal.objects.create(
+            round=round_,
+            area=area,
+            author=author,
+            title=title,
+            description="A project.",
+            estimated_cost=cost,
+            status=ProposalStatus.FEASIBLE,
+        )
+        for title, cost in [("Benches", 50_000), ("Noticeboard", 80_000)]
+    )
+    projects = {
+        str(won.pk): {"funded": True, "sentence": "Chosen 1st, with 52 votes."},
+        str(lost.pk): {"funded": False, "sentence": NOT_FUNDED},
+    }
+    Tally.objects.create(
+        round=round_,
+        area=area,
+        rule="greedy",
+        inputs_hash="x" * 64,
+        outcome={"winners": [str(won.pk)], "projects": projects},
+        seconds=0.1,
+    )
+    return {"round": round_, "won": won, "lost": lost, "author": author}
+
+
+def test_once_counted_the_round_page_shows_each_outcome_in_the_engines_words(client, counted):
+    html = client.get(reverse("round_detail", args=["grants"])).content.decode()
+    assert "On the ballot" not in html
+    assert "Chosen 1st, with 52 votes." in html and NOT_FUNDED in html
+    assert html.count('class="status outcome-funded"') == 1
+    assert html.count('class="status outcome-not-funded"') == 1
+
+
+def test_the_proposal_page_and_the_authors_dashboard_say_why_not_funded(client, counted):
+    html = client.get(reverse("proposal_detail", args=[counted["lost"].pk])).content.decode()
+    assert "Not funded" in html and NOT_FUNDED in html and "On the ballot" not in html
+    assert reverse("round_results", args=["grants"]) in html
+    client.force_login(counted["author"])
+    html = client.get(reverse("dashboard")).content.decode()
+    assert NOT_FUNDED in html and "Chosen 1st, with 52 votes." in html
+
+
+def test_before_results_no_outcome_is_shown(counted):
+    counted["round"].phase = "counting"
+    counted["round"].save()
+    assert proposal_outcomes(round=counted["round"]) == {}
+
+
+@pytest.fixture
+def vw(db: Any) -> VotingWorld:
+    return VotingWorld()
+
+
+def test_a_resident_who_has_voted_is_told_before_a_fresh_ballot(client, vw):
+    ballot_cast(round=vw.round, voter=vw.resident, selections={str(vw.trees.pk): 1})
+    client.force_login(vw.resident)
+    page = client.get(reverse("round_detail", args=[vw.round.slug])).content.decode()
+    assert "You have voted in this round" in page
+    assert f'href="{reverse("vote", args=[vw.round.slug])}"' not in page
+    ballot = client.get(reverse("vote", args=[vw.round.slug])).content.decode()
+    assert "You have already voted in this round" in ballot
+    assert 'name="choice"' not in ballot
+
+
+def test_a_resident_of_the_ward_is_told_before_the_priorities_form_that_it_is_not_for_them(
+    client,
+):
+    harbour = AreaFactory(name="Harbour", slug="harbour")
+    AreaFactory(name="Marina", slug="marina", parent=harbour)
+    AreaFactory(name="Old Harbour", slug="old-harbour", parent=harbour)
+    round_ = RoundFactory(slug="green", phase="priorities")
+    for area in Area.objects.filter(parent=harbour):
+        RoundArea.objects.create(round=round_, area=area)
+    Theme.objects.create(name="Parks", slug="parks")
+    resident = UserFactory()
+    resident.profile.home_area = harbour
+    resident.profile.save()
+    client.force_login(resident)
+    page = client.get(reverse("round_detail", args=["green"])).content.decode()
+    assert "Only residents of Marina, Old Harbour can rank" in page
+    assert reverse("priorities", args=["green"]) not in page
+    form = client.get(reverse("priorities", args=["green"])).content.decode()
+    assert "your home area is Harbour" in form and "Send my priorities" not in form
+    # A resident of Marina gets the form.
+    resident.profile.home_area = Area.objects.get(slug="marina")
+    resident.profile.save()
+    form = client.get(reverse("priorities", args=["green"])).content.decode()
+    assert "Send my priorities" in form
+
+
+def test_sign_up_explains_the_check_and_lists_areas_as_a_tree(client, settings):
+    settings.RESIDENT_CHECK_DAYS = 3
+    poulton = AreaFactory(name="Poulton", slug="poulton")
+    AreaFactory(name="Poulton North", slug="poulton-north", parent=poulton)
+    AreaFactory(name="Westgate", slug="westgate")
+    html = client.get(reverse("sign_up")).content.decode()
+    assert "This takes up to 3 working days" in html
+    group = html.split('<optgroup label="Poulton">', 1)[1].split("</optgroup>", 1)[0]
+    assert "Poulton North" in group and "Elsewhere in Poulton" in group
+    assert f'<option value="{poulton.pk}">Elsewhere in Poulton</option>' in group
+    westgate = Area.objects.get(slug="westgate")
+    assert f'<option value="{westgate.pk}">Westgate</option>' in html.split("</optgroup>")[-1]
