@@ -46,7 +46,14 @@ def test_a_voter_reads_the_results_hears_about_them_and_answers_the_survey(
         .get_by_text("it cost more than the money left")
         .is_visible()
     )
-    expect(page.get_by_text("python -m pb.tally FILE.pb --rule greedy")).to_be_visible()
+    # The voter is thanked first, and the report's plain summary is there for everyone.
+    expect(page.get_by_text("You voted in this round: thank you.")).to_be_visible()
+    expect(page.get_by_role("heading", name="In short")).to_be_visible()
+    # The recount command waits behind a disclosure for technical readers.
+    command = page.get_by_text("python -m pb.tally FILE.pb --rule greedy")
+    expect(command).to_be_hidden()
+    page.get_by_text("For people who write software").click()
+    expect(command).to_be_visible()
     assert_accessible(page)
 
     page.get_by_role("link", name="Tell us how it went").click()

@@ -32,7 +32,7 @@ def test_every_demo_role_finds_its_work_from_its_dashboard(page: Any, live_serve
     log_in_by_clicking(page, url, "resident@example.org")
     assert_accessible(page)
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Rounds").click()
-    _main(page).get_by_role("link", name="Westgate small grants 2026").click()
+    _main(page).get_by_role("link", name="Westgate small grants 2026", exact=True).click()
     # The round page says so before the ballot is opened...
     expect(page.locator(".notice-warning")).to_contain_text("This round is for Westgate")
     _main(page).get_by_role("link", name="Vote with a voter code").click()
@@ -42,7 +42,7 @@ def test_every_demo_role_finds_its_work_from_its_dashboard(page: Any, live_serve
     assert_accessible(page)
     # ...and the live room of the city round is two clicks from the round page.
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Rounds").click()
-    _main(page).get_by_role("link", name="City budget 2027").click()
+    _main(page).get_by_role("link", name="City budget 2027", exact=True).click()
     _main(page).get_by_role("link", name="See the rooms").click()
     _main(page).get_by_role("link", name="Poulton evening: the Station Road crossing").click()
     expect(page.locator("#agenda-current")).to_have_text(
