@@ -310,7 +310,16 @@ def proposal_review(request: HttpRequest, pk: int) -> HttpResponse:
                 request, _("Decision recorded for “%(title)s”.") % {"title": proposal.title}
             )
             return redirect("review_queue", slug=proposal.round.slug, area=proposal.area.slug)
-    return _render(request, "pb/review_form.html", {"form": form, "proposal": proposal}, form)
+    return _render(
+        request,
+        "pb/review_form.html",
+        {
+            "form": form,
+            "proposal": proposal,
+            "area_money": proposal_services.area_money(proposal),
+        },
+        form,
+    )
 
 
 @login_required

@@ -21,6 +21,7 @@ from pb.models import (
     ProposalStatus,
     ProposalTranslation,
     Round,
+    RoundArea,
     RoundStyle,
     Support,
     Theme,
@@ -215,6 +216,21 @@ REVIEW_DECISIONS = {
 }
 
 
+def area_money(proposal: Proposal) -> int:
+    """What the proposal's ballot can spend: the round's budget on a decision day (one pot),
+    else the allocation of the proposal's area (or the ward around it), else the budget when
+    the split has not allocated it yet."""
+    round_ = proposal.round
+    if round_.style == RoundStyle.DECISION_DAY:
+        return round_.budget
+    allocations = dict(RoundArea.objects.filter(round=round_).values_list("area_id", "allocation"))
+    for area_id in (proposal.area_id, proposal.area.parent_id):
+        allocation = allocations.get(area_id) if area_id is not None else None
+        if allocation is not None:
+            return int(allocation)
+    return round_.budget
+
+
 def proposal_review(
     *,
     actor: Any,
@@ -246,6 +262,23 @@ def proposal_review(
             fields["council_cost"] = ["The cost must be more than zero."]
         elif council_cost > proposal.round.budget:
             fields["council_cost"] = ["The cost is more than the round's whole budget."]
+        else:
+            money = area_money(proposal)
+            if council_cost > money:
+                # Refused here: on the ballot it could never be chosen within the area's money,
+                # its voters would be blocked and the results would say nobody voted for it.
+                fields["council_cost"] = [
+                    _(
+                        "The cost (%(cost)s) is more than %(area)s has to spend in this round "
+                        "(%(money)s), so no voter could choose it. Lower the estimate if the "
+                        "project can be done for less, or decide it is not feasible."
+                    )
+                    % {
+                        "cost": format_money(council_cost, proposal.round.currency),
+                        "area": proposal.area.name,
+                        "money": format_money(money, proposal.round.currency),
+                    }
+                ]
     if decision == ProposalStatus.MERGED:
         if merged_into is None:
             fields["merged_into"] = ["Choose the proposal it is merged into."]

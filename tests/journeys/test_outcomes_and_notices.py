@@ -129,3 +129,39 @@ def test_sign_up_explains_the_check_and_lists_areas_as_a_tree(client, settings):
     assert f'<option value="{poulton.pk}">Elsewhere in Poulton</option>' in group
     westgate = Area.objects.get(slug="westgate")
     assert f'<option value="{westgate.pk}">Westgate</option>' in html.split("</optgroup>")[-1]
+
+
+def test_review_refuses_a_project_that_costs_more_than_its_areas_money(client):
+    from backend.accounts.models import Role
+    from backend.errors import DomainError
+    from pb.services.proposals import proposal_review
+
+    marina = AreaFactory(name="Marina", slug="marina")
+    round_ = RoundFactory(slug="green", phase="review", budget=7_000_000)
+    RoundArea.objects.create(round=round_, area=marina, allocation=2_333_300)
+    manager = UserFactory(role=Role.MANAGER)
+    marina.managers.add(manager)
+    park = Proposal.objects.create(
+        round=round_,
+        area=marina,
+        author=UserFactory(),
+        title="Pocket park",
+        description="A garden.",
+        estimated_cost=3_000_000,
+        status=ProposalStatus.SUBMITTED,
+    )
+    client.force_login(manager)
+    page = client.get(reverse("proposal_review", args=[park.pk])).content.decode()
+    assert "£23,333" in page and "more than the area has to spend" in page
+    decide = {"actor": manager, "proposal": park, "decision": "feasible", "reason": "Fine."}
+    with pytest.raises(DomainError) as exc:
+        proposal_review(**decide, council_cost=3_000_000)
+    assert (
+        "more than Marina has to spend in this round (£23,333)"
+        in exc.value.fields["council_cost"][0]
+    )
+    park.refresh_from_db()
+    assert park.status == ProposalStatus.SUBMITTED
+    proposal_review(**decide, council_cost=2_300_000)
+    park.refresh_from_db()
+    assert park.status == ProposalStatus.FEASIBLE
