@@ -537,7 +537,11 @@ def round_split(request: HttpRequest, slug: str) -> HttpResponse:
         raise PermissionDenied
     stored = {c["key"]: c for c in (round_.split_config or {}).get("criteria", [])}
     preset = {c["key"]: c for c in split.criteria_to_config(split.PORTO_ALEGRE_PRESET)}
-    source = stored or preset
+    # Before anything is stored, offer the whole-round preset (population and need): the
+    # priority criterion needs a theme chosen first, so offering it made the defaults fail.
+    source = stored or {
+        c["key"]: c for c in split.criteria_to_config(split.PORTO_ALEGRE_ROUND_PRESET)
+    }
     posting = request.method == "POST" and "configure" in request.POST
     criterion_forms = []
     for key in split_services.SPLIT_CRITERIA:

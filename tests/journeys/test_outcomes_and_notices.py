@@ -165,3 +165,49 @@ def test_review_refuses_a_project_that_costs_more_than_its_areas_money(client):
     proposal_review(**decide, council_cost=2_300_000)
     park.refresh_from_db()
     assert park.status == ProposalStatus.FEASIBLE
+
+
+def _form_defaults(html: str, marker: str) -> dict[str, str]:
+    """The values a browser would send for the form holding ``marker``, as rendered."""
+    import html as html_lib
+    import re
+
+    form = next(f for f in html.split("<form")[1:] if marker in f).split("</form>", 1)[0]
+    data: dict[str, str] = {}
+    for tag in re.findall(r"<input[^>]*>", form):
+        name = re.search(r'name="([^"]+)"', tag)
+        if not name:
+            continue
+        kind = re.search(r'type="([^"]+)"', tag)
+        if kind and kind.group(1) == "checkbox":
+            if " checked" in tag:
+                data[name.group(1)] = "on"
+            continue
+        value = re.search(r'value="([^"]*)"', tag)
+        data[name.group(1)] = html_lib.unescape(value.group(1)) if value else ""
+    for name, text in re.findall(r'<textarea[^>]*name="([^"]+)"[^>]*>(.*?)</textarea>', form, re.S):
+        data[name] = html_lib.unescape(text).strip("\n")
+    for name, body in re.findall(r'<select[^>]*name="([^"]+)"[^>]*>(.*?)</select>', form, re.S):
+        chosen = re.search(r'<option value="([^"]*)"[^>]*selected', body)
+        data[name] = chosen.group(1) if chosen else ""
+    return data
+
+
+def test_the_split_page_computes_on_its_own_defaults(client):
+    from backend.accounts.models import Role
+
+    north = AreaFactory(name="North", slug="north", population=30_000)
+    south = AreaFactory(name="South", slug="south", population=60_000)
+    round_ = RoundFactory(slug="city", phase="intake", style="city", budget=10_000_000)
+    for area in (north, south):
+        RoundArea.objects.create(round=round_, area=area)
+    manager = UserFactory(role=Role.MANAGER)
+    north.managers.add(manager)
+    client.force_login(manager)
+    url = reverse("round_split", args=["city"])
+    data = _form_defaults(client.get(url).content.decode(), 'name="configure"')
+    data["configure"] = "1"
+    response = client.post(url, data)
+    assert response.status_code == 302, response.content.decode()[:3000]
+    round_.refresh_from_db()
+    assert round_.split_result
