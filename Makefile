@@ -22,6 +22,11 @@ $(STAMP): pyproject.toml
 migrate: install
 	$(PY) manage.py migrate --noinput
 
+# Links in e-mails and printed messages point at the address being served (HOST and PORT)
+# unless SITE_URL says otherwise.
+SITE_URL ?= http://$(HOST):$(PORT)
+export SITE_URL
+
 demo: migrate
 	$(PY) manage.py load_demo
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
 from feedback.models import DeliveryStatus, NI4Answer
 from pb.money import parse_money
@@ -48,7 +49,9 @@ class MilestoneForm(forms.Form):
     date = forms.DateField(
         label="Date",
         widget=forms.DateInput(attrs={"type": "date"}),
-        help_text="For example 14/3/2027.",
+        # A date picker shows the date in the reader's own format; an example in one format
+        # ("14/3/2027") contradicted it.
+        help_text=_("The day this step happened or is planned for."),
     )
     spend = forms.CharField(
         label="Spent so far, in pounds", required=False, help_text="For example 12,500.50."

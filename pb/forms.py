@@ -23,6 +23,14 @@ from pb.money import parse_money
 from pb.phases import ORDER, Phase
 
 
+def _needed(field: forms.Field) -> forms.Field:
+    """A field the service requires (a reason for the record) though the form lets it through
+    blank, so the service's own message is shown: no "(optional)" marker, and aria-required."""
+    field.needed = True  # type: ignore[attr-defined]
+    field.widget.attrs["aria-required"] = "true"
+    return field
+
+
 class MoneyField(forms.CharField):
     """Pounds and pence typed by a person ('12,500' or '12500.50'), cleaned to pence."""
 
@@ -169,8 +177,10 @@ class ReviewForm(forms.Form):
         ],
     )
     council_cost = MoneyField(label=_("Council's cost estimate in pounds"), required=False)
-    reason = forms.CharField(
-        label=_("Reason, written for residents"), widget=forms.Textarea, required=False
+    reason = _needed(
+        forms.CharField(
+            label=_("Reason, written for residents"), widget=forms.Textarea, required=False
+        )
     )
     merged_into = forms.ModelChoiceField(
         label=_("Merge into"), queryset=Proposal.objects.none(), required=False
@@ -186,16 +196,18 @@ class ReviewForm(forms.Form):
 
 
 class HideForm(forms.Form):
-    reason = forms.CharField(
-        label=_("Reason shown in its place"), widget=forms.Textarea, required=False
+    reason = _needed(
+        forms.CharField(label=_("Reason shown in its place"), widget=forms.Textarea, required=False)
     )
     image_only = forms.BooleanField(label=_("Hide only the picture"), required=False)
 
 
 class AdvancePhaseForm(forms.Form):
     to_phase = forms.ChoiceField(label=_("Move the round to"), choices=[])
-    reason = forms.CharField(
-        label=_("Why now? (goes in the public record)"), widget=forms.Textarea, required=False
+    reason = _needed(
+        forms.CharField(
+            label=_("Why now? (goes in the public record)"), widget=forms.Textarea, required=False
+        )
     )
     confirm = forms.BooleanField(
         label=_(
@@ -266,8 +278,10 @@ class RoundRulesForm(forms.Form):
         decimal_places=4,
         required=False,
     )
-    reason = forms.CharField(
-        label=_("Why the change? (goes in the record)"), widget=forms.Textarea, required=False
+    reason = _needed(
+        forms.CharField(
+            label=_("Why the change? (goes in the record)"), widget=forms.Textarea, required=False
+        )
     )
 
 
@@ -343,7 +357,9 @@ class SplitThemeForm(forms.Form):
 class SplitOverrideForm(forms.Form):
     area = forms.ModelChoiceField(label=_("Area"), queryset=Area.objects.none())
     amount = MoneyField(label=_("New amount in pounds"))
-    reason = forms.CharField(label=_("Public reason"), widget=forms.Textarea, required=False)
+    reason = _needed(
+        forms.CharField(label=_("Public reason"), widget=forms.Textarea, required=False)
+    )
 
     def __init__(self, *args: Any, round: Round, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -25,6 +25,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from backend.errors import DomainError, NotAllowed
 from pb import rules
@@ -255,11 +256,14 @@ def _require_paper_settled(round_: Round) -> None:
     ).count()
     if pending:
         raise DomainError(
-            _(
-                "%(pending)s paper ballot(s) still wait for a second keying or a manager's "
-                "decision. Settle them on the paper ballots pages, then count."
+            ngettext(
+                "%(n)d paper ballot still waits for a second keying or a manager's decision. "
+                "Settle it on the paper ballots pages, then count.",
+                "%(n)d paper ballots still wait for a second keying or a manager's decision. "
+                "Settle them on the paper ballots pages, then count.",
+                pending,
             )
-            % {"pending": pending},
+            % {"n": pending},
             code="paper_pending",
         )
 

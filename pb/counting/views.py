@@ -6,7 +6,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from backend.errors import DomainError
@@ -39,7 +39,13 @@ def round_count(request: HttpRequest, slug: str) -> HttpResponse:
     except DomainError as exc:
         messages.error(request, exc.message)
     else:
-        messages.success(request, _("Counted: %(len)s tally(s) stored.") % {"len": len(tallies)})
+        messages.success(
+            request,
+            ngettext(
+                "Counted: %(n)d result stored.", "Counted: %(n)d results stored.", len(tallies)
+            )
+            % {"n": len(tallies)},
+        )
     return redirect("round_tally", slug=slug)
 
 

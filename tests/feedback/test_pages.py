@@ -237,7 +237,9 @@ def test_councillors_find_their_reports_on_their_page_and_residents_find_results
 def test_the_results_page_runs_a_fixed_number_of_queries(
     client, reported, django_assert_max_num_queries
 ):
-    with django_assert_max_num_queries(12):
+    # 13: the page also carries the report's plain summary, whose influence line (delivery and
+    # survey answers) is read fresh; still a fixed number whatever the number of projects.
+    with django_assert_max_num_queries(13):
         response = client.get(reverse("round_results", args=["city-2027"]))
     # A refusal or an error page would run few queries too: the results must have been shown.
     assert response.status_code == 200

@@ -211,3 +211,14 @@ def test_the_split_page_computes_on_its_own_defaults(client):
     assert response.status_code == 302, response.content.decode()[:3000]
     round_.refresh_from_db()
     assert round_.split_result
+
+
+def test_report_groups_are_words_from_the_questions_own_choices():
+    from feedback.templatetags.feedback_extras import group_label
+
+    assert group_label("non_binary", "gender") == "Non-binary"
+    assert group_label("other", "gender") == "Another way"
+    assert group_label("other", "ethnicity") == "Another ethnic group"
+    assert group_label("65_plus", "age_band") == "65 or over"
+    assert group_label("kiosk", "channel") == "Kiosk"
+    assert group_label("some_new_key", "gender") == "Some new key"

@@ -244,7 +244,7 @@ def test_paper_keyed_after_the_polls_close_still_counts_and_the_count_waits_for_
     # The count started by the closing refuses to leave P-7 out, and says why.
     assert tally_round.delay(vw.round.pk).get() == []
     failure = AuditEntry.objects.get(round=vw.round, action="round.count_failed")
-    assert "1 paper ballot(s) still wait" in failure.reason
+    assert "1 paper ballot still waits" in failure.reason
     assert not Tally.objects.filter(round=vw.round).exists()
 
     # The second keying is still taken during counting; then the manager counts.
