@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from django.core.management import call_command
 from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
@@ -64,7 +65,9 @@ class Command(BaseCommand):
         self._rounds(areas, people)
         codes = self._voting_round(areas, people)
         self._counted_round(areas, people)
-        self._rooms(areas, people)
+        # The demo's rooms are deliberation's, loaded by its own command: pb must not import
+        # deliberation, which is built on it.
+        call_command("load_demo_rooms", stdout=self.stdout)
         self.stdout.write(
             self.style.SUCCESS("Demo council loaded. Log in at /accounts/log-in/ as:")
         )
@@ -297,82 +300,6 @@ class Command(BaseCommand):
             round=round_,
             to_phase=Phase.COUNTING,
             reason="Polls closed (demo data)",
-        )
-
-    def _rooms(self, areas: dict[str, Area], people: dict[Role, User]) -> None:
-        """A live room with a history (agenda, arguments, a question, a raised hand, a poll)
-        and a planned one, made through the room services, so ``make run`` shows deliberation."""
-        from deliberation import services as rooms
-        from deliberation.models import Room
-        from pb.models import Proposal
-
-        city = Round.objects.get(slug="city-2027")
-        if Room.objects.filter(round=city).exists():
-            return
-        facilitator, resident = people[Role.FACILITATOR], people[Role.RESIDENT]
-        manager = people[Role.MANAGER]
-        now = timezone.now()
-        crossing = Proposal.objects.get(round=city, title="Safer crossing on Station Road")
-        room = rooms.room_create(
-            by=facilitator,
-            round=city,
-            title="Poulton evening: the Station Road crossing",
-            starts_at=now - dt.timedelta(minutes=40),
-            ends_at=now + dt.timedelta(hours=1, minutes=20),
-            area=areas["poulton"],
-            proposal=crossing,
-            agenda=[
-                "Welcome and how the room works",
-                "The Station Road crossing: for and against",
-                "Should it go forward to the council's review?",
-            ],
-        )
-        rooms.room_open(room=room, by=facilitator)
-        rooms.agenda_step(room=room, by=facilitator, step=1)
-        rooms.contribution_say(
-            room=room,
-            by=facilitator,
-            kind="message",
-            text="Welcome! Raise your hand to speak; arguments for and against are kept for "
-            "voters to read.",
-        )
-        rooms.agenda_step(room=room, by=facilitator, step=2)
-        said_for = rooms.contribution_say(
-            room=room,
-            by=resident,
-            kind="for",
-            text="Children cross here twice a day and cars do not slow down by the gates.",
-        )
-        rooms.contribution_say(
-            room=room,
-            by=manager,
-            kind="against",
-            text="The road may be rebuilt in 2028; a crossing now could be dug up again.",
-            reply_to=said_for.pk,
-        )
-        rooms.contribution_say(
-            room=room,
-            by=resident,
-            kind="question",
-            text="Could a temporary crossing patrol cover the school run until then?",
-        )
-        rooms.hand_raise(room=room, by=resident)
-        poll = rooms.poll_open(
-            room=room,
-            by=facilitator,
-            question="Should the crossing go forward to the council's review?",
-            options=["Yes", "No", "Not sure yet"],
-        )
-        first_option = poll.options.order_by("position").first()
-        assert first_option is not None
-        rooms.poll_vote(room=room, by=resident, poll=poll.pk, option=first_option.pk)
-        rooms.room_create(
-            by=facilitator,
-            round=Round.objects.get(slug="harbour-green-2026"),
-            title="Harbour green ideas: an evening at the library",
-            starts_at=now + dt.timedelta(days=5),
-            ends_at=now + dt.timedelta(days=5, hours=2),
-            agenda=["What the council found in its review", "Questions to the council"],
         )
 
     def _fill(self, round_: Round, spec: dict[str, Any], people: dict[Role, User]) -> None:
