@@ -32,6 +32,12 @@ SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000")
 #: How many working days the council takes to check a new resident's home area and age; sign-up
 #: and the ballot tell residents, so set it to what the team really manages.
 RESIDENT_CHECK_DAYS = env_int("RESIDENT_CHECK_DAYS", 5)
+#: The map tiles behind the proposals map: a council may point it at its own tile server.
+MAP_TILE_URL = env_str("MAP_TILE_URL", "https://tile.openstreetmap.org/{z}/{x}/{y}.png")
+MAP_TILE_ATTRIBUTION = env_str(
+    "MAP_TILE_ATTRIBUTION",
+    '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> contributors',
+)
 
 INSTALLED_APPS = [
     "daphne",  # makes `runserver` an ASGI server, so WebSockets work in development

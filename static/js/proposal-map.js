@@ -4,8 +4,11 @@
 (function () {
   "use strict";
   if (typeof L === "undefined") return;
-  var tiles = "https://tile.openstreetmap.org/{z}/{x}/{y}.png";
-  var attribution = '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> contributors';
+  // The tile server is a setting (MAP_TILE_URL), so a council can use its own.
+  var script = document.currentScript;
+  var tiles = (script && script.dataset.tiles) || "https://tile.openstreetmap.org/{z}/{x}/{y}.png";
+  var attribution = (script && script.dataset.attribution) ||
+    '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> contributors';
 
   var mapEl = document.getElementById("proposal-map");
   if (mapEl) {

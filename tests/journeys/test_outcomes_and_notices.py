@@ -222,3 +222,24 @@ def test_report_groups_are_words_from_the_questions_own_choices():
     assert group_label("65_plus", "age_band") == "65 or over"
     assert group_label("kiosk", "channel") == "Kiosk"
     assert group_label("some_new_key", "gender") == "Some new key"
+
+
+def test_the_proposals_map_uses_the_councils_tile_server_and_the_list_stays(client, settings):
+    settings.MAP_TILE_URL = "https://tiles.council.example/{z}/{x}/{y}.png"
+    area = AreaFactory()
+    round_ = RoundFactory(slug="mapped", phase="intake")
+    RoundArea.objects.create(round=round_, area=area)
+    Proposal.objects.create(
+        round=round_,
+        area=area,
+        author=UserFactory(),
+        title="Crossing",
+        description="A crossing.",
+        estimated_cost=100_000,
+        status=ProposalStatus.SUBMITTED,
+        latitude=54.07,
+        longitude=-2.86,
+    )
+    html = client.get(reverse("round_detail", args=["mapped"])).content.decode()
+    assert 'data-tiles="https://tiles.council.example/{z}/{x}/{y}.png"' in html
+    assert 'id="proposal-map"' in html and ">Crossing</a>" in html  # the list without JS

@@ -15,7 +15,17 @@ from django.utils import timezone
 
 from backend.accounts.models import Profile, Role, User
 from pb import split
-from pb.models import Area, AreaKind, AreaNeed, PhaseWindow, Round, RoundArea, RoundStyle, Theme
+from pb.models import (
+    Area,
+    AreaKind,
+    AreaNeed,
+    PhaseWindow,
+    Proposal,
+    Round,
+    RoundArea,
+    RoundStyle,
+    Theme,
+)
 from pb.phases import Phase
 from pb.services.budget_split import split_compute, split_configure, split_publish
 from pb.services.proposals import proposal_create
@@ -332,9 +342,20 @@ class Command(BaseCommand):
                 theme=themes[theme],
                 **group,
             )
+        # Where the ideas are, so the round page's map has something to show.
+        for title, (lat, lng) in DEMO_PLACES.items():
+            Proposal.objects.filter(round=round_, title=title).update(latitude=lat, longitude=lng)
         round_.phase = target
         round_.save(update_fields=["phase"])
 
+
+DEMO_PLACES: dict[str, tuple[float, float]] = {
+    "Safer crossing on Station Road": (54.0727, -2.8653),
+    "Skate park refresh": (54.0741, -2.8796),
+    "Street trees on Quay Lane": (54.0712, -2.8741),
+    "Pocket park by the marina": (54.0695, -2.8822),
+    "Planters on the promenade": (54.0730, -2.8770),
+}
 
 DEMO_PROPOSALS: dict[str, list[tuple[str, str, str, int, str]]] = {
     "city-2027": [
