@@ -279,7 +279,7 @@ def contribution_say(
     proposal: int | None = None,
 ) -> Contribution:
     """Say something in the room. Arguments for and against must name a proposal of the
-    room's round (the room's own proposal when it has one and none is given)."""
+    room's round (else the one the contribution replies to, else the room's own proposal)."""
     if kind not in ContributionKind.values:
         raise DomainError(
             _("Choose a message, an argument for or against, or a question."),
@@ -300,6 +300,10 @@ def contribution_say(
             about = Proposal.objects.filter(round=room.round_id, pk=proposal).first()
             if about is None or about.hidden:
                 raise NotFound(_("There is no such proposal in this round."), field="proposal")
+        elif parent is not None and parent.proposal_id is not None:
+            # A reply is about what it answers: "against" under an argument for a proposal is
+            # against that proposal, without naming it again.
+            about = parent.proposal
         elif kind in (ContributionKind.FOR, ContributionKind.AGAINST):
             if room.proposal_id is None:
                 raise DomainError(
