@@ -248,13 +248,24 @@ def _message_for(
                 _("Your proposal “%(title)s” was not funded.") % {"title": proposal.title}
                 + f" {project['sentence']}"
             )
-    lines.append(
-        _(
-            "What happens next: the council plans the funded projects and posts their progress "
-            "on the results page. You can follow a project there to hear when it moves on, and "
-            "tell us whether you feel you can influence local decisions in a two-minute survey."
+    if area_id is not None:
+        lines.append(
+            _(
+                "What happens next: the council plans the funded projects and posts their "
+                "progress on the results page. You can follow a project there to hear when it "
+                "moves on, and tell us whether you feel you can influence local decisions in a "
+                "two-minute survey."
+            )
         )
-    )
+    else:
+        # The survey is for voters: inviting an author who did not vote led to a refusal.
+        lines.append(
+            _(
+                "What happens next: the council plans the funded projects and posts their "
+                "progress on the results page. You can follow a project there to hear when it "
+                "moves on."
+            )
+        )
     subject = _("The results of %(round)s") % {"round": round_name}
     return subject, "\n".join(lines)
 

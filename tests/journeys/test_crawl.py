@@ -93,3 +93,16 @@ def test_no_link_any_demo_role_can_follow_answers_a_server_error_or_a_refusal(de
         if bad:
             broken[email or "a visitor"] = bad
     assert broken == {}
+
+
+def test_the_demo_resident_who_did_not_vote_is_not_invited_to_the_voters_survey(demo: None):
+    from backend.accounts.models import Notification
+
+    note = Notification.objects.get(
+        user__email="resident@example.org", subject__startswith="The results of"
+    )
+    assert "funded" in note.body and "survey" not in note.body
+    client = Client()
+    assert client.login(email="resident@example.org", password=PASSWORD)
+    results = client.get("/rounds/westgate-grants-2025/results/").content.decode()
+    assert "/rounds/westgate-grants-2025/survey/" not in results
