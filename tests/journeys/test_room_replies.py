@@ -53,3 +53,16 @@ def test_a_reply_against_an_argument_inherits_its_proposal_in_a_room_about_many(
     with pytest.raises(DomainError) as exc:
         services.contribution_say(room=room, by=bob, kind="against", text="No.")
     assert "Say which proposal" in exc.value.message
+
+
+def test_the_venue_screen_has_the_whole_screen_without_the_sites_navigation(client):
+    from django.urls import reverse
+
+    round_ = RoundFactory(phase="deliberation")
+    facilitator = UserFactory(role=Role.FACILITATOR)
+    room = services.room_create(
+        by=facilitator, round=round_, title="Hall", starts_at=timezone.now()
+    )
+    html = client.get(reverse("room_screen", args=[room.pk])).content.decode()
+    assert "Hall" in html and 'class="screen-main"' in html
+    assert "site-header" not in html and "Log in" not in html

@@ -75,6 +75,7 @@ class Command(BaseCommand):
             kind="question",
             text="Could a temporary crossing patrol cover the school run until then?",
         )
+        rooms.contribution_pin(room=room, by=facilitator, contribution=said_for.pk)
         rooms.hand_raise(room=room, by=resident)
         poll = rooms.poll_open(
             room=room,
