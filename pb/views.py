@@ -38,7 +38,7 @@ from pb.forms import (
     ThemeRankingForm,
     TimetableForm,
 )
-from pb.models import Area, Proposal, Round
+from pb.models import Area, Proposal, Round, Support
 from pb.phases import Action, allows
 from pb.services import budget_split as split_services
 from pb.services import priorities as priority_services
@@ -141,6 +141,8 @@ def proposal_detail(request: HttpRequest, pk: int) -> HttpResponse:
         and proposal.status not in ("withdrawn", "merged"),
         "can_support": allows(proposal.round.phase, Action.SUPPORT)
         and proposal.status == "submitted",
+        "supports": request.user.is_authenticated
+        and Support.objects.filter(proposal=proposal, user=request.user).exists(),
         "hide_form": HideForm(),
         "translations": proposal.translations.all(),
         "translation_form": ProposalTranslationForm(proposal=proposal),
@@ -275,12 +277,19 @@ def proposal_withdraw(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def proposal_support(request: HttpRequest, pk: int) -> HttpResponse:
     proposal = get_object_or_404(Proposal, pk=pk)
+    withdraw = "withdraw" in request.POST
     try:
-        proposal_services.proposal_support(user=request.user, proposal=proposal)
+        if withdraw:
+            proposal_services.proposal_support_withdraw(user=request.user, proposal=proposal)
+        else:
+            proposal_services.proposal_support(user=request.user, proposal=proposal)
     except DomainError as exc:
         messages.error(request, exc.message)
     else:
-        messages.success(request, _("Thank you for your support."))
+        messages.success(
+            request,
+            _("Your support is withdrawn.") if withdraw else _("Thank you for your support."),
+        )
     return redirect("proposal_detail", pk=pk)
 
 

@@ -199,12 +199,30 @@ def proposal_support(*, user: Any, proposal: Proposal) -> Proposal:
     )
     if proposal.status != ProposalStatus.SUBMITTED or proposal.hidden:
         raise NotAllowed(_("This proposal cannot be supported."), code="wrong_status")
+    if proposal.author_id == user.pk:
+        raise NotAllowed(_("You cannot support your own proposal."), code="own_proposal")
     try:
         with transaction.atomic():
             Support.objects.create(proposal=proposal, user=user)
             Proposal.objects.filter(pk=proposal.pk).update(support_count=F("support_count") + 1)
     except IntegrityError as exc:
         raise Conflict(_("You already support this proposal.")) from exc
+    proposal.refresh_from_db(fields=["support_count"])
+    return proposal
+
+
+def proposal_support_withdraw(*, user: Any, proposal: Proposal) -> Proposal:
+    """Take back one's support while support is collected; the count moves with ``F()`` only
+    when a support row was really deleted, so a double click cannot take two away."""
+    require(rules.is_signed_in(user), "Log in to support a proposal.")
+    require_phase(
+        proposal.round, Action.SUPPORT, "Support is only collected while proposals are being taken."
+    )
+    with transaction.atomic():
+        deleted, _rows = Support.objects.filter(proposal=proposal, user=user).delete()
+        if not deleted:
+            raise Conflict(_("You do not support this proposal."))
+        Proposal.objects.filter(pk=proposal.pk).update(support_count=F("support_count") - 1)
     proposal.refresh_from_db(fields=["support_count"])
     return proposal
 

@@ -243,3 +243,41 @@ def test_the_proposals_map_uses_the_councils_tile_server_and_the_list_stays(clie
     html = client.get(reverse("round_detail", args=["mapped"])).content.decode()
     assert 'data-tiles="https://tiles.council.example/{z}/{x}/{y}.png"' in html
     assert 'id="proposal-map"' in html and ">Crossing</a>" in html  # the list without JS
+
+
+def test_supports_show_can_be_withdrawn_and_are_not_for_ones_own_proposal(client):
+    from backend.errors import NotAllowed
+    from pb.services.proposals import proposal_support
+
+    area = AreaFactory()
+    round_ = RoundFactory(slug="ideas", phase="intake")
+    RoundArea.objects.create(round=round_, area=area)
+    author, neighbour = UserFactory(), UserFactory()
+    idea = Proposal.objects.create(
+        round=round_,
+        area=area,
+        author=author,
+        title="Benches",
+        description="Two benches.",
+        estimated_cost=100_000,
+        status=ProposalStatus.SUBMITTED,
+    )
+    with pytest.raises(NotAllowed):
+        proposal_support(user=author, proposal=idea)
+    client.force_login(author)
+    page = client.get(reverse("proposal_detail", args=[idea.pk])).content.decode()
+    assert "you cannot" in page and "Support this proposal" not in page
+
+    client.force_login(neighbour)
+    url = reverse("proposal_support", args=[idea.pk])
+    client.post(url)
+    page = client.get(reverse("proposal_detail", args=[idea.pk])).content.decode()
+    assert "You support this proposal." in page and "Withdraw my support" in page
+    idea.refresh_from_db()
+    assert idea.support_count == 1
+    client.post(url, {"withdraw": "1"})
+    client.post(url, {"withdraw": "1"})  # a second click takes nothing more away
+    idea.refresh_from_db()
+    assert idea.support_count == 0
+    page = client.get(reverse("proposal_detail", args=[idea.pk])).content.decode()
+    assert "Support this proposal" in page
