@@ -92,7 +92,7 @@ MATRIX = [
     ("resident", "intake", "edit", 200),
     ("resident", "review", "edit", 403),
     ("manager", "intake", "edit", 403),
-    ("resident", "intake", "support", 200),
+    ("resident", "intake", "support", 403),  # the resident wrote it: no support for your own
     ("councillor", "intake", "support", 200),
     ("resident", "review", "support", 403),
     ("manager", "review", "review", 200),
