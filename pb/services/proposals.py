@@ -214,9 +214,11 @@ def proposal_support(*, user: Any, proposal: Proposal) -> Proposal:
 def proposal_support_withdraw(*, user: Any, proposal: Proposal) -> Proposal:
     """Take back one's support while support is collected; the count moves with ``F()`` only
     when a support row was really deleted, so a double click cannot take two away."""
-    require(rules.is_signed_in(user), "Log in to support a proposal.")
+    require(rules.is_signed_in(user), _("Log in to support a proposal."))
     require_phase(
-        proposal.round, Action.SUPPORT, "Support is only collected while proposals are being taken."
+        proposal.round,
+        Action.SUPPORT,
+        _("Support is only collected while proposals are being taken."),
     )
     with transaction.atomic():
         deleted, _rows = Support.objects.filter(proposal=proposal, user=user).delete()
