@@ -335,9 +335,9 @@ def test_joining_while_events_are_being_made_loses_nothing_and_repeats_nothing(m
 
 def test_an_event_the_layer_lost_still_reaches_every_client_from_the_log(monkeypatch, layer):
     """As when Redis restarts: the event is committed and logged but never broadcast."""
-    from deliberation import consumers
+    from deliberation import hub
 
-    monkeypatch.setattr(consumers, "LOG_CHECK_INTERVAL", 0.2)
+    monkeypatch.setattr(hub, "LOG_CHECK_INTERVAL", 0.2)
     scene = make_scene()
 
     async def go():
@@ -366,7 +366,7 @@ def test_a_client_gone_mid_fan_out_does_not_stop_the_room_for_everyone_else(laye
     its process is fanning out, before its ``disconnect`` has run: the server's write then
     raises (uvicorn's ``ClientDisconnected``). That must cost only that connection, not the
     room's hub: the others still get this event and every later one."""
-    from deliberation import consumers
+    from deliberation import hub
 
     scene = make_scene()
 
@@ -374,8 +374,9 @@ def test_a_client_gone_mid_fan_out_does_not_stop_the_room_for_everyone_else(laye
         alice = await connected(scene.room.pk, scene.alice)
         bob = await connected(scene.room.pk, scene.bob)
         fran = await connected(scene.room.pk, scene.facilitator)
-        hub = next(h for (_, room), h in consumers.RoomHub.hubs.items() if room == scene.room.pk)
-        gone = next(m for m in hub.members if m.user == scene.bob)
+        room_hub = hub.hubs.get(scene.room.pk)
+        assert room_hub is not None
+        gone = next(m for m in room_hub.members if m.user == scene.bob)
 
         async def client_gone(message):
             raise ConnectionResetError("the client went away")
@@ -409,11 +410,11 @@ def test_a_client_gone_mid_fan_out_does_not_stop_the_room_for_everyone_else(laye
 
 def test_a_failed_log_check_does_not_stop_the_rooms_hub(monkeypatch, layer):
     """The database unreachable while a quiet hub checks the log: logged, and the hub goes on."""
-    from deliberation import consumers
+    from deliberation import hub
 
-    monkeypatch.setattr(consumers, "LOG_CHECK_INTERVAL", 0.1)
+    monkeypatch.setattr(hub, "LOG_CHECK_INTERVAL", 0.1)
     scene = make_scene()
-    current_seq = consumers._current_seq
+    current_seq = hub.current_seq
     failures = []
 
     def unreachable_once(room_id: int) -> int:
@@ -425,7 +426,7 @@ def test_a_failed_log_check_does_not_stop_the_rooms_hub(monkeypatch, layer):
     async def go():
         alice = await connected(scene.room.pk, scene.alice)
         bob = await connected(scene.room.pk, scene.bob)
-        monkeypatch.setattr(consumers, "_current_seq", unreachable_once)
+        monkeypatch.setattr(hub, "current_seq", unreachable_once)
         # Wait for the hub's next log check to fail, however long this machine takes.
         for _ in range(1000):
             if failures:
