@@ -91,20 +91,50 @@ typecheck: install
 # docs/voting-performance.md) on PORT. WebSockets: uvicorn on the ASGI app on WS_PORT; in front
 # of both a proxy sends /ws/ to WS_PORT and everything else to PORT (docker-compose.yml does this
 # with nginx). Without a proxy, WS_PORT also answers every page, live rooms included.
+# Celery's broker: CELERY_BROKER_URL if set; otherwise the stack starts a Redis of its own on
+# BROKER_PORT that keeps its queues in an append-only file under .stack/broker, so a restart
+# loses no queued count or e-mail (the cache and rooms stay on REDIS_URL).
+# How many of each process: WEB_SERVERS gunicorn servers (each WEB_WORKERS x WEB_THREADS) on
+# PORT, PORT+2, ...; WS_SERVERS uvicorn servers (each WS_WORKERS workers) on WS_PORT, WS_PORT+2,
+# ...; WORKERS Celery workers; always one beat (docs/scaling.md). Put a proxy in front of them.
 WS_PORT ?= 8001
+BROKER_PORT ?= 6380
+WEB_SERVERS ?= 1
+WEB_WORKERS ?= 3
+WEB_THREADS ?= 4
+WS_SERVERS ?= 1
+WS_WORKERS ?= 1
+WORKERS ?= 1
 stack: install
 	@test -n "$$DATABASE_URL" || (echo "Set DATABASE_URL (e.g. postgres://postgres@127.0.0.1:5432/commonpurse)" >&2; exit 1)
 	@test -n "$$REDIS_URL" || (echo "Set REDIS_URL (e.g. redis://127.0.0.1:6379/0)" >&2; exit 1)
+	@if [ -z "$$CELERY_BROKER_URL" ]; then \
+		command -v redis-server >/dev/null || (echo "Set CELERY_BROKER_URL or install redis-server" >&2; exit 1); \
+		mkdir -p .stack/broker; \
+		redis-server --port $(BROKER_PORT) --bind 127.0.0.1 --dir $(CURDIR)/.stack/broker \
+			--appendonly yes --appendfsync everysec --save "" --daemonize yes \
+			--pidfile $(CURDIR)/.stack/broker/redis.pid --logfile $(CURDIR)/.stack/broker/redis.log; \
+	fi
 	DEBUG=false $(PY) manage.py migrate --noinput
 	DEBUG=false $(PY) manage.py collectstatic --noinput -v0
-	@echo "HTTP on http://$(HOST):$(PORT)/ (gunicorn gthread), WebSockets on ws://$(HOST):$(WS_PORT)/ws/ (uvicorn)"
-	@trap 'kill 0' EXIT INT TERM; \
-	DEBUG=false $(VENV)/bin/celery -A backend worker -l info -Q celery,tally,notifications & \
-	DEBUG=false $(VENV)/bin/celery -A backend beat -l info & \
-	DEBUG=false $(VENV)/bin/uvicorn backend.asgi:application --host $(HOST) --port $(WS_PORT) \
-		--workers $${WS_WORKERS:-1} --no-access-log & \
-	DEBUG=false $(VENV)/bin/gunicorn backend.wsgi:application --bind $(HOST):$(PORT) \
-		--worker-class gthread --workers $${WEB_WORKERS:-3} --threads $${WEB_THREADS:-4}
+	@own_broker=$$([ -z "$$CELERY_BROKER_URL" ] && echo yes); \
+	trap '[ -n "$$own_broker" ] && kill $$(cat .stack/broker/redis.pid); kill 0' EXIT INT TERM; \
+	export CELERY_BROKER_URL=$${CELERY_BROKER_URL:-redis://127.0.0.1:$(BROKER_PORT)/0} DEBUG=false; \
+	for i in $$(seq 1 $(WORKERS)); do \
+		$(VENV)/bin/celery -A backend worker -n worker$$i@%h -l info -Q celery,tally,notifications & \
+	done; \
+	$(VENV)/bin/celery -A backend beat -l info & \
+	for i in $$(seq 0 $$(($(WS_SERVERS) - 1))); do \
+		echo "WebSockets on ws://$(HOST):$$(($(WS_PORT) + 2 * i))/ws/ (uvicorn)"; \
+		$(VENV)/bin/uvicorn backend.asgi:application --host $(HOST) --port $$(($(WS_PORT) + 2 * i)) \
+			--workers $(WS_WORKERS) --no-access-log & \
+	done; \
+	for i in $$(seq 0 $$(($(WEB_SERVERS) - 1))); do \
+		echo "HTTP on http://$(HOST):$$(($(PORT) + 2 * i))/ (gunicorn gthread)"; \
+		$(VENV)/bin/gunicorn backend.wsgi:application --bind $(HOST):$$(($(PORT) + 2 * i)) \
+			--worker-class gthread --workers $(WEB_WORKERS) --threads $(WEB_THREADS) & \
+	done; \
+	wait
 
 clean:
-	rm -rf $(VENV) db.sqlite3 staticfiles .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) db.sqlite3 staticfiles .stack .pytest_cache .mypy_cache .ruff_cache

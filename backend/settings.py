@@ -141,7 +141,10 @@ else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
-CELERY_BROKER_URL = REDIS_URL or "memory://"
+# The broker may be a Redis of its own that keeps its data on disk (append-only file), so a
+# restart loses no queued count, report step or e-mail; the cache and the channel layer on
+# REDIS_URL keep nothing worth the disk writes. Unset, the broker shares REDIS_URL.
+CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "") or REDIS_URL or "memory://"
 CELERY_RESULT_BACKEND = REDIS_URL or "cache+memory://"
 # A task whose worker died is handed to another worker once it has gone unacknowledged this
 # long (Redis has no other way to know). Every task is idempotent, so a task that runs longer
@@ -162,11 +165,20 @@ CELERY_TASK_ROUTES = {
     "pb.tasks.tally_round": {"queue": "tally"},
     "feedback.tasks.*": {"queue": "notifications"},
 }
+# Work untouched for this long (seconds) is taken to be lost (a broker restart dropped its
+# task, a worker died for good) and is started again by beat's sweepers; every step is keyed
+# by what it computes, so work that was merely slow is not done twice.
+SWEEP_GRACE = env_int("SWEEP_GRACE_SECONDS", 600)
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "advance-phases": {"task": "pb.tasks.advance_due_phases", "schedule": 60.0},
     # Backstop for sealing cast ballots into the count's table (docs/secrecy.md).
     "seal-ballots": {"task": "pb.tasks.seal_due_ballots", "schedule": 60.0},
     "seal-survey-answers": {"task": "feedback.tasks.seal_due_survey_answers", "schedule": 60.0},
+    "resume-stalled-counts": {"task": "pb.counting.tasks.resume_stalled_counts", "schedule": 300.0},
+    "resume-stalled-outcomes": {
+        "task": "feedback.tasks.resume_stalled_outcomes",
+        "schedule": 300.0,
+    },
 }
 
 # --- Auth -----------------------------------------------------------------------------------

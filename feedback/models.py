@@ -103,6 +103,9 @@ class NotificationSent(models.Model):
         "accounts.Notification", null=True, on_delete=models.SET_NULL, related_name="+"
     )
     wants_email = models.BooleanField(default=False)
+    #: When a worker took the e-mail copy to send; a claim older than the deadline with no
+    #: ``emailed_at`` was lost with its worker and is sent again (``outcome_emails_send``).
+    claimed_at = models.DateTimeField(null=True, blank=True)
     emailed_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 

@@ -15,17 +15,19 @@ from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime, time, timedelta
 from typing import Any
 
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from backend.accounts.models import Role, User
 from feedback import indicators as ind
 from feedback.models import (
+    STEP_ORDER,
     DeliveryStatus,
     Milestone,
     NotificationSent,
     OutcomeReport,
     ProjectFollow,
+    StepStatus,
     SurveyAnswer,
     SurveyInvitation,
 )
@@ -451,3 +453,68 @@ def report_stamp(*, report: OutcomeReport) -> str:
     answers = SurveyAnswer.objects.filter(round_id=report.round_id).count()
     commentary = hashlib.sha256(report.commentary.encode()).hexdigest()[:12]
     return f"{latest_milestone or 0}-{answers}-{commentary}-{report.built_at or ''}"
+
+
+# --- Work left undone (beat's sweeper, ``services.outcome_resume_stalled``) ------------------
+
+
+def rounds_counted_without_report(*, counted_before: datetime) -> list[int]:
+    """Rounds past counting whose latest count, made before ``counted_before``, has no report."""
+    from pb.phases import Phase
+
+    rounds = Round.objects.filter(
+        phase__in=[Phase.RESULTS, Phase.IMPLEMENTATION], tallies__isnull=False
+    ).distinct()
+    stalled = []
+    for round_ in rounds.order_by("pk"):
+        tallies = latest_tallies(round=round_)
+        if max(t.created_at for t in tallies) >= counted_before:
+            continue
+        key = count_inputs_key(tallies)
+        if not OutcomeReport.objects.filter(round=round_, inputs_key=key).exists():
+            stalled.append(round_.pk)
+    return stalled
+
+
+def reports_stalled(*, untouched_since: datetime) -> list[tuple[int, str]]:
+    """(report, first unfinished step) of each round's current report whose first step not
+    done has not moved since ``untouched_since``: waiting after the step before it finished,
+    running since, or failed since."""
+    current = OutcomeReport.objects.filter(round=OuterRef("round")).order_by("-created_at", "-id")
+    reports = (
+        OutcomeReport.objects.filter(pk=Subquery(current.values("pk")[:1]))
+        .filter(steps__status__in=[StepStatus.PENDING, StepStatus.RUNNING, StepStatus.FAILED])
+        .distinct()
+        .prefetch_related("steps")
+        .order_by("pk")
+    )
+    stalled = []
+    for report in reports:
+        steps = {s.name: s for s in report.steps.all()}
+        since = report.created_at
+        for name in STEP_ORDER:
+            step = steps.get(name)
+            if step is None:
+                break
+            if step.status == StepStatus.DONE:
+                since = step.finished_at or since
+                continue
+            moved = step.started_at if step.status == StepStatus.RUNNING else step.finished_at
+            if max(since, moved or since) < untouched_since:
+                stalled.append((report.pk, name))
+            break
+    return stalled
+
+
+def outcome_emails_stalled(*, created_before: datetime, claimed_before: datetime) -> list[int]:
+    """E-mail copies never claimed since before ``created_before`` (their task was lost) or
+    claimed before ``claimed_before`` and still not sent (their worker died)."""
+    return list(
+        NotificationSent.objects.filter(wants_email=True, emailed_at__isnull=True)
+        .filter(
+            Q(claimed_at__isnull=True, created_at__lt=created_before)
+            | Q(claimed_at__lt=claimed_before)
+        )
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )

@@ -346,35 +346,78 @@ def _wants_email(user: User) -> bool:
     return bool(user.email) and (profile is None or profile.email_notifications)
 
 
-def outcome_emails_send(*, sent_ids: Sequence[int]) -> int:
-    """E-mail copies of outcome messages, at most once each.
+#: An e-mail copy claimed this long ago and still not sent was lost with its worker (or the
+#: mail server refused it) and may be claimed again. Far longer than sending one batch takes.
+EMAIL_CLAIM_DEADLINE = dt.timedelta(minutes=30)
 
-    Rows are claimed (``emailed_at`` set, ``skip_locked``) and committed *before* sending: a
-    worker killed between the two loses those e-mails rather than sending them twice.
+
+def outcome_emails_send(
+    *, sent_ids: Sequence[int], claim_deadline: dt.timedelta = EMAIL_CLAIM_DEADLINE
+) -> int:
+    """E-mail copies of outcome messages, once each; returns how many were sent.
+
+    Rows are claimed (``claimed_at`` set, ``skip_locked``) and committed before sending, so two
+    workers never send the same copy; each row is marked ``emailed_at`` as soon as the mail
+    server accepted its message. A copy whose claim is older than ``claim_deadline`` with no
+    ``emailed_at`` (its worker died, or the server refused it) is claimed again by the next
+    call, which beat's sweeper makes (``outcome_emails_stalled``). The one case that can send a
+    copy twice is a worker killed in the instant between the server's acceptance and the mark.
     """
+    now = timezone.now()
     with transaction.atomic():
         rows = list(
             NotificationSent.objects.select_for_update(skip_locked=True, of=("self",))
             .filter(pk__in=list(sent_ids), emailed_at__isnull=True, wants_email=True)
+            .filter(Q(claimed_at__isnull=True) | Q(claimed_at__lt=now - claim_deadline))
             .select_related("user", "notification")
         )
-        NotificationSent.objects.filter(pk__in=[r.pk for r in rows]).update(
-            emailed_at=timezone.now()
-        )
-    messages = [
-        EmailMessage(
-            r.notification.subject,
-            r.notification.body + f"\n\n{settings.SITE_URL}{r.notification.url}",
-            None,
-            [r.user.email],
-        )
-        for r in rows
-        if r.notification is not None
-    ]
-    if messages:
-        with get_connection(fail_silently=True) as connection:
-            connection.send_messages(messages)
-    return len(messages)
+        NotificationSent.objects.filter(pk__in=[r.pk for r in rows]).update(claimed_at=now)
+    sent = 0
+    with get_connection(fail_silently=True) as connection:
+        for r in rows:
+            if r.notification is None:
+                continue
+            message = EmailMessage(
+                r.notification.subject,
+                r.notification.body + f"\n\n{settings.SITE_URL}{r.notification.url}",
+                None,
+                [r.user.email],
+                connection=connection,
+            )
+            if message.send():
+                NotificationSent.objects.filter(pk=r.pk).update(emailed_at=timezone.now())
+                sent += 1
+    return sent
+
+
+def outcome_resume_stalled(*, older_than: dt.timedelta) -> dict[str, list[int]]:
+    """Beat's sweeper for the outcome feedback: start again what a lost task left undone.
+
+    - a round counted more than ``older_than`` ago with no report for its latest count gets
+      its pipeline (the count's ``outcome_pipeline`` task was lost);
+    - a current report with a step not done and untouched for ``older_than`` resumes from
+      that step (a step's task was lost, or its retries ran out);
+    - e-mail copies never claimed for ``older_than``, or claimed and unsent past the claim
+      deadline, are sent.
+
+    Everything it starts is keyed and idempotent, so a step that was merely slow is not done
+    twice. Returns what it started, for the log.
+    """
+    cutoff = timezone.now() - older_than
+    started: dict[str, list[int]] = {"pipelines": [], "reports": [], "emails": []}
+    for round_id in selectors.rounds_counted_without_report(counted_before=cutoff):
+        _on_commit("outcome_pipeline", round_id)
+        started["pipelines"].append(round_id)
+    for report_id, step in selectors.reports_stalled(untouched_since=cutoff):
+        _on_commit("run_steps", report_id, step)
+        started["reports"].append(report_id)
+    ids = selectors.outcome_emails_stalled(
+        created_before=cutoff, claimed_before=timezone.now() - EMAIL_CLAIM_DEADLINE
+    )
+    for at in range(0, len(ids), NOTIFY_BATCH):
+        _on_commit("send_outcome_emails", ids[at : at + NOTIFY_BATCH])
+    started["emails"] = ids
+    return started
 
 
 # --- Step 3: open data ----------------------------------------------------------------------

@@ -11,9 +11,11 @@ worker redoes the step.
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from celery import chain, shared_task
+from django.conf import settings
 
 from feedback import services
 from feedback.models import STEP_ORDER, StepName
@@ -103,3 +105,9 @@ def seal_survey_answers(round_id: int) -> int:
 def seal_due_survey_answers() -> int:
     """Beat's backstop, every minute: batches that reached 20, and closed surveys' remainders."""
     return services.survey_answers_seal_due()
+
+
+@shared_task(acks_late=True)
+def resume_stalled_outcomes() -> dict[str, list[int]]:
+    """Beat's sweeper: restart pipelines, steps and e-mails that a lost task left undone."""
+    return services.outcome_resume_stalled(older_than=dt.timedelta(seconds=settings.SWEEP_GRACE))

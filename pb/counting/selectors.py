@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from enum import StrEnum
 
+from django.db.models import Exists, OuterRef, Q, Subquery
+from django.utils import timezone
+
 from pb.counting.result import CountResult
-from pb.models import Round, Tally
+from pb.models import AuditEntry, Round, Tally
+
+#: The record a count that could not run leaves (``pb.counting.tasks.tally_round``).
+COUNT_FAILED = "round.count_failed"
 
 
 def latest_tallies(*, round: Round) -> list[Tally]:
@@ -41,3 +48,34 @@ def receipt_status(*, round: Round, code: str) -> ReceiptStatus:
     if PendingBallot.objects.filter(round=round, receipt_hash=digest).exists():
         return ReceiptStatus.WAITING
     return ReceiptStatus.UNKNOWN
+
+
+def rounds_stalled_in_counting(*, older_than: dt.timedelta) -> list[int]:
+    """Rounds still in counting with nothing done to them for ``older_than``: their count was
+    lost (a broker restart dropped the task) or is waiting on nothing.
+
+    Left out: rounds whose last record is a failed count (missing inputs wait for a manager,
+    whose fix writes a newer record) and rounds with paper ballots still to settle (the count
+    waits for them on purpose).
+    """
+    from pb.phases import Phase
+    from pb.voting.models import PaperBallot, PaperStatus
+
+    latest = AuditEntry.objects.filter(round=OuterRef("pk")).order_by("-at", "-pk")
+    paper_pending = PaperBallot.objects.filter(
+        round=OuterRef("pk"), status__in=[PaperStatus.WAITING, PaperStatus.MISMATCH]
+    )
+    cutoff = timezone.now() - older_than
+    return list(
+        Round.objects.filter(phase=Phase.COUNTING)
+        .annotate(
+            last_at=Subquery(latest.values("at")[:1]),
+            last_action=Subquery(latest.values("action")[:1]),
+        )
+        .exclude(Exists(paper_pending))
+        # A NULL annotation (no record yet) would make a plain exclude() drop the round.
+        .filter(Q(last_action__isnull=True) | ~Q(last_action=COUNT_FAILED))
+        .filter(Q(last_at__lt=cutoff) | Q(last_at__isnull=True, created_at__lt=cutoff))
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from celery import shared_task
+from django.conf import settings
 
 from backend.errors import DomainError
-from pb.counting.selectors import tally_result
+from pb.counting.selectors import COUNT_FAILED, rounds_stalled_in_counting, tally_result
 from pb.counting.services import round_count
 from pb.models import Round
 from pb.services.audit import audit
@@ -30,7 +33,9 @@ def tally_round(round_id: int) -> list[dict[str, object]]:
     except DomainError as exc:
         # Retrying cannot fix missing inputs: record why for the managers, who fix the round
         # and count again from its count page.
-        audit(actor=None, action="round.count_failed", round=round_, reason=exc.message)
+        last = round_.audit_entries.order_by("-at", "-pk").values("action", "reason").first()
+        if last != {"action": COUNT_FAILED, "reason": exc.message}:  # once, not every retry
+            audit(actor=None, action=COUNT_FAILED, round=round_, reason=exc.message)
         return []
     return [
         {
@@ -41,3 +46,14 @@ def tally_round(round_id: int) -> list[dict[str, object]]:
         }
         for t in tallies
     ]
+
+
+@shared_task(acks_late=True)
+def resume_stalled_counts() -> list[int]:
+    """Beat's sweeper: count again every round left in counting (its count task was lost with
+    the broker, or its worker died for good). Counting is keyed by its inputs, so a round whose
+    count is in fact still running gets one tally all the same."""
+    stalled = rounds_stalled_in_counting(older_than=dt.timedelta(seconds=settings.SWEEP_GRACE))
+    for round_id in stalled:
+        tally_round.delay(round_id)
+    return stalled

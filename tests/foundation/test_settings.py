@@ -122,6 +122,31 @@ def test_docker_compose_services_run_commands_that_exist_in_the_project():
         )
 
 
+def test_the_broker_keeps_its_queues_on_disk_and_every_app_process_uses_it():
+    """A Redis restart must not lose a queued count or e-mail (tests/reliability)."""
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    services = compose["services"]
+    broker = " ".join(services["broker"]["command"])
+    assert "--appendonly yes" in broker
+    assert any(v.endswith(":/data") for v in services["broker"]["volumes"])
+    for name in ("http", "web", "worker", "beat"):
+        env = services[name]["environment"]
+        assert env["CELERY_BROKER_URL"].startswith("redis://broker:"), name
+        assert services[name]["depends_on"]["broker"]["condition"] == "service_healthy", name
+
+
+def test_the_sweepers_run_on_beats_schedule(settings):
+    tasks = {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
+    assert {
+        "pb.counting.tasks.resume_stalled_counts",
+        "feedback.tasks.resume_stalled_outcomes",
+    } <= tasks
+    from backend.celery import app
+
+    app.loader.import_default_modules()
+    assert tasks <= set(app.tasks)
+
+
 def test_collectstatic_succeeds_with_production_storage(tmp_path):
     """The manifest storage refuses files that reference missing ones (e.g. source maps)."""
     result = subprocess.run(

@@ -178,6 +178,7 @@ class Workers:
             **os.environ,
             "DATABASE_URL": _test_database_url(),
             "REDIS_URL": broker_url,
+            "CELERY_BROKER_URL": broker_url,
             "CELERY_TASK_ALWAYS_EAGER": "false",
             "DEBUG": "true",
             "EMAIL_BACKEND": "django.core.mail.backends.console.EmailBackend",
