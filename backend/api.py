@@ -17,6 +17,7 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from backend.errors import DomainError
+from backend.health import RETRY_AFTER, database_unavailable, pool_discard_broken
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +50,13 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     elif isinstance(exc, PermissionDenied):
         exc = exceptions.PermissionDenied()
 
+    if database_unavailable(exc):
+        pool_discard_broken()
+        return Response(
+            error_body(503, "unavailable", UNAVAILABLE),
+            503,
+            headers={"Retry-After": str(RETRY_AFTER)},
+        )
     response = drf_exception_handler(exc, context)
     if response is None:
         # Unexpected: log with the traceback for us, answer a plain JSON 500 for the client.
@@ -83,6 +91,13 @@ def json_403(request: HttpRequest, exception: Exception | None = None) -> JsonRe
     return JsonResponse(
         error_body(403, "not_allowed", "You do not have permission to do this."), status=403
     )
+
+
+UNAVAILABLE = "The service is briefly unavailable. Please try again in a minute."
+
+
+def json_503(request: HttpRequest) -> JsonResponse:
+    return JsonResponse(error_body(503, "unavailable", UNAVAILABLE), status=503)
 
 
 def json_500(request: HttpRequest) -> JsonResponse:

@@ -59,6 +59,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "backend.request_id.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -72,7 +73,7 @@ MIDDLEWARE = [
 
 if not DEBUG:
     # Static files from STATIC_ROOT in production; `runserver` serves them itself in DEBUG.
-    MIDDLEWARE.insert(1, "whitenoise.middleware.WhiteNoiseMiddleware")
+    MIDDLEWARE.insert(2, "whitenoise.middleware.WhiteNoiseMiddleware")
 
 ROOT_URLCONF = "backend.urls"
 WSGI_APPLICATION = "backend.wsgi.application"
@@ -169,6 +170,8 @@ CELERY_TASK_ROUTES = {
 # task, a worker died for good) and is started again by beat's sweepers; every step is keyed
 # by what it computes, so work that was merely slow is not done twice.
 SWEEP_GRACE = env_int("SWEEP_GRACE_SECONDS", 600)
+# The bearer token a Prometheus scraper sends to /metrics; unset, /metrics answers only in DEBUG.
+METRICS_TOKEN = env_str("METRICS_TOKEN", "")
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "advance-phases": {"task": "pb.tasks.advance_due_phases", "schedule": 60.0},
     # Backstop for sealing cast ballots into the count's table (docs/secrecy.md).
@@ -280,11 +283,33 @@ if not DEBUG:
 # separate from SECRET_KEY so rotating sessions does not invalidate printed letters.
 VOTER_CODE_KEY = env_str("VOTER_CODE_KEY", SECRET_KEY)
 
+# One JSON object a line in production (LOG_FORMAT=json, the default without DEBUG), for a log
+# collector to parse; every line carries the request id ("-" outside a request).
+LOG_FORMAT = env_str("LOG_FORMAT", "text" if DEBUG else "json")
+if LOG_FORMAT not in {"json", "text"}:
+    raise ImproperlyConfigured(f"LOG_FORMAT={LOG_FORMAT!r} must be 'json' or 'text'")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"skip_conflicts": {"()": "backend.log_filters.SkipConflicts"}},
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {
+        "skip_conflicts": {"()": "backend.log_filters.SkipConflicts"},
+        "request_id": {"()": "backend.request_id.RequestIdFilter"},
+    },
+    "formatters": {
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s",
+            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+        },
+        "text": {"format": "%(asctime)s %(levelname)s [%(request_id)s] %(name)s: %(message)s"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "filters": ["request_id"],
+            "formatter": LOG_FORMAT,
+        }
+    },
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {"django.request": {"filters": ["skip_conflicts"]}},
 }

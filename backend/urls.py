@@ -11,6 +11,8 @@ urlpatterns = [
     path("dashboard/", views.dashboard, name="dashboard"),
     path("healthz", views.healthz, name="healthz"),
     path("language/", language_set, name="set_language"),
+    path("readyz", views.readyz, name="readyz"),
+    path("metrics", views.metrics, name="metrics"),
     path("accounts/", include("backend.accounts.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include("backend.api_urls")),

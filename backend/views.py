@@ -1,13 +1,18 @@
 from __future__ import annotations
 
+import hmac
+import sys
+
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
-from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
-from backend import api
+from backend import api, health
 from backend.accounts import rules
 from backend.accounts import selectors as account_selectors
+from backend.metrics import CommonpurseCollector
 from deliberation import selectors as room_selectors
 from pb import selectors as pb_selectors
 
@@ -48,9 +53,50 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 
 
 def healthz(request: HttpRequest) -> JsonResponse:
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT 1")
+    """Liveness: the process answers. It touches nothing else, so a database outage does not
+    get every web process restarted (readiness, ``/readyz``, says whether it can serve)."""
     return JsonResponse({"status": "ok"})
+
+
+def readyz(request: HttpRequest) -> JsonResponse:
+    """Readiness: PostgreSQL, Redis and the broker answer (503 with each one's state if not)."""
+    state = health.readiness()
+    response = JsonResponse(state, status=200 if state["ready"] else 503)
+    if not state["ready"]:
+        response["Retry-After"] = str(health.RETRY_AFTER)
+    return response
+
+
+def metrics(request: HttpRequest) -> HttpResponse:
+    """Prometheus metrics (``backend.metrics``) for a scraper holding ``METRICS_TOKEN``."""
+    token = settings.METRICS_TOKEN
+    given = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
+    if not token and not settings.DEBUG:
+        return JsonResponse(
+            api.error_body(403, "not_allowed", "Set METRICS_TOKEN to publish the metrics."),
+            status=403,
+        )
+    if token and not hmac.compare_digest(given.encode(), token.encode()):
+        response = JsonResponse(
+            api.error_body(401, "not_authenticated", "Send 'Authorization: Bearer <token>'."),
+            status=401,
+        )
+        response["WWW-Authenticate"] = "Bearer"
+        return response
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(CommonpurseCollector())
+    return HttpResponse(generate_latest(registry), content_type=CONTENT_TYPE_LATEST)
+
+
+def unavailable(request: HttpRequest) -> HttpResponse:
+    """The database is down or restarting: ask to try again in a minute, never a traceback."""
+    health.pool_discard_broken()
+    if request.path.startswith("/api/"):
+        response: HttpResponse = api.json_503(request)
+    else:
+        response = render(request, "503.html", {"retry_after": health.RETRY_AFTER}, status=503)
+    response["Retry-After"] = str(health.RETRY_AFTER)
+    return response
 
 
 def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
@@ -67,6 +113,8 @@ def forbidden(request: HttpRequest, exception: Exception | None = None) -> HttpR
 
 
 def server_error(request: HttpRequest) -> HttpResponse:
+    if health.database_unavailable(sys.exc_info()[1]):
+        return unavailable(request)
     if request.path.startswith("/api/"):
         return api.json_500(request)
     return render(request, "500.html", status=500)

@@ -197,3 +197,10 @@ def rounds_for_new_rooms(*, user: Any) -> QuerySet[Round]:
         .exclude(phase__in=[Phase.RESULTS, Phase.IMPLEMENTATION, Phase.COUNTING])
         .order_by("name")
     )
+
+
+def rooms_open() -> list[int]:
+    """Ids of the rooms open now."""
+    from deliberation.models import RoomState
+
+    return list(Room.objects.filter(state=RoomState.OPEN).values_list("pk", flat=True))

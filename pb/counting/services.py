@@ -436,3 +436,16 @@ def receipts_csv(*, round: Round, area: Area | None = None) -> str:
     writer.writerow(["receipt_hash", "area"])
     writer.writerows(rows.order_by("receipt_hash").values_list("receipt_hash", "area__slug"))
     return out.getvalue()
+
+
+def tally_verify(*, tally: Tally) -> list[str]:
+    """Count a stored tally's area again from the stored ballots and say what differs (nothing:
+    an empty list). Used after restoring a backup (docs/operations.md); stores nothing."""
+    inputs = count_inputs(round=tally.round, area=tally.area)
+    problems = []
+    if inputs.inputs_hash != tally.inputs_hash:
+        problems.append(f"inputs hash {inputs.inputs_hash} instead of {tally.inputs_hash}")
+    winners = _outcome_json(inputs, tally.round)["winners"]
+    if winners != tally.outcome["winners"]:
+        problems.append(f"winners {winners} instead of {tally.outcome['winners']}")
+    return problems

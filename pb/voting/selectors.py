@@ -282,3 +282,9 @@ def has_voted(*, round: Round, user: Any) -> bool:
     if not getattr(user, "is_authenticated", False):
         return False
     return Participation.objects.filter(round=round, voter=user).exists()
+
+
+def ballots_cast_by_round() -> dict[str, int]:
+    """How many people have voted in each round (participations: one per ballot cast)."""
+    rows = Participation.objects.values("round__slug").annotate(n=Count("id"))
+    return {row["round__slug"]: row["n"] for row in rows}
