@@ -107,7 +107,9 @@ if DATABASE_URL:
             "pool": {
                 "min_size": env_int("DATABASE_POOL_MIN", 2),
                 "max_size": env_int("DATABASE_POOL_MAX", 20),
-                "timeout": 10,
+                # Seconds a request waits for a connection before it is answered 503 (the
+                # database down, or every connection busy): short, so a voter hears at once.
+                "timeout": env_int("DATABASE_POOL_TIMEOUT", 10),
             }
         }
     DATABASES = {"default": _db}
