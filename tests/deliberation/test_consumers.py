@@ -292,7 +292,7 @@ def test_joining_while_events_are_being_made_loses_nothing_and_repeats_nothing(m
             connection.close()
 
     talk(0, 8)
-    missed = consumers._missed
+    missed = consumers.missed
     replays: list[int] = []
 
     def missed_then_more_events(room_id: int, *args: Any) -> list[tuple[int, str]]:
@@ -304,7 +304,7 @@ def test_joining_while_events_are_being_made_loses_nothing_and_repeats_nothing(m
             during.join()
         return rows
 
-    monkeypatch.setattr(consumers, "_missed", missed_then_more_events)
+    monkeypatch.setattr(consumers, "missed", missed_then_more_events)
 
     async def go():
         watcher = await connected(scene.room.pk, scene.bob, last_seq=None)
