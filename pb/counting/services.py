@@ -445,7 +445,7 @@ def tally_verify(*, tally: Tally) -> list[str]:
     problems = []
     if inputs.inputs_hash != tally.inputs_hash:
         problems.append(f"inputs hash {inputs.inputs_hash} instead of {tally.inputs_hash}")
-    winners = _outcome_json(inputs, tally.round)["winners"]
+    winners = _result(inputs, tally.round).to_json()["winners"]
     if winners != tally.outcome["winners"]:
         problems.append(f"winners {winners} instead of {tally.outcome['winners']}")
     return problems
