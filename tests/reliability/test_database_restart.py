@@ -112,6 +112,8 @@ class Flood:
                     with self.lock:
                         self.final[code] = status
                     break
+                if status not in (503, -1):  # refused: retrying the same ballot cannot help
+                    break
                 time.sleep(0.1)  # a real client waits Retry-After; the test need not
         conn.close()
 
