@@ -67,7 +67,7 @@ def cast_in(page: Any, live_server: Any, language: str, *, javascript: bool) -> 
     page.get_by_role("button", name=LANGUAGES[language], exact=True).click()
     expect_language(page, language)
     page.get_by_role("link", name=T(language, "Rounds"), exact=True).click()
-    page.get_by_role("link", name="City 2027").click()
+    page.get_by_role("link", name="City 2027", exact=True).click()
     page.get_by_role("link", name=T(language, "Vote"), exact=True).click()
     page.wait_for_url("**/vote/")
     expect_language(page, language)
