@@ -9,7 +9,6 @@ Tasks (``feedback.tasks``) are thin adapters around these functions.
 from __future__ import annotations
 
 import contextlib
-import csv
 import datetime as dt
 import hashlib
 import io
@@ -32,6 +31,7 @@ from django.utils.translation import ngettext
 from backend.accounts.models import Notification, User
 from backend.accounts.services import notify, user_language
 from backend.errors import Conflict, DomainError, NotAllowed
+from backend.exports import csv_writer
 from feedback import presenter, selectors
 from feedback.models import (
     STEP_ORDER,
@@ -428,7 +428,7 @@ def indicators_csv(*, report: OutcomeReport) -> str:
     figures = report.figures or {}
     influence = selectors.influence_report(round=report.round, figures=figures)
     out = io.StringIO()
-    writer = csv.writer(out)
+    writer = csv_writer(out)
     writer.writerow(["indicator", "value", "definition"])
     for row in [*figures.get("rows", []), *influence.rows()]:
         writer.writerow(row)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import io
 from pathlib import Path
@@ -22,6 +21,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from backend.errors import DomainError
+from backend.exports import csv_writer
 from backend.forms import add_domain_error
 from feedback import presenter, rules, selectors, services
 from feedback.forms import CommentaryForm, MilestoneForm, SurveyForm
@@ -117,7 +117,7 @@ def report(request: HttpRequest, slug: str, fmt: str = "html") -> HttpResponse:
     with translation.override(language):
         if fmt == "csv":
             out = io.StringIO()
-            csv.writer(out).writerows(presenter.report_csv_rows(report=found, area_ids=area_ids))
+            csv_writer(out).writerows(presenter.report_csv_rows(report=found, area_ids=area_ids))
             response = HttpResponse(out.getvalue(), content_type="text/csv; charset=utf-8")
             response["Content-Disposition"] = f'attachment; filename="{round_.slug}-report.csv"'
         else:

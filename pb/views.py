@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 from fractions import Fraction
 from typing import Any
 
@@ -20,6 +19,7 @@ from backend.accounts import rules as base_rules
 from backend.accounts import selectors as account_selectors
 from backend.accounts.models import Profile
 from backend.errors import DomainError
+from backend.exports import csv_writer
 from backend.forms import add_domain_error
 from pb import rules, selectors
 from pb.forms import (
@@ -480,7 +480,7 @@ def audit_log(request: HttpRequest, slug: str) -> HttpResponse:
     if request.GET.get("format") == "csv":
         response = HttpResponse(content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = f'attachment; filename="audit-{round_.slug}.csv"'
-        writer = csv.writer(response)
+        writer = csv_writer(response)
         writer.writerow(["when", "who", "action", "proposal", "area", "reason", "details"])
         for e in entries:
             writer.writerow(

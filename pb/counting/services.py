@@ -12,7 +12,6 @@ over every bid in the round (``Tally.area`` is then empty).
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import io
 import json
@@ -28,6 +27,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from backend.errors import DomainError, NotAllowed
+from backend.exports import csv_writer
 from pb import rules
 from pb.counting.result import CountResult, ProjectFacts
 from pb.counting.selectors import tally_result
@@ -405,7 +405,7 @@ def ballots_csv(*, round: Round, area: Area | None) -> str:
     rows = _ballot_rows(round, area)
     out = io.StringIO()
     out.write(f"# {_file_comment(rows)}\n")
-    writer = csv.writer(out)
+    writer = csv_writer(out)
     writer.writerow(["area", "channel", "choices"])
     for area_slug, channel, selections in rows:
         choices = ",".join(
@@ -432,7 +432,7 @@ def receipts_csv(*, round: Round, area: Area | None = None) -> str:
         "# One line per counted ballot. Find the SHA-256 of your receipt code to see that your "
         "ballot was counted; the ballots themselves are in the ballot files, in another order.\n"
     )
-    writer = csv.writer(out)
+    writer = csv_writer(out)
     writer.writerow(["receipt_hash", "area"])
     writer.writerows(rows.order_by("receipt_hash").values_list("receipt_hash", "area__slug"))
     return out.getvalue()

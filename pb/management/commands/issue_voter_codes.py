@@ -6,12 +6,12 @@ for the printer of the letters. Keep it safe and delete it once the letters are 
 
 from __future__ import annotations
 
-import csv
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from backend.errors import DomainError
+from backend.exports import csv_writer
 from pb.models import Area, Round
 from pb.voting.services.codes import voter_codes_issue
 
@@ -39,7 +39,7 @@ class Command(BaseCommand):
         except DomainError as exc:
             raise CommandError(exc.message) from exc
         with open(options["out"], "w", newline="", encoding="utf-8") as handle:
-            writer = csv.writer(handle)
+            writer = csv_writer(handle)
             writer.writerow(["round", "area", "voter_code"])
             for code in codes:
                 writer.writerow([round_.slug, area.slug if area else "", code])
