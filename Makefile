@@ -19,6 +19,10 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e ".[test]"
 	@touch $(STAMP)
 
+# The embedded defaults are for a developer's machine: DEBUG is on for them unless set (the
+# settings default to off, so a server started any other way shows no tracebacks).
+migrate demo run messages: export DEBUG ?= true
+
 migrate: install
 	$(PY) manage.py migrate --noinput
 

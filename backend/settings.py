@@ -18,9 +18,10 @@ from backend.env import env_bool, env_int, env_list, env_str
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 # --- Core -----------------------------------------------------------------------------------
-# DEBUG is on by default because the embedded defaults are for a developer's machine; every
-# production environment (docker-compose, `make stack`) sets DEBUG=false and a real SECRET_KEY.
-DEBUG = env_bool("DEBUG", True)
+# DEBUG is off unless set: a server started without it must not show tracebacks and settings
+# to the public (issue 13). `make run` and the tests set DEBUG=true for themselves (Makefile,
+# pyproject's pytest ``env``); production sets a real SECRET_KEY.
+DEBUG = env_bool("DEBUG", False)
 _DEV_SECRET_KEY = "django-insecure-commonpurse-embedded-development-key-not-for-production"  # noqa: S105
 SECRET_KEY = env_str("SECRET_KEY", _DEV_SECRET_KEY)
 if not DEBUG and SECRET_KEY == _DEV_SECRET_KEY:
@@ -194,6 +195,10 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# Residents stay signed in for Django's two weeks; anyone with a staff role (managers, event
+# staff, councillors, facilitators, admins) for a working day, so a forgotten session on a
+# shared computer at a venue does not keep their powers (``backend.accounts.apps``).
+STAFF_SESSION_SECONDS = env_int("STAFF_SESSION_HOURS", 8) * 60 * 60
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "dashboard"
 LOGOUT_REDIRECT_URL = "home"

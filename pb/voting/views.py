@@ -7,6 +7,7 @@ the choose page. A kiosk runs the same steps in large type, then shows the recei
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -556,7 +557,11 @@ def kiosk_desk(request: HttpRequest, slug: str) -> HttpResponse:
         raise PermissionDenied
     form = KioskUnlockForm(request.POST if "unlock" in request.POST else None, round=round_)
     if request.method == "POST" and "lock" in request.POST:
-        kiosk = get_object_or_404(KioskSession, pk=request.POST["lock"], round=round_)
+        try:
+            kiosk_id = uuid.UUID(request.POST["lock"])
+        except ValueError:  # a made-up value is no kiosk of this round, not a server error
+            raise Http404 from None
+        kiosk = get_object_or_404(KioskSession, pk=kiosk_id, round=round_)
         kiosk_services.kiosk_lock(actor=request.user, kiosk=kiosk)
         messages.success(request, _("The kiosk is locked."))
         return redirect("kiosk_desk", slug=slug)

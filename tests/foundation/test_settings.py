@@ -71,7 +71,7 @@ def test_embedded_defaults_and_the_switch_to_postgres_and_redis():
         "print(s.DATABASES['default']['ENGINE'], s.CHANNEL_LAYERS['default']['BACKEND'], "
         "s.CELERY_TASK_ALWAYS_EAGER, s.CACHES['default']['BACKEND'], s.EMAIL_BACKEND)"
     )
-    embedded = _run({}, code).stdout.split()
+    embedded = _run({"DEBUG": "true"}, code).stdout.split()
     assert embedded == [
         "django.db.backends.sqlite3",
         "channels.layers.InMemoryChannelLayer",
