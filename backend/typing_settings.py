@@ -6,4 +6,4 @@ import os
 
 os.environ.setdefault("DEBUG", "true")
 
-from backend.settings import *  # noqa: E402, F403
+from backend.settings import *  # noqa: F403

@@ -227,12 +227,6 @@ def _choose(request: HttpRequest, flow: Flow, form: BallotForm | None = None) ->
         if request.method == "POST":  # "Change my choices" from the review page
             initial = {k: request.POST.get(k, "") for k in request.POST}
             initial["choice"] = request.POST.getlist("choice")
-        elif flow.with_code and request.GET.get("code"):  # the QR code on a voter's card
-            initial = {
-                "voter_code": code_services.format_code(
-                    code_services.normalise_code(request.GET["code"])
-                )
-            }
         form = _ballot_form(flow, initial=initial)
     status = 400 if form.is_bound and form.errors else 200
     return render(
@@ -619,8 +613,10 @@ def voter_codes(request: HttpRequest, slug: str) -> HttpResponse:
             add_domain_error(form, exc)
         else:
             vote_url = request.build_absolute_uri(reverse("vote", args=[slug]))
-            # The card's QR code opens the ballot for its area with the code filled in.
-            query = f"?area={area.pk}&" if area else "?"
+            # The card's QR code opens the ballot for its area with the code filled in by
+            # static/js/ballot.js from the fragment: a fragment is never sent to the server,
+            # so codes stay out of access logs and proxies (issue 13).
+            query = f"?area={area.pk}#" if area else "#"
             response = render(
                 request,
                 "voting/code_sheet.html",

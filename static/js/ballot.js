@@ -1,3 +1,18 @@
+// The QR code on a voter's card opens this page with the code in the address's fragment
+// (#code=...): a fragment never leaves the browser, so the code is in no server's access log.
+// Without JavaScript the voter types the code printed beside the QR code.
+(function () {
+  "use strict";
+  var match = /(?:^#|&)code=([A-Za-z0-9-]{1,40})/.exec(window.location.hash || "");
+  if (!match) return;
+  var field = document.querySelector("input[name=voter_code]");
+  if (field && !field.value) field.value = match[1].toUpperCase();
+  // Out of the address bar and the history, so the next person at this device cannot read it.
+  if (window.history && window.history.replaceState) {
+    window.history.replaceState(null, "", window.location.pathname + window.location.search);
+  }
+})();
+
 // Progressive enhancement only: the ballot works without this. It shows a running total (cost
 // against the limit, number chosen, or points used) in a polite live region as choices change.
 (function () {

@@ -43,11 +43,14 @@ def format_code(code: str) -> str:
 def normalise_code(text: str) -> str:
     """What a person typed or a scanner read, as the bare code: case, spaces and dashes ignored.
 
-    The QR code on a printed card holds the ballot's address with ``?code=...``; a kiosk's
-    scanner types that whole address into the code field, so the code is taken from it.
+    The QR code on a printed card holds the ballot's address with ``#code=...``; a kiosk's
+    scanner types that whole address into the code field, so the code is taken from it (from
+    the query too, as cards printed before the fragment held it).
     """
     if "code=" in text:
-        text = parse_qs(urlsplit(text.strip()).query).get("code", [""])[0]
+        parts = urlsplit(text.strip())
+        found = parse_qs(parts.fragment).get("code") or parse_qs(parts.query).get("code")
+        text = (found or [""])[0]
     return "".join(ch for ch in text.upper() if ch.isalnum())
 
 
