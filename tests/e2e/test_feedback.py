@@ -97,3 +97,20 @@ def test_a_councillor_reads_the_report_for_their_ward_and_downloads_the_pdf(
     assert_accessible(page)
     pdf = page.request.get(live_server.url + "/rounds/city-2027/report.pdf")
     assert pdf.status == 200 and pdf.body().startswith(b"%PDF")
+
+
+def test_the_report_keeps_to_a_phone_s_width(page, live_server, reported):
+    """At 390 pixels the report was 535 wide: long fact names and wide tables pushed it out."""
+    page.set_viewport_size({"width": 390, "height": 844})
+    log_in(page, live_server, reported.councillor.email)
+    page.get_by_role("link", name="City 2027").first.click()
+    page.wait_for_url("**/report/")
+    expect(page.get_by_role("img", name="Votes per project")).to_be_visible()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    # Each chart fits the screen: its figures are not cut off at the right edge.
+    widths = page.evaluate(
+        "[...document.querySelectorAll('figure.chart svg')]"
+        ".map(s => s.getBoundingClientRect().right)"
+    )
+    assert widths and max(widths) <= 390
+    assert_accessible(page)
