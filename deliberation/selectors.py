@@ -15,6 +15,7 @@ from django.db.models import QuerySet
 
 from deliberation.models import Contribution, ContributionKind, Room, RoomEvent, RoomState
 from pb.models import Proposal, Round
+from pb.phases import CLOSED_PHASES, Action, phases_allowing
 
 
 def person(user: Any) -> dict[str, Any]:
@@ -186,15 +187,12 @@ def rooms_for_facilitator(*, user: Any) -> QuerySet[Room]:
 def rounds_for_new_rooms(*, user: Any) -> QuerySet[Round]:
     """Published rounds in a phase that allows discussion, where a facilitator may plan a room."""
     from backend.accounts import rules as base
-    from pb.phases import PHASE_ACTIONS, Action, Phase
 
     if not base.can_facilitate(user) and not base.is_admin(user):
         return Round.objects.none()
-    phases = [p for p, allowed in PHASE_ACTIONS.items() if Action.COMMENT in allowed]
     return (
-        Round.objects.filter(phase__in=phases)
-        .exclude(phase=Phase.DRAFT)
-        .exclude(phase__in=[Phase.RESULTS, Phase.IMPLEMENTATION, Phase.COUNTING])
+        Round.objects.filter(phase__in=phases_allowing(Action.COMMENT))
+        .exclude(phase__in=CLOSED_PHASES)
         .order_by("name")
     )
 

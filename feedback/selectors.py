@@ -33,6 +33,7 @@ from feedback.models import (
 )
 from pb.counting.selectors import latest_tallies, tally_result
 from pb.models import AuditEntry, DetailsRead, Participation, PhaseWindow, Proposal, Round, Tally
+from pb.phases import RESULTS_PHASES
 
 # --- The count ------------------------------------------------------------------------------
 
@@ -460,11 +461,7 @@ def report_stamp(*, report: OutcomeReport) -> str:
 
 def rounds_counted_without_report(*, counted_before: datetime) -> list[int]:
     """Rounds past counting whose latest count, made before ``counted_before``, has no report."""
-    from pb.phases import Phase
-
-    rounds = Round.objects.filter(
-        phase__in=[Phase.RESULTS, Phase.IMPLEMENTATION], tallies__isnull=False
-    ).distinct()
+    rounds = Round.objects.filter(phase__in=RESULTS_PHASES, tallies__isnull=False).distinct()
     stalled = []
     for round_ in rounds.order_by("pk"):
         tallies = latest_tallies(round=round_)

@@ -52,6 +52,7 @@ from pb import rules as pb_rules
 from pb.counting import selectors as counting_selectors
 from pb.models import Proposal, Round, Tally
 from pb.money import format_money
+from pb.phases import has_results
 from pb.voting.sealing import MIN_BATCH, shuffled
 
 DATA_LICENCE = "CC BY 4.0"
@@ -558,7 +559,7 @@ def survey_answer(
     participation = selectors.took_part(user=user, round=round)
     if participation is None:
         raise NotAllowed(_("The survey is for people who voted in this round."))
-    if round.phase not in {"results", "implementation"}:
+    if not has_results(round.phase):
         raise NotAllowed(_("The survey opens once the votes are counted."))
     if influence and influence not in NI4Answer.values:
         raise DomainError(_("Choose one of the answers."), field="influence")

@@ -20,7 +20,7 @@ from pb.models import (
     Theme,
 )
 from pb.money import parse_money
-from pb.phases import ORDER, Phase
+from pb.phases import SCHEDULED_PHASES, phases_after
 
 
 def _needed(field: forms.Field) -> forms.Field:
@@ -218,7 +218,7 @@ class AdvancePhaseForm(forms.Form):
 
     def __init__(self, *args: Any, round: Round, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        later = ORDER[ORDER.index(Phase(round.phase)) + 1 :]
+        later = phases_after(round.phase)
         self.fields["to_phase"].choices = [(p.value, p.label) for p in later]  # type: ignore[attr-defined]
 
 
@@ -372,13 +372,13 @@ class TimetableForm(forms.Form):
     def __init__(self, *args: Any, round: Round, **kwargs: Any) -> None:
         windows = {w.phase: w for w in round.phase_windows.all()}
         initial = {}
-        for phase in ORDER[1:]:
+        for phase in SCHEDULED_PHASES:
             if phase in windows:
                 initial[f"{phase}_start"] = timezone.localtime(windows[phase].starts_at)
                 initial[f"{phase}_end"] = timezone.localtime(windows[phase].ends_at)
         kwargs["initial"] = {**initial, **(kwargs.get("initial") or {})}
         super().__init__(*args, **kwargs)
-        for phase in ORDER[1:]:
+        for phase in SCHEDULED_PHASES:
             widget = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
             self.fields[f"{phase}_start"] = forms.DateTimeField(
                 label=_("%(phase)s: starts") % {"phase": phase.label},
@@ -393,7 +393,7 @@ class TimetableForm(forms.Form):
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
-        for phase in ORDER[1:]:
+        for phase in SCHEDULED_PHASES:
             start, end = data.get(f"{phase}_start"), data.get(f"{phase}_end")
             if bool(start) != bool(end):
                 self.add_error(
@@ -406,7 +406,7 @@ class TimetableForm(forms.Form):
         data = self.cleaned_data
         return [
             (phase.value, data[f"{phase}_start"], data[f"{phase}_end"])
-            for phase in ORDER[1:]
+            for phase in SCHEDULED_PHASES
             if data.get(f"{phase}_start") and data.get(f"{phase}_end")
         ]
 

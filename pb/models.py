@@ -16,6 +16,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from pb import phases
 from pb.phases import Phase
 
 
@@ -188,6 +189,23 @@ class Round(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    # The phase table's answers, for templates (``pb.phases`` is the one place they are decided).
+    @property
+    def voting_open(self) -> bool:
+        return phases.allows(self.phase, phases.Action.VOTE)
+
+    @property
+    def voting_closed(self) -> bool:
+        return phases.is_closed(self.phase)
+
+    @property
+    def results_out(self) -> bool:
+        return phases.has_results(self.phase)
+
+    @property
+    def event_desks_open(self) -> bool:
+        return phases.Phase(self.phase) in phases.EVENT_PHASES
 
 
 class RoundArea(models.Model):

@@ -94,17 +94,56 @@ PHASE_ACTIONS: dict[Phase, frozenset[Action]] = {
     Phase.IMPLEMENTATION: _FROZEN | {Action.TRACK_DELIVERY},
 }
 
-FROZEN_PHASES = frozenset({Phase.VOTING, Phase.COUNTING, Phase.RESULTS, Phase.IMPLEMENTATION})
+
+def _from(first: Phase) -> frozenset[Phase]:
+    return frozenset(ORDER[ORDER.index(first) :])
+
+
+#: From voting on, the budget, rules, eligibility, timetable and shortlist are fixed.
+FROZEN_PHASES = _from(Phase.VOTING)
+#: Voting has closed: the count is running or done; no ballot, code or kiosk is taken.
+CLOSED_PHASES = _from(Phase.COUNTING)
+#: The count is published to residents: results and delivery.
+RESULTS_PHASES = _from(Phase.RESULTS)
+#: Event staff have desks to run: kiosks and paper while voting, keying paper and settling
+#: differing papers while counting.
+EVENT_PHASES = frozenset({Phase.VOTING, Phase.COUNTING})
+#: The phases a timetable gives dates to: every one after preparation.
+SCHEDULED_PHASES: tuple[Phase, ...] = ORDER[1:]
 
 
 def allows(phase: str, action: Action) -> bool:
     return action in PHASE_ACTIONS[Phase(phase)]
 
 
+def phases_allowing(action: Action) -> frozenset[Phase]:
+    return frozenset(p for p, allowed in PHASE_ACTIONS.items() if action in allowed)
+
+
+def is_public(phase: str) -> bool:
+    """A round being prepared is seen only by its managers (``pb.rules.can_see_round``)."""
+    return Phase(phase) != Phase.DRAFT
+
+
 def is_frozen(phase: str) -> bool:
+    """Voting has opened: budget, rules, eligibility and timetable can no longer change."""
     return Phase(phase) in FROZEN_PHASES
 
 
-def next_phase(phase: str) -> Phase | None:
-    index = ORDER.index(Phase(phase))
-    return ORDER[index + 1] if index + 1 < len(ORDER) else None
+def is_closed(phase: str) -> bool:
+    """Voting has closed (counting, results or delivery)."""
+    return Phase(phase) in CLOSED_PHASES
+
+
+def has_results(phase: str) -> bool:
+    """The count is published to residents."""
+    return Phase(phase) in RESULTS_PHASES
+
+
+def is_later(phase: str, than: str) -> bool:
+    """``phase`` comes after ``than`` in a round's order."""
+    return ORDER.index(Phase(phase)) > ORDER.index(Phase(than))
+
+
+def phases_after(phase: str) -> tuple[Phase, ...]:
+    return ORDER[ORDER.index(Phase(phase)) + 1 :]

@@ -19,7 +19,7 @@ from pb.models import (
     Tally,
     ThemeRanking,
 )
-from pb.phases import Phase
+from pb.phases import EVENT_PHASES, Phase, has_results
 
 PUBLIC_STATUSES = [
     ProposalStatus.SUBMITTED,
@@ -147,11 +147,6 @@ def theme_priorities(*, round: Round) -> dict[int, dict[int, int]]:
     return {a: dict(t) for a, t in totals.items()}
 
 
-#: Phases in which event staff have desks to run: kiosks and paper while voting, paper keying
-#: and settling while counting.
-EVENT_PHASES = (Phase.VOTING, Phase.COUNTING)
-
-
 def round_list_for_event_staff(*, user: Any) -> QuerySet[Round]:
     """Rounds whose kiosk, paper or decision-day desks this person runs now: event staff (for
     any round) and managers, in the phases where those desks are used."""
@@ -188,15 +183,11 @@ def manager_queues(*, user: Any) -> list[dict[str, Any]]:
     ]
 
 
-#: Phases in which a round's count is published to residents.
-OUTCOME_PHASES = (Phase.RESULTS, Phase.IMPLEMENTATION)
-
-
 def proposal_outcomes(*, round: Round) -> dict[int, dict[str, Any]]:
     """Once a round's results are out: each counted proposal's outcome, ``{"funded": bool,
     "sentence": str}``, the sentence in the counting engine's own words ("Chosen 2nd, with 32
     votes." or why not). Empty before results. One query: the newest count of each area."""
-    if round.phase not in OUTCOME_PHASES:
+    if not has_results(round.phase):
         return {}
     outcomes: dict[int, dict[str, Any]] = {}
     seen: set[int | None] = set()

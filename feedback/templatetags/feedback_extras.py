@@ -8,10 +8,9 @@ from django import template
 from django.utils.translation import gettext as _
 
 from pb.models import Round
+from pb.phases import RESULTS_PHASES
 
 register = template.Library()
-
-COUNTED_PHASES = ("results", "implementation")
 
 
 @register.simple_tag
@@ -19,7 +18,7 @@ def outcome_reports_for(user: Any) -> list[Round]:
     """Counted rounds whose outcome report this person may read (their wards or areas)."""
     if not getattr(user, "is_authenticated", False):
         return []
-    rounds = Round.objects.filter(phase__in=COUNTED_PHASES)
+    rounds = Round.objects.filter(phase__in=RESULTS_PHASES)
     if not (user.is_superuser or user.role == "admin"):
         rounds = rounds.filter(areas__in=[*user.represented_areas.all(), *user.managed_areas.all()])
     return list(rounds.distinct().order_by("-created_at")[:10])

@@ -33,7 +33,7 @@ from pb.counting.result import CountResult, ProjectFacts
 from pb.counting.selectors import tally_result
 from pb.events import round_counted_announce
 from pb.models import Area, Ballot, BallotType, Proposal, Round, RoundArea, RoundStyle, Tally
-from pb.phases import Action, Phase, allows
+from pb.phases import Action, Phase, allows, is_closed
 from pb.selectors import shortlist
 from pb.services.audit import audit
 from pb.tally import Election, Project, Vote, tally
@@ -55,7 +55,6 @@ VOTE_TYPES: dict[str, str] = {
 MINOR_UNITS = 100
 
 #: Phases in which the ballots are closed and may be published and counted.
-CLOSED_PHASES = frozenset({Phase.COUNTING, Phase.RESULTS, Phase.IMPLEMENTATION})
 
 
 @dataclass(frozen=True)
@@ -276,7 +275,7 @@ def round_count(*, round: Round, actor: Any = None) -> list[Tally]:
     """
     if actor is not None and not rules.can_manage_round(actor, round):
         raise NotAllowed(_("Only the round's managers can count it."))
-    if Phase(round.phase) not in CLOSED_PHASES:
+    if not is_closed(round.phase):
         raise NotAllowed(
             _(
                 "The votes can only be counted once voting has closed. The round is now in the "
@@ -320,7 +319,7 @@ def round_count(*, round: Round, actor: Any = None) -> list[Tally]:
 
 
 def _require_closed(round_: Round) -> None:
-    if Phase(round_.phase) not in CLOSED_PHASES:
+    if not is_closed(round_.phase):
         raise NotAllowed(
             _("The ballots are published once voting has closed, so nobody sees a running count."),
             code="not_closed",

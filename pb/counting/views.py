@@ -13,6 +13,7 @@ from backend.errors import DomainError
 from pb import rules
 from pb.counting import selectors, services
 from pb.models import AuditEntry, Round, RoundStyle
+from pb.phases import is_closed
 from pb.voting.services.codes import normalise_code
 
 FORMATS = {
@@ -86,7 +87,7 @@ def round_tally(request: HttpRequest, slug: str) -> HttpResponse:
             receipt_answer = RECEIPT_ANSWERS[selectors.receipt_status(round=round_, code=code)]
     tallies = selectors.latest_tallies(round=round_)
     counted = {t.area_id for t in tallies}
-    closed = round_.phase in services.CLOSED_PHASES
+    closed = is_closed(round_.phase)
     failure = None
     if round_.phase == "counting":
         failure = (

@@ -27,7 +27,7 @@ from pb.models import (
     Theme,
 )
 from pb.money import format_money
-from pb.phases import ORDER, Action, Phase
+from pb.phases import Action, is_closed
 from pb.services.audit import audit
 from pb.services.guards import require, require_phase
 
@@ -184,7 +184,7 @@ def details_read_record(*, user: Any, round: Round) -> None:
     """
     if not getattr(user, "is_authenticated", False):
         return
-    if ORDER.index(Phase(round.phase)) >= ORDER.index(Phase.COUNTING):
+    if is_closed(round.phase):
         return
     DetailsRead.objects.bulk_create([DetailsRead(round=round, user=user)], ignore_conflicts=True)
 

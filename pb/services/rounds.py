@@ -16,7 +16,7 @@ from backend.errors import Conflict, DomainError, NotAllowed
 from pb import rules
 from pb.counting.tasks import tally_round
 from pb.models import Area, PhaseWindow, Round, RoundArea, RoundStyle
-from pb.phases import ORDER, Phase, is_frozen
+from pb.phases import ORDER, Phase, is_closed, is_frozen, is_later
 from pb.services.audit import audit
 from pb.services.guards import require
 
@@ -157,8 +157,7 @@ def round_set_phase_windows(
 
 def _after_phase_change(round_id: int, previous: str, target: str) -> None:
     """Closing the vote starts the count, once the phase change has committed."""
-    closes_vote = ORDER.index(Phase(previous)) < ORDER.index(Phase.COUNTING)
-    if closes_vote and ORDER.index(Phase(target)) >= ORDER.index(Phase.COUNTING):
+    if not is_closed(previous) and is_closed(target):
         transaction.on_commit(lambda: tally_round.delay(round_id))
 
 
@@ -172,7 +171,7 @@ def round_advance_phase(*, actor: Any, round: Round, to_phase: str, reason: str)
     target = Phase(to_phase)
     with transaction.atomic():
         locked = Round.objects.select_for_update().get(pk=round.pk)
-        if ORDER.index(target) <= ORDER.index(Phase(locked.phase)):
+        if not is_later(target, locked.phase):
             raise Conflict(
                 _("The round is already in the “%(phase)s” phase; phases only move forward.")
                 % {"phase": locked.get_phase_display()},
@@ -209,7 +208,7 @@ def round_advance_due_phases(*, now: dt.datetime | None = None) -> list[tuple[in
             round_ = Round.objects.select_for_update().get(pk=round_id)
             started = [Phase(w.phase) for w in round_.phase_windows.filter(starts_at__lte=now)]
             target = max(started, key=ORDER.index)
-            if ORDER.index(target) <= ORDER.index(Phase(round_.phase)):
+            if not is_later(target, round_.phase):
                 continue
             previous = round_.phase
             round_.phase = target

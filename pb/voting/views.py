@@ -36,7 +36,7 @@ from pb import rules as pb_rules
 from pb import selectors as pb_selectors
 from pb.models import BallotType, Round, RoundStyle
 from pb.money import format_money
-from pb.phases import Action, Phase, allows
+from pb.phases import EVENT_PHASES, Action, Phase, allows
 from pb.voting import rules, selectors
 from pb.voting.forms import (
     AreaChoiceForm,
@@ -405,7 +405,7 @@ def receipt_cookies_clear(response: HttpResponse, user: Any) -> None:
     at a shared computer does not see the receipt. The cookie is scoped to one round's receipt
     page, so it is deleted on the pages of every round open for a vote or being counted (the
     cookie lives 15 minutes) and of every round this account voted in."""
-    rounds = Round.objects.filter(phase__in=[Phase.VOTING, Phase.COUNTING])
+    rounds = Round.objects.filter(phase__in=EVENT_PHASES)
     if base_rules.is_signed_in(user):
         rounds = rounds | Round.objects.filter(participations__voter=user)
     for round_ in rounds.only("pk", "slug").distinct():

@@ -19,7 +19,7 @@ from django.utils.translation import gettext as _
 
 from backend.errors import DomainError, NotAllowed
 from pb.models import Area, Round, VoterCode
-from pb.phases import Phase
+from pb.phases import is_closed
 from pb.services.audit import audit
 from pb.voting import rules
 
@@ -74,7 +74,7 @@ def voter_codes_issue(
     """
     if actor is not None and not rules.can_issue_voter_codes(actor, round):
         raise NotAllowed(_("Only the round's managers can make voter codes."))
-    if Phase(round.phase) in (Phase.COUNTING, Phase.RESULTS, Phase.IMPLEMENTATION):
+    if is_closed(round.phase):
         raise NotAllowed(_("Voting has closed, so no more codes can be made."), code="wrong_phase")
     if not 1 <= count <= MAX_CODES_PER_BATCH:
         raise DomainError(

@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 
 from backend.errors import DomainError, NotAllowed
 from pb.models import Area, Channel, Round
-from pb.phases import Phase
+from pb.phases import is_closed
 from pb.services.audit import audit
 from pb.voting import rules
 from pb.voting.models import KioskSession
@@ -24,7 +24,7 @@ def kiosk_unlock(
     """Event staff unlock a device for one round and area, with the language voters see first."""
     if not rules.can_run_event(actor, round):
         raise NotAllowed(_("Only event staff and the round's managers can unlock a kiosk."))
-    if Phase(round.phase) in (Phase.COUNTING, Phase.RESULTS, Phase.IMPLEMENTATION):
+    if is_closed(round.phase):
         raise NotAllowed(_("Voting has closed."), code="wrong_phase")
     if not round.round_areas.filter(area=area).exists():
         raise DomainError(_("That area is not taking part in this round."), field="area")
