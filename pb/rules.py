@@ -1,6 +1,14 @@
 """Permission predicates for rounds and proposals, built on ``backend.accounts.rules``.
 
-These answer *who*; ``pb.phases`` answers *when*. Services check both.
+These answer *who*; ``pb.phases`` answers *when*. Services check both, so a page, an API call
+and a socket get the same answer. Three scopes:
+
+- **an area**: a manager of an area (or of the ward around it) acts on that area only: its
+  proposals, voter codes, kiosks, paper ballots and their reconciliation, and its line of the
+  split;
+- **the round as a whole**: its rules, budget, timetable, phases and the split as a whole belong
+  to the round's owner (the manager who created it) or an admin;
+- **the council**: admins, who may also do what nobody else may (codes while voting is open).
 """
 
 from __future__ import annotations
@@ -8,24 +16,58 @@ from __future__ import annotations
 from typing import Any
 
 from backend.accounts import rules as base
+from backend.accounts.models import Role
 from pb.models import Area, Proposal, Round
 
 is_signed_in = base.is_signed_in
+is_admin = base.is_admin
 
 
 def can_manage_area(user: Any, area: Area) -> bool:
     return base.manages_area(user, area)
 
 
-def can_manage_round(user: Any, round_: Round) -> bool:
-    """Admins, or a manager of at least one of the round's areas."""
+def owns_round(user: Any, round_: Round) -> bool:
+    """Admins, or the manager who created the round (while they are still a manager)."""
     if base.is_admin(user):
+        return True
+    return (
+        base.has_role(user, Role.MANAGER)
+        and round_.created_by_id is not None
+        and round_.created_by_id == user.pk
+    )
+
+
+def can_manage_round(user: Any, round_: Round) -> bool:
+    """May open the round's staff pages: its owner, or a manager of at least one of its areas.
+    What they may *do* there is narrower: see ``can_change_round`` and ``can_act_in_area``."""
+    if owns_round(user, round_):
         return True
     return any(base.manages_area(user, area) for area in round_.areas.all())
 
 
+def can_change_round(user: Any, round_: Round) -> bool:
+    """Round-wide settings: rules, budget, eligibility, timetable, phases, the split as a whole
+    and publishing it, opening and closing a decision day."""
+    return owns_round(user, round_)
+
+
+def in_round(round_: Round, area: Area | None) -> bool:
+    return area is not None and round_.round_areas.filter(area=area).exists()
+
+
+def can_act_in_area(user: Any, round_: Round, area: Area | None) -> bool:
+    """A staff action on one area of a round: the area must take part and the person manage it."""
+    return in_round(round_, area) and base.manages_area(user, area)  # type: ignore[arg-type]
+
+
+def can_override_split(user: Any, round_: Round, area: Area) -> bool:
+    """One area's line of the split: its managers, or the round's owner."""
+    return in_round(round_, area) and (owns_round(user, round_) or base.manages_area(user, area))
+
+
 def can_read_audit(user: Any, round_: Round) -> bool:
-    return base.is_admin(user) or any(
+    return owns_round(user, round_) or any(
         base.manages_area(user, a) or base.represents_area(user, a) for a in round_.areas.all()
     )
 
@@ -46,3 +88,29 @@ def can_see_proposal(user: Any, proposal: Proposal) -> bool:
     if proposal.status != "draft":
         return True
     return is_author(user, proposal) or base.manages_area(user, proposal.area)
+
+
+def is_checked_resident(user: Any, area: Area | None = None) -> bool:
+    """Signed in, with a home area staff have checked (and, given ``area``, inside it)."""
+    if not base.is_signed_in(user):
+        return False
+    profile = getattr(user, "profile", None)
+    if profile is None or not profile.verified or profile.home_area_id is None:
+        return False
+    if area is None:
+        return True
+    node: Area | None = profile.home_area
+    seen: set[int] = set()
+    while node is not None and node.pk not in seen:
+        if node.pk == area.pk:
+            return True
+        seen.add(node.pk)
+        node = node.parent
+    return False
+
+
+def can_check_resident(user: Any, resident: Any, area: Area) -> bool:
+    """The managers of the resident's home area confirm them; nobody confirms themselves."""
+    if base.is_signed_in(user) and user.pk == getattr(resident, "pk", None):
+        return False
+    return base.manages_area(user, area)

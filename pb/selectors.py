@@ -6,7 +6,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from typing import Any
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, F, Q, QuerySet
 
 from backend.accounts import rules
 from backend.accounts.models import Role
@@ -129,14 +129,18 @@ def audit_for_round(*, round: Round) -> QuerySet[AuditEntry]:
 def theme_priorities(*, round: Round) -> dict[int, dict[int, int]]:
     """Per area, per theme: the ranking's points summed over the area's residents.
 
-    Points per position come from the round (default 1st = 4, 2nd = 3, 3rd = 2, 4th = 1).
+    Points per position come from the round (default 1st = 4, 2nd = 3, 3rd = 2, 4th = 1). Only
+    rankings by residents still checked as living in the area count.
     """
     from pb.services.priorities import DEFAULT_PRIORITY_POINTS
 
     points = list(round.priority_points or DEFAULT_PRIORITY_POINTS)
     totals: dict[int, dict[int, int]] = defaultdict(lambda: defaultdict(int))
     rows = (
-        ThemeRanking.objects.filter(round=round)
+        # Only checked residents' rankings count (a declined or changed home area drops them).
+        ThemeRanking.objects.filter(
+            round=round, user__profile__verified=True, user__profile__home_area=F("area")
+        )
         .values("area_id", "theme_id", "position")
         .annotate(n=Count("id"))
     )

@@ -102,7 +102,7 @@ def round_detail(request: HttpRequest, slug: str) -> HttpResponse:
         "voted": voting_selectors.has_voted(round=round_, user=request.user),
         "vote_refusal": _vote_refusal(request.user, round_),
         "can_manage": rules.can_manage_round(request.user, round_),
-        "can_run_event": voting_rules.can_run_event(request.user, round_),
+        "can_run_event": voting_rules.can_open_event_desk(request.user, round_),
         "room_count": round_.rooms.count(),
         "outcomes": selectors.proposal_outcomes(round=round_),
         "round_areas": round_.round_areas.select_related("area"),

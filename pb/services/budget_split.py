@@ -18,6 +18,13 @@ from pb.services.guards import require, require_phase
 SPLIT_CRITERIA = ("population", "need", "priority")
 
 
+def _owner_only() -> str:
+    return _(
+        "Only the round's owner (who created it) or an administrator can set, compute or "
+        "publish the split as a whole."
+    )
+
+
 def split_area_values(*, round: Round, theme: Theme | None) -> dict[int, dict[str, int]]:
     """The raw figure of every criterion for every area of the round.
 
@@ -80,7 +87,7 @@ def split_configure(
     """Store the split's criteria, bands and weights (validated by the pure module)."""
     from pb import split
 
-    require(rules.can_manage_round(actor, round), _("Only the round's managers can do this."))
+    require(rules.can_change_round(actor, round), _owner_only())
     require_phase(round, Action.SPLIT, _("The split is fixed once voting opens."))
     try:
         parsed = split.criteria_from_config(criteria)
@@ -128,7 +135,7 @@ def split_compute(*, actor: Any, round: Round) -> dict[str, Any]:
     """Compute the split from the stored settings and give every area its amount."""
     from pb import split
 
-    require(rules.can_manage_round(actor, round), _("Only the round's managers can do this."))
+    require(rules.can_change_round(actor, round), _owner_only())
     require_phase(round, Action.SPLIT, _("The split is fixed once voting opens."))
     criteria, inputs, theme = _split_inputs(round)
     try:
@@ -158,7 +165,12 @@ def split_override(
     """Change one area's amount, with a public reason; the rest is shared out again."""
     from pb import split
 
-    require(rules.can_manage_round(actor, round), _("Only the round's managers can do this."))
+    if not rules.in_round(round, area):
+        raise DomainError(_("That area is not taking part in this round."), field="area")
+    require(
+        rules.can_override_split(actor, round, area),
+        _("Only the area's managers or the round's owner can change the area's amount."),
+    )
     require_phase(round, Action.SPLIT, _("The split is fixed once voting opens."))
     if not reason.strip():
         raise DomainError(_("Write the public reason for changing this amount."), field="reason")
@@ -201,7 +213,7 @@ def split_override(
 
 def split_publish(*, actor: Any, round: Round) -> Round:
     """Publish the split table on the round's page; it must happen before voting opens."""
-    require(rules.can_manage_round(actor, round), _("Only the round's managers can do this."))
+    require(rules.can_change_round(actor, round), _owner_only())
     require_phase(round, Action.SPLIT, _("The split is fixed once voting opens."))
     if round.split_result is None:
         raise DomainError(_("Compute the split before publishing it."))

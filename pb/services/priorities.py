@@ -23,7 +23,15 @@ def themes_rank_refusal(*, user: Any, round: Round) -> str:
     profile = getattr(user, "profile", None)
     area = profile.home_area if profile else None
     if area is not None and round.round_areas.filter(area=area).exists():
-        return ""
+        if rules.is_checked_resident(user, area):
+            return ""
+        # The priorities feed the split of the money between areas: a home area anyone can
+        # declare would let a few sign-ups move it, so only checked residents rank.
+        return _(
+            "Only residents whose home area the council has checked can rank this round's "
+            "priorities. You can read them meanwhile; to get checked, see how on your details "
+            "page."
+        )
     names = ", ".join(round.areas.order_by("name").values_list("name", flat=True))
     if area is None:
         return _(
@@ -37,7 +45,8 @@ def themes_rank_refusal(*, user: Any, round: Round) -> str:
 
 
 def themes_rank(*, user: Any, round: Round, themes: Sequence[Theme]) -> list[ThemeRanking]:
-    """A resident ranks themes for their area (1st, 2nd, ...); ranking again replaces it."""
+    """A checked resident ranks themes for their area (1st, 2nd, ...); ranking again replaces
+    it."""
     require(rules.is_signed_in(user), _("Log in to rank the priorities."))
     require_phase(round, Action.RANK_THEMES, _("Priorities are not being ranked now."))
     refusal = themes_rank_refusal(user=user, round=round)

@@ -43,7 +43,12 @@ def profile_verify(
         area = stored.home_area
         if area is None:
             raise DomainError(_("This person has not said where they live yet."))
-        if not rules.can_manage_area(actor, area):
+        if rules.is_signed_in(actor) and actor.pk == stored.user_id:
+            raise NotAllowed(
+                _("Nobody checks their own details: ask another manager of your area."),
+                code="same_person",
+            )
+        if not rules.can_check_resident(actor, stored.user, area):
             raise NotAllowed(_("Only the managers of the resident's home area can check them."))
         if confirmed and seen is not None and seen != (stored.home_area_id, stored.birth_year):
             raise Conflict(

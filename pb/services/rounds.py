@@ -20,6 +20,13 @@ from pb.phases import ORDER, Phase, is_closed, is_frozen, is_later
 from pb.services.audit import audit
 from pb.services.guards import require
 
+def _owner_only() -> str:
+    return _(
+        "Only the round's owner (who created it) or an administrator can change the round as "
+        "a whole: its rules, budget, timetable and phases."
+    )
+
+
 RULE_FIELDS = (
     "budget",
     "currency",
@@ -85,7 +92,7 @@ def round_create(
 
 def round_update_rules(*, actor: Any, round: Round, reason: str = "", **changes: Any) -> Round:
     """Change budget, rules or eligibility. Refused once voting has opened (integrity)."""
-    require(rules.can_manage_round(actor, round), _("Only the round's managers can change it."))
+    require(rules.can_change_round(actor, round), _owner_only())
     if is_frozen(round.phase):
         raise NotAllowed(
             _(
@@ -124,7 +131,7 @@ def round_set_phase_windows(
     round: Round,
     windows: Iterable[tuple[str, dt.datetime, dt.datetime]],
 ) -> list[PhaseWindow]:
-    require(rules.can_manage_round(actor, round), _("Only the round's managers can change it."))
+    require(rules.can_change_round(actor, round), _owner_only())
     if is_frozen(round.phase):
         raise NotAllowed(_("Voting has opened, so the timetable is fixed."), code="frozen")
     rows = sorted(windows, key=lambda w: ORDER.index(Phase(w[0])))
@@ -163,7 +170,7 @@ def _after_phase_change(round_id: int, previous: str, target: str) -> None:
 
 def round_advance_phase(*, actor: Any, round: Round, to_phase: str, reason: str) -> Round:
     """A manager moves a round forward by hand; it needs a written reason for the record."""
-    require(rules.can_manage_round(actor, round), _("Only the round's managers can do this."))
+    require(rules.can_change_round(actor, round), _owner_only())
     if not reason.strip():
         raise DomainError(
             _("Say why you are moving the round on; it goes in the record."), field="reason"

@@ -174,9 +174,24 @@ class VoterCodesForm(forms.Form):
         empty_label=_("Any area of the round (the voter chooses)"),
     )
 
+    reason = forms.CharField(
+        label=_("Why more codes are needed now"),
+        required=False,
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_(
+            "Needed only while voting is open, when only an administrator can make codes. "
+            "It goes in the record."
+        ),
+    )
+
     def __init__(self, *args: Any, round: Round, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["area"].queryset = round.areas.order_by("name")  # type: ignore[attr-defined]
+        area = self.fields["area"]
+        area.queryset = round.areas.order_by("name")  # type: ignore[attr-defined]
+        if round.round_areas.count() > 1:
+            # A code without an area would vote in any of them: the service refuses it.
+            area.empty_label = _("Choose an area")  # type: ignore[attr-defined]
 
 
 class PaperHeaderForm(forms.Form):

@@ -547,7 +547,7 @@ def kiosk_cast(request: HttpRequest) -> HttpResponseBase:
 def kiosk_desk(request: HttpRequest, slug: str) -> HttpResponse:
     """Staff unlock this device as a kiosk (which logs them out of it) or lock others."""
     round_ = _round(slug, request.user)
-    if not rules.can_run_event(request.user, round_):
+    if not rules.can_open_event_desk(request.user, round_):
         raise PermissionDenied
     form = KioskUnlockForm(request.POST if "unlock" in request.POST else None, round=round_)
     if request.method == "POST" and "lock" in request.POST:
@@ -556,8 +556,12 @@ def kiosk_desk(request: HttpRequest, slug: str) -> HttpResponse:
         except ValueError:  # a made-up value is no kiosk of this round, not a server error
             raise Http404 from None
         kiosk = get_object_or_404(KioskSession, pk=kiosk_id, round=round_)
-        kiosk_services.kiosk_lock(actor=request.user, kiosk=kiosk)
-        messages.success(request, _("The kiosk is locked."))
+        try:
+            kiosk_services.kiosk_lock(actor=request.user, kiosk=kiosk)
+        except DomainError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, _("The kiosk is locked."))
         return redirect("kiosk_desk", slug=slug)
     if form.is_bound and form.is_valid():
         try:
@@ -600,14 +604,18 @@ def qr_svg(text: str) -> str:
 def voter_codes(request: HttpRequest, slug: str) -> HttpResponse:
     """Make a batch of codes and show them once, as a sheet to print and cut."""
     round_ = _round(slug, request.user)
-    if not rules.can_issue_voter_codes(request.user, round_):
+    if not rules.can_open_voter_codes(request.user, round_):
         raise PermissionDenied
     form = VoterCodesForm(request.POST or None, round=round_)
     if request.method == "POST" and form.is_valid():
         area = form.cleaned_data["area"]
         try:
             codes = code_services.voter_codes_issue(
-                actor=request.user, round=round_, count=form.cleaned_data["count"], area=area
+                actor=request.user,
+                round=round_,
+                count=form.cleaned_data["count"],
+                area=area,
+                reason=form.cleaned_data["reason"],
             )
         except DomainError as exc:
             add_domain_error(form, exc)
@@ -644,7 +652,7 @@ def voter_codes(request: HttpRequest, slug: str) -> HttpResponse:
 def paper_desk(request: HttpRequest, slug: str) -> HttpResponse:
     """Key one paper ballot: its number, then the choices as written on it."""
     round_ = _round(slug, request.user)
-    if not rules.can_run_event(request.user, round_):
+    if not rules.can_open_event_desk(request.user, round_):
         raise PermissionDenied
     params = request.POST if request.method == "POST" else request.GET
     areas = list(round_.areas.order_by("name"))
@@ -693,7 +701,7 @@ def paper_desk(request: HttpRequest, slug: str) -> HttpResponse:
             "spec": ballot.spec,
             "sentence": selectors.rule_sentence(ballot.spec),
             "counts": selectors.paper_counts(round=round_),
-            "can_reconcile": rules.can_reconcile(request.user, round_),
+            "can_reconcile": rules.can_open_reconciliation(request.user, round_),
         },
         status=400 if (header.errors or ballot.errors) else 200,
     )
@@ -703,7 +711,7 @@ def paper_desk(request: HttpRequest, slug: str) -> HttpResponse:
 def paper_reconcile(request: HttpRequest, slug: str) -> HttpResponse:
     """The manager's queue of paper ballots whose two keyings differ."""
     round_ = _round(slug, request.user)
-    if not rules.can_reconcile(request.user, round_):
+    if not rules.can_open_reconciliation(request.user, round_):
         raise PermissionDenied
     bound_pk = _int(request.POST.get("paper")) if request.method == "POST" else None
     bound_form = ReconcileForm(request.POST) if bound_pk else None
@@ -755,7 +763,9 @@ def paper_reconcile(request: HttpRequest, slug: str) -> HttpResponse:
 def event_desk(request: HttpRequest, slug: str) -> HttpResponse:
     """The staff page that runs a decision day: open, close, reveal, and links to the rest."""
     round_ = _round(slug, request.user)
-    if round_.style != RoundStyle.DECISION_DAY or not rules.can_run_event(request.user, round_):
+    if round_.style != RoundStyle.DECISION_DAY or not rules.can_open_event_desk(
+        request.user, round_
+    ):
         raise PermissionDenied
     rows = selectors.reveal_rows(round=round_)
     if request.method == "POST":
@@ -785,7 +795,7 @@ def event_desk(request: HttpRequest, slug: str) -> HttpResponse:
             "revealed": day.revealed if day else 0,
             "voting": allows(round_.phase, Action.VOTE),
             "can_open_close": rules.can_open_and_close(request.user, round_),
-            "can_reconcile": rules.can_reconcile(request.user, round_),
+            "can_reconcile": rules.can_open_reconciliation(request.user, round_),
         },
     )
 

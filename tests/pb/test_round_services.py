@@ -170,6 +170,7 @@ def test_theme_priorities_sum_points_per_area(world, user_factory):
     themes_rank(user=world.resident, round=world.round, themes=[world.parks, world.roads])
     neighbour = user_factory()
     neighbour.profile.home_area = world.north
+    neighbour.profile.verified = True
     neighbour.profile.save()
     themes_rank(user=neighbour, round=world.round, themes=[world.roads])
     # parks: 4 (1st); roads: 3 (2nd) + 4 (1st)

@@ -35,6 +35,8 @@ class VotingWorld:
         self.manager = UserFactory(role=Role.MANAGER, email="manager@example.org")
         self.north.managers.add(self.manager)
         self.south.managers.add(self.manager)
+        self.round.created_by = self.manager
+        self.round.save(update_fields=["created_by"])
         self.staff = UserFactory(role=Role.EVENT_STAFF, email="staff@example.org")
         self.staff2 = UserFactory(role=Role.EVENT_STAFF, email="staff2@example.org")
         self.resident = UserFactory(email="resident@example.org")
@@ -71,7 +73,8 @@ class VotingWorld:
         )
 
     def codes(self, n: int = 1, area: Any = None) -> list[str]:
-        return voter_codes_issue(actor=None, round=self.round, count=n, area=area)
+        """Codes from the command line; North's unless told (the round has several areas)."""
+        return voter_codes_issue(actor=None, round=self.round, count=n, area=area or self.north)
 
     def set(self, **fields: Any) -> None:
         for k, v in fields.items():

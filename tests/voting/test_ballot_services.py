@@ -216,7 +216,9 @@ def test_unknown_codes_codes_for_another_area_and_codes_when_disabled_are_refuse
     with pytest.raises(DomainError) as exc:
         ballot_cast(round=vw.round, voter_code=south_code, selections=ids(vw.trees))
     assert exc.value.code == "unknown_project"
-    [code_without_area] = vw.codes()
+    # Codes made before areas were required: the voter must still say where they vote.
+    code_without_area = "ACDEF-GHJKM"
+    VoterCode.objects.create(round=vw.round, code_hash=voter_code_hash(code_without_area))
     with pytest.raises(DomainError) as exc:
         ballot_cast(round=vw.round, voter_code=code_without_area, selections=ids(vw.trees))
     assert "area" in exc.value.fields
@@ -243,15 +245,16 @@ def test_voter_codes_are_short_unambiguous_unique_and_stored_as_keyed_hashes(vw)
 
 
 def test_only_managers_make_codes_and_not_after_voting(vw):
+    vw.set(phase="deliberation")
     with pytest.raises(NotAllowed):
-        voter_codes_issue(actor=vw.resident, round=vw.round, count=5)
+        voter_codes_issue(actor=vw.resident, round=vw.round, count=5, area=vw.north)
     with pytest.raises(DomainError):
-        voter_codes_issue(actor=vw.manager, round=vw.round, count=0)
+        voter_codes_issue(actor=vw.manager, round=vw.round, count=0, area=vw.north)
     with pytest.raises(DomainError):
         voter_codes_issue(actor=vw.manager, round=vw.round, count=5, area=vw.elsewhere)
     vw.set(phase="counting")
     with pytest.raises(NotAllowed):
-        voter_codes_issue(actor=vw.manager, round=vw.round, count=5)
+        voter_codes_issue(actor=vw.manager, round=vw.round, count=5, area=vw.north)
     assert not VoterCode.objects.exists()
 
 

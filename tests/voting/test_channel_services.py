@@ -154,6 +154,7 @@ def day(vw):
         phase="deliberation",
         budget=2_500_000,
         ballot_type="score",
+        created_by=vw.manager,
     )
     RoundArea.objects.create(round=round_, area=vw.north)
     vw.day_bids = [
@@ -164,11 +165,12 @@ def day(vw):
 
 
 def test_a_decision_day_opens_takes_scores_closes_and_reveals_bid_by_bid(vw, day):
+    # Codes are made before the doors open: once voting is open only an admin makes more.
+    codes = voter_codes_issue(actor=vw.manager, round=day, count=2)
     decision_day_open(actor=vw.manager, round=day)
     day.refresh_from_db()
     assert day.phase == "voting"
     kiosk = kiosk_unlock(actor=vw.staff, round=day, area=vw.north)
-    codes = voter_codes_issue(actor=vw.manager, round=day, count=2)
     for code, scores in zip(codes, [(9, 5, 7), (8, 6, 2)], strict=True):
         kiosk_cast(
             kiosk=kiosk,

@@ -165,6 +165,7 @@ def test_a_device_that_is_not_a_kiosk_says_so(client, vw):
 
 
 def test_a_manager_prints_a_sheet_of_voter_codes(client, vw):
+    vw.set(phase="deliberation")  # before voting opens (then only an admin makes codes)
     client.force_login(vw.manager)
     response = client.post(
         reverse("voter_codes", args=[vw.round.slug]), {"count": 3, "area": vw.north.pk}
@@ -209,7 +210,13 @@ def test_the_decision_day_desk_and_venue_screen(client, vw):
     from pb.models import RoundArea
     from tests.factories import RoundFactory
 
-    day = RoundFactory(slug="day", style="decision_day", phase="deliberation", ballot_type="score")
+    day = RoundFactory(
+        slug="day",
+        style="decision_day",
+        phase="deliberation",
+        ballot_type="score",
+        created_by=vw.manager,
+    )
     RoundArea.objects.create(round=day, area=vw.north)
     vw.proposal("Youth club", 100_000, round=day)
     client.force_login(vw.manager)
@@ -227,6 +234,7 @@ def test_each_printed_code_has_a_qr_code_that_opens_the_ballot_with_the_code_fil
 
     import segno
 
+    vw.set(phase="deliberation")
     client.force_login(vw.manager)
     html = client.post(
         reverse("voter_codes", args=[vw.round.slug]), {"count": 1, "area": vw.north.pk}
@@ -242,6 +250,7 @@ def test_each_printed_code_has_a_qr_code_that_opens_the_ballot_with_the_code_fil
     assert "code=" not in html.replace(f"#code={code}", "")  # the sheet shows no other form
 
     client.logout()
+    vw.set(phase="voting")
     ballot = client.get(
         reverse("vote", args=[vw.round.slug]), {"area": vw.north.pk, "code": code.lower()}
     )

@@ -17,6 +17,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from backend.accounts import rules as base_rules
 from backend.errors import DomainError, NotAllowed
 from pb.models import Area, Round, VoterCode
 from pb.phases import is_closed
@@ -65,24 +66,46 @@ def receipt_hash(receipt: str) -> str:
 
 
 def voter_codes_issue(
-    *, actor: Any, round: Round, count: int, area: Area | None = None
+    *, actor: Any, round: Round, count: int, area: Area | None = None, reason: str = ""
 ) -> list[str]:
     """Make ``count`` one-time voter codes for the round (and area); returns them formatted.
 
     The codes themselves are never stored, only their keyed hashes, so this is the one chance
-    to print them. ``actor=None`` is the command line, which needs shell access and is trusted.
+    to print them. In a round of several areas every code is for one area (an area-less code
+    would vote in any of them). While voting is open a new code is a new vote, so only an admin
+    makes one, with a reason; the audit entry names the codes by their hashes, the area and the
+    person. ``actor=None`` is the command line, which needs shell access and is trusted with
+    the phase, not with the area.
     """
-    if actor is not None and not rules.can_issue_voter_codes(actor, round):
-        raise NotAllowed(_("Only the round's managers can make voter codes."))
     if is_closed(round.phase):
         raise NotAllowed(_("Voting has closed, so no more codes can be made."), code="wrong_phase")
+    if area is not None and not round.round_areas.filter(area=area).exists():
+        raise DomainError(_("That area is not taking part in this round."), field="area")
+    if area is None and rules.codes_need_area(round):
+        raise DomainError(
+            _("Choose the area the codes are for: this round has several areas."), field="area"
+        )
+    if actor is not None:
+        if rules.codes_need_admin(round) and not base_rules.is_admin(actor):
+            raise NotAllowed(
+                _(
+                    "Voting is open, so only an administrator can make more codes, and they "
+                    "must say why."
+                ),
+                code="voting_open",
+            )
+        if not rules.can_issue_voter_codes(actor, round, area):
+            raise NotAllowed(_("Only the managers of this area can make its voter codes."))
+        if rules.codes_need_admin(round) and not reason.strip():
+            raise DomainError(
+                _("Say why codes are needed while voting is open; it goes in the record."),
+                field="reason",
+            )
     if not 1 <= count <= MAX_CODES_PER_BATCH:
         raise DomainError(
             _("Make between 1 and %(max)d codes at a time.") % {"max": MAX_CODES_PER_BATCH},
             field="count",
         )
-    if area is not None and not round.round_areas.filter(area=area).exists():
-        raise DomainError(_("That area is not taking part in this round."), field="area")
     codes: dict[str, str] = {}
     while len(codes) < count:
         code = random_code(VOTER_CODE_LENGTH)
@@ -91,11 +114,19 @@ def voter_codes_issue(
         VoterCode.objects.bulk_create(
             [VoterCode(round=round, area=area, code_hash=h) for h in codes], batch_size=2000
         )
+        # The record names each code by its keyed hash (useless without the key), so a code
+        # that votes can be traced to the batch, the area and the person that made it.
         audit(
             actor=actor,
             action="voting.codes_issued",
             round=round,
             area=area,
-            details={"count": count},
+            reason=reason.strip(),
+            details={
+                "count": count,
+                "area": area.pk if area else None,
+                "phase": round.phase,
+                "code_hashes": sorted(codes),
+            },
         )
     return [format_code(c) for c in codes.values()]

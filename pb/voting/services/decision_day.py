@@ -23,10 +23,10 @@ def _decision_round(actor: Any, round_: Round, *, reveal: bool = False) -> Decis
         raise DomainError(_("This round is not a decision day."))
     if reveal:
         # Reading out the results is the event team's job on the night, as in Poulton.
-        if not rules.can_run_event(actor, round_):
+        if not rules.can_open_event_desk(actor, round_):
             raise NotAllowed(_("Only the event staff and the round's managers reveal results."))
     elif not rules.can_open_and_close(actor, round_):
-        raise NotAllowed(_("Only the round's managers open and close the vote."))
+        raise NotAllowed(_("Only the round's owner opens and closes the vote."))
     day, _created = DecisionDay.objects.get_or_create(round=round_)
     return day
 

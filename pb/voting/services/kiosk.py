@@ -22,12 +22,12 @@ def kiosk_unlock(
     *, actor: Any, round: Round, area: Area, label: str = "", language: str = ""
 ) -> KioskSession:
     """Event staff unlock a device for one round and area, with the language voters see first."""
-    if not rules.can_run_event(actor, round):
-        raise NotAllowed(_("Only event staff and the round's managers can unlock a kiosk."))
     if is_closed(round.phase):
         raise NotAllowed(_("Voting has closed."), code="wrong_phase")
     if not round.round_areas.filter(area=area).exists():
         raise DomainError(_("That area is not taking part in this round."), field="area")
+    if not rules.can_run_event(actor, round, area):
+        raise NotAllowed(_("Only event staff and the area's managers can unlock its kiosks."))
     language = language or settings.LANGUAGE_CODE
     if language not in dict(settings.LANGUAGES):
         raise DomainError(_("That language is not offered here."), field="language")
@@ -50,8 +50,8 @@ def kiosk_unlock(
 
 
 def kiosk_lock(*, actor: Any, kiosk: KioskSession) -> KioskSession:
-    if not rules.can_run_event(actor, kiosk.round):
-        raise NotAllowed(_("Only event staff and the round's managers can lock a kiosk."))
+    if not rules.can_run_event(actor, kiosk.round, kiosk.area):
+        raise NotAllowed(_("Only event staff and the area's managers can lock its kiosks."))
     if kiosk.locked_at is None:
         kiosk.locked_at = timezone.now()
         kiosk.save(update_fields=["locked_at"])

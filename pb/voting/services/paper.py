@@ -9,6 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from backend.accounts import rules as base_rules
 from backend.errors import Conflict, DomainError, NotAllowed
 from pb.models import Area, Channel, Round
 from pb.phases import Action
@@ -48,8 +49,8 @@ def paper_entry_add(
     the reconciliation queue. The paper ballot row is locked (``select_for_update``) while the
     second keying is compared, so two people keying at once cannot both count it.
     """
-    if not rules.can_run_event(actor, round):
-        raise NotAllowed(_("Only event staff and the round's managers key paper ballots."))
+    if not rules.can_run_event(actor, round, area):
+        raise NotAllowed(_("Only event staff and the area's managers key its paper ballots."))
     require_phase(
         round,
         Action.KEY_PAPER,
@@ -103,10 +104,31 @@ def paper_entry_add(
 PAPER_DECISIONS = ("first", "second", "spoilt")
 
 
+def _require_reconciler(
+    actor: Any, paper: PaperBallot, entries: list[PaperEntry] | None = None
+) -> None:
+    if entries is None:
+        entries = list(paper.entries.select_related("area"))
+    if base_rules.is_signed_in(actor) and any(e.keyed_by_id == actor.pk for e in entries):
+        raise NotAllowed(
+            _(
+                "You keyed this ballot, so a different manager must settle it: two people "
+                "look at every disputed paper."
+            ),
+            code="same_person",
+        )
+    areas = list({e.area_id: e.area for e in entries}.values())
+    if not rules.can_reconcile(actor, paper.round, areas, [e.keyed_by_id for e in entries]):
+        raise NotAllowed(_("Only the managers of the ballot's area decide differing papers."))
+
+
 def paper_reconcile(*, actor: Any, paper: PaperBallot, decision: str, reason: str) -> PaperBallot:
-    """A manager settles a paper ballot whose keyings differ: one reading, or spoilt, and why."""
-    if not rules.can_reconcile(actor, paper.round):
-        raise NotAllowed(_("Only the round's managers decide differing paper ballots."))
+    """A manager settles a paper ballot whose keyings differ: one reading, or spoilt, and why.
+
+    The manager must manage every area the keyings name, and must not have keyed the ballot
+    themselves: a dispute is settled by a second pair of eyes.
+    """
+    _require_reconciler(actor, paper)
     require_phase(
         paper.round,
         Action.KEY_PAPER,
@@ -121,7 +143,8 @@ def paper_reconcile(*, actor: Any, paper: PaperBallot, decision: str, reason: st
         locked = PaperBallot.objects.select_for_update().select_related("round").get(pk=paper.pk)
         if locked.status != PaperStatus.MISMATCH:
             raise Conflict(_("This paper ballot has already been settled."))
-        entries = list(locked.entries.all())
+        entries = list(locked.entries.select_related("area"))
+        _require_reconciler(actor, locked, entries)
         chosen = None if decision == "spoilt" else entries[0 if decision == "first" else 1]
         if chosen is None or chosen.spoilt:
             locked.status = PaperStatus.SPOILT
