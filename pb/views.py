@@ -18,7 +18,7 @@ from django.views.decorators.http import require_POST
 from backend.accounts import rules as base_rules
 from backend.accounts import selectors as account_selectors
 from backend.accounts.models import Profile
-from backend.errors import DomainError
+from backend.errors import DomainError, NotAllowed
 from backend.exports import csv_writer
 from backend.forms import add_domain_error
 from pb import rules, selectors
@@ -380,6 +380,7 @@ def round_manage(request: HttpRequest, slug: str) -> HttpResponse:
     round_ = _round(slug, request.user)
     if not rules.can_manage_round(request.user, round_):
         raise PermissionDenied
+    refused = False
     posted = request.POST if request.method == "POST" else {}
     rules_form = RoundRulesForm(
         request.POST if "save_rules" in posted else None,
@@ -426,6 +427,10 @@ def round_manage(request: HttpRequest, slug: str) -> HttpResponse:
                 )
                 messages.success(request, _("The timetable is saved."))
             return redirect("round_manage", slug=slug)
+        except NotAllowed as exc:
+            # Said at the top of the page: a frozen round shows no forms to put it on.
+            messages.error(request, exc.message)
+            refused = True
         except DomainError as exc:
             add_domain_error(bound, exc)
     counts = selectors.review_counts(round=round_)
@@ -438,19 +443,18 @@ def round_manage(request: HttpRequest, slug: str) -> HttpResponse:
         )
         for ra in round_.round_areas.select_related("area")
     ]
-    return _render(
-        request,
-        "pb/round_manage.html",
-        {
-            "round": round_,
-            "rules_form": rules_form,
-            "phase_form": phase_form,
-            "timetable_form": timetable_form,
-            "areas": areas,
-            "frozen": not allows(round_.phase, Action.EDIT_RULES),
-        },
-        bound,
-    )
+    context = {
+        "round": round_,
+        "rules_form": rules_form,
+        "phase_form": phase_form,
+        "timetable_form": timetable_form,
+        "areas": areas,
+        "frozen": not allows(round_.phase, Action.EDIT_RULES),
+        "can_change": rules.can_change_round(request.user, round_),
+    }
+    if refused:
+        return render(request, "pb/round_manage.html", context, status=403)
+    return _render(request, "pb/round_manage.html", context, bound)
 
 
 @login_required
@@ -578,6 +582,7 @@ def round_split(request: HttpRequest, slug: str) -> HttpResponse:
         request.POST if "override" in request.POST else None, round=round_
     )
     error_form: Any = None
+    status = 0
     if request.method == "POST":
         try:
             if posting:
@@ -621,23 +626,27 @@ def round_split(request: HttpRequest, slug: str) -> HttpResponse:
                 messages.success(request, _("The split is published on the round's page."))
                 return redirect("round_split", slug=slug)
         except DomainError as exc:
-            target = override_form if "override" in request.POST else theme_form
-            add_domain_error(target, exc)
-            error_form = target
+            if isinstance(exc, NotAllowed) or "publish" in request.POST:
+                # At the top of the page: a fixed split shows no forms, publishing has none.
+                messages.error(request, exc.message)
+                status = exc.status
+            else:
+                target = override_form if "override" in request.POST else theme_form
+                add_domain_error(target, exc)
+                error_form = target
     round_.refresh_from_db()
-    return _render(
-        request,
-        "pb/round_split.html",
-        {
-            "round": round_,
-            "criterion_forms": criterion_forms,
-            "theme_form": theme_form,
-            "override_form": override_form,
-            "split": round_.split_result,
-            "editable": allows(round_.phase, Action.SPLIT),
-        },
-        error_form,
-    )
+    context = {
+        "round": round_,
+        "criterion_forms": criterion_forms,
+        "theme_form": theme_form,
+        "override_form": override_form,
+        "split": round_.split_result,
+        "editable": allows(round_.phase, Action.SPLIT),
+        "can_change": rules.can_change_round(request.user, round_),
+    }
+    if status:
+        return render(request, "pb/round_split.html", context, status=status)
+    return _render(request, "pb/round_split.html", context, error_form)
 
 
 @login_required

@@ -20,6 +20,7 @@ from pb.phases import ORDER, Phase, is_closed, is_frozen, is_later
 from pb.services.audit import audit
 from pb.services.guards import require
 
+
 def _owner_only() -> str:
     return _(
         "Only the round's owner (who created it) or an administrator can change the round as "

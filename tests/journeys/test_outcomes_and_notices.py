@@ -110,8 +110,9 @@ def test_a_resident_of_the_ward_is_told_before_the_priorities_form_that_it_is_no
     assert reverse("priorities", args=["green"]) not in page
     form = client.get(reverse("priorities", args=["green"])).content.decode()
     assert "your home area is Harbour" in form and "Send my priorities" not in form
-    # A resident of Marina gets the form.
+    # A checked resident of Marina gets the form.
     resident.profile.home_area = Area.objects.get(slug="marina")
+    resident.profile.verified = True
     resident.profile.save()
     form = client.get(reverse("priorities", args=["green"])).content.decode()
     assert "Send my priorities" in form
@@ -203,6 +204,8 @@ def test_the_split_page_computes_on_its_own_defaults(client):
         RoundArea.objects.create(round=round_, area=area)
     manager = UserFactory(role=Role.MANAGER)
     north.managers.add(manager)
+    round_.created_by = manager  # the split as a whole is the round owner's
+    round_.save(update_fields=["created_by"])
     client.force_login(manager)
     url = reverse("round_split", args=["city"])
     data = _form_defaults(client.get(url).content.decode(), 'name="configure"')

@@ -174,7 +174,8 @@ def test_frozen_rules_are_shown_as_fixed(client, world):
             "rule": "greedy",
         },
     )
-    assert response.status_code == 400
+    assert response.status_code == 403
+    assert "can no longer change" in response.content.decode()
     assert Round.objects.get(pk=world.round.pk).budget == 10_000_000
 
 
