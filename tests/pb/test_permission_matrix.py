@@ -581,6 +581,14 @@ def test_the_self_check_is_refused_on_the_residents_page_too(client, sw):
     profile.home_area, profile.birth_year = sw.south, 1970
     profile.save()
     client.force_login(sw.south_manager)
+    waiting = client.get(reverse("residents_check")).content.decode()
+    assert f'name="profile" value="{profile.pk}"' not in waiting  # not offered to them at all
+    client.force_login(sw.south_manager2)
+    assert (
+        f'name="profile" value="{profile.pk}"'
+        in client.get(reverse("residents_check")).content.decode()
+    )
+    client.force_login(sw.south_manager)
     response = client.post(
         reverse("residents_check"),
         {"profile": profile.pk, "decision": "confirm", "reason": ""},
