@@ -13,11 +13,11 @@ from backend.accounts.models import Profile
 def profiles_to_check(*, user: Any) -> QuerySet[Profile]:
     """Residents not yet checked whose home area this manager runs (a ward includes its
     neighbourhoods); everyone's for an admin. Never their own: nobody checks themselves."""
-    qs = (
-        Profile.objects.filter(verified=False, home_area__isnull=False)
-        .exclude(user_id=getattr(user, "pk", None))
-        .select_related("user", "home_area")
+    qs = Profile.objects.filter(verified=False, home_area__isnull=False).select_related(
+        "user", "home_area"
     )
+    if rules.is_signed_in(user):
+        qs = qs.exclude(user_id=user.pk)
     if not rules.is_admin(user):
         areas = user.managed_areas.all() if rules.manages_any_area(user) else []
         qs = qs.filter(Q(home_area__in=areas) | Q(home_area__parent__in=areas))
