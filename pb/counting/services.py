@@ -273,8 +273,9 @@ def round_count(*, round: Round, actor: Any = None) -> list[Tally]:
     Called by the ``tally_round`` task when voting closes, or by a manager during counting.
     Safe to run twice: the stored tallies are returned and the round only moves forward.
     """
-    if actor is not None and not rules.can_manage_round(actor, round):
-        raise NotAllowed(_("Only the round's managers can count it."))
+    if actor is not None and not rules.can_change_round(actor, round):
+        # Counting moves the whole round to its results: the round owner's call, or an admin's.
+        raise NotAllowed(_("Only the round's owner or an administrator can count it."))
     if not is_closed(round.phase):
         raise NotAllowed(
             _(

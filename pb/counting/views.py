@@ -102,7 +102,7 @@ def round_tally(request: HttpRequest, slug: str) -> HttpResponse:
         "round": round_,
         "tallies": [(t, selectors.tally_result(t)) for t in tallies],
         "closed": closed,
-        "can_count": closed and rules.can_manage_round(request.user, round_),
+        "can_count": closed and rules.can_change_round(request.user, round_),
         "uncounted": [
             a for a in services.count_scopes(round=round_) if (a.pk if a else None) not in counted
         ],

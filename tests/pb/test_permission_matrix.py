@@ -210,6 +210,19 @@ def test_round_wide_settings_belong_to_the_owner_or_an_admin(sw, clock):
     assert sw.round.min_age == 17 and sw.round.split_published_at is not None
 
 
+def test_counting_by_hand_moves_the_whole_round_so_only_its_owner_or_an_admin_does_it(sw):
+    from pb.counting.services import round_count
+    from pb.models import Tally
+
+    sw.set_phase("counting")
+    for actor in (sw.south_manager, sw.staff, sw.councillor):
+        with pytest.raises(NotAllowed):
+            round_count(round=sw.round, actor=actor)
+    assert not Tally.objects.exists() and Round.objects.get(pk=sw.round.pk).phase == "counting"
+    round_count(round=sw.round, actor=sw.owner)
+    assert Round.objects.get(pk=sw.round.pk).phase == "results"
+
+
 def test_an_owner_demoted_from_manager_no_longer_owns_the_round(sw):
     sw.owner.role = Role.RESIDENT
     sw.owner.save(update_fields=["role"])
