@@ -68,8 +68,12 @@ messages: install gettext
 	$(PY) manage.py makemessages $(addprefix -l ,$(LOCALES)) --no-location --no-obsolete $(MESSAGES_IGNORE)
 	$(PY) manage.py compilemessages $(addprefix -l ,$(LOCALES)) $(MESSAGES_IGNORE)
 
+# The whole suite in TEST_WORKERS processes (pytest-xdist; each has its own test database and
+# channel prefix). Work stealing, because a few tests (pabutools on the largest elections, the
+# crawl) take minutes: a worker that finishes early takes tests from the other.
+TEST_WORKERS ?= 2
 test: install browser gettext
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist worksteal --durations=15 $(PYTEST_ARGS)
 
 test-fast: install
 	$(PY) -m pytest -m "not slow and not e2e" $(PYTEST_ARGS)

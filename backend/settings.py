@@ -8,6 +8,7 @@ Redis. Every variable is listed in ``.env.example``.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import dj_database_url
@@ -131,7 +132,14 @@ if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL], "prefix": env_str("CHANNELS_PREFIX", "cp")},
+            # pytest-xdist gives each worker a database of its own, so room ids repeat between
+            # workers: a prefix per worker keeps their pub/sub groups apart on the one Redis.
+            # (PYTEST_XDIST_WORKER is set by the test runner, never by an operator.)
+            "CONFIG": {
+                "hosts": [REDIS_URL],
+                "prefix": env_str("CHANNELS_PREFIX", "cp")
+                + os.environ.get("PYTEST_XDIST_WORKER", ""),
+            },
         }
     }
     CACHES = {
