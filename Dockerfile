@@ -1,5 +1,7 @@
 FROM python:3.11-slim
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1
+# Any uvicorn run from this image refuses WebSocket frames over 64 KiB (as backend/settings.py).
+ENV UVICORN_WS_MAX_SIZE=65536
 RUN apt-get update && apt-get install -y --no-install-recommends \
       libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core curl \
     && rm -rf /var/lib/apt/lists/*

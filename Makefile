@@ -106,6 +106,8 @@ typecheck: install
 # PORT, PORT+2, ...; WS_SERVERS uvicorn servers (each WS_WORKERS workers) on WS_PORT, WS_PORT+2,
 # ...; WORKERS Celery workers; always one beat (docs/scaling.md). Put a proxy in front of them.
 WS_PORT ?= 8001
+# The largest WebSocket frame a client may send (WEBSOCKET_MAX_BYTES in backend/settings.py).
+WS_MAX_SIZE := 65536
 BROKER_PORT ?= 6380
 WEB_SERVERS ?= 1
 WEB_WORKERS ?= 3
@@ -135,7 +137,7 @@ stack: install
 	for i in $$(seq 0 $$(($(WS_SERVERS) - 1))); do \
 		echo "WebSockets on ws://$(HOST):$$(($(WS_PORT) + 2 * i))/ws/ (uvicorn)"; \
 		$(VENV)/bin/uvicorn backend.asgi:application --host $(HOST) --port $$(($(WS_PORT) + 2 * i)) \
-			--workers $(WS_WORKERS) --no-access-log & \
+			--workers $(WS_WORKERS) --ws-max-size $(WS_MAX_SIZE) --no-access-log & \
 	done; \
 	for i in $$(seq 0 $$(($(WEB_SERVERS) - 1))); do \
 		echo "HTTP on http://$(HOST):$$(($(PORT) + 2 * i))/ (gunicorn gthread)"; \

@@ -80,6 +80,12 @@ if not DEBUG:
 ROOT_URLCONF = "backend.urls"
 WSGI_APPLICATION = "backend.wsgi.application"
 ASGI_APPLICATION = "backend.asgi.application"
+#: The largest WebSocket frame a client may send (64 KiB): `runserver` (daphne) reads these;
+#: uvicorn gets `--ws-max-size 65536` (Makefile, docker-compose.yml, UVICORN_WS_MAX_SIZE in the
+#: Dockerfile) and the room consumer answers an error frame to anything larger that gets through.
+WEBSOCKET_MAX_BYTES = 64 * 1024
+DAPHNE_WEBSOCKET_MAX_MESSAGE_SIZE = WEBSOCKET_MAX_BYTES
+DAPHNE_WEBSOCKET_MAX_FRAME_SIZE = WEBSOCKET_MAX_BYTES
 
 TEMPLATES = [
     {

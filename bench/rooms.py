@@ -262,7 +262,7 @@ class RawReader(asyncio.Protocol):
                 f"GET {self.path} HTTP/1.1\r\nHost: {self.host}:{self.port}\r\n"
                 "Upgrade: websocket\r\nConnection: Upgrade\r\n"
                 f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n"
-                "Origin: http://127.0.0.1\r\n\r\n"
+                f"Origin: http://{self.host}:{self.port}\r\n\r\n"
             ).encode()
         )
 
@@ -445,7 +445,9 @@ def speaker_process(
         conns: list[Any] = []
         for cookie in cookies:
             ws = await connect(
-                url, origin="http://127.0.0.1", additional_headers={"Cookie": cookie}
+                url,
+                origin="http" + url[2:].split("/ws/")[0],  # the Origin check wants the port
+                additional_headers={"Cookie": cookie},
             )  # type: ignore[arg-type]
             await ws.send(json.dumps({"type": "join", "last_seq": 10**12}))
             conns.append(ws)

@@ -6,12 +6,20 @@ re-reading from the log any it has not seen (events can reach a process slightly
 or not at all while Redis restarts), so every client receives every event exactly once and in
 order. Live events reach the connection from its room's hub (``deliberation.hub``), one per
 room and process. See docs/live-protocol.md.
+
+A connection is bounded: frames over ``MAX_FRAME_BYTES`` get an ``error`` frame (the servers
+refuse larger ones before they reach here, see ``FRAME_LIMIT_CONFIGS``), each connection may
+send ``FRAME_BURST`` frames at once and ``FRAME_RATE`` a second after that (an ``error`` frame
+for each one over, and a close once ``STRIKES_BEFORE_CLOSE`` of them pile up), and replays the
+whole log at most once. A person's sockets close when they log out or their account is closed.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
+import time
+from collections.abc import Callable
 from typing import Any
 
 from channels.db import database_sync_to_async
@@ -28,6 +36,27 @@ from deliberation.models import Room
 
 CLOSE_NOT_FOUND = 4404
 CLOSE_NOT_ALLOWED = 4403
+#: The person logged out or their account was closed.
+CLOSE_SIGNED_OUT = 4401
+#: The connection kept sending faster than the limit after being told.
+CLOSE_TOO_FAST = 4429
+
+#: The largest frame a client may send, in bytes (UTF-8). uvicorn (``--ws-max-size``) and
+#: daphne (``DAPHNE_WEBSOCKET_MAX_*``) refuse larger ones before they reach the consumer.
+MAX_FRAME_BYTES = 64 * 1024
+#: Frames a connection may send at once, and how many a second it earns back.
+FRAME_BURST = 30
+FRAME_RATE = 5.0
+#: Frames refused for speed that a connection may pile up (one is forgiven a second) before it
+#: is closed: a client that is a little too fast is told; one that floods is cut off.
+STRIKES_BEFORE_CLOSE = 20
+#: A join that would replay more than this many events counts as a full replay, like
+#: ``last_seq`` 0: each connection gets one.
+FULL_REPLAY_EVENTS = 200
+#: The largest ``last_seq`` a client may send: JavaScript's largest exact integer.
+MAX_LAST_SEQ = 2**53 - 1
+#: The clock of the frame limits (tests stop it).
+frame_clock: Callable[[], float] = time.monotonic
 
 
 def _readable(room_id: int, user: Any) -> bool | None:
@@ -65,6 +94,37 @@ def scope_language(scope: dict[str, Any]) -> str:
         return settings.LANGUAGE_CODE
 
 
+def _frame_size(text_data: str | None, bytes_data: bytes | None) -> int:
+    if bytes_data is not None:
+        return len(bytes_data)
+    if text_data is None:
+        return 0
+    # A character is 1 to 4 bytes: encode only when the length alone cannot tell.
+    if len(text_data) * 4 <= MAX_FRAME_BYTES:
+        return len(text_data)
+    return len(text_data.encode("utf-8", "surrogatepass"))
+
+
+def _still_signed_in(user_id: int, session_key: str | None) -> bool:
+    """The account is active and, for a socket opened with a session, the session still exists
+    (logging out deletes it): a backstop for a close announcement the channel layer lost."""
+    from django.contrib.auth import get_user_model
+    from django.contrib.sessions.backends.base import SessionBase
+
+    if not get_user_model().objects.filter(pk=user_id, is_active=True).exists():
+        return False
+    if not session_key:
+        return True
+    from importlib import import_module
+
+    store: SessionBase = import_module(settings.SESSION_ENGINE).SessionStore()
+    return bool(store.exists(session_key))
+
+
+class SignedOut(DomainError):
+    code = "signed_out"
+
+
 class RoomConsumer(AsyncJsonWebsocketConsumer):
     # No channel per connection: the room's hub receives for every connection of the process.
     channel_layer_alias = "rooms-use-the-hub"
@@ -75,11 +135,21 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
     joined = False
     catching_up = False
     last_seq = 0
+    #: Whether this connection is counted in its room's presence (a signed-in person who joined).
+    counted = False
+    full_replays = 0
+    tokens = float(FRAME_BURST)
+    strikes = 0.0
+    checked_at = 0.0
+    closing = False
+    user_id: int | None = None
+    session_key: str | None = None
 
     async def connect(self) -> None:
         self.room_id = int(self.scope["url_route"]["kwargs"]["room_id"])
         self.user = self.scope.get("user")
         self.language = scope_language(self.scope)
+        self.checked_at = frame_clock()
         await self.accept()
         readable = await database_sync_to_async(_readable)(self.room_id, self.user)
         if readable is None:
@@ -88,25 +158,83 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
         if not readable:
             await self.close(code=CLOSE_NOT_ALLOWED)
             return
+        if rules.is_signed_in(self.user):
+            self.user_id = self.user.pk
+            session = self.scope.get("session")
+            self.session_key = getattr(session, "session_key", None) if session else None
+            await hubs.watch_account(self.user_id, self)
         self.hub = await hubs.enter(self.room_id, self)
-        await hubs.presence_changed(self.room_id, +1)
 
     async def disconnect(self, code: int) -> None:
+        if self.user_id is not None:
+            hubs.unwatch_account(self.user_id, self)
         if self.hub is not None:
             hub, self.hub = self.hub, None
             await hubs.leave(hub, self)
-            await hubs.presence_changed(self.room_id, -1)
+        if self.counted:
+            self.counted = False
+            assert self.user_id is not None
+            await hubs.person_left(self.room_id, self.user_id)
+
+    def _take_token(self) -> bool:
+        """One frame's worth of the connection's allowance (a token bucket); False when it
+        has none left, which also adds a strike (strikes fade at one a second)."""
+        now = frame_clock()
+        elapsed = max(0.0, now - self.checked_at)
+        self.checked_at = now
+        self.tokens = min(float(FRAME_BURST), self.tokens + elapsed * FRAME_RATE)
+        self.strikes = max(0.0, self.strikes - elapsed)
+        if self.tokens >= 1:
+            self.tokens -= 1
+            return True
+        self.strikes += 1
+        return False
 
     async def receive(
         self, text_data: str | None = None, bytes_data: bytes | None = None, **kwargs: Any
     ) -> None:
-        try:
-            frame = json.loads(text_data or "")
-        except ValueError:
-            with translation.override(self.language):
-                await self.send_error("bad_json", _("Frames must be JSON objects."))
+        if self.hub is None or self.closing:
             return
+        with translation.override(self.language):
+            if not self._take_token():
+                if self.strikes > STRIKES_BEFORE_CLOSE:
+                    await self.send_error(
+                        "rate_limited", _("Too many frames, too fast: this connection is closed.")
+                    )
+                    await self.shut(CLOSE_TOO_FAST)
+                else:
+                    await self.send_error(
+                        "rate_limited",
+                        _("Too many frames, too fast: at most %(rate)s a second.")
+                        % {"rate": int(FRAME_RATE)},
+                    )
+                return
+            if _frame_size(text_data, bytes_data) > MAX_FRAME_BYTES:
+                await self.send_error(
+                    "too_large",
+                    _("Frames may be at most %(kib)s KiB.") % {"kib": MAX_FRAME_BYTES // 1024},
+                )
+                return
+            try:
+                frame = json.loads(text_data or "")
+            except ValueError:
+                await self.send_error("bad_json", _("Frames must be JSON objects."))
+                return
         await self.receive_json(frame)
+
+    async def shut(self, code: int) -> None:
+        """Close this connection with ``code``; frames still queued are ignored."""
+        self.closing = True
+        with contextlib.suppress(Exception):
+            await self.close(code=code)
+
+    async def signed_out(self) -> None:
+        """Called by the hubs when this person logged out or their account was closed."""
+        if self.closing:
+            return
+        with translation.override(self.language), contextlib.suppress(Exception):
+            await self.send_error("signed_out", _("You are logged out: log in again to take part."))
+        await self.shut(CLOSE_SIGNED_OUT)
 
     async def receive_json(self, content: Any, **kwargs: Any) -> None:
         if self.hub is None:
@@ -120,13 +248,22 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
                 if content.get("type") == "join":
                     await self.join(content)
                 else:
-                    await database_sync_to_async(_perform)(
-                        self.language, self.room_id, self.user, content
-                    )
+                    protocol.action_for(content)
+                    await database_sync_to_async(self._perform_checked)(content)
+            except SignedOut as exc:
+                await self.send_error(exc.code, exc.message, ref=content.get("ref"))
+                await self.shut(CLOSE_SIGNED_OUT)
             except DomainError as exc:
                 await self.send_error(
                     exc.code, exc.message, ref=content.get("ref"), fields=exc.fields
                 )
+
+    def _perform_checked(self, content: dict[str, Any]) -> None:
+        """Carry out a frame (in the database thread), first making sure a signed-in person
+        still is: the account active and the session not logged out."""
+        if self.user_id is not None and not _still_signed_in(self.user_id, self.session_key):
+            raise SignedOut(_("You are logged out: log in again to take part."))
+        _perform(self.language, self.room_id, self.user, content)
 
     async def send_error(
         self, code: str, detail: str, *, ref: Any = None, fields: dict[str, list[str]] | None = None
@@ -140,15 +277,38 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
 
     async def join(self, frame: dict[str, Any]) -> None:
         last_seq = frame.get("last_seq", 0)
-        if isinstance(last_seq, bool) or not isinstance(last_seq, int) or last_seq < 0:
+        if (
+            isinstance(last_seq, bool)
+            or not isinstance(last_seq, int)
+            or not 0 <= last_seq <= MAX_LAST_SEQ
+        ):
             raise protocol.ProtocolError(
-                _("'last_seq' must be a whole number, 0 or more."), field="last_seq", code="invalid"
+                _("'last_seq' must be a whole number from 0 to %(max)s.") % {"max": MAX_LAST_SEQ},
+                field="last_seq",
+                code="invalid",
             )
         current = await database_sync_to_async(current_seq)(self.room_id)
         # A client cannot have seen more than the log holds; trusting it would skip live events.
+        last_seq = min(last_seq, current)
+        if current > 0 and (last_seq == 0 or current - last_seq > FULL_REPLAY_EVENTS):
+            if self.full_replays:
+                raise protocol.ProtocolError(
+                    _(
+                        "This connection has already replayed the whole room: join with the "
+                        "last event you received, or reconnect."
+                    ),
+                    field="last_seq",
+                    code="replay_limit",
+                )
+            self.full_replays += 1
         self.joined = False
-        self.last_seq = min(last_seq, current)
+        self.last_seq = last_seq
         await self._catch_up()
+        if not self.counted and self.user_id is not None and self.hub is not None:
+            # Counted once joined (a socket that only connects is nobody), before the count
+            # it is told, so a person sees themselves among the people here.
+            self.counted = True
+            await hubs.person_arrived(self.room_id, self.user_id)
         await self.send_json(
             {
                 "type": "joined",

@@ -27,7 +27,7 @@ from django.core.cache import cache
 
 from deliberation import selectors
 from deliberation.models import Room
-from deliberation.services import group_name
+from deliberation.services import ACCOUNTS_GROUP, group_name
 
 logger = logging.getLogger(__name__)
 
@@ -59,6 +59,10 @@ class Member(Protocol):
 
     async def close_quietly(self) -> None: ...
 
+    async def signed_out(self) -> None: ...
+
+    session_key: str | None
+
 
 class RoomHubs:
     """The process's live-room state: one instance, ``hubs``, per process.
@@ -71,6 +75,7 @@ class RoomHubs:
         self.rooms: dict[tuple[int, int], RoomHub] = {}
         self.presence_pending: set[int] = set()
         self.tasks: set[asyncio.Task[None]] = set()
+        self.accounts: dict[int, AccountWatch] = {}
 
     @staticmethod
     def key(room_id: int) -> tuple[int, int]:
@@ -130,20 +135,71 @@ class RoomHubs:
         if not task.cancelled() and task.exception() is not None:
             logger.error("Room hub of room %s stopped", hub.room_id, exc_info=task.exception())
 
-    # --- Presence: a count per room in the cache, announced at most once a PRESENCE_INTERVAL
+    # --- Presence: signed-in people who joined, per room, in the cache; announced at most once
+    # a PRESENCE_INTERVAL. A person with several tabs open counts once: a count per person and
+    # room says how many of their connections joined, and only its 0 <-> 1 steps move the
+    # room's count (each step is one atomic increment, so concurrent tabs cannot double it).
 
-    async def presence_changed(self, room_id: int, delta: int) -> None:
-        key = presence_key(room_id)
+    async def person_arrived(self, room_id: int, user_id: int) -> None:
         try:
-            await cache.aadd(key, 0, timeout=PRESENCE_TTL)
-            await cache.aincr(key, delta)
+            mine = person_key(room_id, user_id)
+            await cache.aadd(mine, 0, timeout=PRESENCE_TTL)
+            if await cache.aincr(mine) == 1:
+                await cache.aadd(presence_key(room_id), 0, timeout=PRESENCE_TTL)
+                await cache.aincr(presence_key(room_id))
         except Exception:  # the cache (Redis) is down: presence is a nicety, the room goes on
             logger.warning("Presence not counted for room %s", room_id, exc_info=True)
             return
+        self._presence_changed(room_id)
+
+    async def person_left(self, room_id: int, user_id: int) -> None:
+        try:
+            if await cache.adecr(person_key(room_id, user_id)) <= 0:
+                await cache.adecr(presence_key(room_id))
+        except ValueError:  # the count expired meanwhile: nothing to take away
+            return
+        except Exception:  # the cache (Redis) is down
+            logger.warning("Presence not counted for room %s", room_id, exc_info=True)
+            return
+        self._presence_changed(room_id)
+
+    def _presence_changed(self, room_id: int) -> None:
         if room_id in self.presence_pending:
             return
         self.presence_pending.add(room_id)
         self.spawn(self._announce_presence(room_id))
+
+    # --- Accounts: a person's sockets close when they log out or their account is closed
+
+    async def watch_account(self, user_id: int, member: Member) -> None:
+        """Close ``member`` when ``user_id``'s account is announced closed (see
+        ``services.account_sockets_close``). One subscription per process and loop, to one
+        group, whatever the number of people: closes are rare, connections are many."""
+        key = id(asyncio.get_running_loop())
+        watch = self.accounts.get(key)
+        if watch is None or watch.task is None or watch.task.done():
+            watch = self.accounts[key] = AccountWatch()
+            watch.task = asyncio.get_running_loop().create_task(watch.run())
+            watch.task.add_done_callback(_log_watch_end)
+        watch.members.setdefault(user_id, set()).add(member)
+        ready = asyncio.ensure_future(watch.ready.wait())
+        try:
+            await asyncio.wait({ready, watch.task}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            ready.cancel()
+
+    def unwatch_account(self, user_id: int, member: Member) -> None:
+        watch = self.accounts.get(id(asyncio.get_running_loop()))
+        if watch is None:
+            return
+        members = watch.members.get(user_id)
+        if members is not None:
+            members.discard(member)
+            if not members:
+                del watch.members[user_id]
+        if not watch.members and watch.task is not None:
+            watch.task.cancel()
+            del self.accounts[id(asyncio.get_running_loop())]
 
     async def _announce_presence(self, room_id: int) -> None:
         try:
@@ -162,6 +218,44 @@ class RoomHubs:
 
 def presence_key(room_id: int) -> str:
     return f"{PRESENCE_KEY_PREFIX}:{room_id}"
+
+
+def person_key(room_id: int, user_id: int) -> str:
+    return f"{PRESENCE_KEY_PREFIX}:{room_id}:{user_id}"
+
+
+class AccountWatch:
+    """This process's subscription to ``ACCOUNTS_GROUP``: closes the local connections of a
+    person whose account was announced closed (all of them, or those of one session)."""
+
+    def __init__(self) -> None:
+        self.members: dict[int, set[Member]] = {}
+        self.ready = asyncio.Event()
+        self.task: asyncio.Task[None] | None = None
+
+    async def run(self) -> None:
+        layer = get_channel_layer()
+        assert layer is not None, "live rooms need a channel layer"
+        channel = await layer.new_channel("room-accounts.")
+        await layer.group_add(ACCOUNTS_GROUP, channel)
+        self.ready.set()
+        try:
+            while True:
+                message = await layer.receive(channel)
+                if message.get("type") != "account.closed":
+                    continue
+                session = message.get("session") or None
+                for member in list(self.members.get(message.get("user"), ())):
+                    if session is None or member.session_key == session:
+                        hubs.spawn(member.signed_out())
+        finally:
+            with contextlib.suppress(Exception):
+                await layer.group_discard(ACCOUNTS_GROUP, channel)
+
+
+def _log_watch_end(task: asyncio.Task[None]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        logger.warning("Account watch stopped: %r", task.exception())
 
 
 async def presence_count(room_id: int) -> int:

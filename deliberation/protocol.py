@@ -181,12 +181,18 @@ FACILITATOR_ACTIONS = frozenset(
 )
 
 
-def perform(room_id: int, user: Any, frame: Any) -> None:
-    """Carry out one client frame (other than ``join``) for ``user`` in room ``room_id``."""
+def action_for(frame: Any) -> Callable[[int, Any, dict[str, Any]], None]:
+    """The action a frame asks for; ``ProtocolError`` when it is not an object or its type is
+    unknown (the consumer asks first, so such a frame costs no trip to the database)."""
     if not isinstance(frame, dict):
         raise ProtocolError(_("Frames must be JSON objects."), code="bad_json")
     kind = frame.get("type")
     action = ACTIONS.get(kind) if isinstance(kind, str) else None
     if action is None:
         raise ProtocolError(_("Unknown frame type %(kind)r.") % {"kind": kind}, code="unknown_type")
-    action(room_id, user, frame)
+    return action
+
+
+def perform(room_id: int, user: Any, frame: Any) -> None:
+    """Carry out one client frame (other than ``join``) for ``user`` in room ``room_id``."""
+    action_for(frame)(room_id, user, frame)

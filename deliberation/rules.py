@@ -8,10 +8,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.contrib.auth.models import AnonymousUser
+
 from backend.accounts import rules as base
 from deliberation.models import Mute, Room, RoomState
 from pb import rules as pb_rules
-from pb.models import Area, Round
+from pb.models import Area, Proposal, Round
 from pb.phases import Action, Phase, allows
 
 is_signed_in = base.is_signed_in
@@ -56,15 +58,39 @@ def lives_in(user: Any, area: Area) -> bool:
     return False
 
 
+def is_checked(user: Any) -> bool:
+    """The council has checked the person's home area and age (``Profile.verified``): declaring
+    an area is not enough to speak for it."""
+    profile = getattr(user, "profile", None)
+    return bool(profile is not None and profile.verified)
+
+
 def is_eligible(user: Any, room: Room) -> bool:
-    """Signed in, not muted here and, in an area's room, living in that area."""
+    """Signed in, not muted here and, in an area's room, a checked resident of that area."""
     if not base.is_signed_in(user):
         return False
     if can_run_room(user, room):
         return True
     if is_muted(user, room):
         return False
-    return room.area is None or lives_in(user, room.area)
+    return room.area is None or (is_checked(user) and lives_in(user, room.area))
+
+
+def needs_check(user: Any, room: Room) -> bool:
+    """A signed-in person who may only read an area's room until the council checks where they
+    live (they are told how to get checked)."""
+    return (
+        room.area is not None
+        and base.is_signed_in(user)
+        and not is_checked(user)
+        and not can_run_room(user, room)
+    )
+
+
+def can_mention_proposal(proposal: Proposal) -> bool:
+    """A proposal a contribution may name: every reader of a room sees its title, so it must be
+    one anybody may see, not a draft (``pb.rules.can_see_proposal``) and not hidden."""
+    return not proposal.hidden and pb_rules.can_see_proposal(AnonymousUser(), proposal)
 
 
 def can_take_part(user: Any, room: Room) -> bool:

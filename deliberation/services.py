@@ -25,6 +25,7 @@ from django.db import transaction
 from django.db.models import Count
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from backend.accounts.models import User
 from backend.errors import Conflict, DomainError, NotAllowed, NotFound
@@ -59,6 +60,16 @@ TIMER_MAX_SECONDS = 4 * 60 * 60
 #: Cache keys of the rate limits start with this (tests give each test its own).
 RATE_KEY_PREFIX = "delib-rate"
 POLL_MAX_OPTIONS = 10
+#: What a resident the council has not checked yet is told in an area's room (frame and page).
+CHECK_FIRST = gettext_noop(
+    "Only residents the council has checked speak in an area's room; you can follow it here. "
+    "To be checked, give your home area and birth year on your profile page: the council "
+    "checks them against the electoral register and tells you when it is done."
+)
+
+
+#: The group every process's account watch listens on (see ``account_sockets_close``).
+ACCOUNTS_GROUP = "room-accounts"
 
 
 def group_name(room_id: int) -> str:
@@ -76,18 +87,35 @@ def _broadcast(room_id: int, seq: int, text: str) -> None:
     of the process behind a loop that is busy fanning out, capping contributions a second.
     Order and completeness do not depend on it; connections re-read the log on any gap.
     """
+    _group_send(group_name(room_id), {"type": "room.event", "seq": seq, "text": text})
+
+
+def _group_send(group: str, message: dict[str, Any]) -> None:
     layer = get_channel_layer()
     if layer is None:
         return
-    message = {"type": "room.event", "seq": seq, "text": text}
     loop = getattr(SyncToAsync.threadlocal, "main_event_loop", None)
     if loop is not None and loop.is_running():
-        future = asyncio.run_coroutine_threadsafe(
-            layer.group_send(group_name(room_id), message), loop
-        )
+        future = asyncio.run_coroutine_threadsafe(layer.group_send(group, message), loop)
         future.add_done_callback(_log_failure)
         return
-    async_to_sync(layer.group_send)(group_name(room_id), message)
+    async_to_sync(layer.group_send)(group, message)
+
+
+def account_sockets_close(*, user_id: int, session_key: str = "") -> None:
+    """Close the live-room sockets of a person who logged out (those of ``session_key``) or
+    whose account was closed (all of them), in every server process.
+
+    Called after the fact is committed (the logout signal, ``accounts.events``). If the
+    channel layer is down the announcement is lost, so each frame a signed-in socket sends
+    also checks the account and session (``consumers._still_signed_in``).
+    """
+    try:
+        _group_send(
+            ACCOUNTS_GROUP, {"type": "account.closed", "user": user_id, "session": session_key}
+        )
+    except Exception:
+        logger.warning("Sockets of account %s not told to close", user_id, exc_info=True)
 
 
 def _log_failure(future: concurrent.futures.Future[None]) -> None:
@@ -132,6 +160,8 @@ def _require_part(user: Any, room: Room) -> None:
     if not allows(room.round.phase, Action.COMMENT):
         raise NotAllowed(_("The round's current phase does not take contributions."))
     if not rules.can_take_part(user, room):
+        if rules.needs_check(user, room):
+            raise NotAllowed(_(CHECK_FIRST), code="not_checked")
         raise NotAllowed(_("Only residents of this room's area may take part."))
 
 
@@ -212,6 +242,10 @@ def room_create(
         raise DomainError(_("A room must end after it starts."), field="ends_at")
     if proposal is not None and proposal.round_id != round.pk:
         raise DomainError(_("The proposal belongs to another round."), field="proposal")
+    if proposal is not None and not rules.can_mention_proposal(proposal):
+        raise DomainError(
+            _("A room can only be about a proposal everyone may see."), field="proposal"
+        )
     if area is not None and not round.areas.filter(pk=area.pk).exists():
         raise DomainError(_("The area does not take part in this round."), field="area")
     with transaction.atomic():
@@ -297,8 +331,10 @@ def contribution_say(
                 raise NotFound(_("There is no such contribution to reply to."), field="reply_to")
         about = None
         if proposal is not None:
+            # Whoever reads the room would see the proposal's title: a draft (known to its
+            # author and managers only) or a hidden proposal cannot be named, even by them.
             about = Proposal.objects.filter(round=room.round_id, pk=proposal).first()
-            if about is None or about.hidden:
+            if about is None or not rules.can_mention_proposal(about):
                 raise NotFound(_("There is no such proposal in this round."), field="proposal")
         elif parent is not None and parent.proposal_id is not None:
             # A reply is about what it answers: "against" under an argument for a proposal is
@@ -312,6 +348,12 @@ def contribution_say(
                     code="invalid",
                 )
             about = room.proposal
+        if about is not None and not rules.can_mention_proposal(about):
+            raise DomainError(
+                _("That proposal has been hidden: name another one."),
+                field="proposal",
+                code="invalid",
+            )
         _rate_limit(by, "say", SAY_LIMIT_PER_MINUTE)
         contribution = Contribution.objects.create(
             room=room,
@@ -404,6 +446,25 @@ def contribution_hide(*, room: Room | int, by: Any, contribution: int, reason: A
             event.data = {**event.data, "text": "", "hidden": True}
             event.save(update_fields=["data"])
         _emit(room, "hidden", {"contribution": target.pk, "reason": reason})
+
+
+def proposal_scrub(*, proposal_id: int) -> int:
+    """Remove a proposal's title from every room's log, once it is hidden (``pb.events``
+    announces it): late readers and replays then show the argument without the title. The
+    contribution keeps its link to the proposal. Returns how many logged events changed."""
+    changed = 0
+    with transaction.atomic():
+        events = RoomEvent.objects.select_for_update().filter(
+            type="said", data__proposal__id=proposal_id
+        )
+        for event in events:
+            event.data = {
+                **event.data,
+                "proposal": {"id": proposal_id, "title": "", "hidden": True},
+            }
+            event.save(update_fields=["data"])
+            changed += 1
+    return changed
 
 
 def participant_mute(*, room: Room | int, by: Any, user: int, reason: Any) -> Mute:

@@ -122,6 +122,7 @@ def _page_context(request: HttpRequest, room: Room) -> dict[str, Any]:
         },
         "can_run": can_run,
         "can_take_part": rules.can_take_part(user, room),
+        "check_first": _(services.CHECK_FIRST) if rules.needs_check(user, room) else "",
         "is_muted": rules.is_muted(user, room),
         "my_hand_up": rules.is_signed_in(user) and any(p["id"] == user.pk for p in state["queue"]),
         "kinds": ContributionKind.choices,

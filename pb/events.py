@@ -6,8 +6,9 @@ its ``AppConfig.ready``. An announcement is delivered after the transaction that
 commits, never before and never for a rolled-back change. A subscriber that fails raises into
 the caller (the count's Celery task, which is retried), so nothing is dropped silently.
 
-This is not a model signal: it is announced explicitly by the one service that knows the fact
-(``pb.counting.services.round_count``), and the subscribers are listed in one place each.
+These are not model signals: each is announced explicitly by the one service that knows the
+fact (``pb.counting.services.round_count``, ``pb.services.proposals.proposal_hide``), and the
+subscribers are listed in one place each.
 """
 
 from __future__ import annotations
@@ -38,5 +39,27 @@ def round_counted_announce(*, round_id: int) -> None:
     def deliver() -> None:
         for handler in tuple(_round_counted):
             handler(round_id)
+
+    transaction.on_commit(deliver)
+
+
+ProposalHidden = Callable[[int], None]
+
+_proposal_hidden: list[ProposalHidden] = []
+
+
+def proposal_hidden_subscribe(handler: ProposalHidden) -> None:
+    """Call ``handler(proposal_id)`` after a proposal is hidden and the hiding committed (rooms
+    take its title out of their logs). Subscribing twice keeps one subscription."""
+    if handler not in _proposal_hidden:
+        _proposal_hidden.append(handler)
+
+
+def proposal_hidden_announce(*, proposal_id: int) -> None:
+    """Announce, once the current transaction commits, that the proposal is hidden."""
+
+    def deliver() -> None:
+        for handler in tuple(_proposal_hidden):
+            handler(proposal_id)
 
     transaction.on_commit(deliver)

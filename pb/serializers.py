@@ -42,11 +42,22 @@ class PhaseWindowSerializer(serializers.ModelSerializer):
 
 
 class RoundAreaSerializer(serializers.ModelSerializer):
+    """An area of a round; its allocation and the reason for an override stay null until the
+    split is published (the split page is where managers work on them before that)."""
+
     area = AreaSerializer(read_only=True)
+    allocation = serializers.SerializerMethodField()
+    override_reason = serializers.SerializerMethodField()
 
     class Meta:
         model = RoundArea
         fields = ["area", "allocation", "override_reason"]
+
+    def get_allocation(self, obj: RoundArea) -> int | None:
+        return obj.allocation if obj.round.split_published_at else None
+
+    def get_override_reason(self, obj: RoundArea) -> str | None:
+        return obj.override_reason if obj.round.split_published_at else None
 
 
 class RoundSerializer(serializers.ModelSerializer):

@@ -1,6 +1,9 @@
+from typing import Any
+
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 
+from backend.accounts.events import account_closed_announce
 from backend.accounts.models import Notification, Profile, User
 
 
@@ -25,6 +28,12 @@ class UserAdmin(BaseUserAdmin):
     add_fieldsets = (
         (None, {"classes": ("wide",), "fields": ("email", "role", "password1", "password2")}),
     )
+
+    def save_model(self, request: Any, obj: User, form: Any, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        if change and "is_active" in form.changed_data and not obj.is_active:
+            # A deactivated account stops at once, open live-room sockets included.
+            account_closed_announce(user_id=obj.pk)
 
 
 admin.site.register(Notification)

@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 from backend.accounts.services import notify, user_language
 from backend.errors import Conflict, DomainError, NotAllowed
 from pb import rules
+from pb.events import proposal_hidden_announce
 from pb.models import (
     Area,
     DetailsRead,
@@ -446,6 +447,8 @@ def proposal_hide(
         proposal.save(update_fields=["hidden", "image_hidden", "hidden_reason", "updated_at"])
         what = "image" if image_only else "proposal"
         _event(proposal, _hidden_text(image_only, reason.strip()))
+        if not image_only:
+            proposal_hidden_announce(proposal_id=proposal.pk)
         audit(
             actor=actor,
             action=f"moderation.hide_{what}",

@@ -24,6 +24,8 @@ from tests.conftest import need_redis
 from tests.factories import AreaFactory, RoundFactory, UserFactory
 
 ORIGIN = [(b"origin", b"http://127.0.0.1")]
+#: What a browser on http://127.0.0.1/ sends with the handshake: its Origin and the Host.
+SAME_ORIGIN = [*ORIGIN, (b"host", b"127.0.0.1")]
 
 
 @dataclass
@@ -37,10 +39,13 @@ class Scene:
     bob: User
 
 
-def make_resident(area: Area | None, **kwargs: Any) -> User:
+def make_resident(area: Area | None, *, checked: bool = True, **kwargs: Any) -> User:
+    """A resident of ``area``, whose home area the council has checked unless ``checked`` is
+    False (only checked residents speak in an area's room)."""
     user = UserFactory(**kwargs)
     if area is not None:
         user.profile.home_area = area
+        user.profile.verified = checked
         user.profile.save()
     return user
 

@@ -17,7 +17,7 @@ from backend.asgi import application
 from deliberation import services
 from deliberation.models import Contribution, Poll, PollVote, Reaction, RoomEvent
 from tests.deliberation.conftest import (
-    ORIGIN,
+    SAME_ORIGIN,
     communicator,
     connected,
     frames_until,
@@ -497,6 +497,11 @@ BAD_FRAMES = [
     ('{"type": "hand", "raised": false}', "conflict"),
     ('{"type": "poll_vote", "poll": 999999, "option": 1}', "not_found"),
     ('{"type": "join", "last_seq": -1}', "invalid"),
+    ('{"type": "join", "last_seq": 18446744073709551616}', "invalid"),  # 2**64
+    ('{"type": "join", "last_seq": 1e400}', "invalid"),  # infinity, once parsed
+    ('{"type": "join", "last_seq": ' + "9" * 5000 + "}", "bad_json"),  # too many digits
+    (json.dumps({"type": "say", "kind": "message", "text": "x" * 70_000}), "too_large"),
+    ("\u00e9" * 40_000, "too_large"),  # 40,000 characters, 80,000 bytes
     ('{"type": "join", "last_seq": "soon"}', "invalid"),
     ('{"type": "next_speaker"}', "not_allowed"),
     ('{"type": "agenda", "step": 1}', "not_allowed"),
@@ -634,7 +639,9 @@ def test_a_signed_in_resident_speaks_through_the_whole_asgi_stack():
 
     async def go():
         comm = WebsocketCommunicator(
-            application, f"/ws/rooms/{scene.room.pk}/", headers=[*ORIGIN, (b"cookie", cookie)]
+            application,
+            f"/ws/rooms/{scene.room.pk}/",
+            headers=[*SAME_ORIGIN, (b"cookie", cookie)],
         )
         assert (await comm.connect())[0]
         await comm.send_json_to({"type": "join", "last_seq": 1})

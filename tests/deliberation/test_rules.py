@@ -21,6 +21,7 @@ def people(scene):
     return {
         "anonymous": AnonymousUser(),
         "resident": scene.alice,
+        "unchecked resident": make_resident(scene.area, checked=False),
         "resident elsewhere": make_resident(AreaFactory()),
         "resident without area": make_resident(None),
         "muted resident": muted,
@@ -35,6 +36,7 @@ def people(scene):
 MATRIX = [
     ("anonymous", True, False, False, False),
     ("resident", True, True, True, False),
+    ("unchecked resident", True, False, True, False),  # declared the area; not checked yet
     ("resident elsewhere", True, False, True, False),
     ("resident without area", True, False, True, False),
     ("muted resident", True, False, False, False),

@@ -35,7 +35,9 @@ def test_redis_cache_round_trip():
 
 async def _ping_once() -> dict:
     communicator = WebsocketCommunicator(
-        application, "/ws/ping/", headers=[(b"origin", b"http://127.0.0.1")]
+        application,
+        "/ws/ping/",
+        headers=[(b"origin", b"http://127.0.0.1"), (b"host", b"127.0.0.1")],
     )
     connected, _ = await communicator.connect()
     assert connected
