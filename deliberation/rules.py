@@ -13,7 +13,7 @@ from django.contrib.auth.models import AnonymousUser
 from backend.accounts import rules as base
 from deliberation.models import Mute, Room, RoomState
 from pb import rules as pb_rules
-from pb.models import Area, Proposal, Round
+from pb.models import Proposal, Round
 from pb.phases import Action, Phase, allows
 
 is_signed_in = base.is_signed_in
@@ -45,24 +45,10 @@ def is_muted(user: Any, room: Room) -> bool:
     return base.is_signed_in(user) and Mute.objects.filter(room=room, user=user).exists()
 
 
-def lives_in(user: Any, area: Area) -> bool:
-    """True when the person's home area is ``area`` or a neighbourhood inside it."""
-    profile = getattr(user, "profile", None)
-    node = profile.home_area if profile is not None else None
-    seen: set[int] = set()
-    while node is not None and node.pk not in seen:
-        if node.pk == area.pk:
-            return True
-        seen.add(node.pk)
-        node = node.parent
-    return False
-
-
 def is_checked(user: Any) -> bool:
     """The council has checked the person's home area and age (``Profile.verified``): declaring
     an area is not enough to speak for it."""
-    profile = getattr(user, "profile", None)
-    return bool(profile is not None and profile.verified)
+    return pb_rules.is_checked_resident(user)
 
 
 def is_eligible(user: Any, room: Room) -> bool:
@@ -73,7 +59,7 @@ def is_eligible(user: Any, room: Room) -> bool:
         return True
     if is_muted(user, room):
         return False
-    return room.area is None or (is_checked(user) and lives_in(user, room.area))
+    return room.area is None or pb_rules.is_checked_resident(user, room.area)
 
 
 def needs_check(user: Any, room: Room) -> bool:
