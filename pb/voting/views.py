@@ -732,6 +732,12 @@ def paper_reconcile(request: HttpRequest, slug: str) -> HttpResponse:
     titles = dict(round_.proposals.values_list("pk", "title"))
     queue = []
     for paper in selectors.reconciliation_queue(round=round_):
+        keyed = list(paper.entries.all())
+        areas = list({e.area_id: e.area for e in keyed}.values())
+        if not all(pb_rules.can_act_in_area(request.user, round_, a) for a in areas):
+            continue  # another area's paper: its own managers settle it
+        # A paper this person keyed is shown without the form: someone else settles it.
+        decidable = rules.can_reconcile(request.user, round_, areas, [e.keyed_by_id for e in keyed])
         entries = [
             (
                 e,
@@ -747,7 +753,7 @@ def paper_reconcile(request: HttpRequest, slug: str) -> HttpResponse:
             if bound_pk == paper.pk and bound_form
             else ReconcileForm(auto_id=f"id_{paper.pk}_%s")
         )
-        queue.append((paper, entries, form))
+        queue.append((paper, entries, form if decidable else None))
     return render(
         request,
         "voting/reconcile.html",

@@ -144,6 +144,7 @@ def test_a_decision_day_runs_from_open_to_the_results_reveal(page, live_server, 
         phase="deliberation",
         budget=2_000_000,
         ballot_type="score",
+        created_by=world.manager,  # opening and closing the vote is the round owner's
     )
     RoundArea.objects.create(round=day, area=world.north)
     bids = [

@@ -584,9 +584,18 @@ def test_the_keyer_is_refused_on_the_reconciliation_page_too(client, sw):
         {"paper": paper.pk, "decision": "first", "reason": "I know what I meant"},
     )
     assert response.status_code == 400
-    assert "different manager must settle it" in response.content.decode()
+    html = response.content.decode()
+    assert "Ballot P1" in html and "another manager of the area decides it" in html
+    assert 'name="paper" value' not in html  # no form to settle their own paper
     paper.refresh_from_db()
     assert paper.status == "mismatch"
+    # Another manager of South gets the form; North's manager does not see South's paper.
+    client.force_login(sw.south_manager2)
+    html = client.get(reverse("paper_reconcile", args=[sw.round.slug])).content.decode()
+    assert f'name="paper" value="{paper.pk}"' in html
+    client.force_login(sw.owner)
+    html = client.get(reverse("paper_reconcile", args=[sw.round.slug])).content.decode()
+    assert "Ballot P1" not in html
 
 
 def test_the_self_check_is_refused_on_the_residents_page_too(client, sw):
