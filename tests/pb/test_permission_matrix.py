@@ -127,6 +127,15 @@ def test_no_area_less_codes_in_a_round_of_several_areas(sw):
     assert not VoterCode.objects.exists()
 
 
+def test_the_command_line_also_needs_an_area_in_a_round_of_several_areas(sw, tmp_path):
+    from django.core.management import CommandError, call_command
+
+    out = tmp_path / "codes.csv"
+    with pytest.raises(CommandError, match="several areas"):
+        call_command("issue_voter_codes", sw.round.pk, "--count", "3", "--out", str(out))
+    assert not VoterCode.objects.exists() and not out.exists()
+
+
 def test_area_less_codes_are_still_fine_in_a_single_area_round(sw):
     RoundArea.objects.filter(round=sw.round, area=sw.south).delete()
     assert len(voter_codes_issue(actor=sw.owner, round=sw.round, count=2)) == 2
