@@ -8,6 +8,7 @@ Redis. Every variable is listed in ``.env.example``.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from pathlib import Path
 
@@ -54,6 +55,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
+    "axes",
     "backend.accounts",
     "pb",
     "deliberation",
@@ -71,6 +73,8 @@ MIDDLEWARE = [
     "backend.middleware.AccountLanguageMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: it turns a locked-out log-in into the "wait" page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 if not DEBUG:
@@ -213,6 +217,22 @@ AUTH_PASSWORD_VALIDATORS = [
 # staff, councillors, facilitators, admins) for a working day, so a forgotten session on a
 # shared computer at a venue does not keep their powers (``backend.accounts.apps``).
 STAFF_SESSION_SECONDS = env_int("STAFF_SESSION_HOURS", 8) * 60 * 60
+# Log-in lock-out (django-axes): after LOGIN_FAILURE_LIMIT wrong passwords for one account, or
+# from one client address, that account or address waits LOGIN_COOLOFF_MINUTES (a 429 page that
+# says what to do). Failures are kept in the database (Django's admin lists them; `manage.py
+# axes_reset` clears them); a successful log-in clears the account's count.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 10)
+AXES_COOLOFF_TIME = dt.timedelta(minutes=env_int("LOGIN_COOLOFF_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "backend.accounts.lockout.locked_out"
+AXES_USERNAME_CALLABLE = "backend.accounts.lockout.login_name"
+AXES_CLIENT_IP_CALLABLE = "backend.client_ip.client_ip"
+AXES_VERBOSE = False
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "dashboard"
 LOGOUT_REDIRECT_URL = "home"
@@ -228,7 +248,13 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "backend.api.exception_handler",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
+    # How many proxies in front of the app append to X-Forwarded-For; 0 trusts only the
+    # connection's address, so a client cannot choose the address its throttle counts against.
+    "NUM_PROXIES": env_int("NUM_PROXIES", 0),
 }
+#: Refused voter codes one client address (or one kiosk) may send before it must wait:
+#: "count/period" with period s, m, h or d (pb/voting/throttles.py).
+VOTER_CODE_FAILURES = env_str("VOTER_CODE_FAILURES", "20/hour")
 SPECTACULAR_SETTINGS = {
     "TITLE": "Commonpurse API",
     "DESCRIPTION": "Participatory budgeting rounds, proposals, ballots and outcome feedback.",

@@ -1,8 +1,11 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
@@ -13,6 +16,7 @@ from django.views.i18n import set_language as django_set_language
 
 from backend.accounts import services
 from backend.accounts.forms import ProfileForm, SignUpForm
+from backend.accounts.lockout import lockout_clear
 from backend.accounts.models import Profile
 from backend.errors import DomainError
 from backend.forms import add_domain_error
@@ -99,3 +103,13 @@ def language_set(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated:
         services.user_language_set(user=request.user, language=language)
     return response
+
+
+class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
+    """Django's own, and a new password set by the e-mailed link ends a log-in lock-out for
+    that account (the person has shown they hold the address)."""
+
+    def form_valid(self, form: Any) -> HttpResponse:
+        response = super().form_valid(form)
+        lockout_clear(email=form.user.email)
+        return response

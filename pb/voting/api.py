@@ -1,8 +1,11 @@
 """REST endpoints for casting ballots and reading turnout. HTTP only: the work is in services.
 
-``POST /api/v1/rounds/{id}/ballots/`` answers 201 with the receipt, 409 when this account or
-code has already voted, 400 for a malformed or ineligible ballot, 403 outside the voting phase;
-every error in the one JSON shape of ``backend.api``.
+``POST /api/v1/rounds/{id}/ballots/`` answers 201 with the receipt, 409 when this account has
+already voted or the voter code cannot be used (one answer, word for word, whether the code is
+unknown, used, malformed or for another area, so nobody can test codes without spending them),
+400 for a malformed or ineligible ballot, 403 outside the voting phase, 429 with
+``Retry-After`` after too many refused codes from one client (``pb.voting.throttles``); every
+error in the one JSON shape of ``backend.api``.
 
 A cast with a voter code and no credentials (no session cookie, no ``Authorization`` header),
 the bulk of a voting rush, skips DRF's request wrapping, content negotiation and serializer:
@@ -21,6 +24,7 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import permissions, serializers, status
 from rest_framework.request import Request
@@ -32,8 +36,16 @@ from backend.errors import DomainError
 from pb.models import Round
 from pb.phases import Phase
 from pb.voting import selectors
-from pb.voting.services.casting import CASTING_FIELDS, Receipt, ballot_cast, ballot_cast_with_code
+from pb.voting.services.casting import (
+    CASTING_FIELDS,
+    CODE_NOT_ACCEPTED,
+    Receipt,
+    ballot_cast,
+    ballot_cast_with_code,
+    code_not_accepted,
+)
 from pb.voting.services.codes import receipt_hash
+from pb.voting.throttles import VoterCodeFailures
 
 
 class BallotInSerializer(serializers.Serializer):
@@ -42,7 +54,9 @@ class BallotInSerializer(serializers.Serializer):
         '{"12": 7}; ranking: {"12": 1, "15": 2} (1 = first choice).'
     )
     area = serializers.IntegerField(required=False, allow_null=True)
-    voter_code = serializers.CharField(required=False, allow_blank=True, max_length=40)
+    # No length limit here: a code of the wrong shape gets the same answer as an unknown or
+    # used one (pb.voting.services.casting.code_not_accepted), not a validation message.
+    voter_code = serializers.CharField(required=False, allow_blank=True)
     own_bid = serializers.IntegerField(required=False, allow_null=True)
 
 
@@ -111,6 +125,9 @@ class BallotCreateView(APIView):
         data = _anonymous_code_cast(request)
         if data is None:
             return super().dispatch(request, *args, **kwargs)
+        throttle = VoterCodeFailures(request)
+        if throttle.blocked:
+            return _throttled(throttle)
         try:
             receipt = ballot_cast_with_code(
                 round_id=kwargs["pk"],
@@ -120,6 +137,8 @@ class BallotCreateView(APIView):
                 own_bid=data.get("own_bid"),
             )
         except DomainError as exc:
+            if exc.code == CODE_NOT_ACCEPTED:
+                throttle.refused()
             return _json(error_body(exc.status, exc.code, exc.message, exc.fields), exc.status)
         return _json(_receipt_body(receipt), status.HTTP_201_CREATED)
 
@@ -127,9 +146,15 @@ class BallotCreateView(APIView):
         request=BallotInSerializer,
         responses={
             201: ReceiptSerializer,
-            400: OpenApiResponse(description="Malformed or ineligible ballot, unknown code"),
+            400: OpenApiResponse(description="Malformed or ineligible ballot"),
             403: OpenApiResponse(description="The round is not in its voting phase"),
-            409: OpenApiResponse(description="This account or code has already voted"),
+            409: OpenApiResponse(
+                description="This account has already voted, or the voter code cannot be "
+                "used (unknown, used, malformed or for another area: one answer for all)"
+            ),
+            429: OpenApiResponse(
+                description="Too many refused voter codes from this client; see Retry-After"
+            ),
         },
     )
     def post(self, request: Request, pk: int) -> Response:
@@ -137,18 +162,37 @@ class BallotCreateView(APIView):
             Round.objects.exclude(phase=Phase.DRAFT).only(*CASTING_FIELDS),
             pk=pk,
         )
-        data = BallotInSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        fields: dict[str, Any] = data.validated_data
-        receipt = ballot_cast(
-            round=round_,
-            selections=fields["selections"],
-            area_id=fields.get("area"),
-            voter=request.user,
-            voter_code=fields.get("voter_code", ""),
-            own_bid=fields.get("own_bid"),
-        )
+        raw_code = request.data.get("voter_code") if hasattr(request.data, "get") else None
+        throttle = VoterCodeFailures(request) if raw_code not in (None, "") else None
+        if throttle is not None and throttle.blocked:
+            return _throttled(throttle)  # type: ignore[return-value]
+        try:
+            if raw_code is not None and not isinstance(raw_code, str | int):
+                raise code_not_accepted()  # a list or an object is no code either
+            data = BallotInSerializer(data=request.data)
+            data.is_valid(raise_exception=True)
+            fields: dict[str, Any] = data.validated_data
+            receipt = ballot_cast(
+                round=round_,
+                selections=fields["selections"],
+                area_id=fields.get("area"),
+                voter=request.user,
+                voter_code=fields.get("voter_code", ""),
+                own_bid=fields.get("own_bid"),
+            )
+        except DomainError as exc:
+            if throttle is not None and exc.code == CODE_NOT_ACCEPTED:
+                throttle.refused()
+            raise
         return Response(_receipt_body(receipt), status=status.HTTP_201_CREATED)
+
+
+def _throttled(throttle: VoterCodeFailures) -> HttpResponse:
+    """429 with Retry-After: this client has had too many voter codes refused for now."""
+    detail = _("Too many voter codes were refused from here. Wait, then try again.")
+    response = _json(error_body(429, "throttled", detail), status.HTTP_429_TOO_MANY_REQUESTS)
+    response["Retry-After"] = throttle.retry_after()
+    return response
 
 
 def _receipt_body(receipt: Receipt) -> dict[str, Any]:

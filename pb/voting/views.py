@@ -53,6 +53,7 @@ from pb.voting.services import codes as code_services
 from pb.voting.services import decision_day as decision_day_services
 from pb.voting.services import kiosk as kiosk_services
 from pb.voting.services import paper as paper_services
+from pb.voting.throttles import VoterCodeFailures
 
 KIOSK_SESSION_KEY = "voting_kiosk"
 RECEIPT_COOKIE = "voting_receipt"
@@ -321,6 +322,25 @@ def _cast(request: HttpRequest, flow: Flow) -> HttpResponse | casting_services.R
     form = _ballot_form(flow, data=request.POST)
     if not form.is_valid():
         return _choose(request, flow, form)
+    throttle = None
+    if flow.with_code:
+        throttle = VoterCodeFailures(request, kiosk_id=flow.kiosk.pk if flow.kiosk else None)
+        if throttle.blocked:
+            response = _message(
+                request,
+                _("Too many wrong voter codes"),
+                _(
+                    "Too many voter codes were refused here. Wait %(minutes)s minutes, then "
+                    "try again with the code printed on your letter. If it still does not "
+                    "work, ask the council or a member of staff."
+                )
+                % {"minutes": max(1, -(-int(throttle.retry_after()) // 60))},
+                status=429,
+                round_=flow.round,
+                base=flow.base,
+            )
+            response["Retry-After"] = throttle.retry_after()
+            return response
     try:
         if flow.kiosk is not None:
             return kiosk_services.kiosk_cast(
@@ -338,9 +358,19 @@ def _cast(request: HttpRequest, flow: Flow) -> HttpResponse | casting_services.R
             own_bid=form.own_bid_value(),
         )
     except Conflict as exc:
-        return _message(
-            request, _("Already voted"), exc.message, status=409, round_=flow.round, base=flow.base
-        )
+        if exc.code != casting_services.CODE_NOT_ACCEPTED:
+            return _message(
+                request,
+                _("Already voted"),
+                exc.message,
+                status=409,
+                round_=flow.round,
+                base=flow.base,
+            )
+        if throttle is not None:
+            throttle.refused()
+        add_domain_error(form, exc)
+        return _choose(request, flow, form)
     except NotAllowed as exc:
         return _message(request, _("Voting is not open"), exc.message, status=403, base=flow.base)
     except DomainError as exc:

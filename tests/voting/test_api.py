@@ -39,7 +39,8 @@ def test_a_voter_code_casts_without_an_account_then_gets_a_409(vw):
     assert api_for().post(url(vw), payload, format="json").status_code == 201
     again = api_for().post(url(vw), payload, format="json")
     assert again.status_code == 409
-    assert again.json()["error"]["code"] == "already_voted"
+    # The same answer as for a code that never existed (tests/abuse/test_voter_codes.py).
+    assert again.json()["error"]["code"] == "code_not_accepted"
     assert PendingBallot.objects.count() == 1
 
 
@@ -77,13 +78,14 @@ def test_an_over_budget_ballot_gets_a_400_and_the_voter_can_try_again(vw):
     assert client.post(url(vw), {"selections": over[:2]}, format="json").status_code == 201
 
 
-def test_ineligible_voters_and_unknown_codes_get_a_400(vw):
+def test_ineligible_voters_get_a_400_and_unknown_codes_the_one_code_refusal(vw):
     response = api_for().post(url(vw), {"selections": [vw.trees.pk]}, format="json")
     assert response.status_code == 400 and response.json()["error"]["code"] == "ineligible"
     response = api_for().post(
         url(vw), {"selections": [vw.trees.pk], "voter_code": "XXXXX-XXXXX"}, format="json"
     )
-    assert response.status_code == 400
+    assert response.status_code == 409
+    assert response.json()["error"]["code"] == "code_not_accepted"
     assert "voter_code" in response.json()["error"]["fields"]
 
 

@@ -89,7 +89,7 @@ def test_a_voter_code_votes_without_an_account_choosing_the_area_first(client, v
     wrong = client.post(
         reverse("vote_cast", args=[vw.round.slug]), {**data, "voter_code": "AAAAA-AAAAA"}
     )
-    assert wrong.status_code == 400 and "We do not know that voter code" in wrong.content.decode()
+    assert wrong.status_code == 400 and "This voter code cannot be used" in wrong.content.decode()
 
 
 @pytest.mark.parametrize(

@@ -19,6 +19,7 @@ from functools import cache
 from typing import Any
 
 from django.db import IntegrityError, connection, transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -34,6 +35,7 @@ from pb.voting.selectors import ballot_spec
 from pb.voting.services.checking import check_selections
 from pb.voting.services.codes import (
     RECEIPT_LENGTH,
+    code_shape_ok,
     format_code,
     random_code,
     receipt_hash,
@@ -263,28 +265,22 @@ def ballot_cast(
     code_row: VoterCode | None = None
     signed_in = base_rules.is_signed_in(voter)
     age_band = ""
+    canonical: dict[str, int] | None = None
     if voter_code.strip():
         if channel == Channel.ONLINE and not round.voter_codes_enabled:
             raise DomainError(_("This round does not take voter codes online."), field="voter_code")
-        code_row = (
-            _found_code[0]  # read with the round by ballot_cast_with_code
-            if _found_code is not None
-            else VoterCode.objects.filter(round=round, code_hash=voter_code_hash(voter_code))
-            .only("pk", "area_id")
-            .first()
-        )
-        if code_row is None:
-            raise DomainError(
-                _("We do not know that voter code for this round. Check it and try again."),
-                field="voter_code",
-                code="unknown_code",
+        if area_id is not None:
+            # The ballot is checked before the code, so a bad ballot says the same whatever
+            # the code: nobody learns that a code is good without spending it (issue 13).
+            canonical = check_selections(
+                ballot_spec(round=round, area_id=area_id), selections, own_bid=own_bid
             )
-        if code_row.area_id is not None:
-            if area_id is not None and area_id != code_row.area_id:
-                raise DomainError(
-                    _("Your voter code is for another area."), field="area", code="ineligible"
-                )
-            area_id = code_row.area_id
+        code_row = _usable_code(round, voter_code, _found_code)
+        if code_row is None or (
+            code_row.area_id is not None and area_id not in (None, code_row.area_id)
+        ):
+            raise code_not_accepted()
+        area_id = area_id if area_id is not None else code_row.area_id
         if area_id is None:
             raise DomainError(_("Choose the area you are voting in."), field="area")
     elif channel != Channel.ONLINE:
@@ -297,8 +293,9 @@ def ballot_cast(
             field="voter_code",
             code="ineligible",
         )
-    spec = ballot_spec(round=round, area_id=area_id)
-    canonical = check_selections(spec, selections, own_bid=own_bid)
+    if canonical is None:
+        spec = ballot_spec(round=round, area_id=area_id)
+        canonical = check_selections(spec, selections, own_bid=own_bid)
     try:
         receipt = ballot_write(
             round_=round,
@@ -311,12 +308,52 @@ def ballot_cast(
             today=today,
         )
     except IntegrityError as exc:
-        if code_row is not None:
-            raise Conflict(
-                _("This voter code has already been used to vote."), code="already_voted"
-            ) from exc
+        if code_row is not None:  # a simultaneous cast with the same code won
+            raise code_not_accepted() from exc
         raise Conflict(_("You have already voted in this round."), code="already_voted") from exc
     return receipt
+
+
+#: The one answer for a voter code that is unknown, used, malformed or for another area.
+CODE_NOT_ACCEPTED = "code_not_accepted"
+
+
+def code_not_accepted() -> Conflict:
+    """The same refusal, word for word, for every code that cannot vote: a code that was used
+    answered differently from one that never existed, so codes could be tested without being
+    spent (issue 13). A 409 as before for a used code, the commonest case."""
+    return Conflict(
+        _(
+            "This voter code cannot be used. Check that you typed it as printed on your letter "
+            "and chose the area the letter is for. Each code votes once: if you have already "
+            "voted with it, your vote is counted."
+        ),
+        field="voter_code",
+        code=CODE_NOT_ACCEPTED,
+    )
+
+
+def _usable_code(
+    round_: Round, voter_code: str, found: tuple[VoterCode | None] | None
+) -> VoterCode | None:
+    """The round's code that has not voted yet, or None (unknown, used or not a code's shape).
+
+    ``found`` is the row ``ballot_cast_with_code`` read with the round (its ``used`` flag too).
+    """
+    if not code_shape_ok(voter_code):
+        return None
+    if found is not None:
+        row = found[0]
+    else:
+        row = (
+            VoterCode.objects.filter(round=round_, code_hash=voter_code_hash(voter_code))
+            .annotate(used=Exists(Participation.objects.filter(voter_code=OuterRef("pk"))))
+            .only("pk", "area_id")
+            .first()
+        )
+    if row is None or getattr(row, "used", False):
+        return None
+    return row
 
 
 def _columns(model: Any, names: tuple[str, ...], prefix: str = "") -> str:
@@ -359,7 +396,9 @@ def _round_and_code_sql() -> str:
     qn = connection.ops.quote_name
     round_cols = _columns(Round, _round_fields(), "r.")
     return (
-        f"SELECT {round_cols}, c.{qn('id')}, c.{qn('area_id')}"  # noqa: S608
+        f"SELECT {round_cols}, c.{qn('id')}, c.{qn('area_id')},"  # noqa: S608
+        f" EXISTS (SELECT 1 FROM {qn(Participation._meta.db_table)} p"
+        f" WHERE p.{qn('voter_code_id')} = c.{qn('id')})"
         f" FROM {qn(Round._meta.db_table)} r LEFT JOIN {qn(VoterCode._meta.db_table)} c"
         f" ON c.{qn('round_id')} = r.{qn('id')} AND c.{qn('code_hash')} = %s"
         f" WHERE r.{qn('id')} = %s AND r.{qn('phase')} <> %s"
@@ -389,12 +428,14 @@ def ballot_cast_with_code(
     fields = _round_fields()
     n = len(fields)
     round_ = Round.from_db(connection.alias, list(fields), row[:n])
-    code_id, code_area = row[n], row[n + 1]
+    code_id, code_area, used = row[n], row[n + 1], row[n + 2]
     code_row = (
         None
         if code_id is None
         else VoterCode.from_db(connection.alias, ["id", "area_id"], [code_id, code_area])
     )
+    if code_row is not None:
+        code_row.used = bool(used)  # type: ignore[attr-defined]
     return ballot_cast(
         round=round_,
         selections=selections,

@@ -55,6 +55,12 @@ def normalise_code(text: str) -> str:
     return "".join(ch for ch in text.upper() if ch.isalnum())
 
 
+def code_shape_ok(text: str) -> bool:
+    """Whether ``text`` could be a voter code at all (length and alphabet), before any lookup."""
+    code = normalise_code(text)
+    return len(code) == VOTER_CODE_LENGTH and all(ch in CODE_ALPHABET for ch in code)
+
+
 def voter_code_hash(code: str) -> str:
     key = str(settings.VOTER_CODE_KEY).encode()
     return hmac.new(key, normalise_code(code).encode(), hashlib.sha256).hexdigest()
