@@ -11,8 +11,10 @@ from __future__ import annotations
 import datetime as dt
 import os
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dj_database_url
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 from backend.env import env_bool, env_int, env_list, env_str
@@ -55,6 +57,8 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI from our own static files, not a CDN
+    "csp",
     "axes",
     "backend.accounts",
     "pb",
@@ -73,6 +77,7 @@ MIDDLEWARE = [
     "backend.middleware.AccountLanguageMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
     # Last, as django-axes asks: it turns a locked-out log-in into the "wait" page.
     "axes.middleware.AxesMiddleware",
 ]
@@ -262,6 +267,11 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
     "ENUM_NAME_OVERRIDES": {"PhaseEnum": "pb.phases.Phase"},
+    # The API docs page works offline and under the CSP: Swagger UI from drf-spectacular-sidecar
+    # (static files of this site), its start-up script from its own URL (urls.py).
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 
 # --- I18n, static, media --------------------------------------------------------------------
@@ -325,6 +335,26 @@ if not DEBUG:
     SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", True)
     if env_bool("BEHIND_TLS_PROXY", False):
         SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+# Content-Security-Policy (django-csp): scripts, styles, fonts and everything else from this
+# site only, no inline script or style (the pages keep theirs in static/), pictures from here,
+# data: URLs (icons in the API docs' stylesheet) and the proposals map's tile server; nothing may
+# frame the site. WebSockets go to this same host ('self' covers ws: and wss: there).
+_TILE_ORIGIN = "{0.scheme}://{0.netloc}".format(urlsplit(MAP_TILE_URL.replace("{s}", "a")))
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:", _TILE_ORIGIN],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
 
 # A keyed hash (not a password hasher) checks voter codes fast on the casting path; the key is
 # separate from SECRET_KEY so rotating sessions does not invalidate printed letters.
