@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install run test test-fast lint typecheck stack migrate demo browser gettext messages clean
+.PHONY: install run test test-fast lint typecheck stack migrate demo browser gettext messages clean lock audit
 
 install: $(STAMP)
 
@@ -148,3 +148,19 @@ stack: install
 
 clean:
 	rm -rf $(VENV) db.sqlite3 staticfiles .stack .pytest_cache .mypy_cache .ruff_cache
+
+# Every dependency, pinned with its hashes, from pyproject.toml (pip-tools). Run after changing
+# a dependency; tests/abuse/test_dependencies.py fails while the lock disagrees with pyproject.
+AUDIT_TOOLS := pip-audit==2.10.1 pip-tools==7.6.2
+lock: install
+	$(PY) -m pip install --quiet $(AUDIT_TOOLS)
+	$(VENV)/bin/pip-compile --quiet --generate-hashes --allow-unsafe --strip-extras --extra test \
+		--no-emit-index-url --no-emit-find-links --output-file requirements.lock pyproject.toml
+
+# Known vulnerabilities in the locked set (pip-audit, hashes required). It needs the PyPI JSON
+# API or OSV: AUDIT_SERVICE=osv to use OSV's database instead of PyPI's.
+AUDIT_SERVICE ?= pypi
+audit: install
+	$(PY) -m pip install --quiet $(AUDIT_TOOLS)
+	$(VENV)/bin/pip-audit --require-hashes --disable-pip --vulnerability-service $(AUDIT_SERVICE) \
+		--requirement requirements.lock --strict

@@ -6,11 +6,16 @@ import datetime as dt
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth.hashers import make_password
 from django.contrib.auth.password_validation import validate_password
+from django.contrib.auth.tokens import PasswordResetTokenGenerator
 from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
+from django.urls import reverse
 from django.utils import translation
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_decode, urlsafe_base64_encode
 from django.utils.translation import gettext as _
 
 from backend.accounts.models import Notification, Profile, Role, User
@@ -44,8 +49,12 @@ def user_sign_up(
     gender: str = "",
     ethnicity: str = "",
     disability: str = "",
+    active: bool = True,
 ) -> User:
-    """Create a resident with their profile, or raise ``DomainError`` and create nothing."""
+    """Create a resident with their profile, or raise ``DomainError`` and create nothing.
+
+    ``active=False`` for a sign-up from the web page: the account cannot log in (so cannot
+    vote) until its owner opens the link e-mailed to them (``user_sign_up_request``)."""
     email = User.objects.normalize_email(email).strip().lower()
     if User.objects.filter(email__iexact=email).exists():
         raise DomainError(_("An account with this e-mail address already exists."), field="email")
@@ -64,6 +73,7 @@ def user_sign_up(
                 display_name=display_name,
                 role=Role.RESIDENT,
                 language=translation.get_language() or "",
+                is_active=active,
             )
             Profile.objects.create(
                 user=user,
@@ -78,6 +88,99 @@ def user_sign_up(
         raise DomainError(
             _("An account with this e-mail address already exists."), field="email"
         ) from exc
+    return user
+
+
+class EmailConfirmationTokens(PasswordResetTokenGenerator):
+    """Django's signed, expiring tokens (as for password resets), for confirming a sign-up's
+    address. A token stops working once the account is active, so a link works once."""
+
+    key_salt = "backend.accounts.services.EmailConfirmationTokens"
+
+    def _make_hash_value(self, user: Any, timestamp: int) -> str:
+        return f"{user.pk}{user.is_active}{user.email}{timestamp}"
+
+
+email_confirmation_tokens = EmailConfirmationTokens()
+
+
+def user_sign_up_request(*, email: str, password: str, **details: Any) -> User | None:
+    """A sign-up from the web page, which never tells whether the address has an account.
+
+    Whatever the address, the same checks run (password, birth year: their errors say nothing
+    about the address) and the page says the same thing afterwards; the difference is only in
+    the e-mail, which only the address's owner reads. A new address gets an inactive account
+    and a link to confirm it (``user_email_confirm``); an address that already has an account
+    gets a message saying so, with links to log in or reset the password. Returns the new,
+    inactive account, or None when the address was taken.
+    """
+    email = User.objects.normalize_email(email).strip().lower()
+    validate_birth_year(details.get("birth_year"))
+    candidate = User(email=email, display_name=details.get("display_name", ""))
+    try:
+        validate_password(password, user=candidate)
+    except ValidationError as exc:
+        raise DomainError(" ".join(exc.messages), fields={"password1": exc.messages}) from exc
+    user: User | None = None
+    if not User.objects.filter(email__iexact=email).exists():
+        try:
+            user = user_sign_up(email=email, password=password, active=False, **details)
+        except DomainError:  # taken by a simultaneous sign-up (or refused): as if it existed
+            user = None
+    if user is None:
+        make_password(password)  # the same work as a new account, so timing tells nothing
+        _send_already_registered(email)
+        return None
+    _send_confirmation(user)
+    return user
+
+
+def _send_confirmation(user: User) -> None:
+    uid = urlsafe_base64_encode(force_bytes(user.pk))
+    token = email_confirmation_tokens.make_token(user)
+    link = settings.SITE_URL + reverse("confirm_email", args=[uid, token])
+    send_mail(
+        _("Confirm your e-mail address for %(site)s") % {"site": settings.SITE_NAME},
+        _(
+            "Open this link to confirm your e-mail address and finish creating your account:"
+            "\n\n%(link)s\n\nThe link works once, for %(days)s days. If you did not sign up, "
+            "ignore this message: nothing happens without the link."
+        )
+        % {"link": link, "days": settings.PASSWORD_RESET_TIMEOUT // 86400},
+        None,
+        [user.email],
+    )
+
+
+def _send_already_registered(email: str) -> None:
+    send_mail(
+        _("You already have an account on %(site)s") % {"site": settings.SITE_NAME},
+        _(
+            "Someone, perhaps you, tried to create an account with this e-mail address, but "
+            "you already have one.\n\nLog in: %(login)s\nForgotten your password? Set a new "
+            "one: %(reset)s\n\nIf it was not you, ignore this message: nothing has changed."
+        )
+        % {
+            "login": settings.SITE_URL + reverse("login"),
+            "reset": settings.SITE_URL + reverse("password_reset"),
+        },
+        None,
+        [email],
+    )
+
+
+def user_email_confirm(*, uidb64: str, token: str) -> User | None:
+    """Activate the account a confirmation link names; None when the link is wrong, expired or
+    already used (the token stops working once the account is active)."""
+    try:
+        pk = int(urlsafe_base64_decode(uidb64).decode())
+    except (ValueError, UnicodeDecodeError):
+        return None
+    user = User.objects.filter(pk=pk, is_active=False).first()
+    if user is None or not email_confirmation_tokens.check_token(user, token):
+        return None
+    user.is_active = True
+    user.save(update_fields=["is_active"])
     return user
 
 

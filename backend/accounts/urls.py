@@ -5,6 +5,8 @@ from backend.accounts import views
 
 urlpatterns = [
     path("sign-up/", views.sign_up, name="sign_up"),
+    path("sign-up/sent/", views.sign_up_sent, name="sign_up_sent"),
+    path("confirm/<uidb64>/<token>/", views.confirm_email, name="confirm_email"),
     path("log-in/", auth_views.LoginView.as_view(), name="login"),
     path("profile/", views.profile, name="profile"),
     path("notifications/read/", views.notifications_read, name="notifications_read"),

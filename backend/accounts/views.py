@@ -29,7 +29,7 @@ def sign_up(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
-            user = services.user_sign_up(
+            services.user_sign_up_request(
                 email=data["email"],
                 password=data["password1"],
                 display_name=data["display_name"],
@@ -43,12 +43,28 @@ def sign_up(request: HttpRequest) -> HttpResponse:
         except DomainError as exc:
             add_domain_error(form, exc)
         else:
-            login(request, user, backend="django.contrib.auth.backends.ModelBackend")
-            messages.success(request, _("Welcome! Your account is ready."))
-            return redirect("dashboard")
+            # The same page whether or not the address already had an account (issue 13):
+            # only the e-mail differs, and only the address's owner reads it.
+            return redirect("sign_up_sent")
     return render(
         request, "accounts/sign_up.html", {"form": form}, status=400 if form.errors else 200
     )
+
+
+def sign_up_sent(request: HttpRequest) -> HttpResponse:
+    return render(request, "accounts/sign_up_sent.html")
+
+
+def confirm_email(request: HttpRequest, uidb64: str, token: str) -> HttpResponse:
+    """The link in the sign-up e-mail: activates the account and logs its owner in."""
+    user = services.user_email_confirm(uidb64=uidb64, token=token)
+    if user is None:
+        return render(request, "accounts/confirm_failed.html", status=400)
+    login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+    messages.success(
+        request, _("Welcome! Your e-mail address is confirmed and your account is ready.")
+    )
+    return redirect("dashboard")
 
 
 @login_required

@@ -19,26 +19,69 @@ GOOD = {
 }
 
 
-def test_sign_up_creates_a_resident_with_a_profile_and_logs_them_in(client, area_factory):
+def confirmation_link(mailoutbox) -> str:
+    return next(line for line in mailoutbox[-1].body.splitlines() if "/confirm/" in line).strip()
+
+
+def test_sign_up_creates_a_resident_who_confirms_the_address_then_is_logged_in(
+    client, area_factory, mailoutbox
+):
     area = area_factory()
     response = client.post(
         reverse("sign_up"), {**GOOD, "home_area": area.pk, "birth_year": 1990, "gender": "woman"}
     )
-    assert response.status_code == 302
+    assert response.status_code == 302 and response["Location"] == reverse("sign_up_sent")
     user = User.objects.get(email="new@example.org")
-    assert user.role == "resident"
+    assert user.role == "resident" and not user.is_active  # not until the address is confirmed
     assert user.profile.home_area == area
     assert user.profile.birth_year == 1990
     assert user.profile.gender == "woman"
+    assert client.get(reverse("dashboard")).status_code == 302
+    assert (
+        client.post(
+            reverse("login"), {"username": GOOD["email"], "password": GOOD["password1"]}
+        ).status_code
+        == 200
+    )  # an unconfirmed account cannot log in, so cannot vote
+    link = confirmation_link(mailoutbox)
+    confirmed = client.get(link)
+    assert confirmed.status_code == 302 and confirmed["Location"] == reverse("dashboard")
+    assert User.objects.get(pk=user.pk).is_active
     assert client.get(reverse("dashboard")).status_code == 200
+    assert client.get(link).status_code == 400  # a link works once
 
 
-def test_sign_up_with_a_taken_email_shows_a_field_error_and_creates_nothing(client, user_factory):
-    user_factory(email="new@example.org")
-    response = client.post(reverse("sign_up"), {**GOOD, "email": "NEW@example.org"})
+def test_sign_up_with_a_taken_email_looks_the_same_and_mails_the_owner(
+    client, user_factory, mailoutbox
+):
+    """The page never says whether an address has an account (issue 13): the same redirect and
+    page either way; the owner of the taken address gets an e-mail saying so."""
+    user_factory(email="taken@example.org")
+    taken = client.post(reverse("sign_up"), {**GOOD, "email": "TAKEN@example.org"})
+    fresh = client.post(reverse("sign_up"), {**GOOD, "email": "fresh@example.org"})
+    assert (taken.status_code, taken["Location"]) == (fresh.status_code, fresh["Location"])
+    assert User.objects.filter(email__iexact="taken@example.org").count() == 1
+    assert [m.to for m in mailoutbox] == [["taken@example.org"], ["fresh@example.org"]]
+    assert (
+        "already have" in mailoutbox[0].body and "/accounts/password-reset/" in mailoutbox[0].body
+    )
+    assert "/confirm/" not in mailoutbox[0].body and "/confirm/" in mailoutbox[1].body
+    page = client.get(reverse("sign_up_sent")).content.decode()
+    assert "Check your e-mail" in page and "already" not in page
+
+
+@pytest.mark.parametrize(
+    "link",
+    [
+        "/accounts/confirm/MQ/not-a-token/",
+        "/accounts/confirm/!!!/x/",
+        "/accounts/confirm/OTk5OTk/1-2/",
+    ],
+)
+def test_a_wrong_confirmation_link_says_what_to_do(client, link):
+    response = client.get(link)
     assert response.status_code == 400
-    assert "already exists" in response.content.decode()
-    assert User.objects.filter(email__iexact="new@example.org").count() == 1
+    assert "This link does not work" in response.content.decode()
 
 
 def test_sign_up_with_a_weak_password_shows_a_field_error_and_creates_nothing(client):

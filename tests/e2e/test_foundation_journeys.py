@@ -37,6 +37,15 @@ def test_resident_signs_up_logs_out_and_logs_in_with_the_keyboard(page, live_ser
     page.get_by_label("Where you live").select_option(label="Poulton")
     page.get_by_label("Year you were born").fill("1988")
     page.get_by_label("Year you were born").press("Enter")  # submit with the keyboard
+    page.wait_for_url("**/sign-up/sent/")
+    expect(page.get_by_role("heading", name="Check your e-mail")).to_be_visible()
+    assert_accessible(page)
+    from urllib.parse import urlsplit
+
+    from django.core import mail
+
+    link = next(line for line in mail.outbox[-1].body.splitlines() if "/confirm/" in line)
+    page.goto(live_server.url + urlsplit(link.strip()).path)  # the link in the e-mail
     page.wait_for_url("**/dashboard/")
     expect(page.get_by_role("heading", name="Your page")).to_be_visible()
     assert User.objects.get(email="rosa@example.org").profile.home_area.name == "Poulton"
