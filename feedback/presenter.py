@@ -26,6 +26,7 @@ from feedback.selectors import (
     proposal_facts,
 )
 from pb.counting.selectors import tally_result
+from pb.counting.wording import project_sentence, stored_sentence
 from pb.models import Round, Tally
 
 RULE_SENTENCES: dict[str, Any] = {
@@ -104,7 +105,9 @@ def results_from_tallies(*, round: Round, tallies: Sequence[Tally]) -> list[dict
                     "rank": p.rank,
                     "reason": p.reason,
                     "reason_label": REASON_LABELS.get(p.reason, ""),
-                    "sentence": p.sentence,
+                    "sentence": project_sentence(p),
+                    # Stored with the report's figures, so each reader's language can say it.
+                    "wording": p.wording.to_json() if p.wording else None,
                 }
             )
         areas.append(
@@ -215,6 +218,7 @@ def report_view_data(*, report: OutcomeReport, area_ids: set[int] | None) -> dic
             p["delivery"] = delivery.get(int(p["id"])) if p["id"].isdigit() else None
             # Stored in English (the msgid); shown in the reader's language.
             p["reason_label"] = _(p["reason_label"]) if p.get("reason_label") else ""
+            p["sentence"] = stored_sentence(p)
 
     total_voters = inclusion["total_voters"]
     total_population = sum(a["population"] or 0 for a in inclusion["areas"]) or 0

@@ -32,6 +32,7 @@ from feedback.models import (
     SurveyInvitation,
 )
 from pb.counting.selectors import latest_tallies, tally_result
+from pb.counting.wording import stored_sentence
 from pb.models import AuditEntry, DetailsRead, Participation, PhaseWindow, Proposal, Round, Tally
 from pb.phases import RESULTS_PHASES
 
@@ -276,7 +277,7 @@ def influence_report(*, round: Round, figures: dict[str, Any]) -> ind.InfluenceR
             title=p["title"],
             cost=p["cost"],
             funded=p["funded"],
-            explanation=p["sentence"],
+            explanation=stored_sentence(p),
             status=delivery.get(int(p["id"]) if p["id"].isdigit() else 0, {}).get(
                 "status", "planned"
             ),

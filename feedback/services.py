@@ -50,6 +50,7 @@ from feedback.models import (
 )
 from pb import rules as pb_rules
 from pb.counting import selectors as counting_selectors
+from pb.counting.wording import stored_sentence
 from pb.models import Proposal, Round, Tally
 from pb.money import format_money
 from pb.phases import has_results
@@ -222,7 +223,8 @@ def _message_for(
             if others:
                 lines.append(_("Not funded this time:"))
                 lines += [
-                    f"- {p['title']}: {p['sentence'] or _(p['reason_label'] or '')}" for p in others
+                    f"- {p['title']}: {stored_sentence(p) or _(p['reason_label'] or '')}"
+                    for p in others
                 ]
         lines.append(
             _(
@@ -242,12 +244,12 @@ def _message_for(
             lines.append(
                 _("Your proposal “%(title)s” will be funded (%(cost)s).")
                 % {"title": proposal.title, "cost": format_money(project["cost"], currency)}
-                + f" {project['sentence']}"
+                + f" {stored_sentence(project)}"
             )
         else:
             lines.append(
                 _("Your proposal “%(title)s” was not funded.") % {"title": proposal.title}
-                + f" {project['sentence']}"
+                + f" {stored_sentence(project)}"
             )
     if area_id is not None:
         lines.append(
@@ -446,7 +448,8 @@ def ballot_file_links(round_: Round, figures: dict[str, Any]) -> list[dict[str, 
             links.append(
                 {
                     "name": f"ballots-{area['area_slug'] or 'all'}.{fmt}",
-                    "title": f"Anonymised ballots, {area['area']} ({label})",
+                    "title": _("Anonymised ballots, %(area)s (%(format)s)")
+                    % {"area": area["area"], "format": label},
                     "format": fmt,
                     "url": url + suffix,
                 }

@@ -10,6 +10,7 @@ from django.db.models import Count, F, Q, QuerySet
 
 from backend.accounts import rules
 from backend.accounts.models import Role
+from pb.counting.wording import stored_sentence
 from pb.models import (
     AuditEntry,
     Proposal,
@@ -207,7 +208,7 @@ def proposal_outcomes(*, round: Round) -> dict[int, dict[str, Any]]:
             if str(pid).isdigit():
                 outcomes[int(pid)] = {
                     "funded": bool(project.get("funded")),
-                    "sentence": str(project.get("sentence") or ""),
+                    "sentence": stored_sentence(project),
                 }
     return outcomes
 

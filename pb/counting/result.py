@@ -16,6 +16,7 @@ from fractions import Fraction
 from typing import Any
 
 from pb.tally.model import Outcome, result_order
+from pb.tally.wording import Phrase
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,9 @@ class ProjectResult:
     rank: int | None
     reason: str
     sentence: str
+    #: The sentence as data, for readers of other languages (pb.counting.wording); counts
+    #: stored before it existed have none and show ``sentence`` as it is.
+    wording: Phrase | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -54,6 +58,7 @@ class ProjectResult:
             "rank": self.rank,
             "reason": self.reason,
             "sentence": self.sentence,
+            **({"wording": self.wording.to_json()} if self.wording else {}),
         }
 
 
@@ -105,6 +110,7 @@ class CountResult:
                     rank=exp.rank,
                     reason=exp.reason,
                     sentence=exp.sentence,
+                    wording=exp.wording,
                 )
             )
         return cls(
@@ -145,6 +151,7 @@ class CountResult:
                 rank=_int(p["rank"]) if p.get("rank") is not None else None,
                 reason=str(p.get("reason") or ("funded" if p.get("funded") else "")),
                 sentence=str(p.get("sentence") or ""),
+                wording=Phrase.from_json(p.get("wording")),
             )
             for pid, p in (data.get("projects") or {}).items()
         ]

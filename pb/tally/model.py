@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
 
+from pb.tally.wording import Phrase
+
 VOTE_TYPES = ("approval", "choose-1", "cumulative", "scoring", "ordinal")
 
 
@@ -375,6 +377,8 @@ class Explanation:
     sentence: str
     paid_by_supporters: Fraction | None = None
     phase: str = ""  # "mes" or "completion" for MES rules; "" otherwise
+    #: ``sentence`` as data (pb.tally.wording), so the site can say it in a reader's language.
+    wording: Phrase | None = field(default=None, compare=False)
 
     def to_json(self) -> dict[str, Any]:
         return {

@@ -5,6 +5,8 @@ from typing import Any
 
 from django import template
 
+from pb.counting.result import ProjectResult
+from pb.counting.wording import project_sentence
 from pb.money import format_money
 
 register = template.Library()
@@ -13,6 +15,12 @@ register = template.Library()
 @register.simple_tag
 def money(minor: int | None, currency: str = "GBP") -> str:
     return format_money(minor, currency)
+
+
+@register.filter
+def count_sentence(project: ProjectResult) -> str:
+    """A project's sentence from the count, in the reader's language."""
+    return project_sentence(project)
 
 
 @register.filter

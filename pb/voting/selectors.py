@@ -19,6 +19,7 @@ from django.utils.translation import ngettext
 
 from backend.errors import DomainError
 from pb.counting.selectors import tally_result
+from pb.counting.wording import project_sentence
 from pb.models import (
     Area,
     BallotType,
@@ -270,7 +271,7 @@ def reveal_rows(*, round: Round) -> list[RevealRow] | None:
                 cost=p.cost,
                 score=p.score,
                 funded=p.funded,
-                sentence=p.sentence,
+                sentence=project_sentence(p),
                 money_left=left,
             )
         )
