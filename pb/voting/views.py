@@ -670,7 +670,13 @@ def voter_codes(request: HttpRequest, slug: str) -> HttpResponse:
     return render(
         request,
         "voting/voter_codes.html",
-        {"round": round_, "form": form},
+        {
+            "round": round_,
+            "form": form,
+            # Said before the form, so a manager does not fill it in to be refused.
+            "admin_only_now": rules.codes_need_admin(round_)
+            and not base_rules.is_admin(request.user),
+        },
         status=400 if form.errors else 200,
     )
 

@@ -535,7 +535,11 @@ def test_bad_areas_for_codes_get_the_form_again(client, sw, area):
 
 def test_codes_while_voting_without_a_reason_get_the_form_again(client, sw):
     sw.set_phase("voting")
+    url = reverse("voter_codes", args=[sw.round.slug])
+    client.force_login(sw.owner)
+    assert "only an administrator can make more codes" in client.get(url).content.decode()
     client.force_login(sw.admin)
+    assert "only an administrator can make more codes" not in client.get(url).content.decode()
     response = client.post(
         reverse("voter_codes", args=[sw.round.slug]), {"count": 2, "area": sw.north.pk}
     )
