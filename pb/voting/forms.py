@@ -165,6 +165,18 @@ class KioskUnlockForm(AreaChoiceForm):
     )
 
 
+class PrintLanguageField(forms.ChoiceField):
+    """The language printed cards and papers are written in, each named in itself."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(
+            label=_("Print in"),
+            choices=settings.LANGUAGES,
+            required=False,  # the page's own language when left out
+            **kwargs,
+        )
+
+
 class VoterCodesForm(forms.Form):
     count = forms.IntegerField(label=_("How many codes"), min_value=1, max_value=5000, initial=50)
     area = forms.ModelChoiceField(
@@ -174,6 +186,9 @@ class VoterCodesForm(forms.Form):
         empty_label=_("Any area of the round (the voter chooses)"),
     )
 
+    language = PrintLanguageField(
+        help_text=_("The cards are printed in this language; the voter can change it online.")
+    )
     reason = forms.CharField(
         label=_("Why more codes are needed now"),
         required=False,
@@ -192,6 +207,21 @@ class VoterCodesForm(forms.Form):
         if round.round_areas.count() > 1:
             # A code without an area would vote in any of them: the service refuses it.
             area.empty_label = _("Choose an area")  # type: ignore[attr-defined]
+
+
+class PaperPrintForm(forms.Form):
+    """Blank ballot papers for one area, numbered for the two people who key them later."""
+
+    area = forms.ModelChoiceField(label=_("For the area"), queryset=Area.objects.none())
+    language = PrintLanguageField()
+    first = forms.IntegerField(
+        label=_("Number of the first paper"), min_value=1, max_value=999_999, initial=1
+    )
+    copies = forms.IntegerField(label=_("How many papers"), min_value=1, max_value=500, initial=20)
+
+    def __init__(self, *args: Any, areas: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["area"].queryset = areas  # type: ignore[attr-defined]
 
 
 class PaperHeaderForm(forms.Form):

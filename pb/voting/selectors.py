@@ -14,6 +14,7 @@ from typing import Any
 
 from django.core.cache import cache
 from django.db.models import Count, QuerySet
+from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
@@ -32,7 +33,7 @@ from pb.models import (
     Tally,
 )
 from pb.money import format_money
-from pb.selectors import shortlist
+from pb.selectors import shortlist, translations_for
 from pb.voting.models import KioskSession, PaperBallot, PaperStatus
 
 SPEC_SECONDS = 60
@@ -146,6 +147,70 @@ def proposals_for_ballot(spec: BallotSpec) -> list[Proposal]:
     order = {item.id: n for n, item in enumerate(spec.items)}
     rows = Proposal.objects.filter(pk__in=order).select_related("area", "theme")
     return sorted(rows, key=lambda p: order[p.pk])
+
+
+@dataclass(frozen=True)
+class PrintedChoice:
+    title: str
+    #: The language the title is written in (a manager's translation, or the author's own).
+    language: str
+    cost: str
+
+
+@dataclass(frozen=True)
+class PrintedPapers:
+    """Blank ballot papers for one area, written in one language."""
+
+    language: str
+    bidi: bool
+    round_name: str
+    area_name: str
+    sentence: str
+    how_to_mark: str
+    choices: tuple[PrintedChoice, ...]
+    numbers: tuple[int, ...]
+
+
+def papers_to_print(
+    *, round: Round, area: Area, language: str, first: int, copies: int
+) -> PrintedPapers:
+    """The ballot of ``area`` as paper, in ``language``: the rule, how to mark it, and each
+    project (in a manager's translation where there is one), numbered ``first`` onwards so
+    that the two people who key a paper later type the number printed on it."""
+    spec = ballot_spec(round=round, area_id=area.pk)
+    proposals = proposals_for_ballot(spec)
+    translated = translations_for(proposal_ids=[p.pk for p in proposals], language=language)
+    with translation.override(language):
+        sentence = rule_sentence(spec)
+        marks: dict[str, str] = {
+            BallotType.APPROVAL_BUDGET: _("Put a cross (X) in the box of each project you choose."),
+            BallotType.APPROVAL_COUNT: _("Put a cross (X) in the box of each project you choose."),
+            BallotType.SCORE: _("Write your score in the box of each bid."),
+            BallotType.CUMULATIVE: _("Write your points in the box of each project you like."),
+        }
+        marking = marks.get(
+            spec.ballot_type,
+            _("Write 1 in the box of the project you like most, 2 for the next, and so on."),
+        )
+        choices = tuple(
+            PrintedChoice(
+                title=translated[p.pk].title if p.pk in translated else p.title,
+                language=language if p.pk in translated else p.language,
+                cost=format_money(p.cost, spec.currency),
+            )
+            for p in proposals
+        )
+        bidi = translation.get_language_bidi()
+    return PrintedPapers(
+        language=language,
+        bidi=bidi,
+        round_name=round.name,
+        area_name=area.name,
+        sentence=sentence,
+        how_to_mark=marking,
+        choices=choices,
+        numbers=tuple(range(first, first + copies)),
+    )
 
 
 def voting_areas(*, round: Round) -> QuerySet[Area]:

@@ -43,6 +43,7 @@ from pb.voting.forms import (
     BallotForm,
     KioskUnlockForm,
     PaperHeaderForm,
+    PaperPrintForm,
     ReconcileForm,
     VoterCodesForm,
 )
@@ -663,6 +664,7 @@ def voter_codes(request: HttpRequest, slug: str) -> HttpResponse:
                     "area": area,
                     "cards": [(code, qr_svg(f"{vote_url}{query}code={code}")) for code in codes],
                     "vote_url": vote_url,
+                    "card_language": form.cleaned_data["language"] or translation.get_language(),
                 },
             )
             response["Cache-Control"] = "no-store"
@@ -682,6 +684,35 @@ def voter_codes(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 # --- Paper ----------------------------------------------------------------------------------
+
+
+@login_required
+def paper_print(request: HttpRequest, slug: str) -> HttpResponse:
+    """Blank, numbered ballot papers for one area in the language chosen, to print."""
+    round_ = _round(slug, request.user)
+    if not rules.can_open_event_desk(request.user, round_):
+        raise PermissionDenied
+    areas = selectors.voting_areas(round=round_)
+    form = PaperPrintForm(request.GET or None, areas=areas)
+    papers = None
+    if form.is_valid():
+        area = form.cleaned_data["area"]
+        if not rules.can_run_event(request.user, round_, area):
+            form.add_error("area", _("You can print papers only for the areas you manage."))
+        else:
+            papers = selectors.papers_to_print(
+                round=round_,
+                area=area,
+                language=form.cleaned_data["language"] or translation.get_language(),
+                first=form.cleaned_data["first"],
+                copies=form.cleaned_data["copies"],
+            )
+    return render(
+        request,
+        "voting/paper_print.html",
+        {"round": round_, "form": form, "papers": papers},
+        status=400 if form.errors else 200,
+    )
 
 
 @login_required
