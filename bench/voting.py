@@ -436,6 +436,9 @@ def main() -> None:
         "LOG_LEVEL": "WARNING",
         "DATABASE_POOL_MAX": str(args.pool),
         "DJANGO_SETTINGS_MODULE": "backend.settings",
+        # Every simulated voter comes from 127.0.0.1 and a share reuse spent codes on purpose:
+        # without this the throttle on refused codes (pb/voting/throttles.py) would answer 429.
+        "VOTER_CODE_FAILURES": "1000000/hour",
     }
     print("… preparing the database and voter codes", flush=True)
     setup = prepare(env, args.codes)
