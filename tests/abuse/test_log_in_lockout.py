@@ -90,3 +90,11 @@ def test_setting_a_new_password_by_the_e_mailed_link_ends_the_lock(client: Any) 
     done = client.post(form.redirect_chain[-1][0], {"new_password1": new, "new_password2": new})
     assert done.status_code == 302
     assert attempt(Client(), user.email, new, REMOTE_ADDR="10.2.0.1").status_code == 302
+
+
+def test_a_log_in_from_code_without_a_request_is_left_to_django() -> None:
+    """Tests log in with ``Client.login``, which passes no request: axes has no address to
+    count there, so Django's backend answers (right password in, wrong one out)."""
+    user = UserFactory()
+    assert Client().login(email=user.email, password=PASSWORD)
+    assert not Client().login(email=user.email, password="wrong")
