@@ -420,3 +420,14 @@ class ResidentCheckForm(forms.Form):
     # The details the page showed, so a confirmation checks those and no later change.
     home_area = forms.IntegerField(required=False, widget=forms.HiddenInput)
     birth_year = forms.IntegerField(required=False, widget=forms.HiddenInput)
+
+
+class RegisterImportForm(forms.Form):
+    file = forms.FileField(
+        label=_("Register file (CSV)"),
+        help_text=_(
+            "A CSV file whose first line names the columns name, postcode, birth_year and area "
+            "(the area's name or short name). Save a spreadsheet as CSV first."
+        ),
+        widget=forms.ClearableFileInput(attrs={"accept": ".csv,text/csv"}),
+    )

@@ -114,3 +114,13 @@ def can_check_resident(user: Any, resident: Any, area: Area) -> bool:
     if base.is_signed_in(user) and user.pk == getattr(resident, "pk", None):
         return False
     return base.manages_area(user, area)
+
+
+def can_keep_register(user: Any, area: Area) -> bool:
+    """Import the register of an area and match accounts against it: its managers (a ward's
+    include its neighbourhoods), or an admin for every area."""
+    return base.manages_area(user, area)
+
+
+def keeps_any_register(user: Any) -> bool:
+    return base.manages_any_area(user)

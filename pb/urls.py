@@ -6,6 +6,7 @@ from pb.counting import views as counting
 urlpatterns = [
     # Under accounts/ as before: checking residents needs areas, so the page is pb's.
     path("accounts/residents/check/", views.residents_check, name="residents_check"),
+    path("accounts/residents/register/", views.register_import, name="register_import"),
     path("rounds/new/", views.round_new, name="round_new"),
     path("rounds/<slug:slug>/", views.round_detail, name="round_detail"),
     path("rounds/<slug:slug>/manage/", views.round_manage, name="round_manage"),

@@ -28,6 +28,7 @@ from pb.forms import (
     ProposalFilterForm,
     ProposalForm,
     ProposalTranslationForm,
+    RegisterImportForm,
     ResidentCheckForm,
     ReviewForm,
     RoundForm,
@@ -43,6 +44,7 @@ from pb.phases import Action, allows
 from pb.services import budget_split as split_services
 from pb.services import priorities as priority_services
 from pb.services import proposals as proposal_services
+from pb.services import register as register_services
 from pb.services import residents as resident_services
 from pb.services import rounds as round_services
 from pb.voting import rules as voting_rules
@@ -684,3 +686,34 @@ def residents_check(request: HttpRequest) -> HttpResponse:
         messages.error(request, _("Choose confirm or decline."))
     waiting = account_selectors.profiles_to_check(user=request.user)
     return render(request, "pb/residents_check.html", {"waiting": waiting[:200]})
+
+
+@login_required
+def register_import(request: HttpRequest) -> HttpResponse:
+    """Managers import the register of the areas they manage from a CSV file and see which
+    rows were refused and why."""
+    if not rules.keeps_any_register(request.user):
+        raise PermissionDenied
+    report = None
+    status = 200
+    form = RegisterImportForm()
+    if request.method == "POST":
+        form = RegisterImportForm(request.POST, request.FILES)
+        if form.is_valid():
+            upload = form.cleaned_data["file"]
+            try:
+                register_services.check_size(upload.size)
+                report = register_services.register_import(
+                    actor=request.user, source=upload.read(register_services.MAX_BYTES + 1)
+                )
+            except DomainError as exc:
+                add_domain_error(form, exc)
+                status = 400
+        else:
+            status = 400
+    return render(
+        request,
+        "pb/register_import.html",
+        {"form": form, "report": report, "refused": report.refused[:500] if report else []},
+        status=status,
+    )

@@ -21,6 +21,7 @@ __all__ = [
     "PaperStatus",
     "PendingBallot",
     "Receipt",
+    "RegisterEntry",
 ]
 
 
@@ -185,3 +186,32 @@ class DecisionDay(models.Model):
 
     def __str__(self) -> str:
         return f"Decision day of {self.round}"
+
+
+class RegisterEntry(models.Model):
+    """A resident as the council knows them (the electoral roll or its own list), imported by
+    a manager of their area (``pb.services.register``).
+
+    It says who may vote and, once they have, that they did: a participation points here,
+    never a ballot, so the register tells a database reader who voted, never how. ``match_key``
+    is the name, postcode and birth year with case and spaces ignored, the form accounts are
+    matched on; one entry per key and area.
+    """
+
+    area = models.ForeignKey("pb.Area", on_delete=models.PROTECT, related_name="register_entries")
+    name = models.CharField(max_length=200)
+    postcode = models.CharField(max_length=10)
+    birth_year = models.PositiveSmallIntegerField()
+    match_key = models.CharField(max_length=260)
+    imported_on = models.DateField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["area", "match_key"], name="one_register_entry_per_person"
+            )
+        ]
+        indexes = [models.Index(fields=["match_key"], name="register_match_key")]
+
+    def __str__(self) -> str:
+        return f"Register entry in {self.area_id}"

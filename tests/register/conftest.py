@@ -1,0 +1,1 @@
+from tests.pb.conftest import world  # noqa: F401
