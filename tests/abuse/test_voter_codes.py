@@ -84,8 +84,6 @@ def test_every_code_that_cannot_vote_gets_one_answer_word_for_word(vw: Any, drf:
         code = code_of_kind(vw, kind)
         answer = _answer(post(Client(), vw, {**ballot, "voter_code": code}, drf=drf))
         assert answer == reference, kind
-        if kind == "other_area":
-            continue  # with no area named, a good code's own area's ballot is then checked
         # Without naming the area too (the code then says which area it is for).
         answer = _answer(
             post(Client(), vw, {"selections": ballot["selections"], "voter_code": code}, drf=drf)
@@ -112,6 +110,16 @@ def test_a_bad_ballot_says_the_same_whether_the_code_is_good_or_not(vw: Any, drf
     assert len(answers) == 1
     [(status, body)] = answers
     assert status == 400 and json.loads(body)["error"]["code"] == "over_budget"
+    # Naming no area: a ballot that no area takes gets the same refusal whatever the code.
+    nowhere = {str(vw.trees.pk): 1, str(vw.south_pool.pk): 1}
+    answers = {
+        json.dumps(
+            post(Client(), vw, {"selections": nowhere, "voter_code": code}, drf=drf).json(),
+            sort_keys=True,
+        )
+        for code in (good, "AAAAA-AAAAA", code_of_kind(vw, "other_area"))
+    }
+    assert len(answers) == 1 and "code_not_accepted" not in answers.pop()
     # The good code was not spent: it still votes.
     ok = post(
         Client(),

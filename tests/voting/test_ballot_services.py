@@ -215,7 +215,8 @@ def test_unknown_codes_codes_for_another_area_and_codes_when_disabled_are_refuse
     assert exc.value.code == "code_not_accepted"  # a good code for another area: the same
     with pytest.raises(DomainError) as exc:
         ballot_cast(round=vw.round, voter_code=south_code, selections=ids(vw.trees))
-    assert exc.value.code == "unknown_project"
+    # North takes this ballot, the code is South's: the one code refusal (tests/abuse).
+    assert exc.value.code == "code_not_accepted"
     # Codes made before areas were required: the voter must still say where they vote.
     code_without_area = "ACDEF-GHJKM"
     VoterCode.objects.create(round=vw.round, code_hash=voter_code_hash(code_without_area))

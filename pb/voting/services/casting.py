@@ -269,20 +269,20 @@ def ballot_cast(
     if voter_code.strip():
         if channel == Channel.ONLINE and not round.voter_codes_enabled:
             raise DomainError(_("This round does not take voter codes online."), field="voter_code")
-        if area_id is not None:
-            # The ballot is checked before the code, so a bad ballot says the same whatever
-            # the code: nobody learns that a code is good without spending it (issue 13).
-            canonical = check_selections(
-                ballot_spec(round=round, area_id=area_id), selections, own_bid=own_bid
-            )
+        # The ballot is checked before the code, so a bad ballot says the same whatever the
+        # code: nobody learns that a code is good without spending it (issue 13).
+        accepted = _ballot_for_some_area(round, area_id, selections, own_bid)
         code_row = _usable_code(round, voter_code, _found_code)
-        if code_row is None or (
-            code_row.area_id is not None and area_id not in (None, code_row.area_id)
-        ):
+        if code_row is None:
             raise code_not_accepted()
         area_id = area_id if area_id is not None else code_row.area_id
-        if area_id is None:
+        if area_id is None:  # an area-less code from before areas were required
             raise DomainError(_("Choose the area you are voting in."), field="area")
+        if code_row.area_id not in (None, area_id) or area_id not in accepted:
+            # A good code for another area, or a ballot its own area does not take: the same
+            # answer as for a made-up code (the message says to check the area).
+            raise code_not_accepted()
+        canonical = accepted[area_id]
     elif channel != Channel.ONLINE:
         raise DomainError(_("Enter your voter code."), field="voter_code")
     elif signed_in:
@@ -312,6 +312,40 @@ def ballot_cast(
             raise code_not_accepted() from exc
         raise Conflict(_("You have already voted in this round."), code="already_voted") from exc
     return receipt
+
+
+def _ballot_for_some_area(
+    round_: Round, area_id: int | None, selections: Any, own_bid: int | None
+) -> dict[int, dict[str, int]]:
+    """The ballot as each area that takes it would store it, before any code is looked at.
+
+    With the area named (or the round having one), that area's check, whose refusal is raised
+    as it is. With none named, every area of the round is tried: a ballot no area takes gets
+    the first area's refusal, the same whatever the code; one that some area takes goes on to
+    the code, whose area must be among them.
+    """
+    if area_id is None:
+        areas = list(
+            RoundArea.objects.filter(round=round_)
+            .order_by("area_id")
+            .values_list("area_id", flat=True)
+        )
+        if len(areas) == 1:
+            area_id = areas[0]
+    if area_id is not None:
+        spec = ballot_spec(round=round_, area_id=area_id)
+        return {area_id: check_selections(spec, selections, own_bid=own_bid)}
+    accepted: dict[int, dict[str, int]] = {}
+    first: DomainError | None = None
+    for area in areas:
+        try:
+            spec = ballot_spec(round=round_, area_id=area)
+            accepted[area] = check_selections(spec, selections, own_bid=own_bid)
+        except DomainError as exc:
+            first = first or exc
+    if not accepted:
+        raise first or DomainError(_("Choose the area you are voting in."), field="area")
+    return accepted
 
 
 #: The one answer for a voter code that is unknown, used, malformed or for another area.
