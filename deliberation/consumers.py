@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import time
 from collections.abc import Callable
 from typing import Any
@@ -33,6 +34,8 @@ from backend.errors import DomainError
 from deliberation import protocol, rules
 from deliberation.hub import RoomHub, batch_text, current_seq, hubs, missed, presence_count
 from deliberation.models import Room
+
+logger = logging.getLogger(__name__)
 
 CLOSE_NOT_FOUND = 4404
 CLOSE_NOT_ALLOWED = 4403
@@ -166,6 +169,7 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
         self.hub = await hubs.enter(self.room_id, self)
 
     async def disconnect(self, code: int) -> None:
+        self.closing = True
         if self.user_id is not None:
             hubs.unwatch_account(self.user_id, self)
         if self.hub is not None:
@@ -224,9 +228,37 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
 
     async def shut(self, code: int) -> None:
         """Close this connection with ``code``; frames still queued are ignored."""
-        self.closing = True
         with contextlib.suppress(Exception):
             await self.close(code=code)
+
+    # Once a connection is closing (closed by us, by the hub, or gone) nothing more is sent:
+    # an answer, a replay or a live event may still be on its way, and the server raises on a
+    # send after a close (uvicorn: RuntimeError; a vanished client: ClientDisconnected). Found
+    # by bench/ws_flood.py: each such raise ended the connection with a traceback in the log.
+    # A send that fails costs this connection only, as a failed write does in the hub.
+
+    async def close(self, code: int | bool | None = None, reason: str | None = None) -> None:
+        if self.closing:
+            return
+        self.closing = True
+        await super().close(code=code, reason=reason)
+
+    async def send(
+        self, text_data: str | None = None, bytes_data: bytes | None = None, close: bool = False
+    ) -> None:
+        if self.closing:
+            return
+        try:
+            await super().send(text_data=text_data, bytes_data=bytes_data, close=close)
+        except Exception:
+            logger.info("Room %s: a connection could not be written to", self.room_id)
+            self.closing = True
+            # If the client is in fact still there, it reconnects with its last_seq.
+            with contextlib.suppress(Exception):
+                await super().close()
+
+    async def send_json(self, content: Any, close: bool = False) -> None:
+        await self.send(text_data=await self.encode_json(content), close=close)
 
     async def signed_out(self) -> None:
         """Called by the hubs when this person logged out or their account was closed."""

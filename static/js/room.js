@@ -50,6 +50,9 @@
       ws = null;
       root.dataset.live = "off";
       if (event.code === 4404 || event.code === 4403) return;
+      // Logged out (here or in another tab) or the account was closed: the page shows what
+      // someone signed out may do.
+      if (event.code === 4401) { location.reload(); return; }
       announce(L.offline);
       setTimeout(connect, backoff);
       backoff = Math.min(backoff * 2, 10000);

@@ -385,3 +385,73 @@ def test_the_sites_own_address_and_trusted_origins_are_accepted(settings):
         ]
 
     assert run(go()) == [True, True, True, False, False]
+
+
+# --- Nothing after a close ----------------------------------------------------------------------
+
+
+def test_nothing_is_sent_after_a_close_and_a_failed_send_costs_only_that_connection():
+    """Found by bench/ws_flood.py: a live event or an answer still on its way when the
+    connection was closed was sent anyway, uvicorn raised ("Unexpected ASGI message
+    'websocket.send', after sending 'websocket.close'") and the connection ended with a
+    traceback. Here the server raises the same way for any send after the close."""
+    from deliberation import hub
+
+    scene = make_scene()
+
+    async def go() -> tuple[list[str], dict[str, Any]]:
+        alice = await connected(scene.room.pk, scene.alice, last_seq=1)
+        bob = await connected(scene.room.pk, scene.bob, last_seq=1)
+        room_hub = hub.hubs.get(scene.room.pk)
+        assert room_hub is not None
+        member = next(m for m in room_hub.members if m.user == scene.bob)
+        real_send, sent = member.base_send, []
+
+        async def strict_server(message: dict[str, Any]) -> None:
+            if "websocket.close" in sent:
+                raise RuntimeError("Unexpected ASGI message after sending 'websocket.close'")
+            sent.append(message["type"])
+            await real_send(message)
+
+        member.base_send = strict_server
+        await member.shut(consumers.CLOSE_TOO_FAST)
+        await member.send_error("rate_limited", "late answer")  # dropped, no raise
+        await alice.send_json_to({"type": "say", "kind": "message", "text": "after the close"})
+        heard = await next_frame(alice)  # the hub's fan-out to bob is dropped too
+        await alice.send_json_to({"type": "say", "kind": "message", "text": "and again"})
+        await next_frame(alice)
+        assert await closed_with(bob) == consumers.CLOSE_TOO_FAST
+        await bob.disconnect()  # re-raises anything the consumer raised
+        await alice.disconnect()
+        return sent, heard
+
+    sent, heard = run(go())
+    assert sent == ["websocket.close"]
+    assert heard["data"]["text"] == "after the close"
+
+
+def test_an_answer_to_a_client_that_vanished_ends_only_that_connection():
+    scene = make_scene()
+
+    async def go() -> dict[str, Any]:
+        alice = await connected(scene.room.pk, scene.alice, last_seq=1)
+        bob = await connected(scene.room.pk, scene.bob, last_seq=1)
+        from deliberation import hub
+
+        room_hub = hub.hubs.get(scene.room.pk)
+        assert room_hub is not None
+        member = next(m for m in room_hub.members if m.user == scene.bob)
+
+        async def vanished(message: dict[str, Any]) -> None:
+            raise ConnectionResetError("the client went away")
+
+        member.base_send = vanished
+        await bob.send_to(text_data="{not json")  # its error frame cannot be written
+        await alice.send_json_to({"type": "say", "kind": "message", "text": "still on"})
+        heard = await next_frame(alice)
+        await bob.disconnect()  # re-raises anything the consumer raised
+        await alice.disconnect()
+        assert member.closing
+        return heard
+
+    assert run(go())["data"]["text"] == "still on"
