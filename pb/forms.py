@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from pb.models import (
     Area,
     BallotType,
+    CommentStance,
     CountingRule,
     Proposal,
     ProposalStatus,
@@ -430,4 +431,35 @@ class RegisterImportForm(forms.Form):
             "(the area's name or short name). Save a spreadsheet as CSV first."
         ),
         widget=forms.ClearableFileInput(attrs={"accept": ".csv,text/csv"}),
+    )
+
+
+class CommentForm(forms.Form):
+    """A comment or a reply; the service checks length, stance and the thread (one level)."""
+
+    text = forms.CharField(label=_("Your comment"), widget=forms.Textarea(attrs={"rows": 4}))
+    stance = forms.ChoiceField(
+        label=_("Where do you stand?"),
+        widget=forms.RadioSelect,
+        choices=CommentStance.choices,
+        error_messages={"invalid_choice": _("Choose for, against or neutral.")},
+    )
+    parent = forms.CharField(required=False, widget=forms.HiddenInput)
+
+    def clean_parent(self) -> int | None:
+        value = (self.cleaned_data.get("parent") or "").strip()
+        if not value:
+            return None
+        if not value.isdigit():
+            raise forms.ValidationError(_("That is not a comment you can reply to."))
+        return int(value)
+
+
+class CommentHideForm(forms.Form):
+    reason = _needed(
+        forms.CharField(
+            label=_("Reason shown in place of the comment"),
+            widget=forms.Textarea(attrs={"rows": 2}),
+            required=False,
+        )
     )

@@ -537,3 +537,63 @@ class Tally(models.Model):
 
 # Voting's own models live in pb/voting/models.py; importing them here registers them with the app.
 from pb.voting.models import *  # noqa: E402, F403
+
+
+class CommentStance(models.TextChoices):
+    """Like a room's arguments: a comment says where it stands on the proposal."""
+
+    FOR = "for", _("For")
+    AGAINST = "against", _("Against")
+    NEUTRAL = "neutral", _("Neutral")
+
+
+class Comment(models.Model):
+    """A resident's comment on a proposal, or a reply to one (one level: replies have no replies).
+
+    Written while the round's phase allows comments (``pb.phases``); hidden by a manager of the
+    proposal's area with a public reason shown in place of the text."""
+
+    MAX_LENGTH = 2000
+
+    proposal = models.ForeignKey(Proposal, on_delete=models.CASCADE, related_name="comments")
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.CASCADE, related_name="replies"
+    )
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    text = models.TextField(max_length=MAX_LENGTH)
+    stance = models.CharField(max_length=10, choices=CommentStance.choices)
+    # The language the resident wrote in, so pages mark it up (lang) for screen readers.
+    language = models.CharField(max_length=10, choices=settings.LANGUAGES, default="en-gb")
+    created_at = models.DateTimeField(auto_now_add=True)
+    flag_count = models.PositiveIntegerField(default=0)
+    hidden = models.BooleanField(default=False)
+    hidden_reason = models.TextField(blank=True)
+    hidden_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    hidden_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        indexes = [models.Index(fields=["proposal", "created_at"], name="comment_by_proposal")]
+
+    def __str__(self) -> str:
+        return f"Comment {self.pk} on {self.proposal_id}"
+
+
+class CommentFlag(models.Model):
+    """A resident's flag on a comment, for the area's managers to look at; once per person."""
+
+    comment = models.ForeignKey(Comment, on_delete=models.CASCADE, related_name="flags")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["comment", "user"], name="one_flag_per_person")
+        ]
+
+    def __str__(self) -> str:
+        return f"Flag on comment {self.comment_id}"

@@ -124,3 +124,17 @@ def can_keep_register(user: Any, area: Area) -> bool:
 
 def keeps_any_register(user: Any) -> bool:
     return base.manages_any_area(user)
+
+
+def can_comment(user: Any) -> bool:
+    """Checked residents write comments on proposals (the phase is ``pb.phases``' answer)."""
+    return is_checked_resident(user)
+
+
+def can_flag_comment(user: Any) -> bool:
+    return base.is_signed_in(user)
+
+
+def can_moderate_comment(user: Any, comment: Any) -> bool:
+    """The managers of the proposal's area hide comments, as they hide proposals."""
+    return can_moderate(user, comment.proposal)

@@ -13,6 +13,8 @@ from backend.accounts.models import Role
 from pb.counting.wording import stored_sentence
 from pb.models import (
     AuditEntry,
+    Comment,
+    CommentFlag,
     Proposal,
     ProposalStatus,
     ProposalTranslation,
@@ -222,3 +224,38 @@ def proposal_outcomes_for(proposals: Any) -> dict[int, dict[str, Any]]:
     for round_ in by_round.values():
         outcomes.update(proposal_outcomes(round=round_))
     return outcomes
+
+
+def comment_threads(*, proposal: Proposal, user: Any = None) -> list[Comment]:
+    """A proposal's top-level comments, oldest first, each with its replies (``thread``) and
+    whether ``user`` has flagged it (``flagged``): one level of replies, two queries."""
+    comments = list(Comment.objects.filter(proposal=proposal).select_related("author"))
+    flagged: set[int] = set()
+    if user is not None and user.is_authenticated:
+        flagged = set(
+            CommentFlag.objects.filter(comment__proposal=proposal, user=user).values_list(
+                "comment_id", flat=True
+            )
+        )
+    replies: dict[int, list[Comment]] = defaultdict(list)
+    for c in comments:
+        c.flagged = c.pk in flagged  # type: ignore[attr-defined]
+        if c.parent_id is not None:
+            replies[c.parent_id].append(c)
+    top = [c for c in comments if c.parent_id is None]
+    for c in top:
+        c.thread = replies.get(c.pk, [])  # type: ignore[attr-defined]
+    return top
+
+
+def flagged_comments_for(*, user: Any) -> list[Comment]:
+    """Flagged comments not yet hidden, on proposals in the areas ``user`` manages, most flagged
+    first: a manager's moderation queue."""
+    if not rules.manages_any_area(user):
+        return []
+    candidates = (
+        Comment.objects.filter(flag_count__gt=0, hidden=False)
+        .select_related("proposal__area", "proposal__round", "author")
+        .order_by("-flag_count", "created_at")
+    )
+    return [c for c in candidates if rules.manages_area(user, c.proposal.area)]

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from pb import views
+from pb import comment_views, views
 from pb.counting import views as counting
 
 urlpatterns = [
@@ -26,4 +26,9 @@ urlpatterns = [
     path("proposals/<int:pk>/review/", views.proposal_review, name="proposal_review"),
     path("proposals/<int:pk>/hide/", views.proposal_hide, name="proposal_hide"),
     path("proposals/<int:pk>/translate/", views.proposal_translate, name="proposal_translate"),
+    path("proposals/<int:pk>/comments/", comment_views.comment_post, name="comment_post"),
+    path("comments/moderate/", comment_views.comment_queue, name="comment_queue"),
+    path("comments/<int:pk>/flag/", comment_views.comment_flag, name="comment_flag"),
+    path("comments/<int:pk>/hide/", comment_views.comment_hide, name="comment_hide"),
+    path("comments/<int:pk>/keep/", comment_views.comment_keep, name="comment_keep"),
 ]

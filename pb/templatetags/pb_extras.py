@@ -5,9 +5,13 @@ from typing import Any
 
 from django import template
 
+from pb import rules, selectors
 from pb.counting.result import ProjectResult
 from pb.counting.wording import project_sentence
+from pb.forms import CommentHideForm
+from pb.models import Comment, CommentStance, ProposalStatus
 from pb.money import format_money
+from pb.phases import Action, allows
 
 register = template.Library()
 
@@ -33,3 +37,34 @@ def translation_of(translations: Mapping[int, Any] | None, proposal_id: int) -> 
 def lookup(mapping: Any, key: Any) -> Any:
     """``mapping|lookup:key``: a value from a dict in a template (None when absent)."""
     return mapping.get(key) if hasattr(mapping, "get") else None
+
+
+@register.inclusion_tag("pb/_comments.html", takes_context=True)
+def proposal_comments(context: Any, proposal: Any) -> dict[str, Any]:
+    """The comments on a proposal's page, with the forms the reader may use."""
+    user = context["user"]
+    request = context.get("request")
+    open_for_comments = (
+        allows(proposal.round.phase, Action.COMMENT)
+        and proposal.status != ProposalStatus.DRAFT
+        and not proposal.hidden
+    )
+    return {
+        "proposal": proposal,
+        "user": user,
+        "csrf_token": context.get("csrf_token"),
+        "here": request.get_full_path() if request is not None else "",
+        "threads": selectors.comment_threads(proposal=proposal, user=user),
+        "open_for_comments": open_for_comments,
+        "can_comment": open_for_comments and rules.can_comment(user),
+        "can_moderate": rules.can_moderate(user, proposal),
+        "stances": CommentStance.choices,
+        "max_length": Comment.MAX_LENGTH,
+        "hide_form": CommentHideForm(),
+    }
+
+
+@register.simple_tag
+def comments_to_moderate(user: Any) -> int:
+    """How many flagged comments wait for ``user`` (a manager) in the moderation queue."""
+    return len(selectors.flagged_comments_for(user=user))
