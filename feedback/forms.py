@@ -11,17 +11,17 @@ from feedback.models import DeliveryStatus, NI4Answer
 from pb.money import parse_money
 
 SATISFACTION = [
-    ("5", "5 – very satisfied"),
-    ("4", "4 – fairly satisfied"),
-    ("3", "3 – neither satisfied nor dissatisfied"),
-    ("2", "2 – fairly dissatisfied"),
-    ("1", "1 – very dissatisfied"),
+    ("5", _("5 – very satisfied")),
+    ("4", _("4 – fairly satisfied")),
+    ("3", _("3 – neither satisfied nor dissatisfied")),
+    ("2", _("2 – fairly dissatisfied")),
+    ("1", _("1 – very dissatisfied")),
 ]
 
 
 class SurveyForm(forms.Form):
     influence = forms.ChoiceField(
-        label=(
+        label=_(
             "Do you agree or disagree that you can influence decisions affecting your local area?"
         ),
         choices=NI4Answer.choices,
@@ -29,7 +29,7 @@ class SurveyForm(forms.Form):
         required=False,
     )
     satisfaction = forms.TypedChoiceField(
-        label="How satisfied are you with how this round was run?",
+        label=_("How satisfied are you with how this round was run?"),
         choices=SATISFACTION,
         coerce=int,
         empty_value=None,
@@ -37,7 +37,7 @@ class SurveyForm(forms.Form):
         required=False,
     )
     comment = forms.CharField(
-        label="Anything else you want to tell us?",
+        label=_("Anything else you want to tell us?"),
         widget=forms.Textarea(attrs={"rows": 4}),
         max_length=2000,
         required=False,
@@ -45,28 +45,28 @@ class SurveyForm(forms.Form):
 
 
 class MilestoneForm(forms.Form):
-    status = forms.ChoiceField(label="Status", choices=DeliveryStatus.choices)
+    status = forms.ChoiceField(label=_("Status"), choices=DeliveryStatus.choices)
     date = forms.DateField(
-        label="Date",
+        label=_("Date"),
         widget=forms.DateInput(attrs={"type": "date"}),
         # A date picker shows the date in the reader's own format; an example in one format
         # ("14/3/2027") contradicted it.
         help_text=_("The day this step happened or is planned for."),
     )
     spend = forms.CharField(
-        label="Spent so far, in pounds", required=False, help_text="For example 12,500.50."
+        label=_("Spent so far, in pounds"), required=False, help_text=_("For example 12,500.50.")
     )
     note = forms.CharField(
-        label="What happened", widget=forms.Textarea(attrs={"rows": 3}), required=False
+        label=_("What happened"), widget=forms.Textarea(attrs={"rows": 3}), required=False
     )
     delay_reason = forms.CharField(
-        label="Why it is delayed",
+        label=_("Why it is delayed"),
         widget=forms.Textarea(attrs={"rows": 2}),
         required=False,
-        help_text="Needed when the status is Delayed.",
+        help_text=_("Needed when the status is Delayed."),
     )
-    photo = forms.ImageField(label="Photo", required=False)
-    photo_alt = forms.CharField(label="Describe the photo", max_length=200, required=False)
+    photo = forms.ImageField(label=_("Photo"), required=False)
+    photo_alt = forms.CharField(label=_("Describe the photo"), max_length=200, required=False)
 
     def clean_spend(self) -> int:
         text = self.cleaned_data.get("spend") or "0"
@@ -83,8 +83,8 @@ class MilestoneForm(forms.Form):
 
 class CommentaryForm(forms.Form):
     commentary = forms.CharField(
-        label="Manager's commentary",
+        label=_("Manager's commentary"),
         widget=forms.Textarea(attrs={"rows": 6}),
         required=False,
-        help_text="Shown in the councillors' report after the figures.",
+        help_text=_("Shown in the councillors' report after the figures."),
     )

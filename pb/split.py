@@ -51,8 +51,23 @@ Number = int | Fraction
 AreaId = str | int
 
 
+def gettext_noop(message: str) -> str:
+    """Marks a message for the translation catalogues (makemessages looks for this name); the
+    site says it in the manager's language (``pb.services.budget_split``). Returns it as it is."""
+    return message
+
+
 class SplitError(ValueError):
-    """Input the split cannot work with; the message is meant for the manager who entered it."""
+    """Input the split cannot work with; the message is meant for the manager who entered it.
+
+    ``message`` is English with ``%(name)s`` placeholders filled from ``params``, kept apart so
+    that the site can translate it; ``str(error)`` is the English sentence.
+    """
+
+    def __init__(self, message: str, **params: object) -> None:
+        self.message = message
+        self.params = params
+        super().__init__(message % params if params else message)
 
 
 # --- Configuration ---------------------------------------------------------------------------
@@ -106,19 +121,19 @@ UNRANKED = 0
 
 POPULATION = Criterion(
     key="population",
-    label="Population",
+    label=gettext_noop("Population"),
     bands=(Band(25_000, 1), Band(45_000, 2), Band(90_000, 3), Band(None, 4)),
     weight=2,
 )
 NEED = Criterion(
     key="need",
-    label="Need (lack of the service, 0-100)",
+    label=gettext_noop("Need (lack of the service, 0-100)"),
     bands=(Band(14, 1), Band(50, 2), Band(75, 3), Band(None, 4)),
     weight=4,
 )
 PRIORITY = Criterion(
     key="priority",
-    label="The area's priority for the theme (1 = first)",
+    label=gettext_noop("The area's priority for the theme (1 = first)"),
     bands=(Band(UNRANKED, 0), Band(1, 4), Band(2, 3), Band(3, 2), Band(4, 1), Band(None, 0)),
     weight=5,
 )
@@ -138,39 +153,60 @@ def validate_criteria(criteria: Sequence[Criterion]) -> None:
     open-ended (``upper=None``), grades non-negative integers.
     """
     if not criteria:
-        raise SplitError("Add at least one criterion.")
+        raise SplitError(gettext_noop("Add at least one criterion."))
     seen: set[str] = set()
     for criterion in criteria:
         name = criterion.label or criterion.key
         if not criterion.key:
-            raise SplitError("Every criterion needs a key.")
+            raise SplitError(gettext_noop("Every criterion needs a key."))
         if criterion.key in seen:
-            raise SplitError(f"The criterion {criterion.key!r} is listed twice.")
+            raise SplitError(
+                gettext_noop("The criterion %(key)s is listed twice."), key=repr(criterion.key)
+            )
         seen.add(criterion.key)
         weight = criterion.weight
         if isinstance(weight, bool) or not isinstance(weight, int | Fraction):
-            raise SplitError(f"The weight of {name} must be a whole number or a fraction.")
+            raise SplitError(
+                gettext_noop("The weight of %(name)s must be a whole number or a fraction."),
+                name=name,
+            )
         if weight < 0:
-            raise SplitError(f"The weight of {name} cannot be negative (it is {weight}).")
+            raise SplitError(
+                gettext_noop("The weight of %(name)s cannot be negative (it is %(weight)s)."),
+                name=name,
+                weight=weight,
+            )
         _validate_bands(criterion.bands, name)
 
 
 def _validate_bands(bands: Sequence[Band], name: str) -> None:
     if not bands:
-        raise SplitError(f"{name} needs at least one band.")
+        raise SplitError(gettext_noop("%(name)s needs at least one band."), name=name)
     previous: int | None = None
     for index, band in enumerate(bands):
         if isinstance(band.grade, bool) or not isinstance(band.grade, int) or band.grade < 0:
-            raise SplitError(f"The grades of {name} must be whole numbers, 0 or more.")
+            raise SplitError(
+                gettext_noop("The grades of %(name)s must be whole numbers, 0 or more."), name=name
+            )
         if band.upper is None:
             if index != len(bands) - 1:
-                raise SplitError(f"Only the last band of {name} can be open-ended ('and above').")
+                raise SplitError(
+                    gettext_noop("Only the last band of %(name)s can be open-ended ('and above')."),
+                    name=name,
+                )
             continue
         if isinstance(band.upper, bool) or not isinstance(band.upper, int):
-            raise SplitError(f"The band limits of {name} must be whole numbers.")
+            raise SplitError(
+                gettext_noop("The band limits of %(name)s must be whole numbers."), name=name
+            )
         if previous is not None and band.upper <= previous:
             raise SplitError(
-                f"The bands of {name} must go up: {band.upper} comes after {previous}."
+                gettext_noop(
+                    "The bands of %(name)s must go up: %(upper)s comes after %(previous)s."
+                ),
+                name=name,
+                upper=band.upper,
+                previous=previous,
             )
         previous = band.upper
 
@@ -182,18 +218,28 @@ def grade_for(value: Number, bands: Sequence[Band]) -> int:
     that is not a number, or a value above the last band when that band is not open-ended.
     """
     _validate_bands(bands, "the criterion")
-    _check_value(value, "The value")
+    _check_value(value, gettext_noop("The value"))
     for band in bands:
         if band.upper is None or value <= band.upper:
             return band.grade
-    raise SplitError(f"{value} is above the last band ({bands[-1].upper}); add an open-ended band.")
+    raise SplitError(
+        gettext_noop("%(value)s is above the last band (%(last)s); add an open-ended band."),
+        value=value,
+        last=bands[-1].upper,
+    )
 
 
 def _check_value(value: object, what: str) -> None:
     if isinstance(value, bool) or not isinstance(value, int | Fraction):
-        raise SplitError(f"{what} must be a whole number or a fraction, not {value!r}.")
+        raise SplitError(
+            gettext_noop("%(what)s must be a whole number or a fraction, not %(value)s."),
+            what=what,
+            value=repr(value),
+        )
     if value < 0:
-        raise SplitError(f"{what} cannot be negative (it is {value}).")
+        raise SplitError(
+            gettext_noop("%(what)s cannot be negative (it is %(value)s)."), what=what, value=value
+        )
 
 
 def criteria_to_config(criteria: Sequence[Criterion]) -> list[dict[str, Any]]:
@@ -216,7 +262,10 @@ def criteria_from_config(config: Sequence[Mapping[str, Any]]) -> tuple[Criterion
         for item in config:
             raw_weight = item["weight"]
             if isinstance(raw_weight, bool) or not isinstance(raw_weight, int | str):
-                raise SplitError(f"The weight of {item.get('key')!r} must be a number as text.")
+                raise SplitError(
+                    gettext_noop("The weight of %(key)s must be a number as text."),
+                    key=repr(item.get("key")),
+                )
             weight = Fraction(raw_weight)
             criteria.append(
                 Criterion(
@@ -229,7 +278,9 @@ def criteria_from_config(config: Sequence[Mapping[str, Any]]) -> tuple[Criterion
     except (KeyError, TypeError, ValueError, ZeroDivisionError) as exc:
         if isinstance(exc, SplitError):
             raise
-        raise SplitError(f"The split settings are incomplete or malformed ({exc}).") from exc
+        raise SplitError(
+            gettext_noop("The split settings are incomplete or malformed (%(detail)s)."), detail=exc
+        ) from exc
     result = tuple(criteria)
     validate_criteria(result)
     return result
@@ -244,7 +295,11 @@ def priority_positions(points_by_theme: Mapping[str, int]) -> dict[str, int]:
     positions: dict[str, int] = {}
     for theme, points in points_by_theme.items():
         if points < 0:
-            raise SplitError(f"Priority points cannot be negative ({theme}: {points}).")
+            raise SplitError(
+                gettext_noop("Priority points cannot be negative (%(theme)s: %(points)s)."),
+                theme=theme,
+                points=points,
+            )
         if points == 0:
             positions[theme] = UNRANKED
         else:
@@ -389,11 +444,13 @@ def largest_remainder(total: int, weights: Mapping[str, Fraction]) -> dict[str, 
     If W is 0 every key weighs the same. Requires ``total >= 0``, weights >= 0, at least one key.
     """
     if total < 0:
-        raise SplitError(f"The amount to share cannot be negative ({total}).")
+        raise SplitError(
+            gettext_noop("The amount to share cannot be negative (%(total)s)."), total=total
+        )
     if not weights:
-        raise SplitError("There is nobody to share the amount between.")
+        raise SplitError(gettext_noop("There is nobody to share the amount between."))
     if any(w < 0 for w in weights.values()):
-        raise SplitError("Weights cannot be negative.")
+        raise SplitError(gettext_noop("Weights cannot be negative."))
     weight_sum = sum(weights.values(), Fraction(0))
     if weight_sum == 0:
         weights = {key: Fraction(1) for key in weights}
@@ -412,16 +469,24 @@ def largest_remainder(total: int, weights: Mapping[str, Fraction]) -> dict[str, 
 
 def _check_budget(budget_minor: int) -> None:
     if isinstance(budget_minor, bool) or not isinstance(budget_minor, int):
-        raise SplitError(f"The budget must be a whole number of minor units, not {budget_minor!r}.")
+        raise SplitError(
+            gettext_noop("The budget must be a whole number of minor units, not %(budget)s."),
+            budget=repr(budget_minor),
+        )
     if budget_minor < 0:
-        raise SplitError(f"The budget cannot be negative ({budget_minor}).")
+        raise SplitError(
+            gettext_noop("The budget cannot be negative (%(budget)s)."), budget=budget_minor
+        )
 
 
 def _keys_of(areas: Sequence[AreaInput]) -> list[str]:
     keys = [str(area.area_id) for area in areas]
     if len(set(keys)) != len(keys):
         duplicates = sorted({k for k in keys if keys.count(k) > 1})
-        raise SplitError(f"Each area can be listed only once (repeated: {', '.join(duplicates)}).")
+        raise SplitError(
+            gettext_noop("Each area can be listed only once (repeated: %(areas)s)."),
+            areas=", ".join(duplicates),
+        )
     return keys
 
 
@@ -449,7 +514,7 @@ def compute_split(
     criteria = tuple(criteria)
     validate_criteria(criteria)
     if not areas:
-        raise SplitError("Add at least one area to split the budget between.")
+        raise SplitError(gettext_noop("Add at least one area to split the budget between."))
     keys = _keys_of(areas)
 
     cells_by_area: list[tuple[GradeCell, ...]] = []
@@ -458,9 +523,17 @@ def compute_split(
         cells = []
         for criterion in criteria:
             if criterion.key not in area.values:
-                raise SplitError(f"{area.name} has no value for {criterion.label}.")
+                raise SplitError(
+                    gettext_noop("%(area)s has no value for %(criterion)s."),
+                    area=area.name,
+                    criterion=criterion.label,
+                )
             value = area.values[criterion.key]
-            _check_value(value, f"{area.name}'s value for {criterion.label}")
+            _check_value(
+                value,
+                gettext_noop("%(area)s's value for %(criterion)s")
+                % {"area": area.name, "criterion": criterion.label},
+            )
             grade = grade_for(value, criterion.bands)
             cells.append(
                 GradeCell(
@@ -523,13 +596,17 @@ def apply_overrides(
     for area_id, amount in overrides.items():
         key = str(area_id)
         if key not in by_key:
-            raise SplitError(f"Area {area_id} is not part of this split.")
+            raise SplitError(gettext_noop("Area %(area)s is not part of this split."), area=area_id)
         if key in wanted:
-            raise SplitError(f"Area {area_id} is overridden twice.")
+            raise SplitError(gettext_noop("Area %(area)s is overridden twice."), area=area_id)
         if isinstance(amount, bool) or not isinstance(amount, int) or amount < 0:
             raise SplitError(
-                f"The amount for {by_key[key].name} must be a whole number of minor units, "
-                f"0 or more (got {amount!r})."
+                gettext_noop(
+                    "The amount for %(area)s must be a whole number of minor units, "
+                    "0 or more (got %(amount)s)."
+                ),
+                area=by_key[key].name,
+                amount=repr(amount),
             )
         wanted[key] = amount
     reason_by_key = {str(k): v for k, v in reasons.items()}
@@ -537,21 +614,32 @@ def apply_overrides(
         reason = reason_by_key.get(key, "")
         if not isinstance(reason, str) or not reason.strip():
             raise SplitError(
-                f"Give a public reason for changing the amount for {by_key[key].name}."
+                gettext_noop("Give a public reason for changing the amount for %(area)s."),
+                area=by_key[key].name,
             )
 
     overridden_total = sum(wanted.values())
     if overridden_total > split.budget:
         raise SplitError(
-            f"The changed amounts add up to {overridden_total}, more than the budget of "
-            f"{split.budget} (by {overridden_total - split.budget})."
+            gettext_noop(
+                "The changed amounts add up to %(total)s, more than the budget of "
+                "%(budget)s (by %(over)s)."
+            ),
+            total=overridden_total,
+            budget=split.budget,
+            over=overridden_total - split.budget,
         )
     rest = {key: row.weighted_total for key, row in by_key.items() if key not in wanted}
     remaining = split.budget - overridden_total
     if not rest and remaining:
         raise SplitError(
-            f"Every area's amount was changed, and they add up to {overridden_total}, not the "
-            f"budget of {split.budget}: {remaining} would be left unassigned."
+            gettext_noop(
+                "Every area's amount was changed, and they add up to %(total)s, not the "
+                "budget of %(budget)s: %(remaining)s would be left unassigned."
+            ),
+            total=overridden_total,
+            budget=split.budget,
+            remaining=remaining,
         )
     shared = largest_remainder(remaining, rest) if rest else {}
 

@@ -94,5 +94,13 @@ class ProfileForm(forms.ModelForm):
             "disability",
             "email_notifications",
         ]
-        labels = {"home_area": _("Where you live"), "birth_year": _("Year you were born")}
+        labels = {
+            "home_area": _("Where you live"),
+            "birth_year": _("Year you were born"),
+            "age_band": _("Age band"),
+            "gender": _("Gender"),
+            "ethnicity": _("Ethnic group"),
+            "disability": _("Do you consider yourself disabled?"),
+            "email_notifications": _("Email notifications"),
+        }
         field_classes = {"home_area": AreaTreeChoiceField}

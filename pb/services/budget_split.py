@@ -18,6 +18,16 @@ from pb.services.guards import require, require_phase
 SPLIT_CRITERIA = ("population", "need", "priority")
 
 
+
+def _split_said(exc: Any) -> str:
+    """A ``pb.split.SplitError`` in the manager's language. Criterion names are translated too
+    (the preset ones are in the catalogues; a name a manager typed stays as typed)."""
+    params = {
+        key: _(value) if key in ("name", "criterion", "what") and isinstance(value, str) else value
+        for key, value in exc.params.items()
+    }
+    return _(exc.message) % params if params else _(exc.message)
+
 def _owner_only() -> str:
     return _(
         "Only the round's owner (who created it) or an administrator can set, compute or "
@@ -92,7 +102,7 @@ def split_configure(
     try:
         parsed = split.criteria_from_config(criteria)
     except split.SplitError as exc:
-        raise DomainError(str(exc), field="criteria") from exc
+        raise DomainError(_split_said(exc), field="criteria") from exc
     if not parsed:
         raise DomainError(_("Use at least one criterion."), field="criteria")
     keys = {c.key for c in parsed}
@@ -147,7 +157,7 @@ def split_compute(*, actor: Any, round: Round) -> dict[str, Any]:
             theme=theme.name if theme else None,
         )
     except split.SplitError as exc:
-        raise DomainError(str(exc), field="criteria") from exc
+        raise DomainError(_split_said(exc), field="criteria") from exc
     with transaction.atomic():
         table = _store_split(round, result)
         audit(
@@ -197,7 +207,7 @@ def split_override(
             reasons={k: v[1] for k, v in overrides.items()},
         )
     except split.SplitError as exc:
-        raise DomainError(str(exc), field="amount") from exc
+        raise DomainError(_split_said(exc), field="amount") from exc
     with transaction.atomic():
         table = _store_split(round, result)
         audit(
