@@ -118,3 +118,44 @@ def test_a_ballot_is_cast_in_each_language_with_javascript(page, live_server, la
 @pytest.mark.parametrize("language", list(LANGUAGES))
 def test_a_ballot_is_cast_in_each_language_without_javascript(page_no_js, live_server, language):
     cast_in(page_no_js, live_server, language, javascript=False)
+
+
+def test_a_kiosk_shows_its_languages_as_buttons_and_the_next_voter_starts_in_its_own(
+    page, live_server
+):
+    """Event staff unlock a kiosk in Welsh; a voter switches to Polish with the large buttons on
+    the first screen and votes; the next voter finds the kiosk in Welsh again."""
+    world = VotingWorld()
+    codes = world.codes(2, area=world.north)
+    page.goto(live_server.url + "/accounts/log-in/")
+    page.get_by_label("E-mail address").fill("staff@example.org")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url("**/dashboard/")
+    page.get_by_role("link", name="Kiosks").first.click()
+    page.get_by_label("Area").select_option(label="North")
+    page.get_by_label("Language each new voter sees first").select_option("cy")
+    page.get_by_role("button", name="Unlock as a kiosk").click()
+    page.wait_for_url("**/kiosk/")
+    expect_language(page, "cy")
+    buttons = page.locator(".language-switcher-large button")
+    expect(buttons).to_have_count(len(LANGUAGES))
+    # Large enough to hit with a finger on a touch screen.
+    assert all(b.bounding_box()["height"] >= 44 for b in buttons.all())
+    assert_accessible(page)
+
+    page.get_by_role("button", name="Polski", exact=True).click()
+    expect_language(page, "pl")
+    page.get_by_label(T("pl", "Your voter code")).fill(codes[0])
+    page.get_by_label("Trees").check()
+    page.get_by_role("button", name=T("pl", "Review my choices")).click()
+    page.get_by_role("button", name=T("pl", "Cast my vote")).click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(
+        T("pl", "Thank you: your vote is cast")
+    )
+    expect_language(page, "pl")
+    page.get_by_role("link", name=T("pl", "Done: next voter")).click()
+    page.wait_for_url("**/kiosk/")
+    expect_language(page, "cy")  # the next voter starts in the kiosk's own language
+    expect(page.get_by_label(T("cy", "Your voter code"))).to_have_value("")
+    assert PendingBallot.objects.filter(channel="kiosk").count() == 1
