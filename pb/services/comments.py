@@ -76,6 +76,10 @@ def comment_create(
                 _("You can reply to a comment, not to a reply: reply to the first comment."),
                 field="parent",
             )
+        if parent.hidden:
+            raise DomainError(
+                _("A moderator hid that comment: it takes no replies."), field="parent"
+            )
     comment = Comment.objects.create(
         proposal=proposal,
         parent=parent,
@@ -84,18 +88,40 @@ def comment_create(
         stance=stance,
         language=_language(language),
     )
+    _tell_author(comment, author)
+    return comment
+
+
+def _tell(recipient: Any, subject: str, body: str, url: str) -> None:
+    transaction.on_commit(lambda: notify(user=recipient, subject=subject, body=body, url=url))
+
+
+def _tell_author(comment: Comment, writer: Any) -> None:
+    """The proposal's author hears of every comment on it, and a comment's writer of a reply to
+    it, each in their own language; nobody hears of what they wrote themselves."""
+    proposal = comment.proposal
+    url = f"/proposals/{proposal.pk}/#comment-{comment.pk}"
+    values = {"name": writer.public_name, "text": comment.text[:200]}
+    told: set[int] = {writer.pk}
     recipient = proposal.author
-    if recipient is not None and recipient.pk != author.pk:
-        with translation.override(user_language(recipient)):  # in the author's language
+    if recipient is not None and recipient.pk not in told:
+        told.add(recipient.pk)
+        with translation.override(user_language(recipient)):
             subject = _("A new comment on your proposal “%(title)s”") % {"title": proposal.title}
             body = _("%(name)s commented (%(stance)s): %(text)s") % {
-                "name": author.public_name,
+                **values,
                 "stance": comment.get_stance_display(),
-                "text": text[:200],
             }
-        url = f"/proposals/{proposal.pk}/#comment-{comment.pk}"
-        transaction.on_commit(lambda: notify(user=recipient, subject=subject, body=body, url=url))
-    return comment
+        _tell(recipient, subject, body, url)
+    replied_to = comment.parent.author if comment.parent is not None else None
+    if replied_to is not None and replied_to.pk not in told:
+        with translation.override(user_language(replied_to)):
+            subject = _("A reply to your comment on “%(title)s”") % {"title": proposal.title}
+            body = _("%(name)s replied (%(stance)s): %(text)s") % {
+                **values,
+                "stance": comment.get_stance_display(),
+            }
+        _tell(replied_to, subject, body, url)
 
 
 def comment_flag(*, user: Any, comment: Comment) -> bool:

@@ -72,6 +72,29 @@ def test_an_author_commenting_on_their_own_proposal_is_not_notified(
     assert not Notification.objects.filter(user=author).exists()
 
 
+def test_a_reply_tells_the_comments_writer_and_the_author_once_each(
+    world, proposal, author, django_capture_on_commit_callbacks
+):
+    top = say(world, proposal)  # the resident comments
+    neighbour = checked("neighbour@example.org", world.north)
+    with django_capture_on_commit_callbacks(execute=True):
+        say(world, proposal, author=neighbour, parent=top, text="I agree")
+    assert Notification.objects.get(user=world.resident).subject.startswith("A reply")
+    assert Notification.objects.filter(user=author).count() == 1
+    with django_capture_on_commit_callbacks(execute=True):  # the author replies: only the
+        say(world, proposal, author=author, parent=top, text="Thanks")  # writer hears of it
+    assert Notification.objects.filter(user=world.resident).count() == 2
+    assert Notification.objects.filter(user=author).count() == 1
+
+
+def test_a_hidden_comment_takes_no_replies(world, proposal):
+    top = comment_hide(actor=world.manager, comment=say(world, proposal), reason="Rude")
+    with pytest.raises(DomainError) as info:
+        say(world, proposal, parent=top)
+    assert "takes no replies" in info.value.fields["parent"][0]
+    assert Comment.objects.count() == 1
+
+
 def test_replies_go_one_level_deep_and_stay_on_their_proposal(world, proposal, author):
     top = say(world, proposal)
     reply = say(world, proposal, author=author, parent=top, stance="against")
