@@ -18,7 +18,6 @@ from pb.services.guards import require, require_phase
 SPLIT_CRITERIA = ("population", "need", "priority")
 
 
-
 def _split_said(exc: Any) -> str:
     """A ``pb.split.SplitError`` in the manager's language. Criterion names are translated too
     (the preset ones are in the catalogues; a name a manager typed stays as typed)."""
@@ -27,6 +26,7 @@ def _split_said(exc: Any) -> str:
         for key, value in exc.params.items()
     }
     return _(exc.message) % params if params else _(exc.message)
+
 
 def _owner_only() -> str:
     return _(
