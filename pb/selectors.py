@@ -259,3 +259,13 @@ def flagged_comments_for(*, user: Any) -> list[Comment]:
         .order_by("-flag_count", "created_at")
     )
     return [c for c in candidates if rules.manages_area(user, c.proposal.area)]
+
+
+def comment_counts(*, round: Round) -> dict[int, int]:
+    """Comments a reader can see, per proposal of ``round``: one query for a whole list."""
+    rows = (
+        Comment.objects.filter(proposal__round=round, hidden=False)
+        .values("proposal_id")
+        .annotate(n=Count("pk"))
+    )
+    return {row["proposal_id"]: row["n"] for row in rows}

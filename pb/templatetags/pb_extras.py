@@ -68,3 +68,9 @@ def proposal_comments(context: Any, proposal: Any) -> dict[str, Any]:
 def comments_to_moderate(user: Any) -> int:
     """How many flagged comments wait for ``user`` (a manager) in the moderation queue."""
     return len(selectors.flagged_comments_for(user=user))
+
+
+@register.simple_tag
+def comment_counts(round_: Any) -> dict[int, int]:
+    """How many comments (hidden ones not counted) each proposal of ``round_`` has."""
+    return selectors.comment_counts(round=round_)

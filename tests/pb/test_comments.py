@@ -344,3 +344,11 @@ def test_keeping_a_flagged_comment_clears_it_from_the_queue(client, world, propo
     comment.refresh_from_db()
     assert comment.flag_count == 0 and not comment.hidden
     assert "Borderline" not in client.get(reverse("comment_queue")).content.decode()
+
+
+def test_the_round_page_counts_visible_comments_and_links_to_them(client, world, proposal):
+    say(world, proposal)
+    say(world, proposal, text="Second")
+    comment_hide(actor=world.manager, comment=say(world, proposal, text="Third"), reason="Rude")
+    page = client.get(reverse("round_detail", args=[world.round.slug])).content.decode()
+    assert f'href="/proposals/{proposal.pk}/#comments">2 comments' in page
