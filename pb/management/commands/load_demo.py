@@ -28,6 +28,7 @@ from pb.models import (
 )
 from pb.phases import Phase
 from pb.services.budget_split import split_compute, split_configure, split_publish
+from pb.services.comments import comment_create
 from pb.services.proposals import proposal_create
 from pb.services.rounds import round_advance_phase
 
@@ -342,6 +343,17 @@ class Command(BaseCommand):
                 theme=themes[theme],
                 **group,
             )
+        if spec["slug"] == "city-2027" and ideas:
+            # A discussion under the first idea, so a proposal's page shows comments.
+            first = Proposal.objects.filter(round=round_, title=ideas[0][1]).first()
+            if first is not None:
+                comment_create(
+                    author=resident,
+                    proposal=first,
+                    text="I cross here every day with my children: it is not safe now.",
+                    stance="for",
+                    language="en-gb",
+                )
         # Where the ideas are, so the round page's map has something to show.
         for title, (lat, lng) in DEMO_PLACES.items():
             Proposal.objects.filter(round=round_, title=title).update(latitude=lat, longitude=lng)
