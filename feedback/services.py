@@ -173,8 +173,12 @@ def report_build(*, report_id: int) -> OutcomeReport:
     tallies = list(Tally.objects.filter(pk__in=report.tally_ids).select_related("area"))
     tallies.sort(key=lambda t: (t.area.name if t.area else "", t.area_id or 0))
     figures = presenter.report_figures(round=report.round, tallies=tallies)
+    # No row lock on the report: the write is one UPDATE of these two columns only, so a
+    # commentary saved meanwhile is kept, and nothing is read here that another writer could
+    # change. Two workers that both begin the step (see _step_begin) compute the same figures
+    # from the same fixed tallies; whichever writes last, the report is the same. A lock would
+    # only queue the second write behind the first, which the UPDATE does by itself.
     with transaction.atomic():
-        report = OutcomeReport.objects.select_for_update().get(pk=report_id)
         report.figures = figures
         report.built_at = timezone.now()
         report.save(update_fields=["figures", "built_at"])
@@ -511,8 +515,9 @@ def report_publish_open_data(*, report_id: int) -> OutcomeReport:
     )
     # The ballots themselves are served by pb.counting, built from the stored rows on request.
     links = ballot_file_links(round_, figures)
+    # No row lock on the report, as in report_build: one UPDATE of these two columns, the same
+    # files from the same figures whichever worker writes last.
     with transaction.atomic():
-        report = OutcomeReport.objects.select_for_update().get(pk=report_id)
         report.open_data = files + links
         report.published_at = timezone.now()
         report.save(update_fields=["open_data", "published_at"])
