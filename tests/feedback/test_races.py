@@ -19,6 +19,7 @@ from feedback.models import (
     PendingSurveyAnswer,
     PipelineStep,
     ProjectFollow,
+    SurveyAnswer,
     SurveyInvitation,
 )
 from tests.conftest import race
@@ -176,3 +177,28 @@ def test_a_re_run_clicked_while_a_worker_begins_the_step_is_refused(clock):
     assert "running now" in refused[0].message
     step = PipelineStep.objects.get(report=report, name="report")
     assert step.status == "running" and step.attempts == 1
+
+
+def test_two_sealers_at_once_seal_each_survey_answer_once(clock):
+    world = Counted()
+    for voter, answer in zip(
+        world.voters[:3], ["dont_know", "tend_to_agree", "definitely_agree"], strict=True
+    ):
+        SurveyInvitation.objects.create(round=world.round, user=voter, area=world.north)
+        services.survey_answer(user=voter, round=world.round, influence=answer)
+
+    outcomes = race(
+        lambda: services.survey_answers_seal(round_id=world.round.pk, final=True),
+        threads=THREADS,
+        # Without the round lock every sealer reads the same three pending answers here.
+        hold='FROM "feedback_pendingsurveyanswer"',
+    )
+
+    assert [o.error for o in outcomes] == [None] * THREADS
+    assert sorted(o.value for o in outcomes) == [0] * (THREADS - 1) + [3]
+    assert not PendingSurveyAnswer.objects.exists()
+    assert sorted(SurveyAnswer.objects.values_list("influence", flat=True)) == [
+        "definitely_agree",
+        "dont_know",
+        "tend_to_agree",
+    ]

@@ -9,8 +9,17 @@ import pytest
 
 from backend.accounts.models import Role
 from backend.errors import Conflict
-from pb.models import Participation, RoundStyle
-from pb.voting.models import DecisionDay, PaperBallot, PaperEntry, PaperStatus, PendingBallot
+from pb.models import Ballot, Participation, RoundStyle
+from pb.voting.models import (
+    DecisionDay,
+    PaperBallot,
+    PaperEntry,
+    PaperStatus,
+    PendingBallot,
+    Receipt,
+)
+from pb.voting.sealing import ballots_seal
+from pb.voting.services.casting import ballot_cast
 from pb.voting.services.decision_day import decision_day_reveal_next
 from pb.voting.services.paper import paper_entry_add, paper_reconcile
 from tests.conftest import race
@@ -84,3 +93,23 @@ def test_revealing_the_next_bid_from_two_screens_at_once_reveals_one_each(clock)
     assert [o.error for o in outcomes] == [None] * THREADS
     assert sorted(o.value.revealed for o in outcomes) == [1, 2, 3, 4]
     assert DecisionDay.objects.get(round=world.round).revealed == THREADS
+
+
+def test_two_sealers_at_once_seal_each_pending_ballot_once(clock):
+    world = VotingWorld()
+    for code in world.codes(n=3):
+        ballot_cast(round=world.round, voter_code=code, selections=[world.trees.pk])
+    assert PendingBallot.objects.count() == 3
+
+    outcomes = race(
+        lambda: ballots_seal(round_id=world.round.pk, final=True),
+        threads=THREADS,
+        # Without the round lock every sealer reads the same three pending ballots here.
+        hold='FROM "pb_pendingballot"',
+    )
+
+    assert [o.error for o in outcomes] == [None] * THREADS
+    assert sorted(o.value for o in outcomes) == [0] * (THREADS - 1) + [3]
+    assert not PendingBallot.objects.exists()
+    assert Ballot.objects.filter(round=world.round).count() == 3
+    assert Receipt.objects.filter(round=world.round).count() == 3
