@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from backend.accounts.models import Notification
+from backend.accounts.models import Notification, Role
 from backend.errors import DomainError, NotAllowed
 from pb.models import AuditEntry, Comment, CommentFlag, Proposal, ProposalStatus
 from pb.phases import Action, Phase, phases_allowing
@@ -352,3 +352,31 @@ def test_the_round_page_counts_visible_comments_and_links_to_them(client, world,
     comment_hide(actor=world.manager, comment=say(world, proposal, text="Third"), reason="Rude")
     page = client.get(reverse("round_detail", args=[world.round.slug])).content.decode()
     assert f'href="/proposals/{proposal.pk}/#comments">2 comments' in page
+
+
+@pytest.mark.parametrize(
+    ("who", "may"),
+    [
+        ("admin", True),
+        ("manager", True),  # manages North, the proposal's area
+        ("other_manager", False),  # manages South only
+        ("councillor", False),
+        ("staff", False),
+        ("resident", False),
+        ("author", False),
+    ],
+)
+def test_who_may_hide_a_comment_on_a_north_proposal(client, world, proposal, author, who, may):
+    people = {
+        "admin": UserFactory(role=Role.ADMIN, email="admin@example.org"),
+        "staff": UserFactory(role=Role.EVENT_STAFF, email="staff@example.org"),
+        "author": author,
+    }
+    actor = people.get(who) or getattr(world, who)
+    comment = say(world, proposal, text="Under review")
+    client.force_login(actor)
+    response = client.post(reverse("comment_hide", args=[comment.pk]), {"reason": "Off topic"})
+    comment.refresh_from_db()
+    assert comment.hidden is may
+    assert response.status_code == (302 if may else 403)
+    assert AuditEntry.objects.filter(action="comment.hide").exists() is may
