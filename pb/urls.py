@@ -7,6 +7,7 @@ urlpatterns = [
     # Under accounts/ as before: checking residents needs areas, so the page is pb's.
     path("accounts/residents/check/", views.residents_check, name="residents_check"),
     path("accounts/residents/register/", views.register_import, name="register_import"),
+    path("accounts/residents/match/", views.register_match, name="register_match"),
     path("rounds/new/", views.round_new, name="round_new"),
     path("rounds/<slug:slug>/", views.round_detail, name="round_detail"),
     path("rounds/<slug:slug>/manage/", views.round_manage, name="round_manage"),

@@ -717,3 +717,18 @@ def register_import(request: HttpRequest) -> HttpResponse:
         {"form": form, "report": report, "refused": report.refused[:500] if report else []},
         status=status,
     )
+
+
+@login_required
+@require_POST
+def register_match(request: HttpRequest) -> HttpResponse:
+    """Check the waiting accounts against the register at once; the rest stay on the page."""
+    if not rules.keeps_any_register(request.user):
+        raise PermissionDenied
+    report = register_services.register_match(actor=request.user)
+    messages.success(
+        request,
+        _("%(matched)s matched the register and are checked; %(left)s left to check by hand.")
+        % {"matched": report.matched, "left": report.unmatched},
+    )
+    return redirect("residents_check")

@@ -56,6 +56,16 @@ class SignUpForm(forms.Form):
         help_text=_("Some votes have a minimum age."),
         widget=forms.NumberInput(attrs={"inputmode": "numeric", "autocomplete": "bday-year"}),
     )
+    postcode = forms.CharField(
+        label=_("Postcode"),
+        max_length=10,
+        required=False,
+        help_text=_(
+            "Optional. With your name and year of birth it lets us check you against the "
+            "council's register, so you can vote with your account sooner."
+        ),
+        widget=forms.TextInput(attrs={"autocomplete": "postal-code"}),
+    )
     age_band = forms.ChoiceField(
         label=_("Age band"), choices=_PREFER_NOT + AgeBand.choices, required=False
     )
@@ -88,6 +98,7 @@ class ProfileForm(forms.ModelForm):
         fields = [
             "home_area",
             "birth_year",
+            "postcode",
             "age_band",
             "gender",
             "ethnicity",

@@ -127,8 +127,19 @@ class Profile(models.Model):
         "pb.Area", null=True, blank=True, on_delete=models.SET_NULL, related_name="residents"
     )
     birth_year = models.PositiveSmallIntegerField(null=True, blank=True)
+    #: Optional: with the name and birth year it matches the account to the council's register.
+    postcode = models.CharField(_("postcode"), max_length=10, blank=True)
     verified = models.BooleanField(
         default=False, help_text=_("Staff have checked the home area and birth year.")
+    )
+    #: The register entry this account was matched to (``pb.services.register``): the one
+    #: resident it votes as, whatever the channel. Cleared when the details change.
+    register_entry = models.OneToOneField(
+        "pb.RegisterEntry",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="profile",
     )
     age_band = models.CharField(max_length=10, choices=AgeBand.choices, blank=True)
     gender = models.CharField(max_length=12, choices=Gender.choices, blank=True)

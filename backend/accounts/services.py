@@ -45,6 +45,7 @@ def user_sign_up(
     display_name: str = "",
     home_area_id: int | None = None,
     birth_year: int | None = None,
+    postcode: str = "",
     age_band: str = "",
     gender: str = "",
     ethnicity: str = "",
@@ -79,6 +80,7 @@ def user_sign_up(
                 user=user,
                 home_area_id=home_area_id,
                 birth_year=birth_year,
+                postcode=" ".join(postcode.upper().split()),
                 age_band=age_band,
                 gender=gender,
                 ethnicity=ethnicity,
@@ -227,10 +229,22 @@ def profile_update(*, profile: Profile, changes: dict[str, Any]) -> bool:
     their vote to another area).
     """
     validate_birth_year(changes.get("birth_year"))
+    if "postcode" in changes:
+        changes = {**changes, "postcode": " ".join(str(changes["postcode"] or "").upper().split())}
     before = (profile.home_area_id, profile.birth_year)
+    matched_on = (profile.home_area_id, profile.birth_year, profile.postcode)
     for field, value in changes.items():
         setattr(profile, field, value)
     recheck = profile.verified and before != (profile.home_area_id, profile.birth_year)
+    # A match to the register was on these details: other ones may be another resident's.
+    rematch = profile.register_entry_id is not None and matched_on != (
+        profile.home_area_id,
+        profile.birth_year,
+        profile.postcode,
+    )
+    if rematch:
+        profile.register_entry = None
+        recheck = recheck or profile.verified
     if recheck:
         profile.verified = False
     profile.save()

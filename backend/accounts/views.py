@@ -35,6 +35,7 @@ def sign_up(request: HttpRequest) -> HttpResponse:
                 display_name=data["display_name"],
                 home_area_id=data["home_area"].pk if data["home_area"] else None,
                 birth_year=data["birth_year"],
+                postcode=data["postcode"],
                 age_band=data["age_band"],
                 gender=data["gender"],
                 ethnicity=data["ethnicity"],

@@ -20,13 +20,16 @@ import re
 from dataclasses import dataclass, field
 from typing import IO, Any
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
+from backend.accounts import selectors as account_selectors
+from backend.accounts.models import Profile
 from backend.errors import DomainError, NotAllowed
 from pb import rules
 from pb.models import Area, RegisterEntry
 from pb.services.audit import audit
+from pb.services.residents import tell_checked
 
 #: A register of a large council (300,000 residents at about 40 bytes a row) fits; a file
 #: bigger than this is not a register and is refused before it is read.
@@ -216,4 +219,79 @@ def register_import(
             action="register.imported",
             details={"added": report.added, "refused": len(report.refused)},
         )
+    return report
+
+
+@dataclass
+class MatchReport:
+    matched: int = 0
+    #: Waiting residents left for the manual check (no match, several, or details missing).
+    unmatched: int = 0
+
+
+def _near(a: Area | None, b: Area) -> bool:
+    """The same area, or one is the ward around the other (a resident may give either)."""
+    return a is not None and (a.pk == b.pk or a.parent_id == b.pk or b.parent_id == a.pk)
+
+
+def register_match(*, actor: Any) -> MatchReport:
+    """Check the waiting accounts of the actor's areas against the register at once.
+
+    An account matches an entry with the same name, postcode and birth year (case and spaces
+    ignored) in its home area (or the ward around it, or a neighbourhood in it) that no other
+    account holds: it is marked checked and linked to the entry, which is then the resident
+    it votes as on every channel. No match, or more than one, leaves the account for the
+    manual check. Each account is updated only if its details are still the ones matched.
+    """
+    if not rules.keeps_any_register(actor):
+        raise NotAllowed(_("Only managers and administrators can match accounts."))
+    waiting = [
+        p
+        for p in account_selectors.profiles_to_check(user=actor).select_related("home_area", "user")
+        if p.birth_year and p.postcode and p.user.display_name.strip()
+    ]
+    report = MatchReport(
+        unmatched=account_selectors.profiles_to_check(user=actor).count() - len(waiting)
+    )
+    keys = {p.pk: match_key(p.user.display_name, p.postcode, p.birth_year or 0) for p in waiting}
+    entries: dict[str, list[RegisterEntry]] = {}
+    for entry in RegisterEntry.objects.filter(
+        match_key__in=set(keys.values()), profile__isnull=True
+    ).select_related("area"):
+        entries.setdefault(entry.match_key, []).append(entry)
+    matched: list[tuple[Profile, RegisterEntry]] = []
+    for profile in waiting:
+        found = [
+            e
+            for e in entries.get(keys[profile.pk], [])
+            if _near(profile.home_area, e.area) and rules.can_keep_register(actor, e.area)
+        ]
+        if len(found) != 1 or any(found[0] is e for _p, e in matched):
+            report.unmatched += 1
+            continue
+        entry = found[0]
+        try:
+            with transaction.atomic():
+                done = Profile.objects.filter(
+                    pk=profile.pk,
+                    verified=False,
+                    home_area_id=profile.home_area_id,
+                    birth_year=profile.birth_year,
+                    postcode=profile.postcode,
+                ).update(verified=True, register_entry=entry)
+        except IntegrityError:  # another manager's matching took the entry meanwhile
+            done = 0
+        if done:
+            matched.append((profile, entry))
+        else:
+            report.unmatched += 1
+    report.matched = len(matched)
+    if matched:
+        audit(
+            actor=actor,
+            action="resident.matched",
+            details={"users": sorted(p.user_id for p, _e in matched)},
+        )
+        for profile, entry in matched:
+            tell_checked(profile, entry.area)
     return report

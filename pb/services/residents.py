@@ -67,20 +67,29 @@ def profile_verify(
             reason=reason,
             details={"user": profile.user_id},
         )
+    if confirmed:
+        tell_checked(profile, area)
+        return profile
     with translation.override(user_language(profile.user)):  # in the resident's language
-        if confirmed:
-            subject = _("Your details are checked")
-            body = _(
-                "We have checked that you live in %(area)s and your age. You can now vote "
-                "with your account in rounds for your area."
-            ) % {"area": area.name}
-        else:
-            subject = _("We could not check your details")
-            body = _(
-                "We could not confirm your home area or age: %(reason)s You can correct "
-                "them on your profile page, or vote with the voter code from your letter."
-            ) % {"reason": reason.strip()}
+        subject = _("We could not check your details")
+        body = _(
+            "We could not confirm your home area or age: %(reason)s You can correct "
+            "them on your profile page, or vote with the voter code from your letter."
+        ) % {"reason": reason.strip()}
     transaction.on_commit(
         lambda: notify(user=profile.user, subject=subject, body=body, url="/accounts/profile/")
     )
     return profile
+
+
+def tell_checked(profile: Profile, area: Any) -> None:
+    """Tell the resident, in their language, that they can now vote with their account."""
+    with translation.override(user_language(profile.user)):
+        subject = _("Your details are checked")
+        body = _(
+            "We have checked that you live in %(area)s and your age. You can now vote "
+            "with your account in rounds for your area."
+        ) % {"area": area.name}
+    transaction.on_commit(
+        lambda: notify(user=profile.user, subject=subject, body=body, url="/accounts/profile/")
+    )
