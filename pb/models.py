@@ -455,13 +455,23 @@ class VoterCode(models.Model):
     area = models.ForeignKey(Area, null=True, blank=True, on_delete=models.CASCADE)
     code_hash = models.CharField(max_length=64, unique=True)
     created_at = models.DateField(auto_now_add=True)
+    #: The resident the letter is addressed to, for codes issued from the register; None for
+    #: anonymous codes (handed out at an event's door).
+    register_entry = models.ForeignKey(
+        "pb.RegisterEntry",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="voter_codes",
+    )
 
     def __str__(self) -> str:
         return f"Voter code for {self.round}"
 
 
 class Participation(models.Model):
-    """*Who* voted in a round. Unique per voter and per code: this decides a second vote."""
+    """*Who* voted in a round. Unique per voter, per code and per register entry: this decides a
+    second vote."""
 
     round = models.ForeignKey(Round, on_delete=models.CASCADE, related_name="participations")
     area = models.ForeignKey(Area, on_delete=models.PROTECT, related_name="+")
@@ -474,6 +484,16 @@ class Participation(models.Model):
     channel = models.CharField(max_length=10, choices=Channel.choices)
     age_band = models.CharField(max_length=10, blank=True)
     voted_on = models.DateField()
+    #: The resident on the register who voted, whenever the channel knows it (an account
+    #: matched to the register, a code issued to a named entry): one vote per resident
+    #: whatever the channel. Who voted, never how: nothing links it to a ballot.
+    register_entry = models.ForeignKey(
+        "pb.RegisterEntry",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="participations",
+    )
 
     class Meta:
         constraints = [
@@ -481,6 +501,11 @@ class Participation(models.Model):
                 fields=["round", "voter"],
                 condition=Q(voter__isnull=False),
                 name="one_vote_per_voter",
+            ),
+            models.UniqueConstraint(
+                fields=["round", "register_entry"],
+                condition=Q(register_entry__isnull=False),
+                name="one_vote_per_register_entry",
             ),
         ]
         # Turnout by area and channel is counted from this index (pb.voting.selectors.turnout).

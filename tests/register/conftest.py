@@ -1,1 +1,2 @@
 from tests.pb.conftest import world  # noqa: F401
+from tests.voting.conftest import vw  # noqa: F401

@@ -1,4 +1,6 @@
-"""Make one-time voter codes for a round: ``issue_voter_codes ROUND_ID --count N --out codes.csv``.
+"""Make one-time voter codes for a round: ``issue_voter_codes ROUND_ID --count N --out codes.csv``,
+or one per resident on an area's register, for letters by mail merge:
+``issue_voter_codes ROUND_ID --register --area SLUG --out letters.csv``.
 
 Only the keyed hashes are stored; the CSV written here is the one copy of the codes themselves,
 for the printer of the letters. Keep it safe and delete it once the letters are printed.
@@ -13,7 +15,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from backend.errors import DomainError
 from backend.exports import csv_writer
 from pb.models import Area, Round
-from pb.voting.services.codes import voter_codes_issue
+from pb.voting.services.codes import register_codes_issue, voter_codes_issue
 
 
 class Command(BaseCommand):
@@ -21,7 +23,12 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("round_id", type=int)
-        parser.add_argument("--count", type=int, required=True)
+        parser.add_argument("--count", type=int, help="How many anonymous codes to make")
+        parser.add_argument(
+            "--register",
+            action="store_true",
+            help="One code per resident on the area's register, with name and postcode",
+        )
         parser.add_argument("--out", required=True, help="CSV file to write the codes to")
         parser.add_argument("--area", default="", help="Slug of the area the codes are for")
 
@@ -34,6 +41,11 @@ class Command(BaseCommand):
             area = Area.objects.filter(slug=options["area"]).first()
             if area is None:
                 raise CommandError(f"There is no area {options['area']!r}.")
+        if options["register"]:
+            self._letters(round_, area, options["out"])
+            return
+        if options["count"] is None:
+            raise CommandError("Say how many codes (--count N), or --register.")
         try:
             codes = voter_codes_issue(actor=None, round=round_, count=options["count"], area=area)
         except DomainError as exc:
@@ -46,5 +58,24 @@ class Command(BaseCommand):
         self.stdout.write(
             self.style.SUCCESS(
                 f"{len(codes)} voter codes for {round_.name} written to {options['out']}."
+            )
+        )
+
+    def _letters(self, round_: Round, area: Area | None, out: str) -> None:
+        """The mail-merge file: one line per resident, their name, postcode and code."""
+        if area is None:
+            raise CommandError("Say which area's register (--area SLUG).")
+        try:
+            pairs = register_codes_issue(actor=None, round=round_, area=area)
+        except DomainError as exc:
+            raise CommandError(exc.message) from exc
+        with open(out, "w", newline="", encoding="utf-8") as handle:
+            writer = csv_writer(handle)  # a name like =HYPERLINK(...) stays text
+            writer.writerow(["round", "area", "name", "postcode", "voter_code"])
+            for entry, code in pairs:
+                writer.writerow([round_.slug, area.slug, entry.name, entry.postcode, code])
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"{len(pairs)} voter codes for residents of {area.name} written to {out}."
             )
         )

@@ -157,9 +157,11 @@ def ballot_write(
     code: VoterCode | None = None,
     age_band: str = "",
     today: dt.date,
+    register_entry_id: int | None = None,
 ) -> Receipt:
     """The participation and the pending ballot, in one transaction; raises ``IntegrityError``
-    on a second vote (the unique constraints decide).
+    on a second vote (the unique constraints decide: per account, per code, per register
+    entry; ``is_resident_clash`` tells the last apart).
 
     The ballot goes to ``PendingBallot``, not to the table the count reads: written beside its
     participation it is linkable to the voter until sealing moves it, shuffled, into a batch
@@ -182,6 +184,7 @@ def ballot_write(
             channel,
             age_band,
             today,
+            register_entry_id,
             uuid.uuid4(),
             round_.pk,
             area_id,
@@ -210,6 +213,7 @@ def ballot_write(
                 channel=channel,
                 age_band=age_band,
                 voted_on=today,
+                register_entry_id=register_entry_id,
             )
             others = PendingBallot.objects.filter(
                 round_id=round_.pk, area_id=area_id, channel=channel
@@ -265,6 +269,7 @@ def ballot_cast(
     code_row: VoterCode | None = None
     signed_in = base_rules.is_signed_in(voter)
     age_band = ""
+    entry_id: int | None = None
     canonical: dict[str, int] | None = None
     if voter_code.strip():
         if channel == Channel.ONLINE and not round.voter_codes_enabled:
@@ -276,6 +281,7 @@ def ballot_cast(
         if code_row is None:
             raise code_not_accepted()
         area_id = area_id if area_id is not None else code_row.area_id
+        entry_id = getattr(code_row, "register_entry_id", None)
         if area_id is None:  # an area-less code from before areas were required
             raise DomainError(_("Choose the area you are voting in."), field="area")
         if code_row.area_id not in (None, area_id) or area_id not in accepted:
@@ -287,6 +293,7 @@ def ballot_cast(
         raise DomainError(_("Enter your voter code."), field="voter_code")
     elif signed_in:
         area_id, age_band = account_eligibility(round, voter, area_id, today)
+        entry_id = voter.profile.register_entry_id
     else:
         raise DomainError(
             _("Log in, or enter the voter code from your letter, to vote."),
@@ -306,8 +313,11 @@ def ballot_cast(
             code=code_row,
             age_band=age_band,
             today=today,
+            register_entry_id=entry_id,
         )
     except IntegrityError as exc:
+        if is_resident_clash(exc):  # another channel voted for this resident: say so
+            raise resident_voted() from exc
         if code_row is not None:  # a simultaneous cast with the same code won
             raise code_not_accepted() from exc
         raise Conflict(_("You have already voted in this round."), code="already_voted") from exc
@@ -348,6 +358,25 @@ def _ballot_for_some_area(
     return accepted
 
 
+def is_resident_clash(exc: IntegrityError) -> bool:
+    """Whether the second vote was refused for the register entry (PostgreSQL names the
+    constraint, SQLite its columns)."""
+    text = str(exc)
+    return "one_vote_per_register_entry" in text or "register_entry_id" in text
+
+
+def resident_voted() -> Conflict:
+    """What happened, whatever the channel: this resident's vote is already in."""
+    return Conflict(
+        _(
+            "A vote has already been cast for this resident in this round, so this one was not "
+            "counted. Each resident on the council's register votes once, online, with a code, "
+            "at a kiosk or on paper."
+        ),
+        code="resident_already_voted",
+    )
+
+
 #: The one answer for a voter code that is unknown, used, malformed or for another area.
 CODE_NOT_ACCEPTED = "code_not_accepted"
 
@@ -382,7 +411,7 @@ def _usable_code(
         row = (
             VoterCode.objects.filter(round=round_, code_hash=voter_code_hash(voter_code))
             .annotate(used=Exists(Participation.objects.filter(voter_code=OuterRef("pk"))))
-            .only("pk", "area_id")
+            .only("pk", "area_id", "register_entry_id")
             .first()
         )
     if row is None or getattr(row, "used", False):
@@ -402,7 +431,16 @@ def _write_sql() -> str:
     so it is written only after the participation was), returning how many other ballots of
     its cell (round, area, channel) were pending (the subquery sees the statement's snapshot,
     so not this one)."""
-    part = ("round", "area", "voter", "voter_code", "channel", "age_band", "voted_on")
+    part = (
+        "round",
+        "area",
+        "voter",
+        "voter_code",
+        "channel",
+        "age_band",
+        "voted_on",
+        "register_entry",
+    )
     ballot = ("id", "round", "area", "channel", "selections", "receipt_hash")
     qn = connection.ops.quote_name
     pending = qn(PendingBallot._meta.db_table)
@@ -410,7 +448,7 @@ def _write_sql() -> str:
     return (
         f"WITH p AS (INSERT INTO {qn(Participation._meta.db_table)}"  # noqa: S608
         f" ({_columns(Participation, part)})"
-        " VALUES (%s, %s, %s, %s, %s, %s, %s) RETURNING 1)"
+        " VALUES (%s, %s, %s, %s, %s, %s, %s, %s) RETURNING 1)"
         f" INSERT INTO {pending} ({_columns(PendingBallot, ballot)})"
         " SELECT %s, %s, %s, %s, %s::jsonb, %s FROM p"
         f" RETURNING (SELECT count(*) FROM (SELECT 1 FROM {pending}"
@@ -430,7 +468,7 @@ def _round_and_code_sql() -> str:
     qn = connection.ops.quote_name
     round_cols = _columns(Round, _round_fields(), "r.")
     return (
-        f"SELECT {round_cols}, c.{qn('id')}, c.{qn('area_id')},"  # noqa: S608
+        f"SELECT {round_cols}, c.{qn('id')}, c.{qn('area_id')}, c.{qn('register_entry_id')},"  # noqa: S608
         f" EXISTS (SELECT 1 FROM {qn(Participation._meta.db_table)} p"
         f" WHERE p.{qn('voter_code_id')} = c.{qn('id')})"
         f" FROM {qn(Round._meta.db_table)} r LEFT JOIN {qn(VoterCode._meta.db_table)} c"
@@ -462,11 +500,15 @@ def ballot_cast_with_code(
     fields = _round_fields()
     n = len(fields)
     round_ = Round.from_db(connection.alias, list(fields), row[:n])
-    code_id, code_area, used = row[n], row[n + 1], row[n + 2]
+    code_id, code_area, entry_id, used = row[n], row[n + 1], row[n + 2], row[n + 3]
     code_row = (
         None
         if code_id is None
-        else VoterCode.from_db(connection.alias, ["id", "area_id"], [code_id, code_area])
+        else VoterCode.from_db(
+            connection.alias,
+            ["id", "area_id", "register_entry_id"],
+            [code_id, code_area, entry_id],
+        )
     )
     if code_row is not None:
         code_row.used = bool(used)  # type: ignore[attr-defined]

@@ -15,11 +15,12 @@ from urllib.parse import parse_qs, urlsplit
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.utils.translation import gettext as _
 
 from backend.accounts import rules as base_rules
 from backend.errors import DomainError, NotAllowed
-from pb.models import Area, Round, VoterCode
+from pb.models import Area, RegisterEntry, Round, VoterCode
 from pb.phases import is_closed
 from pb.services.audit import audit
 from pb.voting import rules
@@ -72,7 +73,13 @@ def receipt_hash(receipt: str) -> str:
 
 
 def voter_codes_issue(
-    *, actor: Any, round: Round, count: int, area: Area | None = None, reason: str = ""
+    *,
+    actor: Any,
+    round: Round,
+    count: int,
+    area: Area | None = None,
+    reason: str = "",
+    entries: list[RegisterEntry] | None = None,
 ) -> list[str]:
     """Make ``count`` one-time voter codes for the round (and area); returns them formatted.
 
@@ -82,6 +89,10 @@ def voter_codes_issue(
     makes one, with a reason; the audit entry names the codes by their hashes, the area and the
     person. ``actor=None`` is the command line, which needs shell access and is trusted with
     the phase, not with the area.
+
+    ``entries``: one code for each of these register entries, in their order (``count`` is
+    their number); the code then votes as that resident, so no other channel can vote for them
+    too (``register_codes_issue``).
     """
     if is_closed(round.phase):
         raise NotAllowed(_("Voting has closed, so no more codes can be made."), code="wrong_phase")
@@ -116,9 +127,20 @@ def voter_codes_issue(
     while len(codes) < count:
         code = random_code(VOTER_CODE_LENGTH)
         codes[voter_code_hash(code)] = code
+    if entries is not None and len(entries) != count:
+        raise ValueError("one code per entry")
     with transaction.atomic():
         VoterCode.objects.bulk_create(
-            [VoterCode(round=round, area=area, code_hash=h) for h in codes], batch_size=2000
+            [
+                VoterCode(
+                    round=round,
+                    area=area,
+                    code_hash=h,
+                    register_entry=entries[i] if entries is not None else None,
+                )
+                for i, h in enumerate(codes)
+            ],
+            batch_size=2000,
         )
         # The record names each code by its keyed hash (useless without the key), so a code
         # that votes can be traced to the batch, the area and the person that made it.
@@ -133,6 +155,30 @@ def voter_codes_issue(
                 "area": area.pk if area else None,
                 "phase": round.phase,
                 "code_hashes": sorted(codes),
+                "from_register": entries is not None,
             },
         )
     return [format_code(c) for c in codes.values()]
+
+
+def register_codes_issue(
+    *, actor: Any, round: Round, area: Area, reason: str = ""
+) -> list[tuple[RegisterEntry, str]]:
+    """One voter code for each resident on the area's register (its neighbourhoods' too) who
+    has none for this round yet, for letters by mail merge; returns (entry, formatted code)
+    pairs in postcode order. Running it again makes codes only for residents added since.
+    """
+    entries = list(
+        RegisterEntry.objects.filter(Q(area=area) | Q(area__parent=area))
+        .exclude(voter_codes__round=round)
+        .order_by("postcode", "name", "pk")
+    )
+    if not entries:
+        raise DomainError(
+            _("Every resident on this area's register already has a code for this round."),
+            field="area",
+        )
+    codes = voter_codes_issue(
+        actor=actor, round=round, count=len(entries), area=area, reason=reason, entries=entries
+    )
+    return list(zip(entries, codes, strict=True))
