@@ -73,7 +73,7 @@ def test_letter_code_at_a_kiosk_then_account_is_refused(vw: VotingWorld) -> None
 
 
 def test_the_api_says_what_happened(vw: VotingWorld) -> None:
-    _entry_, code = _linked(vw)
+    _, code = _linked(vw)
     client = APIClient()
     client.force_authenticate(vw.resident)
     url = f"/api/v1/rounds/{vw.round.pk}/ballots/"
@@ -97,7 +97,7 @@ def test_anonymous_codes_and_unmatched_accounts_record_no_entry(vw: VotingWorld)
 @pytest.mark.postgres
 def test_account_and_code_at_once_store_one_vote(clock: Any) -> None:
     world = VotingWorld()
-    _entry_, code = _linked(world)
+    _, code = _linked(world)
     turn = iter(range(8))
     pick = threading.Lock()
 
@@ -117,13 +117,13 @@ def test_account_and_code_at_once_store_one_vote(clock: Any) -> None:
 
 
 def test_issue_voter_codes_writes_the_mail_merge_file(vw: VotingWorld, tmp_path: Path) -> None:
-    _entry(vw.north, "=HYPERLINK(\"http://evil.example\",\"x\")")
+    _entry(vw.north, '=HYPERLINK("http://evil.example","x")')
     _entry(vw.north, "Bob Smith")
     _entry(vw.south, "Gil")
     out = tmp_path / "letters.csv"
     call_command("issue_voter_codes", vw.round.pk, "--register", "--area", "north", "--out", out)
     rows = list(csv.DictReader(out.open(encoding="utf-8")))
-    assert {r["name"] for r in rows} == {"'=HYPERLINK(\"http://evil.example\",\"x\")", "Bob Smith"}
+    assert {r["name"] for r in rows} == {'\'=HYPERLINK("http://evil.example","x")', "Bob Smith"}
     assert all(r["postcode"] == "N1 1AA" and r["area"] == "north" for r in rows)
     assert VoterCode.objects.filter(register_entry__isnull=False).count() == 2
     with pytest.raises(CommandError, match="already has a code"):

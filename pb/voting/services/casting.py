@@ -370,8 +370,7 @@ def resident_voted() -> Conflict:
     return Conflict(
         _(
             "A vote has already been cast for this resident in this round, so this one was not "
-            "counted. Each resident on the council's register votes once, online, with a code, "
-            "at a kiosk or on paper."
+            "counted."
         ),
         code="resident_already_voted",
     )
