@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('pb', '0010_register'),
+        ('pb', '0011_proposal_comments'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
