@@ -128,6 +128,7 @@ def comment_flag(*, user: Any, comment: Comment) -> bool:
     """A resident flags a comment for the area's managers. Flagging twice changes nothing;
     answers whether this was a new flag."""
     require(rules.can_flag_comment(user), _("Log in to flag a comment."))
+    require(comment.author_id != user.pk, _("This is your own comment: you cannot flag it."))
     try:
         with transaction.atomic():
             CommentFlag.objects.create(comment=comment, user=user)

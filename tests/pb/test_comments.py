@@ -190,6 +190,14 @@ def test_flagging_twice_counts_once(world, proposal, author):
     assert comment.flag_count == 1 and CommentFlag.objects.count() == 1
 
 
+def test_nobody_flags_their_own_comment(world, proposal):
+    comment = say(world, proposal)
+    with pytest.raises(NotAllowed, match="your own comment"):
+        comment_flag(user=world.resident, comment=comment)
+    comment.refresh_from_db()
+    assert comment.flag_count == 0 and not CommentFlag.objects.exists()
+
+
 def test_a_manager_of_the_area_hides_with_a_reason_and_it_is_audited(world, proposal):
     comment = say(world, proposal)
     with pytest.raises(DomainError) as no_reason:
