@@ -19,6 +19,7 @@ from rest_framework.test import APIClient
 
 from backend.accounts.models import Role
 from backend.errors import DomainError, NotAllowed
+from pb import rules as pb_rules
 from pb import split
 from pb.models import (
     AuditEntry,
@@ -257,6 +258,22 @@ def test_kiosks_and_paper_are_scoped_to_the_areas_a_manager_runs(sw):
     paper_entry_add(
         actor=sw.staff, round=sw.round, serial="S1", area=sw.south, selections=[sw.south_bid.pk]
     )
+
+
+def test_managing_an_area_gives_nothing_in_a_round_that_area_is_not_in(sw):
+    """The rule every area-scoped action of a round asks (pb.rules.can_act_in_area, which the
+    reconciliation page calls directly): managing the area is not enough, the round must take
+    it. The services refuse the area on its own as well."""
+    outsider = UserFactory(role=Role.MANAGER, email="elsewhere@example.org")
+    sw.elsewhere.managers.add(outsider)
+    assert pb_rules.can_act_in_area(sw.south_manager, sw.round, sw.south)
+    assert not pb_rules.can_act_in_area(outsider, sw.round, sw.elsewhere)
+    assert not pb_rules.can_act_in_area(sw.admin, sw.round, sw.elsewhere)
+    sw.set_phase("voting")
+    with pytest.raises(DomainError) as exc:
+        kiosk_unlock(actor=outsider, round=sw.round, area=sw.elsewhere)
+    assert "area" in exc.value.fields
+    assert not KioskSession.objects.exists()
 
 
 # --- Item 2: two people --------------------------------------------------------------------------
