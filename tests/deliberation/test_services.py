@@ -247,3 +247,16 @@ def test_state_rebuilt_from_the_log_matches_the_facts(scene):
     (only,) = state["contributions"]
     assert only["text"] == "When?" and only["pinned"] and only["counts"]["disagree"] == 1
     assert state["queue"] == [{"id": scene.alice.pk, "name": "Alice"}]
+
+
+def test_nobody_speaks_in_a_room_while_the_rounds_phase_takes_no_contributions(scene):
+    from pb.models import Round
+    from pb.phases import Action, Phase, allows
+
+    quiet = next(p for p in Phase if not allows(p, Action.COMMENT))
+    Round.objects.filter(pk=scene.round.pk).update(phase=quiet)
+    before = seqs(scene.room)
+    with pytest.raises(NotAllowed) as refused:
+        services.contribution_say(room=scene.room.pk, by=scene.alice, kind="message", text="Hi")
+    assert "phase" in refused.value.message
+    assert seqs(scene.room) == before and not Contribution.objects.exists()

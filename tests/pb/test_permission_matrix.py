@@ -27,6 +27,7 @@ from pb.models import (
     ProposalStatus,
     Round,
     RoundArea,
+    RoundStyle,
     ThemeRanking,
     VoterCode,
 )
@@ -39,8 +40,9 @@ from pb.services.budget_split import (
 from pb.services.priorities import themes_rank
 from pb.services.residents import profile_verify
 from pb.services.rounds import round_advance_phase, round_set_phase_windows, round_update_rules
-from pb.voting.models import KioskSession, PaperBallot, PaperEntry
+from pb.voting.models import DecisionDay, KioskSession, PaperBallot, PaperEntry
 from pb.voting.services.codes import voter_code_hash, voter_codes_issue
+from pb.voting.services.decision_day import decision_day_open
 from pb.voting.services.kiosk import kiosk_lock, kiosk_unlock
 from pb.voting.services.paper import paper_entry_add, paper_reconcile
 from tests.factories import UserFactory
@@ -274,6 +276,44 @@ def test_managing_an_area_gives_nothing_in_a_round_that_area_is_not_in(sw):
         kiosk_unlock(actor=outsider, round=sw.round, area=sw.elsewhere)
     assert "area" in exc.value.fields
     assert not KioskSession.objects.exists()
+
+
+def test_only_the_rounds_owner_opens_a_decision_day_vote_not_another_areas_manager(sw):
+    Round.objects.filter(pk=sw.round.pk).update(style=RoundStyle.DECISION_DAY)
+    sw.round.refresh_from_db()
+    with pytest.raises(NotAllowed):
+        decision_day_open(actor=sw.south_manager, round=sw.round)
+    sw.round.refresh_from_db()
+    assert sw.round.phase == "deliberation" and not DecisionDay.objects.exists()
+    decision_day_open(actor=sw.owner, round=sw.round)
+    sw.round.refresh_from_db()
+    assert sw.round.phase == "voting" and DecisionDay.objects.get().opened_at is not None
+
+
+def test_a_draft_proposal_is_seen_by_its_author_and_its_areas_managers_only(client, sw):
+    draft = Proposal.objects.create(
+        round=sw.round,
+        area=sw.south,
+        author=sw.resident,
+        title="A secret draft",
+        description="Not ready.",
+        estimated_cost=1_000,
+        status=ProposalStatus.DRAFT,
+    )
+    url = f"/proposals/{draft.pk}/"
+    for who, seen in [
+        (None, False),
+        (sw.councillor, False),
+        (sw.owner, False),
+        (sw.resident, True),
+        (sw.south_manager, True),
+    ]:
+        client.logout()
+        if who is not None:
+            client.force_login(who)
+        answer = client.get(url)
+        assert answer.status_code == (200 if seen else 404), who
+        assert ("A secret draft" in answer.content.decode()) is seen, who
 
 
 # --- Item 2: two people --------------------------------------------------------------------------
