@@ -18,7 +18,7 @@ from django.urls import reverse
 from rest_framework.test import APIClient
 
 from backend.accounts.models import Role
-from backend.errors import DomainError, NotAllowed
+from backend.errors import Conflict, DomainError, NotAllowed
 from pb import rules as pb_rules
 from pb import split
 from pb.models import (
@@ -42,7 +42,7 @@ from pb.services.residents import profile_verify
 from pb.services.rounds import round_advance_phase, round_set_phase_windows, round_update_rules
 from pb.voting.models import DecisionDay, KioskSession, PaperBallot, PaperEntry
 from pb.voting.services.codes import voter_code_hash, voter_codes_issue
-from pb.voting.services.decision_day import decision_day_open
+from pb.voting.services.decision_day import decision_day_close, decision_day_open
 from pb.voting.services.kiosk import kiosk_lock, kiosk_unlock
 from pb.voting.services.paper import paper_entry_add, paper_reconcile
 from tests.factories import UserFactory
@@ -288,6 +288,17 @@ def test_only_the_rounds_owner_opens_a_decision_day_vote_not_another_areas_manag
     decision_day_open(actor=sw.owner, round=sw.round)
     sw.round.refresh_from_db()
     assert sw.round.phase == "voting" and DecisionDay.objects.get().opened_at is not None
+
+
+def test_a_decision_day_vote_that_is_not_open_cannot_be_closed(sw):
+    Round.objects.filter(pk=sw.round.pk).update(style=RoundStyle.DECISION_DAY)
+    sw.round.refresh_from_db()
+    with pytest.raises(Conflict) as refused:
+        decision_day_close(actor=sw.owner, round=sw.round)
+    assert "not open" in refused.value.message
+    sw.round.refresh_from_db()
+    assert sw.round.phase == "deliberation"
+    assert not DecisionDay.objects.filter(closed_at__isnull=False).exists()
 
 
 def test_a_draft_proposal_is_seen_by_its_author_and_its_areas_managers_only(client, sw):

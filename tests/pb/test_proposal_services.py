@@ -232,3 +232,17 @@ def test_moderation_hides_with_a_reason_and_tells_the_author(
     assert Notification.objects.filter(user=world.resident, subject__contains="moderated").exists()
     with pytest.raises(NotAllowed):
         proposal_hide(actor=world.resident, proposal=proposal, reason="I want to")
+
+
+@pytest.mark.parametrize("phase", ["intake", "voting", "results"])
+def test_review_outside_the_review_phase_is_refused(world, phase):
+    proposal = submit(world)
+    world.set_phase(phase)
+    with pytest.raises(NotAllowed) as info:
+        proposal_review(
+            actor=world.manager, proposal=proposal, decision="feasible", council_cost=1, reason="x"
+        )
+    assert info.value.code == "wrong_phase"
+    proposal.refresh_from_db()
+    assert proposal.status == ProposalStatus.SUBMITTED
+    assert not AuditEntry.objects.filter(action="proposal.review").exists()
