@@ -16,7 +16,7 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from backend.errors import DomainError
+from backend.errors import DomainError, Missing
 from backend.health import RETRY_AFTER, database_unavailable, pool_discard_broken
 
 log = logging.getLogger(__name__)
@@ -45,7 +45,9 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         fields = exc.message_dict if hasattr(exc, "error_dict") else {}
         detail = "; ".join(exc.messages)
         return Response(error_body(400, "invalid", detail, fields), status.HTTP_400_BAD_REQUEST)
-    if isinstance(exc, Http404):
+    if isinstance(exc, Missing):
+        exc = exceptions.NotFound(str(exc))
+    elif isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, PermissionDenied):
         exc = exceptions.PermissionDenied()

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+from django.http import Http404
+
 
 class DomainError(Exception):
     """A request that cannot be carried out as asked; nothing was changed."""
@@ -50,3 +52,8 @@ class Conflict(DomainError):
 class NotFound(DomainError):
     status = 404
     code = "not_found"
+
+
+class Missing(Http404):
+    """Nothing here for this person (no such thing, or one they may not see): pages answer their
+    404 page, the API a 404 whose detail is this message."""

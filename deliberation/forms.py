@@ -8,6 +8,7 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from deliberation.selectors import proposals_to_discuss
 from pb.models import Area, Proposal, Round
 
 _DATETIME = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
@@ -43,6 +44,4 @@ class RoomForm(forms.Form):
         assert isinstance(area_field, forms.ModelChoiceField)
         assert isinstance(proposal_field, forms.ModelChoiceField)
         area_field.queryset = round.areas.all()
-        proposal_field.queryset = Proposal.objects.filter(round=round, hidden=False).exclude(
-            status__in=["draft", "withdrawn", "merged"]
-        )
+        proposal_field.queryset = proposals_to_discuss(round)

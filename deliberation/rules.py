@@ -14,14 +14,14 @@ from backend.accounts import rules as base
 from deliberation.models import Mute, Room, RoomState
 from pb import rules as pb_rules
 from pb.models import Proposal, Round
-from pb.phases import Action, Phase, allows
+from pb.phases import Action, allows, is_public
 
 is_signed_in = base.is_signed_in
 
 
 def can_read_room(user: Any, room: Room) -> bool:
     """Anyone may read a room of a published round; a draft round's rooms are for its staff."""
-    if room.round.phase != Phase.DRAFT:
+    if is_public(room.round.phase):
         return True
     return can_run_room(user, room)
 

@@ -14,7 +14,7 @@ from typing import Any
 from django.db.models import QuerySet
 
 from deliberation.models import Contribution, ContributionKind, Room, RoomEvent, RoomState
-from pb.models import Proposal, Round
+from pb.models import Proposal, ProposalStatus, Round
 from pb.phases import CLOSED_PHASES, Action, phases_allowing
 
 
@@ -170,6 +170,14 @@ def arguments_for_proposal(proposal: Proposal) -> dict[str, list[Contribution]]:
     for contribution in found:
         result[contribution.kind].append(contribution)
     return result
+
+
+def proposals_to_discuss(round_: Round) -> QuerySet[Proposal]:
+    """The proposals a room may be about, or a contribution name: shown, neither a draft nor
+    withdrawn nor merged into another."""
+    return Proposal.objects.filter(round=round_, hidden=False).exclude(
+        status__in=[ProposalStatus.DRAFT, ProposalStatus.WITHDRAWN, ProposalStatus.MERGED]
+    )
 
 
 def rooms_for_facilitator(*, user: Any) -> QuerySet[Room]:

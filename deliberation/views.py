@@ -9,7 +9,7 @@ from typing import Any
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
@@ -20,8 +20,7 @@ from backend.forms import add_domain_error
 from deliberation import protocol, rules, selectors, services
 from deliberation.forms import RoomForm
 from deliberation.models import ContributionKind, ReactionKind, Room, RoomState
-from pb import rules as pb_rules
-from pb.models import Proposal, Round
+from pb.selectors import get_visible_round
 
 _DONE = {
     "say": _("Your contribution is in the room."),
@@ -38,9 +37,7 @@ def _room(pk: int, user: Any) -> Room:
 
 
 def room_list(request: HttpRequest, slug: str) -> HttpResponse:
-    round_ = get_object_or_404(Round, slug=slug)
-    if round_.phase == "draft" and not pb_rules.can_manage_round(request.user, round_):
-        raise Http404
+    round_ = get_visible_round(user=request.user, slug=slug)
     can_create = rules.can_create_room(request.user, round_)
     form = RoomForm(request.POST or None, round=round_) if can_create else None
     if request.method == "POST":
@@ -114,7 +111,7 @@ def _page_context(request: HttpRequest, room: Room) -> dict[str, Any]:
         **_common(room, state),
         "placeholder": {
             "id": "__ID__",
-            "kind": "message",
+            "kind": ContributionKind.MESSAGE,
             "author": {"id": "__AUTHOR__", "name": ""},
             "proposal": {"title": ""},
             "reply_to": "__REPLY__",
@@ -127,9 +124,7 @@ def _page_context(request: HttpRequest, room: Room) -> dict[str, Any]:
         "my_hand_up": rules.is_signed_in(user) and any(p["id"] == user.pk for p in state["queue"]),
         "kinds": ContributionKind.choices,
         "reactions": ReactionKind.choices,
-        "proposals": Proposal.objects.filter(round=room.round, hidden=False)
-        .exclude(status__in=["draft", "withdrawn", "merged"])
-        .only("pk", "title"),
+        "proposals": selectors.proposals_to_discuss(room.round).only("pk", "title"),
         "reply_to": reply_to if reply_to.isdigit() else "",
     }
 

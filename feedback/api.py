@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import permissions
@@ -20,13 +19,7 @@ from backend.errors import NotAllowed, NotFound
 from feedback import presenter, rules, selectors, services
 from pb.counting import selectors as counting_selectors
 from pb.models import Round
-
-
-def _round(slug: str) -> Round:
-    round_ = get_object_or_404(Round, slug=slug)
-    if round_.phase == "draft":
-        raise NotFound(_("There is no such round."))
-    return round_
+from pb.selectors import get_visible_round
 
 
 def _counted(round_: Round) -> Any:
@@ -41,7 +34,7 @@ class ResultsView(APIView):
 
     @extend_schema(responses={200: dict}, summary="A round's results, with why not per project")
     def get(self, request: Request, slug: str) -> Response:
-        round_ = _round(slug)
+        round_ = get_visible_round(user=request.user, slug=slug)
         tallies = _counted(round_)
         return Response(
             {
@@ -59,7 +52,7 @@ class OpenDataView(APIView):
 
     @extend_schema(responses={200: dict}, summary="A round's open data files and their licence")
     def get(self, request: Request, slug: str) -> Response:
-        round_ = _round(slug)
+        round_ = get_visible_round(user=request.user, slug=slug)
         _counted(round_)
         report = selectors.report_current(round=round_)
         files = []
@@ -90,7 +83,7 @@ class ReportView(APIView):
 
     @extend_schema(responses={200: dict}, summary="The outcome report's figures (your wards)")
     def get(self, request: Request, slug: str) -> Response:
-        round_ = _round(slug)
+        round_ = get_visible_round(user=request.user, slug=slug)
         if not rules.can_read_report(request.user, round_):
             raise NotAllowed(_("Only the round's managers and councillors read its report."))
         _counted(round_)

@@ -408,7 +408,9 @@ def report_csv_rows(*, report: OutcomeReport, area_ids: set[int] | None) -> list
                     _("yes") if p["funded"] else _("no"),
                     p["reason"],
                     p["sentence"],
-                    (p.get("delivery") or {}).get("status", "planned" if p["funded"] else ""),
+                    (p.get("delivery") or {}).get(
+                        "status", DeliveryStatus.PLANNED if p["funded"] else ""
+                    ),
                 ]
             )
     if report.commentary:

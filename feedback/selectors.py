@@ -18,7 +18,9 @@ from typing import Any
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
+from backend.accounts import rules as base
 from backend.accounts.models import Role, User
+from deliberation.models import Contribution, ContributionKind, Room, RoomState
 from feedback import indicators as ind
 from feedback.models import (
     STEP_ORDER,
@@ -33,8 +35,17 @@ from feedback.models import (
 )
 from pb.counting.selectors import latest_tallies, tally_result
 from pb.counting.wording import stored_sentence
-from pb.models import AuditEntry, DetailsRead, Participation, PhaseWindow, Proposal, Round, Tally
-from pb.phases import RESULTS_PHASES
+from pb.models import (
+    AuditEntry,
+    DetailsRead,
+    Participation,
+    PhaseWindow,
+    Proposal,
+    ProposalStatus,
+    Round,
+    Tally,
+)
+from pb.phases import RESULTS_PHASES, Phase
 
 # --- The count ------------------------------------------------------------------------------
 
@@ -93,7 +104,7 @@ def audit_records(*, round: Round) -> list[ind.AuditRecord]:
         actor = str(entry.actor) if entry.actor else ""
         details = entry.details if isinstance(entry.details, dict) else {}
         if entry.action == "phase.advance":
-            if details.get("from") == "draft":
+            if details.get("from") == Phase.DRAFT:
                 for topic in ind.TOPICS:
                     records.append(ind.AuditRecord(entry.at, "publish", topic, entry.reason, actor))
             continue
@@ -184,8 +195,6 @@ def deliberation_report(*, round: Round) -> ind.DeliberationReport:
     with an account; a voter code leaves no trace to compare. ``voted_on`` is a day (ballot
     secrecy), so "before voting" means on or before the day they voted.
     """
-    from deliberation.models import Contribution, Room
-
     account_voters = Participation.objects.filter(round=round, voter__isnull=False)
     readers = account_voters.filter(
         Exists(
@@ -206,22 +215,22 @@ def deliberation_report(*, round: Round) -> ind.DeliberationReport:
         rooms.append(
             ind.RoomActivity(
                 room_id=str(room.pk),
-                held=room.state != "scheduled" or room.closed_at is not None,
+                held=room.state != RoomState.SCHEDULED or room.closed_at is not None,
                 participant_ids=frozenset(authors[room.pk]),
                 contributions=counts[room.pk],
             )
         )
     per_proposal = (
-        Proposal.objects.filter(round=round, status="feasible")
+        Proposal.objects.filter(round=round, status=ProposalStatus.FEASIBLE)
         .annotate(
             n=Count("contributions", filter=Q(contributions__hidden=False)),
             pro=Count(
                 "contributions",
-                filter=Q(contributions__hidden=False, contributions__kind="for"),
+                filter=Q(contributions__hidden=False, contributions__kind=ContributionKind.FOR),
             ),
             con=Count(
                 "contributions",
-                filter=Q(contributions__hidden=False, contributions__kind="against"),
+                filter=Q(contributions__hidden=False, contributions__kind=ContributionKind.AGAINST),
             ),
         )
         .order_by("title")
@@ -279,14 +288,14 @@ def influence_report(*, round: Round, figures: dict[str, Any]) -> ind.InfluenceR
             funded=p["funded"],
             explanation=stored_sentence(p),
             status=delivery.get(int(p["id"]) if p["id"].isdigit() else 0, {}).get(
-                "status", "planned"
+                "status", DeliveryStatus.PLANNED
             ),
         )
         for a in results
         for p in a["projects"]
     ]
     submitted = Proposal.objects.filter(round=round, author__role=Role.RESIDENT).exclude(
-        status__in=["draft", "withdrawn"]
+        status__in=[ProposalStatus.DRAFT, ProposalStatus.WITHDRAWN]
     )
     decided = min(sum(a["budget"] for a in results), round.budget)
     return ind.influence_indicators(
@@ -294,12 +303,23 @@ def influence_report(*, round: Round, figures: dict[str, Any]) -> ind.InfluenceR
         resident_decided=decided,
         projects=projects,
         proposals_submitted=submitted.count(),
-        proposals_on_ballot=submitted.filter(status="feasible").count(),
+        proposals_on_ballot=submitted.filter(status=ProposalStatus.FEASIBLE).count(),
         survey=survey_responses(round=round),
     )
 
 
 # --- Reports and the pipeline ---------------------------------------------------------------
+
+
+def reports_readable_by(*, user: Any, limit: int = 10) -> list[Round]:
+    """Counted rounds whose outcome report this person may read (``rules.can_read_report``):
+    every one for an admin, else those of the areas they manage or represent; newest first."""
+    if not base.is_signed_in(user):
+        return []
+    rounds = Round.objects.filter(phase__in=RESULTS_PHASES)
+    if not base.is_admin(user):
+        rounds = rounds.filter(areas__in=[*user.represented_areas.all(), *user.managed_areas.all()])
+    return list(rounds.distinct().order_by("-created_at")[:limit])
 
 
 def report_current(*, round: Round) -> OutcomeReport | None:
@@ -339,7 +359,7 @@ def outcome_recipients(*, round: Round) -> QuerySet[User]:
     voters = Participation.objects.filter(round=round, voter__isnull=False).values("voter_id")
     authors = (
         Proposal.objects.filter(round=round, author__isnull=False)
-        .exclude(status="draft")
+        .exclude(status=ProposalStatus.DRAFT)
         .values("author_id")
     )
     return (
@@ -366,7 +386,9 @@ def voter_areas(*, round: Round, user_ids: Sequence[int]) -> dict[int, int]:
 
 def proposals_by_author(*, round: Round, user_ids: Sequence[int]) -> dict[int, list[Proposal]]:
     mine: dict[int, list[Proposal]] = defaultdict(list)
-    for p in Proposal.objects.filter(round=round, author_id__in=user_ids).exclude(status="draft"):
+    for p in Proposal.objects.filter(round=round, author_id__in=user_ids).exclude(
+        status=ProposalStatus.DRAFT
+    ):
         assert p.author_id is not None
         mine[p.author_id].append(p)
     return mine

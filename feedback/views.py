@@ -28,16 +28,11 @@ from feedback.forms import CommentaryForm, MilestoneForm, SurveyForm
 from feedback.models import OutcomeReport
 from pb.counting import selectors as counting_selectors
 from pb.models import Proposal, Round
+from pb.rules import can_see_round
+from pb.selectors import get_visible_round
 
 REPORT_FORMATS = {"html", "pdf", "csv"}
 REPORT_CACHE_SECONDS = 60
-
-
-def _round(slug: str) -> Round:
-    round_ = get_object_or_404(Round.objects.prefetch_related("areas"), slug=slug)
-    if round_.phase == "draft":
-        raise Http404
-    return round_
 
 
 def _not_counted(request: HttpRequest, round_: Round) -> HttpResponse:
@@ -46,7 +41,7 @@ def _not_counted(request: HttpRequest, round_: Round) -> HttpResponse:
 
 def round_results(request: HttpRequest, slug: str) -> HttpResponse:
     """The residents' results page: winners, votes, money, the rule, why not, delivery."""
-    round_ = _round(slug)
+    round_ = get_visible_round(user=request.user, slug=slug, with_areas=True)
     tallies = counting_selectors.latest_tallies(round=round_)
     if not tallies:
         return _not_counted(request, round_)
@@ -101,7 +96,7 @@ def report(request: HttpRequest, slug: str, fmt: str = "html") -> HttpResponse:
     """The councillors' outcome report as HTML, PDF or CSV, scoped to the reader's wards."""
     if fmt not in REPORT_FORMATS:
         raise Http404
-    round_ = _round(slug)
+    round_ = get_visible_round(user=request.user, slug=slug, with_areas=True)
     found = _report_for_reader(request, round_)
     if isinstance(found, HttpResponse):
         return found
@@ -185,7 +180,7 @@ def report_pdf(html: str, *, base_url: str) -> bytes:
 @login_required
 def outcome_manage(request: HttpRequest, slug: str) -> HttpResponse:
     """The manager's view of the pipeline: each step's progress, re-run, commentary."""
-    round_ = _round(slug)
+    round_ = get_visible_round(user=request.user, slug=slug, with_areas=True)
     if not rules.can_manage_outcome(request.user, round_):
         raise PermissionDenied
     report_ = selectors.report_current(round=round_)
@@ -226,7 +221,7 @@ def outcome_manage(request: HttpRequest, slug: str) -> HttpResponse:
 
 @login_required
 def survey(request: HttpRequest, slug: str) -> HttpResponse:
-    round_ = _round(slug)
+    round_ = get_visible_round(user=request.user, slug=slug, with_areas=True)
     if selectors.took_part(user=request.user, round=round_) is None:
         return render(request, "feedback/survey_closed.html", {"round": round_}, status=403)
     invitation = selectors.survey_invitation_for(user=request.user, round=round_)
@@ -262,9 +257,9 @@ def survey(request: HttpRequest, slug: str) -> HttpResponse:
 def project_delivery(request: HttpRequest, pk: int) -> HttpResponse:
     """A funded project's delivery: milestones for all; managers add them here."""
     proposal = get_object_or_404(Proposal.objects.select_related("round", "area"), pk=pk)
-    if proposal.round.phase == "draft" or proposal.pk not in selectors.funded_proposal_ids(
-        round=proposal.round
-    ):
+    if not can_see_round(
+        request.user, proposal.round
+    ) or proposal.pk not in selectors.funded_proposal_ids(round=proposal.round):
         raise Http404
     can_record = rules.can_record_delivery(request.user, proposal)
     form = MilestoneForm(request.POST or None, request.FILES or None)
@@ -310,7 +305,7 @@ def project_follow(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def open_data(request: HttpRequest, slug: str) -> HttpResponse:
-    round_ = _round(slug)
+    round_ = get_visible_round(user=request.user, slug=slug, with_areas=True)
     if not selectors.round_is_counted(round=round_):
         return _not_counted(request, round_)
     report_ = selectors.report_current(round=round_)
@@ -333,7 +328,7 @@ CONTENT_TYPES = {"csv": "text/csv; charset=utf-8", "json": "application/json"}
 
 
 def open_data_file(request: HttpRequest, slug: str, name: str) -> FileResponse:
-    round_ = _round(slug)
+    round_ = get_visible_round(user=request.user, slug=slug, with_areas=True)
     report_ = selectors.report_current(round=round_)
     listed = {f["name"]: f for f in (report_.open_data if report_ else []) if "path" in f}
     entry = listed.get(name)

@@ -19,7 +19,7 @@ from rest_framework.response import Response
 from backend.accounts import rules as base_rules
 from backend.errors import NotAllowed
 from pb import rules, selectors
-from pb.models import Area, Proposal, Round, Theme
+from pb.models import Area, Proposal, ProposalStatus, Round, Theme
 from pb.serializers import (
     AdvancePhaseSerializer,
     AreaSerializer,
@@ -120,7 +120,7 @@ class ProposalViewSet(viewsets.ReadOnlyModelViewSet):
 
     def get_queryset(self) -> Any:
         params = self.request.query_params
-        qs = Proposal.objects.exclude(status="draft").select_related("round", "area")
+        qs = Proposal.objects.exclude(status=ProposalStatus.DRAFT).select_related("round", "area")
         if self.action == "list" and params.get("round"):
             round_ = get_object_or_404(Round, pk=_int(params["round"]))
             qs = selectors.proposal_list_for_round(

@@ -17,7 +17,8 @@ from typing import Any
 
 from backend.accounts import rules as base
 from backend.accounts.models import Role
-from pb.models import Area, Proposal, Round
+from pb.models import Area, Proposal, ProposalStatus, Round
+from pb.phases import is_public
 
 is_signed_in = base.is_signed_in
 is_admin = base.is_admin
@@ -66,6 +67,11 @@ def can_override_split(user: Any, round_: Round, area: Area) -> bool:
     return in_round(round_, area) and (owns_round(user, round_) or base.manages_area(user, area))
 
 
+def can_see_round(user: Any, round_: Round) -> bool:
+    """A round being prepared is seen only by those who manage it; any other by everyone."""
+    return is_public(round_.phase) or can_manage_round(user, round_)
+
+
 def can_read_audit(user: Any, round_: Round) -> bool:
     return owns_round(user, round_) or any(
         base.manages_area(user, a) or base.represents_area(user, a) for a in round_.areas.all()
@@ -85,7 +91,7 @@ can_moderate = can_review
 
 def can_see_proposal(user: Any, proposal: Proposal) -> bool:
     """Drafts are private to their author and the area's managers."""
-    if proposal.status != "draft":
+    if proposal.status != ProposalStatus.DRAFT:
         return True
     return is_author(user, proposal) or base.manages_area(user, proposal.area)
 

@@ -7,9 +7,12 @@ from collections.abc import Iterable
 from typing import Any
 
 from django.db.models import Count, F, Q, QuerySet
+from django.utils.translation import gettext as _
 
 from backend.accounts import rules
 from backend.accounts.models import Role
+from backend.errors import Missing
+from pb import rules as pb_rules
 from pb.counting.wording import stored_sentence
 from pb.models import (
     AuditEntry,
@@ -31,6 +34,26 @@ PUBLIC_STATUSES = [
     ProposalStatus.MERGED,
     ProposalStatus.WITHDRAWN,
 ]
+
+
+def get_visible_round(
+    *,
+    user: Any,
+    slug: str | None = None,
+    pk: int | None = None,
+    queryset: QuerySet[Round] | None = None,
+    with_areas: bool = False,
+) -> Round:
+    """The round named by ``slug`` or ``pk``, if this person may see it: every page, API view
+    and consumer fetches a round through here. A round being prepared answers 404 (``Missing``)
+    to all but its managers, exactly as a round that does not exist."""
+    rounds = Round.objects.all() if queryset is None else queryset
+    if with_areas:
+        rounds = rounds.prefetch_related("areas")
+    round_ = (rounds.filter(slug=slug) if slug is not None else rounds.filter(pk=pk or 0)).first()
+    if round_ is None or not pb_rules.can_see_round(user, round_):
+        raise Missing(_("There is no such round."))
+    return round_
 
 
 def round_list_public() -> QuerySet[Round]:

@@ -39,8 +39,9 @@ from pb.forms import (
     ThemeRankingForm,
     TimetableForm,
 )
-from pb.models import Area, Proposal, Round, Support
+from pb.models import Area, Proposal, ProposalStatus, Round, Support
 from pb.phases import Action, allows
+from pb.selectors import get_visible_round
 from pb.services import budget_split as split_services
 from pb.services import priorities as priority_services
 from pb.services import proposals as proposal_services
@@ -49,13 +50,6 @@ from pb.services import residents as resident_services
 from pb.services import rounds as round_services
 from pb.voting import rules as voting_rules
 from pb.voting import selectors as voting_selectors
-
-
-def _round(slug: str, user: Any) -> Round:
-    round_ = get_object_or_404(Round.objects.prefetch_related("areas"), slug=slug)
-    if round_.phase == "draft" and not rules.can_manage_round(user, round_):
-        raise Http404
-    return round_
 
 
 def _render(
@@ -79,7 +73,7 @@ def _vote_refusal(user: Any, round_: Round) -> str:
 
 
 def round_detail(request: HttpRequest, slug: str) -> HttpResponse:
-    round_ = _round(slug, request.user)
+    round_ = get_visible_round(user=request.user, slug=slug, with_areas=True)
     filters = ProposalFilterForm(request.GET or None, round=round_)
     criteria = filters.cleaned_data if filters.is_valid() else {}
     proposals = selectors.proposal_list_for_round(
@@ -137,12 +131,12 @@ def proposal_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "can_review": rules.can_review(request.user, proposal),
         "can_edit": rules.is_author(request.user, proposal)
         and allows(proposal.round.phase, Action.EDIT_OWN)
-        and proposal.status in ("draft", "submitted"),
+        and proposal.status in (ProposalStatus.DRAFT, ProposalStatus.SUBMITTED),
         "can_withdraw": rules.is_author(request.user, proposal)
         and allows(proposal.round.phase, Action.WITHDRAW)
-        and proposal.status not in ("withdrawn", "merged"),
+        and proposal.status not in (ProposalStatus.WITHDRAWN, ProposalStatus.MERGED),
         "can_support": allows(proposal.round.phase, Action.SUPPORT)
-        and proposal.status == "submitted",
+        and proposal.status == ProposalStatus.SUBMITTED,
         "supports": request.user.is_authenticated
         and Support.objects.filter(proposal=proposal, user=request.user).exists(),
         "hide_form": HideForm(),
@@ -181,7 +175,7 @@ def proposal_translate(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 def proposal_new(request: HttpRequest, slug: str) -> HttpResponse:
-    round_ = _round(slug, request.user)
+    round_ = get_visible_round(user=request.user, slug=slug, with_areas=True)
     form = ProposalForm(
         request.POST or None,
         request.FILES or None,
@@ -202,7 +196,7 @@ def proposal_new(request: HttpRequest, slug: str) -> HttpResponse:
             messages.success(
                 request,
                 _("Your proposal is saved.")
-                if proposal.status == "draft"
+                if proposal.status == ProposalStatus.DRAFT
                 else _("Thank you: your proposal is submitted."),
             )
             return redirect("proposal_detail", pk=proposal.pk)
@@ -379,7 +373,7 @@ def round_new(request: HttpRequest) -> HttpResponse:
 @login_required
 def round_manage(request: HttpRequest, slug: str) -> HttpResponse:
     """The manager's desk for a round: timetable, moving phases on, rules, review queues."""
-    round_ = _round(slug, request.user)
+    round_ = get_visible_round(user=request.user, slug=slug, with_areas=True)
     if not rules.can_manage_round(request.user, round_):
         raise PermissionDenied
     refused = False
@@ -461,7 +455,7 @@ def round_manage(request: HttpRequest, slug: str) -> HttpResponse:
 
 @login_required
 def review_queue(request: HttpRequest, slug: str, area: str) -> HttpResponse:
-    round_ = _round(slug, request.user)
+    round_ = get_visible_round(user=request.user, slug=slug, with_areas=True)
     area_obj = get_object_or_404(round_.areas, slug=area)
     if not rules.can_manage_area(request.user, area_obj):
         raise PermissionDenied
@@ -479,7 +473,7 @@ def review_queue(request: HttpRequest, slug: str, area: str) -> HttpResponse:
 
 @login_required
 def audit_log(request: HttpRequest, slug: str) -> HttpResponse:
-    round_ = _round(slug, request.user)
+    round_ = get_visible_round(user=request.user, slug=slug, with_areas=True)
     if not rules.can_read_audit(request.user, round_):
         raise PermissionDenied
     entries = selectors.audit_for_round(round=round_)
@@ -506,7 +500,7 @@ def audit_log(request: HttpRequest, slug: str) -> HttpResponse:
 
 @login_required
 def priorities(request: HttpRequest, slug: str) -> HttpResponse:
-    round_ = _round(slug, request.user)
+    round_ = get_visible_round(user=request.user, slug=slug, with_areas=True)
     positions = len(round_.priority_points or priority_services.DEFAULT_PRIORITY_POINTS)
     form = ThemeRankingForm(request.POST or None, positions=positions)
     if request.method == "POST" and form.is_valid():
@@ -547,7 +541,7 @@ def round_split(request: HttpRequest, slug: str) -> HttpResponse:
     """Configure, compute, adjust and publish the Porto Alegre split of a city round."""
     from pb import split
 
-    round_ = _round(slug, request.user)
+    round_ = get_visible_round(user=request.user, slug=slug, with_areas=True)
     if not rules.can_manage_round(request.user, round_):
         raise PermissionDenied
     stored = {c["key"]: c for c in (round_.split_config or {}).get("criteria", [])}

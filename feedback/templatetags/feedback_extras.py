@@ -7,8 +7,8 @@ from typing import Any
 from django import template
 from django.utils.translation import gettext as _
 
+from feedback import selectors
 from pb.models import Round
-from pb.phases import RESULTS_PHASES
 
 register = template.Library()
 
@@ -16,12 +16,7 @@ register = template.Library()
 @register.simple_tag
 def outcome_reports_for(user: Any) -> list[Round]:
     """Counted rounds whose outcome report this person may read (their wards or areas)."""
-    if not getattr(user, "is_authenticated", False):
-        return []
-    rounds = Round.objects.filter(phase__in=RESULTS_PHASES)
-    if not (user.is_superuser or user.role == "admin"):
-        rounds = rounds.filter(areas__in=[*user.represented_areas.all(), *user.managed_areas.all()])
-    return list(rounds.distinct().order_by("-created_at")[:10])
+    return selectors.reports_readable_by(user=user)
 
 
 def _group_labels() -> dict[str, dict[str, str]]:

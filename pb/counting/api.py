@@ -4,17 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.shortcuts import get_object_or_404
-from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import permissions, serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from backend.errors import NotFound
 from pb.counting import selectors, services
-from pb.models import Round, Tally
+from pb.models import Tally
+from pb.selectors import get_visible_round
 
 
 class TallySerializer(serializers.ModelSerializer[Tally]):
@@ -32,19 +30,12 @@ class TallySerializer(serializers.ModelSerializer[Tally]):
         fields = ["id", "area", "rule", "inputs_hash", "created_at", "seconds", "outcome"]
 
 
-def _round(pk: int) -> Round:
-    round_ = get_object_or_404(Round, pk=pk)
-    if round_.phase == "draft":
-        raise NotFound(_("No such round."))
-    return round_
-
-
 class RoundTallyView(APIView):
     """``GET``: the newest tally of each area (or the decision day's pot), with explanations."""
 
     @extend_schema(responses=TallySerializer(many=True))
     def get(self, request: Request, pk: int) -> Response:
-        tallies = selectors.latest_tallies(round=_round(pk))
+        tallies = selectors.latest_tallies(round=get_visible_round(user=request.user, pk=pk))
         return Response(TallySerializer(tallies, many=True).data)
 
 
@@ -55,5 +46,7 @@ class RoundCountView(APIView):
 
     @extend_schema(request=None, responses=TallySerializer(many=True))
     def post(self, request: Request, pk: int, *args: Any) -> Response:
-        tallies = services.round_count(round=_round(pk), actor=request.user)
+        tallies = services.round_count(
+            round=get_visible_round(user=request.user, pk=pk), actor=request.user
+        )
         return Response(TallySerializer(tallies, many=True).data)

@@ -14,19 +14,13 @@ from pb import rules
 from pb.counting import selectors, services
 from pb.models import AuditEntry, Round, RoundStyle
 from pb.phases import is_closed
+from pb.selectors import get_visible_round
 from pb.voting.services.codes import normalise_code
 
 FORMATS = {
     "pb": "text/plain; charset=utf-8",
     "csv": "text/csv; charset=utf-8",
 }
-
-
-def _public_round(slug: str) -> Round:
-    round_ = get_object_or_404(Round, slug=slug)
-    if round_.phase == "draft":
-        raise Http404
-    return round_
 
 
 @login_required
@@ -76,7 +70,7 @@ def round_tally(request: HttpRequest, slug: str) -> HttpResponse:
     A POST checks a receipt code (the "check my receipt" box): counted or not, never the
     choices. POST rather than GET keeps the code out of addresses, logs and browser history.
     """
-    round_ = _public_round(slug)
+    round_ = get_visible_round(user=request.user, slug=slug)
     receipt_answer = None
     receipt_error = ""
     if request.method == "POST":
@@ -112,7 +106,7 @@ def round_tally(request: HttpRequest, slug: str) -> HttpResponse:
 
 def ballots_file(request: HttpRequest, slug: str, fmt: str) -> HttpResponse:
     """The anonymised ballots, one file per counted scope (``?area=<slug>`` in a city round)."""
-    round_ = _public_round(slug)
+    round_ = get_visible_round(user=request.user, slug=slug)
     if fmt not in FORMATS:
         raise Http404
     area = None
@@ -142,7 +136,7 @@ def ballots_file(request: HttpRequest, slug: str, fmt: str) -> HttpResponse:
 
 def receipts_file(request: HttpRequest, slug: str) -> HttpResponse:
     """The public list of counted receipts (SHA-256 of each code), apart from the ballots."""
-    round_ = _public_round(slug)
+    round_ = get_visible_round(user=request.user, slug=slug)
     try:
         body = services.receipts_csv(round=round_)
     except DomainError as exc:

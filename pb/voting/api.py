@@ -23,7 +23,6 @@ from typing import Any
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
-from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import permissions, serializers, status
@@ -34,7 +33,7 @@ from rest_framework.views import APIView
 from backend.api import error_body
 from backend.errors import DomainError
 from pb.models import Round
-from pb.phases import Phase
+from pb.selectors import get_visible_round
 from pb.voting import selectors
 from pb.voting.services.casting import (
     CASTING_FIELDS,
@@ -158,9 +157,8 @@ class BallotCreateView(APIView):
         },
     )
     def post(self, request: Request, pk: int) -> Response:
-        round_ = get_object_or_404(
-            Round.objects.exclude(phase=Phase.DRAFT).only(*CASTING_FIELDS),
-            pk=pk,
+        round_ = get_visible_round(
+            user=request.user, pk=pk, queryset=Round.objects.only(*CASTING_FIELDS)
         )
         raw_code = request.data.get("voter_code") if hasattr(request.data, "get") else None
         throttle = VoterCodeFailures(request) if raw_code not in (None, "") else None
@@ -214,5 +212,5 @@ class TurnoutView(APIView):
 
     @extend_schema(responses={200: OpenApiResponse(description="Turnout by area and channel")})
     def get(self, request: Request, pk: int) -> Response:
-        round_ = get_object_or_404(Round.objects.exclude(phase=Phase.DRAFT), pk=pk)
+        round_ = get_visible_round(user=request.user, pk=pk)
         return Response(selectors.turnout(round=round_))

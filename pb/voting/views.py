@@ -36,7 +36,8 @@ from pb import rules as pb_rules
 from pb import selectors as pb_selectors
 from pb.models import BallotType, Round, RoundStyle
 from pb.money import format_money
-from pb.phases import EVENT_PHASES, Action, Phase, allows
+from pb.phases import EVENT_PHASES, Action, allows
+from pb.selectors import get_visible_round
 from pb.voting import rules, selectors
 from pb.voting.forms import (
     AreaChoiceForm,
@@ -47,7 +48,7 @@ from pb.voting.forms import (
     ReconcileForm,
     VoterCodesForm,
 )
-from pb.voting.models import DecisionDay, KioskSession, PaperBallot
+from pb.voting.models import DecisionDay, KioskSession, PaperBallot, PaperStatus
 from pb.voting.services import casting as casting_services
 from pb.voting.services import checking as checking_services
 from pb.voting.services import codes as code_services
@@ -69,13 +70,6 @@ def receipt_cookie(round_: Round) -> str:
 RECEIPT_COOKIE_SECONDS = 15 * 60
 KIOSK_IDLE_SECONDS = 120
 KIOSK_RECEIPT_SECONDS = 30
-
-
-def _round(slug: str, user: Any) -> Round:
-    round_ = get_object_or_404(Round.objects.prefetch_related("areas"), slug=slug)
-    if round_.phase == Phase.DRAFT and not pb_rules.can_manage_round(user, round_):
-        raise Http404
-    return round_
 
 
 def _message(
@@ -380,7 +374,7 @@ def _cast(request: HttpRequest, flow: Flow) -> HttpResponse | casting_services.R
 
 
 def _online(request: HttpRequest, slug: str) -> Flow | HttpResponse:
-    round_ = _round(slug, request.user)
+    round_ = get_visible_round(user=request.user, slug=slug, with_areas=True)
     if not allows(round_.phase, Action.VOTE):
         return _message(
             request,
@@ -461,7 +455,7 @@ class LogOutView(auth_views.LogoutView):
 
 @never_cache
 def vote_receipt(request: HttpRequest, slug: str) -> HttpResponse:
-    round_ = _round(slug, request.user)
+    round_ = get_visible_round(user=request.user, slug=slug, with_areas=True)
     code = request.get_signed_cookie(
         receipt_cookie(round_),
         default=None,
@@ -577,7 +571,7 @@ def kiosk_cast(request: HttpRequest) -> HttpResponseBase:
 @login_required
 def kiosk_desk(request: HttpRequest, slug: str) -> HttpResponse:
     """Staff unlock this device as a kiosk (which logs them out of it) or lock others."""
-    round_ = _round(slug, request.user)
+    round_ = get_visible_round(user=request.user, slug=slug, with_areas=True)
     if not rules.can_open_event_desk(request.user, round_):
         raise PermissionDenied
     form = KioskUnlockForm(request.POST if "unlock" in request.POST else None, round=round_)
@@ -634,7 +628,7 @@ def qr_svg(text: str) -> str:
 @login_required
 def voter_codes(request: HttpRequest, slug: str) -> HttpResponse:
     """Make a batch of codes and show them once, as a sheet to print and cut."""
-    round_ = _round(slug, request.user)
+    round_ = get_visible_round(user=request.user, slug=slug, with_areas=True)
     if not rules.can_open_voter_codes(request.user, round_):
         raise PermissionDenied
     form = VoterCodesForm(request.POST or None, round=round_)
@@ -689,7 +683,7 @@ def voter_codes(request: HttpRequest, slug: str) -> HttpResponse:
 @login_required
 def paper_print(request: HttpRequest, slug: str) -> HttpResponse:
     """Blank, numbered ballot papers for one area in the language chosen, to print."""
-    round_ = _round(slug, request.user)
+    round_ = get_visible_round(user=request.user, slug=slug, with_areas=True)
     if not rules.can_open_event_desk(request.user, round_):
         raise PermissionDenied
     areas = selectors.voting_areas(round=round_)
@@ -718,7 +712,7 @@ def paper_print(request: HttpRequest, slug: str) -> HttpResponse:
 @login_required
 def paper_desk(request: HttpRequest, slug: str) -> HttpResponse:
     """Key one paper ballot: its number, then the choices as written on it."""
-    round_ = _round(slug, request.user)
+    round_ = get_visible_round(user=request.user, slug=slug, with_areas=True)
     if not rules.can_open_event_desk(request.user, round_):
         raise PermissionDenied
     params = request.POST if request.method == "POST" else request.GET
@@ -748,14 +742,20 @@ def paper_desk(request: HttpRequest, slug: str) -> HttpResponse:
             add_domain_error(header if "serial" in exc.fields else ballot, exc)
         else:
             text = {
-                "waiting": _("Ballot %(s)s is keyed once. A colleague must key it again."),
-                "counted": _("Ballot %(s)s matched its first keying and is counted."),
-                "spoilt": _("Ballot %(s)s matched its first keying and is recorded as spoilt."),
-                "mismatch": _(
+                PaperStatus.WAITING: _(
+                    "Ballot %(s)s is keyed once. A colleague must key it again."
+                ),
+                PaperStatus.COUNTED: _("Ballot %(s)s matched its first keying and is counted."),
+                PaperStatus.SPOILT: _(
+                    "Ballot %(s)s matched its first keying and is recorded as spoilt."
+                ),
+                PaperStatus.MISMATCH: _(
                     "Ballot %(s)s does not match its first keying: it goes to a manager to decide."
                 ),
-            }[paper.status] % {"s": paper.serial}
-            (messages.warning if paper.status == "mismatch" else messages.success)(request, text)
+            }[PaperStatus(paper.status)] % {"s": paper.serial}
+            (messages.warning if paper.status == PaperStatus.MISMATCH else messages.success)(
+                request, text
+            )
             return redirect(f"{reverse('paper_desk', args=[slug])}?area={area.pk}")
     return render(
         request,
@@ -777,7 +777,7 @@ def paper_desk(request: HttpRequest, slug: str) -> HttpResponse:
 @login_required
 def paper_reconcile(request: HttpRequest, slug: str) -> HttpResponse:
     """The manager's queue of paper ballots whose two keyings differ."""
-    round_ = _round(slug, request.user)
+    round_ = get_visible_round(user=request.user, slug=slug, with_areas=True)
     if not rules.can_open_reconciliation(request.user, round_):
         raise PermissionDenied
     bound_pk = _int(request.POST.get("paper")) if request.method == "POST" else None
@@ -835,12 +835,11 @@ def paper_reconcile(request: HttpRequest, slug: str) -> HttpResponse:
 @login_required
 def event_desk(request: HttpRequest, slug: str) -> HttpResponse:
     """The staff page that runs a decision day: open, close, reveal, and links to the rest."""
-    round_ = _round(slug, request.user)
+    round_ = get_visible_round(user=request.user, slug=slug, with_areas=True)
     if round_.style != RoundStyle.DECISION_DAY or not rules.can_open_event_desk(
         request.user, round_
     ):
         raise PermissionDenied
-    rows = selectors.reveal_rows(round=round_)
     if request.method == "POST":
         try:
             if "open" in request.POST:
@@ -850,9 +849,7 @@ def event_desk(request: HttpRequest, slug: str) -> HttpResponse:
                 decision_day_services.decision_day_close(actor=request.user, round=round_)
                 messages.success(request, _("The vote is closed and the count has started."))
             elif "reveal" in request.POST:
-                decision_day_services.decision_day_reveal_next(
-                    actor=request.user, round=round_, total=len(rows or [])
-                )
+                decision_day_services.decision_day_reveal_next(actor=request.user, round=round_)
         except DomainError as exc:
             messages.error(request, exc.message)
         return redirect("event_desk", slug=slug)
@@ -864,7 +861,7 @@ def event_desk(request: HttpRequest, slug: str) -> HttpResponse:
             "round": round_,
             "day": day,
             "turnout": selectors.turnout(round=round_),
-            "rows": rows,
+            "rows": selectors.reveal_rows(round=round_),
             "revealed": day.revealed if day else 0,
             "voting": allows(round_.phase, Action.VOTE),
             "can_open_close": rules.can_open_and_close(request.user, round_),
@@ -876,7 +873,7 @@ def event_desk(request: HttpRequest, slug: str) -> HttpResponse:
 @never_cache
 def event_screen(request: HttpRequest, slug: str) -> HttpResponse:
     """The venue screen: live turnout while the vote is open, then the reveal, bid by bid."""
-    round_ = _round(slug, request.user)
+    round_ = get_visible_round(user=request.user, slug=slug, with_areas=True)
     if round_.style != RoundStyle.DECISION_DAY:
         raise Http404
     day = DecisionDay.objects.filter(round=round_).first()

@@ -179,7 +179,7 @@ def test_a_decision_day_opens_takes_scores_closes_and_reveals_bid_by_bid(vw, day
         )
     assert selectors.turnout(round=day, fresh=True)["by_channel"]["kiosk"] == 2
     with pytest.raises(Conflict):
-        decision_day_reveal_next(actor=vw.manager, round=day, total=3)
+        decision_day_reveal_next(actor=vw.manager, round=day)
     decision_day_close(actor=vw.manager, round=day)
     day.refresh_from_db()
     assert day.phase == "counting"  # the count starts on commit, which this test never reaches
@@ -217,13 +217,16 @@ def test_a_decision_day_opens_takes_scores_closes_and_reveals_bid_by_bid(vw, day
         ("Garden", 400_000),
         ("Choir", 400_000),
     ]
-    state = decision_day_reveal_next(actor=vw.manager, round=day, total=len(rows))
+    state = decision_day_reveal_next(actor=vw.manager, round=day)
     assert state.revealed == 1
     # The event team reads the results out on the night; only managers open and close.
-    state = decision_day_reveal_next(actor=vw.staff, round=day, total=len(rows))
+    state = decision_day_reveal_next(actor=vw.staff, round=day)
     assert state.revealed == 2
+    # The service counts the bids itself: a third reveal shows the last bid, a fourth nothing.
+    assert decision_day_reveal_next(actor=vw.staff, round=day).revealed == 3
+    assert decision_day_reveal_next(actor=vw.staff, round=day).revealed == 3
     with pytest.raises(NotAllowed):
-        decision_day_reveal_next(actor=vw.resident, round=day, total=len(rows))
+        decision_day_reveal_next(actor=vw.resident, round=day)
     with pytest.raises(NotAllowed):
         decision_day_open(actor=vw.staff, round=day)
 

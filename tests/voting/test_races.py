@@ -9,7 +9,7 @@ import pytest
 
 from backend.accounts.models import Role
 from backend.errors import Conflict
-from pb.models import Ballot, Participation, RoundStyle
+from pb.models import Ballot, Participation, RoundStyle, Tally
 from pb.voting.models import (
     DecisionDay,
     PaperBallot,
@@ -83,9 +83,21 @@ def test_revealing_the_next_bid_from_two_screens_at_once_reveals_one_each(clock)
     world = VotingWorld()
     world.set(style=RoundStyle.DECISION_DAY, phase="results")
     DecisionDay.objects.create(round=world.round, closed_at=clock.now())
+    bids = {
+        str(i): {"title": f"Bid {i}", "cost": "100", "score": 20 - i, "funded": True, "rank": i}
+        for i in range(1, 11)
+    }
+    Tally.objects.create(
+        round=world.round,
+        area=None,
+        rule="greedy",
+        inputs_hash="x",
+        seconds=0.01,
+        outcome={"budget": "1000", "projects": bids},
+    )
 
     outcomes = race(
-        lambda: decision_day_reveal_next(actor=world.manager, round=world.round, total=10),
+        lambda: decision_day_reveal_next(actor=world.manager, round=world.round),
         threads=THREADS,
         hold='WHERE "pb_decisionday"."id" =',
     )

@@ -19,6 +19,7 @@ from pb.models import (
     Area,
     AreaKind,
     AreaNeed,
+    BallotType,
     PhaseWindow,
     Proposal,
     Round,
@@ -176,7 +177,7 @@ class Command(BaseCommand):
                 "phase": Phase.INTAKE,
                 "areas": ["poulton"],
                 "start": now - dt.timedelta(days=1),
-                "ballot_type": "score",
+                "ballot_type": BallotType.SCORE,
             },
         ]
         for spec in specs:
@@ -188,7 +189,7 @@ class Command(BaseCommand):
                     "style": spec["style"],
                     "budget": spec["budget"],
                     "phase": spec["phase"],
-                    "ballot_type": spec.get("ballot_type", "approval_budget"),
+                    "ballot_type": spec.get("ballot_type", BallotType.APPROVAL_BUDGET),
                     "created_by": people[Role.MANAGER],
                 },
             )

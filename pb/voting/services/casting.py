@@ -14,6 +14,7 @@ import datetime as dt
 import json
 import logging
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -257,13 +258,47 @@ def ballot_cast(
     voter_code: str = "",
     channel: str = Channel.ONLINE,
     own_bid: int | None = None,
-    _found_code: tuple[VoterCode | None] | None = None,
 ) -> Receipt:
     """Cast a ballot online or at a kiosk, with a signed-in account or a voter code.
 
     Refusals: ``NotAllowed`` outside voting; ``DomainError`` for a malformed or ineligible
     ballot or an unknown code; ``Conflict`` when this account or code has already voted.
     """
+
+    def find_code() -> VoterCode | None:
+        return (
+            VoterCode.objects.filter(round=round, code_hash=voter_code_hash(voter_code))
+            .annotate(used=Exists(Participation.objects.filter(voter_code=OuterRef("pk"))))
+            .only("pk", "area_id", "register_entry_id")
+            .first()
+        )
+
+    return _cast(
+        round=round,
+        selections=selections,
+        area_id=area_id,
+        voter=voter,
+        voter_code=voter_code,
+        find_code=find_code,
+        channel=channel,
+        own_bid=own_bid,
+    )
+
+
+def _cast(
+    *,
+    round: Round,
+    selections: Any,
+    area_id: int | None,
+    voter: Any,
+    voter_code: str,
+    find_code: Callable[[], VoterCode | None],
+    channel: str,
+    own_bid: int | None,
+) -> Receipt:
+    """``ballot_cast`` with the voter code's row (and whether it has voted) read by
+    ``find_code``, only once the code's shape is checked (``ballot_cast_with_code`` has read it
+    with the round)."""
     require_phase(round, Action.VOTE, _("Voting is not open."))
     today = timezone.localdate()
     code_row: VoterCode | None = None
@@ -277,7 +312,7 @@ def ballot_cast(
         # The ballot is checked before the code, so a bad ballot says the same whatever the
         # code: nobody learns that a code is good without spending it (issue 13).
         accepted = _ballot_for_some_area(round, area_id, selections, own_bid)
-        code_row = _usable_code(round, voter_code, _found_code)
+        code_row = _usable_code(voter_code, find_code)
         if code_row is None:
             raise code_not_accepted()
         area_id = area_id if area_id is not None else code_row.area_id
@@ -395,24 +430,12 @@ def code_not_accepted() -> Conflict:
     )
 
 
-def _usable_code(
-    round_: Round, voter_code: str, found: tuple[VoterCode | None] | None
-) -> VoterCode | None:
-    """The round's code that has not voted yet, or None (unknown, used or not a code's shape).
-
-    ``found`` is the row ``ballot_cast_with_code`` read with the round (its ``used`` flag too).
-    """
+def _usable_code(voter_code: str, find: Callable[[], VoterCode | None]) -> VoterCode | None:
+    """The round's code that has not voted yet, or None (unknown, used or not a code's shape):
+    ``find`` reads the row with its ``used`` flag."""
     if not code_shape_ok(voter_code):
         return None
-    if found is not None:
-        row = found[0]
-    else:
-        row = (
-            VoterCode.objects.filter(round=round_, code_hash=voter_code_hash(voter_code))
-            .annotate(used=Exists(Participation.objects.filter(voter_code=OuterRef("pk"))))
-            .only("pk", "area_id", "register_entry_id")
-            .first()
-        )
+    row = find()
     if row is None or getattr(row, "used", False):
         return None
     return row
@@ -487,7 +510,8 @@ def ballot_cast_with_code(
     """``ballot_cast`` online with a voter code and no account, as the API's hot path.
 
     The round (any phase but draft, whose fields a cast reads) and the code are read in one
-    query; everything else is ``ballot_cast``. ``NotFound`` when there is no such round.
+    query; everything else is ``ballot_cast``. ``NotFound`` when there is no such round, or it
+    is being prepared: nobody without an account may see it (``pb.selectors.get_visible_round``).
     """
     with connection.cursor() as cursor:
         cursor.execute(
@@ -495,7 +519,7 @@ def ballot_cast_with_code(
         )
         row = cursor.fetchone()
     if row is None:
-        raise NotFound(_("Not found."))
+        raise NotFound(_("There is no such round."))
     fields = _round_fields()
     n = len(fields)
     round_ = Round.from_db(connection.alias, list(fields), row[:n])
@@ -511,11 +535,13 @@ def ballot_cast_with_code(
     )
     if code_row is not None:
         code_row.used = bool(used)  # type: ignore[attr-defined]
-    return ballot_cast(
+    return _cast(
         round=round_,
         selections=selections,
         area_id=area_id,
+        voter=None,
         voter_code=voter_code,
+        find_code=lambda: code_row,
+        channel=Channel.ONLINE,
         own_bid=own_bid,
-        _found_code=(code_row,),
     )

@@ -15,7 +15,7 @@ from pb.services.audit import audit
 from pb.services.rounds import round_advance_phase
 from pb.voting import rules
 from pb.voting.models import DecisionDay
-from pb.voting.selectors import forget_turnout
+from pb.voting.selectors import forget_turnout, reveal_rows
 
 
 def _decision_round(actor: Any, round_: Round, *, reveal: bool = False) -> DecisionDay:
@@ -58,11 +58,13 @@ def decision_day_close(*, actor: Any, round: Round) -> DecisionDay:
     return day
 
 
-def decision_day_reveal_next(*, actor: Any, round: Round, total: int) -> DecisionDay:
-    """Show one more bid on the results screen, in rank order: the top-scoring bid first."""
+def decision_day_reveal_next(*, actor: Any, round: Round) -> DecisionDay:
+    """Show one more bid on the results screen, in rank order: the top-scoring bid first; never
+    more than the stored count has bids."""
     day = _decision_round(actor, round, reveal=True)
     if day.closed_at is None:
         raise Conflict(_("Close the vote before revealing the results."))
+    total = len(reveal_rows(round=round) or [])
     with transaction.atomic():
         locked = DecisionDay.objects.select_for_update().get(pk=day.pk)
         locked.revealed = min(locked.revealed + 1, total)
