@@ -34,6 +34,7 @@ from feedback.models import (
     SurveyInvitation,
 )
 from pb.counting.selectors import latest_tallies, tally_result
+from pb.counting.services import recount_published
 from pb.counting.wording import stored_sentence
 from pb.models import (
     AuditEntry,
@@ -126,10 +127,15 @@ def audit_records(*, round: Round) -> list[ind.AuditRecord]:
 
 
 def integrity_report(*, round: Round, tallies: Sequence[Tally]) -> ind.IntegrityReport:
-    # The recount from the published ballot file is done by `python -m pb.tally`; until
-    # pb.counting stores its recount, the report shows "n/a" rather than a guess.
+    """The integrity figures, with the published ballot files counted again: their winners
+    against the stored winners of the same tallies (a tampered stored result shows here)."""
+    stored = [w for t in tallies for w in tally_result(t).winners]
+    recounted = [w for t in tallies for w in recount_published(round=round, area=t.area)]
     return ind.integrity_indicators(
-        audit_records(round=round), voting_opened_at=voting_opened_at(round=round)
+        audit_records(round=round),
+        voting_opened_at=voting_opened_at(round=round),
+        stored_winners=stored,
+        recounted_winners=recounted,
     )
 
 

@@ -37,7 +37,7 @@ from pb.phases import Action, Phase, allows, is_closed
 from pb.selectors import shortlist
 from pb.services.audit import audit
 from pb.tally import Election, Project, Vote, tally
-from pb.tally.pabulib import dumps
+from pb.tally.pabulib import dumps, loads
 from pb.voting.sealing import seal_all, shuffled
 
 #: How each kind of ballot is written in pabulib terms.
@@ -436,6 +436,15 @@ def receipts_csv(*, round: Round, area: Area | None = None) -> str:
     writer.writerow(["receipt_hash", "area"])
     writer.writerows(rows.order_by("receipt_hash").values_list("receipt_hash", "area__slug"))
     return out.getvalue()
+
+
+def recount_published(*, round: Round, area: Area | None) -> tuple[str, ...]:
+    """The winners of counting the published ballot file (``ballots_pb``) again, read back as
+    anyone downloading it would and counted with the round's rule, as ``python -m pb.tally``
+    does: the integrity figure of the outcome report compares them with the stored winners."""
+    election = loads(ballots_pb(round=round, area=area), source="published ballot file")
+    outcome = tally(election, round.rule, min_share=_min_share(round))
+    return tuple(str(w) for w in outcome.winners)
 
 
 def tally_verify(*, tally: Tally) -> list[str]:
