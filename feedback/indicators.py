@@ -197,8 +197,9 @@ DEFAULT_TOPIC_FIELDS: Mapping[str, str] = {
 }
 """Which topic a changed field belongs to; fields not listed do not count for integrity."""
 
-PUBLISH_ACTIONS: frozenset[str] = frozenset({"publish", "split.publish"})
-"""Audit actions that publish their ``what`` (every other action on a topic is a change)."""
+PUBLISH_ACTIONS: frozenset[str] = frozenset({"publish"})
+"""Audit actions that publish their ``what`` (every other action on a topic is a change); a
+caller adds its own publishing actions (feedback.selectors adds pb's ``split.publish``)."""
 
 
 @dataclass(frozen=True)

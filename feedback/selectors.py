@@ -37,6 +37,7 @@ from pb.counting.selectors import latest_tallies, tally_result
 from pb.counting.services import recount_published
 from pb.counting.wording import stored_sentence
 from pb.models import (
+    AuditAction,
     AuditEntry,
     DetailsRead,
     Participation,
@@ -78,7 +79,9 @@ def voting_opened_at(*, round: Round) -> datetime:
     """When voting opened: the audit entry moving the round into voting, else the timetable,
     else the first day a ballot was cast, else the round's creation."""
     entry = (
-        AuditEntry.objects.filter(round=round, action="phase.advance", details__to="voting")
+        AuditEntry.objects.filter(
+            round=round, action=AuditAction.PHASE_ADVANCE, details__to="voting"
+        )
         .order_by("at")
         .first()
     )
@@ -93,6 +96,16 @@ def voting_opened_at(*, round: Round) -> datetime:
     return round.created_at
 
 
+#: What the integrity figure calls the thing each of pb's audit actions touches.
+AUDIT_TOPICS: dict[str, str] = {
+    AuditAction.SPLIT_PUBLISH: "split",
+    AuditAction.SPLIT_OVERRIDE: "allocation",
+    AuditAction.SPLIT_COMPUTE: "split_result",
+    AuditAction.SPLIT_CONFIGURE: "split_config",
+    AuditAction.ROUND_CREATE: "round",
+}
+
+
 def audit_records(*, round: Round) -> list[ind.AuditRecord]:
     """The round's audit log as the integrity function reads it.
 
@@ -104,24 +117,18 @@ def audit_records(*, round: Round) -> list[ind.AuditRecord]:
     for entry in AuditEntry.objects.filter(round=round).select_related("actor").order_by("at"):
         actor = str(entry.actor) if entry.actor else ""
         details = entry.details if isinstance(entry.details, dict) else {}
-        if entry.action == "phase.advance":
+        if entry.action == AuditAction.PHASE_ADVANCE:
             if details.get("from") == Phase.DRAFT:
                 for topic in ind.TOPICS:
                     records.append(ind.AuditRecord(entry.at, "publish", topic, entry.reason, actor))
             continue
-        if entry.action == "round.update":
+        if entry.action == AuditAction.ROUND_UPDATE:
             for field in (details.get("after") or {}) or {"rules": None}:
                 records.append(
-                    ind.AuditRecord(entry.at, "round.update", field, entry.reason, actor)
+                    ind.AuditRecord(entry.at, AuditAction.ROUND_UPDATE, field, entry.reason, actor)
                 )
             continue
-        what = {
-            "split.publish": "split",
-            "split.override": "allocation",
-            "split.compute": "split_result",
-            "split.configure": "split_config",
-            "round.create": "round",
-        }.get(entry.action, entry.action)
+        what = AUDIT_TOPICS.get(entry.action, entry.action)
         records.append(ind.AuditRecord(entry.at, entry.action, what, entry.reason, actor))
     return records
 
@@ -134,6 +141,7 @@ def integrity_report(*, round: Round, tallies: Sequence[Tally]) -> ind.Integrity
     return ind.integrity_indicators(
         audit_records(round=round),
         voting_opened_at=voting_opened_at(round=round),
+        publish_actions=ind.PUBLISH_ACTIONS | {AuditAction.SPLIT_PUBLISH},
         stored_winners=stored,
         recounted_winners=recounted,
     )

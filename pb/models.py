@@ -7,6 +7,7 @@ areas can be exact to the penny; forms and templates show it in major units.
 from __future__ import annotations
 
 import uuid
+from enum import StrEnum
 from typing import Any
 
 from django.conf import settings
@@ -409,6 +410,34 @@ class ThemeRanking(models.Model):
 
     def __str__(self) -> str:
         return f"{self.theme} #{self.position}"
+
+
+class AuditAction(StrEnum):
+    """Every action the audit log records, so emitters and readers (the outcome report) name
+    them one way. Stored as its text: ``AuditEntry.action``."""
+
+    ROUND_CREATE = "round.create"
+    ROUND_UPDATE = "round.update"
+    ROUND_TIMETABLE = "round.timetable"
+    PHASE_ADVANCE = "phase.advance"
+    ROUND_COUNTED = "round.counted"
+    ROUND_RECOUNTED = "round.recounted"
+    ROUND_COUNT_FAILED = "round.count_failed"
+    PROPOSAL_REVIEW = "proposal.review"
+    PROPOSAL_TRANSLATE = "proposal.translate"
+    RESIDENT_VERIFY = "resident.verify"
+    RESIDENT_DECLINE = "resident.decline"
+    SPLIT_CONFIGURE = "split.configure"
+    SPLIT_COMPUTE = "split.compute"
+    SPLIT_OVERRIDE = "split.override"
+    SPLIT_PUBLISH = "split.publish"
+    VOTING_CODES_ISSUED = "voting.codes_issued"
+    VOTING_KIOSK_UNLOCK = "voting.kiosk_unlock"
+    VOTING_KIOSK_LOCK = "voting.kiosk_lock"
+    VOTING_PAPER_RECONCILE = "voting.paper_reconcile"
+    VOTING_REVEAL = "voting.reveal"
+    MODERATION_HIDE_PROPOSAL = "moderation.hide_proposal"
+    MODERATION_HIDE_IMAGE = "moderation.hide_image"
 
 
 class AuditEntry(models.Model):

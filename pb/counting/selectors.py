@@ -9,10 +9,7 @@ from django.db.models import Exists, OuterRef, Q, Subquery
 from django.utils import timezone
 
 from pb.counting.result import CountResult
-from pb.models import AuditEntry, Round, Tally
-
-#: The record a count that could not run leaves (``pb.counting.tasks.tally_round``).
-COUNT_FAILED = "round.count_failed"
+from pb.models import AuditAction, AuditEntry, Round, Tally
 
 
 def latest_tallies(*, round: Round) -> list[Tally]:
@@ -74,7 +71,7 @@ def rounds_stalled_in_counting(*, older_than: dt.timedelta) -> list[int]:
         )
         .exclude(Exists(paper_pending))
         # A NULL annotation (no record yet) would make a plain exclude() drop the round.
-        .filter(Q(last_action__isnull=True) | ~Q(last_action=COUNT_FAILED))
+        .filter(Q(last_action__isnull=True) | ~Q(last_action=AuditAction.ROUND_COUNT_FAILED))
         .filter(Q(last_at__lt=cutoff) | Q(last_at__isnull=True, created_at__lt=cutoff))
         .order_by("pk")
         .values_list("pk", flat=True)

@@ -32,7 +32,17 @@ from pb import rules
 from pb.counting.result import CountResult, ProjectFacts
 from pb.counting.selectors import tally_result
 from pb.events import round_counted_announce
-from pb.models import Area, Ballot, BallotType, Proposal, Round, RoundArea, RoundStyle, Tally
+from pb.models import (
+    Area,
+    AuditAction,
+    Ballot,
+    BallotType,
+    Proposal,
+    Round,
+    RoundArea,
+    RoundStyle,
+    Tally,
+)
 from pb.phases import Action, Phase, allows, is_closed
 from pb.selectors import shortlist
 from pb.services.audit import audit
@@ -223,7 +233,7 @@ def tally_store(*, round: Round, area: Area | None, actor: Any = None) -> Tally:
             # the published one, so say so in the record, with both results.
             audit(
                 actor=actor,
-                action="round.recounted",
+                action=AuditAction.ROUND_RECOUNTED,
                 round=round,
                 area=area,
                 reason="The count's inputs changed since the last count.",
@@ -298,7 +308,7 @@ def round_count(*, round: Round, actor: Any = None) -> list[Tally]:
             locked.save(update_fields=["phase"])
             audit(
                 actor=actor,
-                action="round.counted",
+                action=AuditAction.ROUND_COUNTED,
                 round=locked,
                 reason="Votes counted" if actor is None else "Counted by hand",
                 details={

@@ -8,9 +8,9 @@ from celery import shared_task
 from django.conf import settings
 
 from backend.errors import DomainError
-from pb.counting.selectors import COUNT_FAILED, rounds_stalled_in_counting, tally_result
+from pb.counting.selectors import rounds_stalled_in_counting, tally_result
 from pb.counting.services import round_count
-from pb.models import Round
+from pb.models import AuditAction, Round
 from pb.services.audit import audit
 
 
@@ -34,8 +34,13 @@ def tally_round(round_id: int) -> list[dict[str, object]]:
         # Retrying cannot fix missing inputs: record why for the managers, who fix the round
         # and count again from its count page.
         last = round_.audit_entries.order_by("-at", "-pk").values("action", "reason").first()
-        if last != {"action": COUNT_FAILED, "reason": exc.message}:  # once, not every retry
-            audit(actor=None, action=COUNT_FAILED, round=round_, reason=exc.message)
+        if last != {
+            "action": AuditAction.ROUND_COUNT_FAILED,
+            "reason": exc.message,
+        }:  # once, not every retry
+            audit(
+                actor=None, action=AuditAction.ROUND_COUNT_FAILED, round=round_, reason=exc.message
+            )
         return []
     return [
         {

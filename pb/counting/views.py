@@ -12,7 +12,7 @@ from django.views.decorators.http import require_POST
 from backend.errors import DomainError
 from pb import rules
 from pb.counting import selectors, services
-from pb.models import AuditEntry, Round, RoundStyle
+from pb.models import AuditAction, AuditEntry, Round, RoundStyle
 from pb.phases import is_closed
 from pb.selectors import get_visible_round
 from pb.voting.services.codes import normalise_code
@@ -85,7 +85,7 @@ def round_tally(request: HttpRequest, slug: str) -> HttpResponse:
     failure = None
     if round_.phase == "counting":
         failure = (
-            AuditEntry.objects.filter(round=round_, action="round.count_failed")
+            AuditEntry.objects.filter(round=round_, action=AuditAction.ROUND_COUNT_FAILED)
             .order_by("-at")
             .first()
         )

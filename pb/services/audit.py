@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from pb.models import Area, AuditEntry, Proposal, Round
+from pb.models import Area, AuditAction, AuditEntry, Proposal, Round
 
 
 def audit(
     *,
     actor: Any,
-    action: str,
+    action: AuditAction,
     round: Round | None = None,
     proposal: Proposal | None = None,
     area: Area | None = None,

@@ -10,7 +10,7 @@ from django.utils.translation import gettext as _
 
 from backend.errors import DomainError
 from pb import rules
-from pb.models import Area, Round, RoundArea, Theme
+from pb.models import Area, AuditAction, Round, RoundArea, Theme
 from pb.phases import Action
 from pb.services.audit import audit
 from pb.services.guards import require, require_phase
@@ -125,7 +125,9 @@ def split_configure(
         round.split_result = None
         round.split_published_at = None
         round.save(update_fields=["split_config", "split_result", "split_published_at"])
-        audit(actor=actor, action="split.configure", round=round, details=round.split_config)
+        audit(
+            actor=actor, action=AuditAction.SPLIT_CONFIGURE, round=round, details=round.split_config
+        )
     return round
 
 
@@ -162,7 +164,7 @@ def split_compute(*, actor: Any, round: Round) -> dict[str, Any]:
         table = _store_split(round, result)
         audit(
             actor=actor,
-            action="split.compute",
+            action=AuditAction.SPLIT_COMPUTE,
             round=round,
             details={r["area_name"]: r["amount"] for r in table["rows"]},
         )
@@ -212,7 +214,7 @@ def split_override(
         table = _store_split(round, result)
         audit(
             actor=actor,
-            action="split.override",
+            action=AuditAction.SPLIT_OVERRIDE,
             round=round,
             area=area,
             reason=reason,
@@ -229,5 +231,5 @@ def split_publish(*, actor: Any, round: Round) -> Round:
         raise DomainError(_("Compute the split before publishing it."))
     round.split_published_at = timezone.now()
     round.save(update_fields=["split_published_at"])
-    audit(actor=actor, action="split.publish", round=round)
+    audit(actor=actor, action=AuditAction.SPLIT_PUBLISH, round=round)
     return round

@@ -16,6 +16,7 @@ from pb import rules
 from pb.events import proposal_hidden_announce
 from pb.models import (
     Area,
+    AuditAction,
     DetailsRead,
     Proposal,
     ProposalEvent,
@@ -326,7 +327,7 @@ def proposal_review(
         _event(locked, text)
         audit(
             actor=actor,
-            action="proposal.review",
+            action=AuditAction.PROPOSAL_REVIEW,
             round=locked.round,
             proposal=locked,
             area=locked.area,
@@ -401,7 +402,7 @@ def proposal_translation_set(
         )
         audit(
             actor=actor,
-            action="proposal.translate",
+            action=AuditAction.PROPOSAL_TRANSLATE,
             round=proposal.round,
             proposal=proposal,
             area=proposal.area,
@@ -445,13 +446,14 @@ def proposal_hide(
             proposal.hidden = True
         proposal.hidden_reason = reason.strip()
         proposal.save(update_fields=["hidden", "image_hidden", "hidden_reason", "updated_at"])
-        what = "image" if image_only else "proposal"
         _event(proposal, _hidden_text(image_only, reason.strip()))
         if not image_only:
             proposal_hidden_announce(proposal_id=proposal.pk)
         audit(
             actor=actor,
-            action=f"moderation.hide_{what}",
+            action=AuditAction.MODERATION_HIDE_IMAGE
+            if image_only
+            else AuditAction.MODERATION_HIDE_PROPOSAL,
             round=proposal.round,
             proposal=proposal,
             area=proposal.area,

@@ -13,6 +13,7 @@ from backend.accounts.models import Profile
 from backend.accounts.services import notify, user_language
 from backend.errors import Conflict, DomainError, NotAllowed
 from pb import rules
+from pb.models import AuditAction
 from pb.services.audit import audit
 
 
@@ -62,7 +63,7 @@ def profile_verify(
         profile.save(update_fields=["verified"])
         audit(
             actor=actor,
-            action="resident.verify" if confirmed else "resident.decline",
+            action=AuditAction.RESIDENT_VERIFY if confirmed else AuditAction.RESIDENT_DECLINE,
             area=area,
             reason=reason,
             details={"user": profile.user_id},

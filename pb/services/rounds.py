@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 from backend.errors import Conflict, DomainError, NotAllowed
 from pb import rules
 from pb.counting.tasks import tally_round
-from pb.models import Area, PhaseWindow, Round, RoundArea, RoundStyle
+from pb.models import Area, AuditAction, PhaseWindow, Round, RoundArea, RoundStyle
 from pb.phases import ORDER, Phase, is_closed, is_frozen, is_later
 from pb.services.audit import audit
 from pb.services.guards import require
@@ -87,7 +87,9 @@ def round_create(
             **rules_fields,
         )
         RoundArea.objects.bulk_create(RoundArea(round=round_, area=a) for a in areas)
-        audit(actor=actor, action="round.create", round=round_, details={"budget": budget})
+        audit(
+            actor=actor, action=AuditAction.ROUND_CREATE, round=round_, details={"budget": budget}
+        )
     return round_
 
 
@@ -114,7 +116,7 @@ def round_update_rules(*, actor: Any, round: Round, reason: str = "", **changes:
         round.save()
         audit(
             actor=actor,
-            action="round.update",
+            action=AuditAction.ROUND_UPDATE,
             round=round,
             reason=reason,
             details={"before": before, "after": {k: _jsonable(v) for k, v in changes.items()}},
@@ -156,7 +158,7 @@ def round_set_phase_windows(
         )
         audit(
             actor=actor,
-            action="round.timetable",
+            action=AuditAction.ROUND_TIMETABLE,
             round=round,
             details={p: [s.isoformat(), e.isoformat()] for p, s, e in rows},
         )
@@ -190,7 +192,7 @@ def round_advance_phase(*, actor: Any, round: Round, to_phase: str, reason: str)
         locked.save(update_fields=["phase"])
         audit(
             actor=actor,
-            action="phase.advance",
+            action=AuditAction.PHASE_ADVANCE,
             round=locked,
             reason=reason,
             details={"from": previous, "to": target, "by_hand": True},
@@ -223,7 +225,7 @@ def round_advance_due_phases(*, now: dt.datetime | None = None) -> list[tuple[in
             round_.save(update_fields=["phase"])
             audit(
                 actor=None,
-                action="phase.advance",
+                action=AuditAction.PHASE_ADVANCE,
                 round=round_,
                 reason="Scheduled date reached",
                 details={"from": previous, "to": target},

@@ -19,6 +19,7 @@ from pb.models import (
     Area,
     AreaKind,
     AreaNeed,
+    AuditAction,
     BallotType,
     PhaseWindow,
     Proposal,
@@ -466,9 +467,9 @@ def _run_timetable(
         (Phase.VOTING, "Voting opens on the published date", opened),
     ]:
         round_advance_phase(actor=manager, round=round_, to_phase=phase, reason=reason)
-        AuditEntry.objects.filter(round=round_, action="phase.advance", details__to=phase).update(
-            at=at
-        )
+        AuditEntry.objects.filter(
+            round=round_, action=AuditAction.PHASE_ADVANCE, details__to=phase
+        ).update(at=at)
     Round.objects.filter(pk=round_.pk).update(created_at=published - dt.timedelta(days=7))
 
 

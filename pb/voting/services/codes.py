@@ -20,7 +20,7 @@ from django.utils.translation import gettext as _
 
 from backend.accounts import rules as base_rules
 from backend.errors import DomainError, NotAllowed
-from pb.models import Area, RegisterEntry, Round, VoterCode
+from pb.models import Area, AuditAction, RegisterEntry, Round, VoterCode
 from pb.phases import is_closed
 from pb.services.audit import audit
 from pb.voting import rules
@@ -146,7 +146,7 @@ def voter_codes_issue(
         # that votes can be traced to the batch, the area and the person that made it.
         audit(
             actor=actor,
-            action="voting.codes_issued",
+            action=AuditAction.VOTING_CODES_ISSUED,
             round=round,
             area=area,
             reason=reason.strip(),

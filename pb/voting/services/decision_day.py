@@ -9,7 +9,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from backend.errors import Conflict, DomainError, NotAllowed
-from pb.models import Round, RoundStyle
+from pb.models import AuditAction, Round, RoundStyle
 from pb.phases import Action, Phase, allows
 from pb.services.audit import audit
 from pb.services.rounds import round_advance_phase
@@ -71,7 +71,7 @@ def decision_day_reveal_next(*, actor: Any, round: Round) -> DecisionDay:
         locked.save(update_fields=["revealed"])
         audit(
             actor=actor,
-            action="voting.reveal",
+            action=AuditAction.VOTING_REVEAL,
             round=round,
             details={"revealed": locked.revealed},
         )

@@ -10,7 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from backend.errors import DomainError, NotAllowed
-from pb.models import Area, Channel, Round
+from pb.models import Area, AuditAction, Channel, Round
 from pb.phases import is_closed
 from pb.services.audit import audit
 from pb.voting import rules
@@ -41,7 +41,7 @@ def kiosk_unlock(
         )
         audit(
             actor=actor,
-            action="voting.kiosk_unlock",
+            action=AuditAction.VOTING_KIOSK_UNLOCK,
             round=round,
             area=area,
             details={"kiosk": str(kiosk.pk), "label": kiosk.label},
@@ -57,7 +57,7 @@ def kiosk_lock(*, actor: Any, kiosk: KioskSession) -> KioskSession:
         kiosk.save(update_fields=["locked_at"])
         audit(
             actor=actor,
-            action="voting.kiosk_lock",
+            action=AuditAction.VOTING_KIOSK_LOCK,
             round=kiosk.round,
             area=kiosk.area,
             details={"kiosk": str(kiosk.pk)},

@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 
 from backend.accounts import rules as base_rules
 from backend.errors import Conflict, DomainError, NotAllowed
-from pb.models import Area, Channel, Round
+from pb.models import Area, AuditAction, Channel, Round
 from pb.phases import Action
 from pb.services.audit import audit
 from pb.services.guards import require_phase
@@ -158,7 +158,7 @@ def paper_reconcile(*, actor: Any, paper: PaperBallot, decision: str, reason: st
         locked.save()
         audit(
             actor=actor,
-            action="voting.paper_reconcile",
+            action=AuditAction.VOTING_PAPER_RECONCILE,
             round=locked.round,
             reason=reason.strip(),
             details={"serial": locked.serial, "decision": decision},
