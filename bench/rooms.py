@@ -153,8 +153,8 @@ round_ = Round.objects.create(
     name="Bench " + tag, slug="bench-" + tag, budget=1, phase="deliberation"
 )
 fac = User.objects.create_user(email=f"fac-{{tag}}@bench.invalid", role=Role.FACILITATOR)
-room = services.room_create(by=fac, round=round_, title="Bench room", starts_at=timezone.now())
-services.room_open(room=room, by=fac)
+room = services.room_create(actor=fac, round=round_, title="Bench room", starts_at=timezone.now())
+services.room_open(room=room, actor=fac)
 cookies = []
 for i in range({speakers}):
     u = User.objects.create_user(

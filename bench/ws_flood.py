@@ -72,7 +72,7 @@ from deliberation.models import Room
 room = Room.objects.get(pk={room})
 fac = room.facilitators.first()
 for i in range({n}):
-    services.timer_set(room=room.pk, by=fac, seconds=60 + i)
+    services.timer_set(room=room.pk, actor=fac, seconds=60 + i)
 """
     subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=env, check=True)
 

@@ -71,7 +71,7 @@ def _bool(frame: dict[str, Any], name: str, default: bool | None = None) -> bool
 def _say(room: int, user: Any, f: dict[str, Any]) -> None:
     services.contribution_say(
         room=room,
-        by=user,
+        actor=user,
         kind=_field(f, "kind"),
         text=_field(f, "text"),
         reply_to=_int(f, "reply_to", required=False),
@@ -82,7 +82,7 @@ def _say(room: int, user: Any, f: dict[str, Any]) -> None:
 def _react(room: int, user: Any, f: dict[str, Any]) -> None:
     services.reaction_set(
         room=room,
-        by=user,
+        actor=user,
         contribution=_req_int(f, "contribution"),
         reaction=_field(f, "reaction"),
     )
@@ -90,29 +90,31 @@ def _react(room: int, user: Any, f: dict[str, Any]) -> None:
 
 def _hand(room: int, user: Any, f: dict[str, Any]) -> None:
     if _bool(f, "raised"):
-        services.hand_raise(room=room, by=user)
+        services.hand_raise(room=room, actor=user)
     else:
-        services.hand_lower(room=room, by=user)
+        services.hand_lower(room=room, actor=user)
 
 
 def _poll_vote(room: int, user: Any, f: dict[str, Any]) -> None:
-    services.poll_vote(room=room, by=user, poll=_req_int(f, "poll"), option=_req_int(f, "option"))
+    services.poll_vote(
+        room=room, actor=user, poll=_req_int(f, "poll"), option=_req_int(f, "option")
+    )
 
 
 def _open(room: int, user: Any, f: dict[str, Any]) -> None:
-    services.room_open(room=room, by=user)
+    services.room_open(room=room, actor=user)
 
 
 def _next_speaker(room: int, user: Any, f: dict[str, Any]) -> None:
-    services.speaker_next(room=room, by=user)
+    services.speaker_next(room=room, actor=user)
 
 
 def _agenda(room: int, user: Any, f: dict[str, Any]) -> None:
-    services.agenda_step(room=room, by=user, step=_req_int(f, "step"))
+    services.agenda_step(room=room, actor=user, step=_req_int(f, "step"))
 
 
 def _timer(room: int, user: Any, f: dict[str, Any]) -> None:
-    services.timer_set(room=room, by=user, seconds=_req_int(f, "seconds"))
+    services.timer_set(room=room, actor=user, seconds=_req_int(f, "seconds"))
 
 
 def _poll_open(room: int, user: Any, f: dict[str, Any]) -> None:
@@ -121,7 +123,7 @@ def _poll_open(room: int, user: Any, f: dict[str, Any]) -> None:
         options = [line for line in options.splitlines() if line.strip()]
     services.poll_open(
         room=room,
-        by=user,
+        actor=user,
         question=_field(f, "question"),
         options=options,
         show_live=_bool(f, "show_live", default=True),
@@ -129,13 +131,13 @@ def _poll_open(room: int, user: Any, f: dict[str, Any]) -> None:
 
 
 def _poll_close(room: int, user: Any, f: dict[str, Any]) -> None:
-    services.poll_close(room=room, by=user, poll=_req_int(f, "poll"))
+    services.poll_close(room=room, actor=user, poll=_req_int(f, "poll"))
 
 
 def _pin(room: int, user: Any, f: dict[str, Any]) -> None:
     services.contribution_pin(
         room=room,
-        by=user,
+        actor=user,
         contribution=_req_int(f, "contribution"),
         pinned=_bool(f, "pinned", default=True),
     )
@@ -143,18 +145,18 @@ def _pin(room: int, user: Any, f: dict[str, Any]) -> None:
 
 def _hide(room: int, user: Any, f: dict[str, Any]) -> None:
     services.contribution_hide(
-        room=room, by=user, contribution=_req_int(f, "contribution"), reason=_field(f, "reason")
+        room=room, actor=user, contribution=_req_int(f, "contribution"), reason=_field(f, "reason")
     )
 
 
 def _mute(room: int, user: Any, f: dict[str, Any]) -> None:
     services.participant_mute(
-        room=room, by=user, user=_req_int(f, "user"), reason=_field(f, "reason")
+        room=room, actor=user, user=_req_int(f, "user"), reason=_field(f, "reason")
     )
 
 
 def _close(room: int, user: Any, f: dict[str, Any]) -> None:
-    services.room_close(room=room, by=user, summary=_field(f, "summary"))
+    services.room_close(room=room, actor=user, summary=_field(f, "summary"))
 
 
 ACTIONS: dict[str, Callable[[int, Any, dict[str, Any]], None]] = {

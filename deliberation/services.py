@@ -27,7 +27,8 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
-from backend.accounts.models import User
+from backend.accounts.models import Actor, User
+from backend.accounts.rules import signed_in_user
 from backend.errors import Conflict, DomainError, NotAllowed, NotFound
 from deliberation import rules
 from deliberation.models import (
@@ -150,7 +151,7 @@ def _lock(room: Room | int) -> Room:
         raise NotFound(_("There is no such room.")) from None
 
 
-def _require_part(user: Any, room: Room) -> None:
+def _require_part(user: Actor, room: Room) -> None:
     if not rules.is_signed_in(user):
         raise NotAllowed(_("Log in to take part in this room."))
     if room.state != RoomState.OPEN:
@@ -165,7 +166,7 @@ def _require_part(user: Any, room: Room) -> None:
         raise NotAllowed(_("Only residents of this room's area may take part."))
 
 
-def _require_runner(user: Any, room: Room) -> None:
+def _require_runner(user: Actor, room: Room) -> None:
     if not rules.can_run_room(user, room):
         raise NotAllowed(_("Only the room's facilitators may do that."))
 
@@ -175,7 +176,7 @@ def _require_open(room: Room) -> None:
         raise NotAllowed(_("This room is not open."), code="room_not_open")
 
 
-def _rate_limit(user: Any, bucket: str, per_minute: int) -> None:
+def _rate_limit(user: Actor, bucket: str, per_minute: int) -> None:
     """A fixed one-minute window per person in the shared cache (LocMem or Redis)."""
     window = int(timezone.now().timestamp() // 60)
     key = f"{RATE_KEY_PREFIX}:{bucket}:{user.pk}:{window}"
@@ -225,7 +226,7 @@ def _queue(room: Room) -> list[dict[str, Any]]:
 
 def room_create(
     *,
-    by: Any,
+    actor: Actor,
     round: Round,
     title: str,
     starts_at: dt.datetime,
@@ -235,7 +236,7 @@ def room_create(
     agenda: Sequence[str] = (),
     facilitators: Sequence[User] = (),
 ) -> Room:
-    if not rules.can_create_room(by, round):
+    if not rules.can_create_room(actor, round):
         raise NotAllowed(_("Only facilitators and the round's managers may create rooms."))
     title = _clean_text(title, field="title", limit=160)
     if ends_at is not None and ends_at <= starts_at:
@@ -257,7 +258,9 @@ def room_create(
             area=area,
             proposal=proposal,
         )
-        room.facilitators.add(*facilitators, *([by] if rules.is_signed_in(by) else []))
+        room.facilitators.add(
+            *facilitators, *([signed_in_user(actor)] if rules.is_signed_in(actor) else [])
+        )
         for position, item in enumerate((a.strip() for a in agenda if a.strip()), start=1):
             agenda_item = AgendaItem.objects.create(room=room, position=position, title=item)
             if proposal is not None:
@@ -265,24 +268,24 @@ def room_create(
     return room
 
 
-def room_open(*, room: Room | int, by: Any) -> Room:
+def room_open(*, room: Room | int, actor: Actor) -> Room:
     with transaction.atomic():
         room = _lock(room)
-        _require_runner(by, room)
+        _require_runner(actor, room)
         if room.state != RoomState.SCHEDULED:
             raise Conflict(_("This room has already been opened."))
         room.state = RoomState.OPEN
         room.save(update_fields=["state"])
-        _emit(room, "opened", {"by": person(by)})
+        _emit(room, "opened", {"by": person(actor)})
     return room
 
 
-def room_close(*, room: Room | int, by: Any, summary: str) -> Room:
+def room_close(*, room: Room | int, actor: Actor, summary: str) -> Room:
     """Close the room with a written summary, published on the room and its round's rooms."""
     summary = _clean_text(summary, field="summary", limit=10_000)
     with transaction.atomic():
         room = _lock(room)
-        _require_runner(by, room)
+        _require_runner(actor, room)
         if room.state == RoomState.CLOSED:
             raise Conflict(_("This room is already closed."))
         room.state = RoomState.CLOSED
@@ -296,7 +299,7 @@ def room_close(*, room: Room | int, by: Any, summary: str) -> Room:
         HandRaise.objects.filter(room=room, lowered_at=None, called_at=None).update(
             lowered_at=timezone.now()
         )
-        _emit(room, "closed", {"summary": summary, "by": person(by)})
+        _emit(room, "closed", {"summary": summary, "by": person(actor)})
     return room
 
 
@@ -306,7 +309,7 @@ def room_close(*, room: Room | int, by: Any, summary: str) -> Room:
 def contribution_say(
     *,
     room: Room | int,
-    by: Any,
+    actor: Actor,
     kind: str,
     text: Any,
     reply_to: int | None = None,
@@ -323,7 +326,7 @@ def contribution_say(
     text = _clean_text(text)
     with transaction.atomic():
         room = _lock(room)
-        _require_part(by, room)
+        _require_part(actor, room)
         parent = None
         if reply_to is not None:
             parent = Contribution.objects.filter(room=room, pk=reply_to).first()
@@ -354,10 +357,10 @@ def contribution_say(
                 field="proposal",
                 code="invalid",
             )
-        _rate_limit(by, "say", SAY_LIMIT_PER_MINUTE)
+        _rate_limit(actor, "say", SAY_LIMIT_PER_MINUTE)
         contribution = Contribution.objects.create(
             room=room,
-            author=by,
+            author=signed_in_user(actor),
             kind=kind,
             text=text,
             reply_to=parent,
@@ -373,7 +376,7 @@ def contribution_say(
                 "kind": kind,
                 "text": text,
                 "language": contribution.language,
-                "author": person(by),
+                "author": person(actor),
                 "reply_to": parent.pk if parent else None,
                 "proposal": {"id": about.pk, "title": about.title} if about else None,
                 "at": contribution.created_at.isoformat(),
@@ -394,18 +397,18 @@ def _visible_contribution(room: Room, contribution: int) -> Contribution:
     return found
 
 
-def reaction_set(*, room: Room | int, by: Any, contribution: int, reaction: str) -> Reaction:
+def reaction_set(*, room: Room | int, actor: Actor, contribution: int, reaction: str) -> Reaction:
     if reaction not in ReactionKind.values:
         raise DomainError(
             _("React with agree, disagree or unsure."), field="reaction", code="invalid"
         )
     with transaction.atomic():
         room = _lock(room)
-        _require_part(by, room)
+        _require_part(actor, room)
         target = _visible_contribution(room, contribution)
-        _rate_limit(by, "light", LIGHT_LIMIT_PER_MINUTE)
+        _rate_limit(actor, "light", LIGHT_LIMIT_PER_MINUTE)
         obj, _created = Reaction.objects.update_or_create(
-            contribution=target, user=by, defaults={"kind": reaction}
+            contribution=target, user=actor, defaults={"kind": reaction}
         )
         counts = dict.fromkeys(ReactionKind.values, 0)
         for row in (
@@ -416,10 +419,12 @@ def reaction_set(*, room: Room | int, by: Any, contribution: int, reaction: str)
     return obj
 
 
-def contribution_pin(*, room: Room | int, by: Any, contribution: int, pinned: bool = True) -> None:
+def contribution_pin(
+    *, room: Room | int, actor: Actor, contribution: int, pinned: bool = True
+) -> None:
     with transaction.atomic():
         room = _lock(room)
-        _require_runner(by, room)
+        _require_runner(actor, room)
         _require_open(room)
         target = _visible_contribution(room, contribution)
         target.pinned = pinned
@@ -427,7 +432,7 @@ def contribution_pin(*, room: Room | int, by: Any, contribution: int, pinned: bo
         _emit(room, "pinned", {"contribution": target.pk, "pinned": pinned})
 
 
-def contribution_hide(*, room: Room | int, by: Any, contribution: int, reason: Any) -> None:
+def contribution_hide(*, room: Room | int, actor: Actor, contribution: int, reason: Any) -> None:
     """Hide a contribution, showing the reason in its place.
 
     The text is also removed from the logged ``said`` event, so late readers and reconnecting
@@ -436,7 +441,7 @@ def contribution_hide(*, room: Room | int, by: Any, contribution: int, reason: A
     reason = _clean_text(reason, field="reason", limit=500)
     with transaction.atomic():
         room = _lock(room)
-        _require_runner(by, room)
+        _require_runner(actor, room)
         target = _visible_contribution(room, contribution)
         target.hidden = True
         target.hidden_reason = reason
@@ -467,18 +472,18 @@ def proposal_scrub(*, proposal_id: int) -> int:
     return changed
 
 
-def participant_mute(*, room: Room | int, by: Any, user: int, reason: Any) -> Mute:
+def participant_mute(*, room: Room | int, actor: Actor, user: int, reason: Any) -> Mute:
     reason = _clean_text(reason, field="reason", limit=500)
     with transaction.atomic():
         room = _lock(room)
-        _require_runner(by, room)
+        _require_runner(actor, room)
         target = User.objects.filter(pk=user).first()
         if target is None:
             raise NotFound(_("There is no such person."), field="user")
         if rules.can_run_room(target, room):
             raise Conflict(_("Facilitators cannot be muted."), field="user")
         mute, created = Mute.objects.get_or_create(
-            room=room, user=target, defaults={"reason": reason, "by": by}
+            room=room, user=target, defaults={"reason": reason, "by": actor}
         )
         if not created:
             raise Conflict(_("This person is already muted here."), field="user")
@@ -492,36 +497,38 @@ def participant_mute(*, room: Room | int, by: Any, user: int, reason: Any) -> Mu
 # --- Speaker queue --------------------------------------------------------------------------
 
 
-def hand_raise(*, room: Room | int, by: Any) -> None:
+def hand_raise(*, room: Room | int, actor: Actor) -> None:
     with transaction.atomic():
         room = _lock(room)
-        _require_part(by, room)
-        if HandRaise.objects.filter(room=room, user=by, lowered_at=None, called_at=None).exists():
+        _require_part(actor, room)
+        if HandRaise.objects.filter(
+            room=room, user=signed_in_user(actor), lowered_at=None, called_at=None
+        ).exists():
             raise Conflict(_("Your hand is already raised."))
-        _rate_limit(by, "light", LIGHT_LIMIT_PER_MINUTE)
-        HandRaise.objects.create(room=room, user=by)
-        _emit(room, "hand", {"user": person(by), "raised": True, "queue": _queue(room)})
+        _rate_limit(actor, "light", LIGHT_LIMIT_PER_MINUTE)
+        HandRaise.objects.create(room=room, user=signed_in_user(actor))
+        _emit(room, "hand", {"user": person(actor), "raised": True, "queue": _queue(room)})
 
 
-def hand_lower(*, room: Room | int, by: Any) -> None:
+def hand_lower(*, room: Room | int, actor: Actor) -> None:
     with transaction.atomic():
         room = _lock(room)
         _require_open(room)
-        if not rules.is_signed_in(by):
+        if not rules.is_signed_in(actor):
             raise NotAllowed(_("Log in to take part in this room."))
         lowered = HandRaise.objects.filter(
-            room=room, user=by, lowered_at=None, called_at=None
+            room=room, user=signed_in_user(actor), lowered_at=None, called_at=None
         ).update(lowered_at=timezone.now())
         if not lowered:
             raise Conflict(_("Your hand is not raised."))
-        _emit(room, "hand", {"user": person(by), "raised": False, "queue": _queue(room)})
+        _emit(room, "hand", {"user": person(actor), "raised": False, "queue": _queue(room)})
 
 
-def speaker_next(*, room: Room | int, by: Any) -> User | None:
+def speaker_next(*, room: Room | int, actor: Actor) -> User | None:
     """Call the longest-waiting raised hand; ``None`` when nobody is waiting."""
     with transaction.atomic():
         room = _lock(room)
-        _require_runner(by, room)
+        _require_runner(actor, room)
         _require_open(room)
         hand = (
             HandRaise.objects.filter(room=room, lowered_at=None, called_at=None)
@@ -543,11 +550,11 @@ def speaker_next(*, room: Room | int, by: Any) -> User | None:
 # --- Agenda and timer -----------------------------------------------------------------------
 
 
-def agenda_step(*, room: Room | int, by: Any, step: int) -> AgendaItem | None:
+def agenda_step(*, room: Room | int, actor: Actor, step: int) -> AgendaItem | None:
     """Make the item at position ``step`` (1-based) current; 0 clears the current item."""
     with transaction.atomic():
         room = _lock(room)
-        _require_runner(by, room)
+        _require_runner(actor, room)
         if room.state == RoomState.CLOSED:
             raise NotAllowed(_("This room is closed."), code="room_not_open")
         item = None
@@ -569,7 +576,7 @@ def agenda_step(*, room: Room | int, by: Any, step: int) -> AgendaItem | None:
     return item
 
 
-def timer_set(*, room: Room | int, by: Any, seconds: int) -> dt.datetime | None:
+def timer_set(*, room: Room | int, actor: Actor, seconds: int) -> dt.datetime | None:
     """Start a visible countdown of ``seconds``; 0 stops it."""
     if (
         isinstance(seconds, bool)
@@ -584,7 +591,7 @@ def timer_set(*, room: Room | int, by: Any, seconds: int) -> dt.datetime | None:
         )
     with transaction.atomic():
         room = _lock(room)
-        _require_runner(by, room)
+        _require_runner(actor, room)
         _require_open(room)
         ends = timezone.now() + dt.timedelta(seconds=seconds) if seconds else None
         room.timer_ends_at = ends
@@ -604,7 +611,7 @@ def _poll_counts(poll: Poll) -> dict[str, int]:
 
 
 def poll_open(
-    *, room: Room | int, by: Any, question: Any, options: Any, show_live: bool = True
+    *, room: Room | int, actor: Actor, question: Any, options: Any, show_live: bool = True
 ) -> Poll:
     question = _clean_text(question, field="question", limit=300)
     if not isinstance(options, list | tuple):
@@ -623,7 +630,7 @@ def poll_open(
         )
     with transaction.atomic():
         room = _lock(room)
-        _require_runner(by, room)
+        _require_runner(actor, room)
         _require_open(room)
         poll = Poll.objects.create(room=room, question=question, show_live=bool(show_live))
         opts = [
@@ -645,11 +652,11 @@ def poll_open(
     return poll
 
 
-def poll_vote(*, room: Room | int, by: Any, poll: int, option: int) -> PollVote:
+def poll_vote(*, room: Room | int, actor: Actor, poll: int, option: int) -> PollVote:
     """Choose one option; choosing again while the poll is open changes the choice."""
     with transaction.atomic():
         room = _lock(room)
-        _require_part(by, room)
+        _require_part(actor, room)
         target = Poll.objects.filter(room=room, pk=poll).first()
         if target is None:
             raise NotFound(_("There is no such poll."), field="poll")
@@ -658,9 +665,9 @@ def poll_vote(*, room: Room | int, by: Any, poll: int, option: int) -> PollVote:
         choice = PollOption.objects.filter(poll=target, pk=option).first()
         if choice is None:
             raise NotFound(_("There is no such option in this poll."), field="option")
-        _rate_limit(by, "light", LIGHT_LIMIT_PER_MINUTE)
+        _rate_limit(actor, "light", LIGHT_LIMIT_PER_MINUTE)
         vote, _created = PollVote.objects.update_or_create(
-            poll=target, user=by, defaults={"option": choice}
+            poll=target, user=actor, defaults={"option": choice}
         )
         counts = _poll_counts(target)
         _emit(
@@ -682,10 +689,10 @@ def _close_poll(room: Room, poll: Poll) -> None:
     _emit(room, "poll_closed", {"poll": poll.pk, "counts": counts, "total": sum(counts.values())})
 
 
-def poll_close(*, room: Room | int, by: Any, poll: int) -> Poll:
+def poll_close(*, room: Room | int, actor: Actor, poll: int) -> Poll:
     with transaction.atomic():
         room = _lock(room)
-        _require_runner(by, room)
+        _require_runner(actor, room)
         target = Poll.objects.filter(room=room, pk=poll).first()
         if target is None:
             raise NotFound(_("There is no such poll."), field="poll")

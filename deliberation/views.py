@@ -47,7 +47,7 @@ def room_list(request: HttpRequest, slug: str) -> HttpResponse:
             data = form.cleaned_data
             try:
                 room = services.room_create(
-                    by=request.user,
+                    actor=request.user,
                     round=round_,
                     title=data["title"],
                     starts_at=data["starts_at"],

@@ -28,7 +28,8 @@ from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from backend.accounts.models import Notification, User
+from backend.accounts.models import Actor, Notification, User
+from backend.accounts.rules import signed_in_user
 from backend.accounts.services import notify, user_language
 from backend.errors import Conflict, DomainError, NotAllowed
 from backend.exports import csv_writer
@@ -136,7 +137,7 @@ def step_fail(*, report_id: int, name: str, error: str) -> None:
     ).update(status=StepStatus.FAILED, error=error[:2000], finished_at=timezone.now())
 
 
-def step_rerun(*, actor: Any, report: OutcomeReport, name: str) -> PipelineStep:
+def step_rerun(*, actor: Actor, report: OutcomeReport, name: str) -> PipelineStep:
     """A manager runs a failed step again; the steps after it follow when it succeeds."""
     if not pb_rules.can_manage_round(actor, report.round):
         raise NotAllowed(_("Only the round's managers can re-run its outcome steps."))
@@ -535,14 +536,14 @@ STEP_FUNCTIONS: dict[str, Callable[..., Any]] = {
 # --- The manager's commentary ---------------------------------------------------------------
 
 
-def report_set_commentary(*, actor: Any, report: OutcomeReport, text: str) -> OutcomeReport:
+def report_set_commentary(*, actor: Actor, report: OutcomeReport, text: str) -> OutcomeReport:
     if not pb_rules.can_manage_round(actor, report.round):
         raise NotAllowed(_("Only the round's managers can write the commentary."))
     text = text.strip()
     if len(text) > 10_000:
         raise DomainError(_("Keep the commentary under 10,000 characters."), field="commentary")
     report.commentary = text
-    report.commentary_by = actor
+    report.commentary_by = signed_in_user(actor)
     report.save(update_fields=["commentary", "commentary_by"])
     return report
 
@@ -552,7 +553,7 @@ def report_set_commentary(*, actor: Any, report: OutcomeReport, text: str) -> Ou
 
 def survey_answer(
     *,
-    user: Any,
+    actor: Actor,
     round: Round,
     influence: str = "",
     satisfaction: int | None = None,
@@ -564,7 +565,7 @@ def survey_answer(
     answer waits in ``PendingSurveyAnswer`` until it is sealed with others (the figures read
     only sealed answers).
     """
-    participation = selectors.took_part(user=user, round=round)
+    participation = selectors.took_part(user=actor, round=round)
     if participation is None:
         raise NotAllowed(_("The survey is for people who voted in this round."))
     if not has_results(round.phase):
@@ -584,9 +585,11 @@ def survey_answer(
         )
     with transaction.atomic():
         SurveyInvitation.objects.get_or_create(
-            round=round, user=user, defaults={"area_id": participation.area_id}
+            round=round, user=signed_in_user(actor), defaults={"area_id": participation.area_id}
         )
-        invitation = SurveyInvitation.objects.select_for_update().get(round=round, user=user)
+        invitation = SurveyInvitation.objects.select_for_update().get(
+            round=round, user=signed_in_user(actor)
+        )
         if invitation.answered:
             raise Conflict(_("You have already answered this survey; we kept your first answer."))
         invitation.answered = True
@@ -679,7 +682,7 @@ def _round_start(round_: Round) -> dt.date:
 
 def milestone_record(
     *,
-    actor: Any,
+    actor: Actor,
     proposal: Proposal,
     status: str,
     date: dt.date,
@@ -719,7 +722,7 @@ def milestone_record(
             delay_reason=delay_reason.strip(),
             photo=photo or "",
             photo_alt=photo_alt.strip(),
-            created_by=actor,
+            created_by=signed_in_user(actor),
         )
         _on_commit("tell_followers", milestone.pk)
     return milestone
@@ -761,14 +764,14 @@ def milestone_tell_followers(*, milestone_id: int) -> int:
     return told
 
 
-def project_follow(*, user: Any, proposal: Proposal, follow: bool = True) -> bool:
+def project_follow(*, actor: Actor, proposal: Proposal, follow: bool = True) -> bool:
     """Follow (or stop following) a project; returns whether the person follows it now."""
-    if not getattr(user, "is_authenticated", False):
+    if not getattr(actor, "is_authenticated", False):
         raise NotAllowed(_("Log in to follow a project."))
     if follow:
         # Followed twice at once: the unique constraint keeps one row, which is enough.
         with contextlib.suppress(IntegrityError):
-            ProjectFollow.objects.get_or_create(user=user, proposal=proposal)
+            ProjectFollow.objects.get_or_create(user=signed_in_user(actor), proposal=proposal)
         return True
-    ProjectFollow.objects.filter(user=user, proposal=proposal).delete()
+    ProjectFollow.objects.filter(user=signed_in_user(actor), proposal=proposal).delete()
     return False

@@ -233,7 +233,7 @@ def survey(request: HttpRequest, slug: str) -> HttpResponse:
         if form.is_valid():
             try:
                 services.survey_answer(
-                    user=request.user,
+                    actor=request.user,
                     round=round_,
                     influence=form.cleaned_data["influence"] or "",
                     satisfaction=form.cleaned_data["satisfaction"],
@@ -296,7 +296,7 @@ def project_follow(request: HttpRequest, pk: int) -> HttpResponse:
     if proposal.pk not in selectors.funded_proposal_ids(round=proposal.round):
         raise Http404
     follow = request.POST.get("follow", "1") == "1"
-    services.project_follow(user=request.user, proposal=proposal, follow=follow)
+    services.project_follow(actor=request.user, proposal=proposal, follow=follow)
     messages.success(
         request,
         _("You will hear when this project moves on.") if follow else _("You no longer follow it."),

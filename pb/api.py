@@ -174,7 +174,7 @@ class ProposalViewSet(viewsets.ReadOnlyModelViewSet):
     @extend_schema(request=None, responses=ProposalSerializer)
     @action(detail=True, methods=["post"])
     def support(self, request: Request, pk: str) -> Response:
-        proposal = proposal_support(user=request.user, proposal=self.get_object())
+        proposal = proposal_support(actor=request.user, proposal=self.get_object())
         return Response(ProposalSerializer(proposal).data)
 
     @extend_schema(request=ReviewSerializer, responses=ProposalDetailSerializer)

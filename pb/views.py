@@ -91,7 +91,7 @@ def round_detail(request: HttpRequest, slug: str) -> HttpResponse:
         "can_rank": allows(round_.phase, Action.RANK_THEMES),
         # Said beside the buttons, so nobody fills in a form that will refuse them.
         "rank_refusal": (
-            priority_services.themes_rank_refusal(user=request.user, round=round_)
+            priority_services.themes_rank_refusal(actor=request.user, round=round_)
             if request.user.is_authenticated and allows(round_.phase, Action.RANK_THEMES)
             else ""
         ),
@@ -122,7 +122,7 @@ def proposal_detail(request: HttpRequest, pk: int) -> HttpResponse:
     )
     if not rules.can_see_proposal(request.user, proposal):
         raise Http404
-    proposal_services.details_read_record(user=request.user, round=proposal.round)
+    proposal_services.details_read_record(actor=request.user, round=proposal.round)
     context = {
         "proposal": proposal,
         "round": proposal.round,
@@ -276,9 +276,9 @@ def proposal_support(request: HttpRequest, pk: int) -> HttpResponse:
     withdraw = "withdraw" in request.POST
     try:
         if withdraw:
-            proposal_services.proposal_support_withdraw(user=request.user, proposal=proposal)
+            proposal_services.proposal_support_withdraw(actor=request.user, proposal=proposal)
         else:
-            proposal_services.proposal_support(user=request.user, proposal=proposal)
+            proposal_services.proposal_support(actor=request.user, proposal=proposal)
     except DomainError as exc:
         messages.error(request, exc.message)
     else:
@@ -506,7 +506,7 @@ def priorities(request: HttpRequest, slug: str) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             priority_services.themes_rank(
-                user=request.user, round=round_, themes=form.ordered_themes()
+                actor=request.user, round=round_, themes=form.ordered_themes()
             )
         except DomainError as exc:
             add_domain_error(form, exc)
@@ -514,7 +514,7 @@ def priorities(request: HttpRequest, slug: str) -> HttpResponse:
             messages.success(request, _("Thank you: your priorities are recorded."))
             return redirect("round_detail", slug=slug)
     refusal = (
-        priority_services.themes_rank_refusal(user=request.user, round=round_)
+        priority_services.themes_rank_refusal(actor=request.user, round=round_)
         if request.user.is_authenticated
         else ""
     )

@@ -7,10 +7,10 @@ lives on ``pb.Area`` as many-to-many links, so one place says who answers for an
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeAlias
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractUser, BaseUserManager
+from django.contrib.auth.models import AbstractUser, AnonymousUser, BaseUserManager
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -170,3 +170,8 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return self.subject
+
+
+#: The person a service acts for (``actor``): a signed-in ``User``, or the anonymous visitor a
+#: request carries, whom the service refuses with a message (``rules.is_signed_in``).
+Actor: TypeAlias = "User | AnonymousUser"

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
-from backend.accounts.models import Role
+from backend.accounts.models import Actor, Role, User
 
 
 class Area(Protocol):
@@ -25,6 +25,19 @@ class Area(Protocol):
 
 def is_signed_in(user: Any) -> bool:
     return bool(user is not None and user.is_authenticated and user.is_active)
+
+
+def signed_in_user(actor: Actor | None) -> User:
+    """The ``User`` behind ``actor``, for a row that names who did something. Services refuse
+    an anonymous actor, with their own message, before they write; this fails only on a bug."""
+    if not isinstance(actor, User):
+        raise TypeError("a service wrote a record for someone not signed in")
+    return actor
+
+
+def user_or_none(actor: Actor | None) -> User | None:
+    """The ``User`` behind ``actor``, or ``None`` (anonymous, or the system acting)."""
+    return actor if isinstance(actor, User) else None
 
 
 def is_admin(user: Any) -> bool:

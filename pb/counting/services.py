@@ -26,6 +26,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from backend.accounts.models import Actor
 from backend.errors import DomainError, NotAllowed
 from backend.exports import csv_writer
 from pb import rules
@@ -212,7 +213,7 @@ def count_scopes(*, round: Round) -> list[Area | None]:
     return list(round.areas.order_by("name"))
 
 
-def tally_store(*, round: Round, area: Area | None, actor: Any = None) -> Tally:
+def tally_store(*, round: Round, area: Area | None, actor: Actor | None = None) -> Tally:
     """Count one area (or the whole pot) and store it; the same inputs return the stored tally.
 
     The round row is locked (``select_for_update``) while the tally is looked up and written,
@@ -277,7 +278,7 @@ def _require_paper_settled(round_: Round) -> None:
         )
 
 
-def round_count(*, round: Round, actor: Any = None) -> list[Tally]:
+def round_count(*, round: Round, actor: Actor | None = None) -> list[Tally]:
     """Count every area of a closed round, move it to results and start the outcome feedback.
 
     Called by the ``tally_round`` task when voting closes, or by a manager during counting.

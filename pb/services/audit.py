@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from backend.accounts.models import Actor
+from backend.accounts.rules import user_or_none
 from pb.models import Area, AuditAction, AuditEntry, Proposal, Round
 
 
 def audit(
     *,
-    actor: Any,
+    actor: Actor | None,
     action: AuditAction,
     round: Round | None = None,
     proposal: Proposal | None = None,
@@ -18,7 +20,7 @@ def audit(
     details: dict[str, Any] | None = None,
 ) -> AuditEntry:
     return AuditEntry.objects.create(
-        actor=actor if getattr(actor, "is_authenticated", False) else None,
+        actor=user_or_none(actor),
         action=action,
         round=round,
         proposal=proposal,

@@ -8,6 +8,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from backend.accounts.models import Actor
 from backend.errors import DomainError
 from pb import rules
 from pb.models import Area, AuditAction, Round, RoundArea, Theme
@@ -89,7 +90,7 @@ def _split_inputs(round_: Round) -> tuple[Any, list[Any], Theme | None]:
 
 def split_configure(
     *,
-    actor: Any,
+    actor: Actor,
     round: Round,
     criteria: list[dict[str, Any]],
     theme: Theme | None = None,
@@ -143,7 +144,7 @@ def _store_split(round_: Round, result: Any) -> dict[str, Any]:
     return table
 
 
-def split_compute(*, actor: Any, round: Round) -> dict[str, Any]:
+def split_compute(*, actor: Actor, round: Round) -> dict[str, Any]:
     """Compute the split from the stored settings and give every area its amount."""
     from pb import split
 
@@ -172,7 +173,7 @@ def split_compute(*, actor: Any, round: Round) -> dict[str, Any]:
 
 
 def split_override(
-    *, actor: Any, round: Round, area: Area, amount: int, reason: str
+    *, actor: Actor, round: Round, area: Area, amount: int, reason: str
 ) -> dict[str, Any]:
     """Change one area's amount, with a public reason; the rest is shared out again."""
     from pb import split
@@ -223,7 +224,7 @@ def split_override(
     return table
 
 
-def split_publish(*, actor: Any, round: Round) -> Round:
+def split_publish(*, actor: Actor, round: Round) -> Round:
     """Publish the split table on the round's page; it must happen before voting opens."""
     require(rules.can_change_round(actor, round), _owner_only())
     require_phase(round, Action.SPLIT, _("The split is fixed once voting opens."))

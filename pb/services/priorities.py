@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from backend.accounts.models import Actor
+from backend.accounts.rules import signed_in_user
 from backend.errors import DomainError, NotAllowed
 from pb import rules
 from pb.models import Round, Theme, ThemeRanking
@@ -17,13 +18,13 @@ from pb.services.guards import require, require_phase
 DEFAULT_PRIORITY_POINTS = (4, 3, 2, 1)
 
 
-def themes_rank_refusal(*, user: Any, round: Round) -> str:
+def themes_rank_refusal(*, actor: Actor, round: Round) -> str:
     """Why this signed-in person may not rank the round's priorities, or "" when they may.
     Pages ask it before showing the form, so nobody fills it in to be refused."""
-    profile = getattr(user, "profile", None)
+    profile = getattr(actor, "profile", None)
     area = profile.home_area if profile else None
     if area is not None and round.round_areas.filter(area=area).exists():
-        if rules.is_checked_resident(user, area):
+        if rules.is_checked_resident(actor, area):
             return ""
         # The priorities feed the split of the money between areas: a home area anyone can
         # declare would let a few sign-ups move it, so only checked residents rank.
@@ -44,15 +45,15 @@ def themes_rank_refusal(*, user: Any, round: Round) -> str:
     ) % {"areas": names, "home": area.name}
 
 
-def themes_rank(*, user: Any, round: Round, themes: Sequence[Theme]) -> list[ThemeRanking]:
+def themes_rank(*, actor: Actor, round: Round, themes: Sequence[Theme]) -> list[ThemeRanking]:
     """A checked resident ranks themes for their area (1st, 2nd, ...); ranking again replaces
     it."""
-    require(rules.is_signed_in(user), _("Log in to rank the priorities."))
+    require(rules.is_signed_in(actor), _("Log in to rank the priorities."))
     require_phase(round, Action.RANK_THEMES, _("Priorities are not being ranked now."))
-    refusal = themes_rank_refusal(user=user, round=round)
+    refusal = themes_rank_refusal(actor=actor, round=round)
     if refusal:
         raise NotAllowed(refusal, code="not_eligible")
-    area = user.profile.home_area
+    area = signed_in_user(actor).profile.home_area
     if not themes:
         raise DomainError(_("Choose at least one theme."), field="themes")
     if len({t.pk for t in themes}) != len(themes):
@@ -61,8 +62,10 @@ def themes_rank(*, user: Any, round: Round, themes: Sequence[Theme]) -> list[The
     if len(themes) > len(points):
         raise DomainError(_("Rank at most %(len)s themes.") % {"len": len(points)}, field="themes")
     with transaction.atomic():
-        ThemeRanking.objects.filter(round=round, user=user).delete()
+        ThemeRanking.objects.filter(round=round, user=signed_in_user(actor)).delete()
         return ThemeRanking.objects.bulk_create(
-            ThemeRanking(round=round, area=area, user=user, theme=t, position=i + 1)
+            ThemeRanking(
+                round=round, area=area, user=signed_in_user(actor), theme=t, position=i + 1
+            )
             for i, t in enumerate(themes)
         )

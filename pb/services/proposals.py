@@ -10,6 +10,8 @@ from django.db.models import F
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from backend.accounts.models import Actor
+from backend.accounts.rules import signed_in_user
 from backend.accounts.services import notify, user_language
 from backend.errors import Conflict, DomainError, NotAllowed
 from pb import rules
@@ -62,7 +64,7 @@ def _event(proposal: Proposal, text: str) -> None:
 
 def proposal_create(
     *,
-    author: Any,
+    author: Actor,
     round: Round,
     area: Area,
     title: str,
@@ -99,7 +101,7 @@ def proposal_create(
             round=round,
             area=area,
             theme=theme,
-            author=author,
+            author=signed_in_user(author),
             title=title.strip(),
             description=description.strip(),
             estimated_cost=estimated_cost,
@@ -112,7 +114,7 @@ def proposal_create(
 
 
 def proposal_update(
-    *, actor: Any, proposal: Proposal, submit: bool = False, **changes: Any
+    *, actor: Actor, proposal: Proposal, submit: bool = False, **changes: Any
 ) -> Proposal:
     """The author edits their proposal, until the council's review starts."""
     require(rules.is_author(actor, proposal), _("Only the author can change this proposal."))
@@ -162,7 +164,7 @@ def proposal_update(
     return proposal
 
 
-def proposal_withdraw(*, actor: Any, proposal: Proposal, reason: str = "") -> Proposal:
+def proposal_withdraw(*, actor: Actor, proposal: Proposal, reason: str = "") -> Proposal:
     """The author withdraws their proposal, any time until voting opens."""
     require(rules.is_author(actor, proposal), _("Only the author can withdraw this proposal."))
     require_phase(
@@ -177,23 +179,25 @@ def proposal_withdraw(*, actor: Any, proposal: Proposal, reason: str = "") -> Pr
     return proposal
 
 
-def details_read_record(*, user: Any, round: Round) -> None:
+def details_read_record(*, actor: Actor, round: Round) -> None:
     """Note, once per round, that a signed-in resident opened a proposal's details.
 
     Only reading before the vote closes matters to the deliberation figure, so later visits
     write nothing. One ``INSERT ... ON CONFLICT DO NOTHING``: a second reader or a second tab
     cannot fail or duplicate.
     """
-    if not getattr(user, "is_authenticated", False):
+    if not getattr(actor, "is_authenticated", False):
         return
     if is_closed(round.phase):
         return
-    DetailsRead.objects.bulk_create([DetailsRead(round=round, user=user)], ignore_conflicts=True)
+    DetailsRead.objects.bulk_create(
+        [DetailsRead(round=round, user=signed_in_user(actor))], ignore_conflicts=True
+    )
 
 
-def proposal_support(*, user: Any, proposal: Proposal) -> Proposal:
+def proposal_support(*, actor: Actor, proposal: Proposal) -> Proposal:
     """One person, one support; the count moves with ``F()`` so concurrent clicks add up."""
-    require(rules.is_signed_in(user), _("Log in to support a proposal."))
+    require(rules.is_signed_in(actor), _("Log in to support a proposal."))
     require_phase(
         proposal.round,
         Action.SUPPORT,
@@ -201,11 +205,11 @@ def proposal_support(*, user: Any, proposal: Proposal) -> Proposal:
     )
     if proposal.status != ProposalStatus.SUBMITTED or proposal.hidden:
         raise NotAllowed(_("This proposal cannot be supported."), code="wrong_status")
-    if proposal.author_id == user.pk:
+    if proposal.author_id == actor.pk:
         raise NotAllowed(_("You cannot support your own proposal."), code="own_proposal")
     try:
         with transaction.atomic():
-            Support.objects.create(proposal=proposal, user=user)
+            Support.objects.create(proposal=proposal, user=signed_in_user(actor))
             Proposal.objects.filter(pk=proposal.pk).update(support_count=F("support_count") + 1)
     except IntegrityError as exc:
         raise Conflict(_("You already support this proposal.")) from exc
@@ -213,17 +217,19 @@ def proposal_support(*, user: Any, proposal: Proposal) -> Proposal:
     return proposal
 
 
-def proposal_support_withdraw(*, user: Any, proposal: Proposal) -> Proposal:
+def proposal_support_withdraw(*, actor: Actor, proposal: Proposal) -> Proposal:
     """Take back one's support while support is collected; the count moves with ``F()`` only
     when a support row was really deleted, so a double click cannot take two away."""
-    require(rules.is_signed_in(user), _("Log in to support a proposal."))
+    require(rules.is_signed_in(actor), _("Log in to support a proposal."))
     require_phase(
         proposal.round,
         Action.SUPPORT,
         _("Support is only collected while proposals are being taken."),
     )
     with transaction.atomic():
-        deleted, _rows = Support.objects.filter(proposal=proposal, user=user).delete()
+        deleted, _rows = Support.objects.filter(
+            proposal=proposal, user=signed_in_user(actor)
+        ).delete()
         if not deleted:
             raise Conflict(_("You do not support this proposal."))
         Proposal.objects.filter(pk=proposal.pk).update(support_count=F("support_count") - 1)
@@ -255,7 +261,7 @@ def area_money(proposal: Proposal) -> int:
 
 def proposal_review(
     *,
-    actor: Any,
+    actor: Actor,
     proposal: Proposal,
     decision: str,
     reason: str,
@@ -320,7 +326,7 @@ def proposal_review(
         locked.public_reason = reason.strip()
         locked.council_cost = council_cost if decision == ProposalStatus.FEASIBLE else None
         locked.merged_into = merged_into if decision == ProposalStatus.MERGED else None
-        locked.reviewed_by = actor
+        locked.reviewed_by = signed_in_user(actor)
         locked.reviewed_at = timezone.now()
         locked.save()
         text = _review_text(locked)
@@ -363,7 +369,7 @@ def _content_language(language: str | None) -> str:
 
 
 def proposal_translation_set(
-    *, actor: Any, proposal: Proposal, language: str, title: str, summary: str
+    *, actor: Actor, proposal: Proposal, language: str, title: str, summary: str
 ) -> ProposalTranslation:
     """An area manager adds (or corrects) the title and summary of a proposal in another
     language; the ballot shows it to voters reading that language, with the original a click
@@ -433,7 +439,7 @@ def _hidden_text(image_only: bool, reason: str) -> str:
 
 
 def proposal_hide(
-    *, actor: Any, proposal: Proposal, reason: str, image_only: bool = False
+    *, actor: Actor, proposal: Proposal, reason: str, image_only: bool = False
 ) -> Proposal:
     """Moderation: hide a proposal (or only its image) with a reason shown in its place."""
     require(rules.can_moderate(actor, proposal), _("Only the area's managers can moderate."))

@@ -3,13 +3,11 @@ their account. It needs both people (``backend.accounts``) and areas (pb), so it
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.db import transaction
 from django.utils import translation
 from django.utils.translation import gettext as _
 
-from backend.accounts.models import Profile
+from backend.accounts.models import Actor, Profile
 from backend.accounts.services import notify, user_language
 from backend.errors import Conflict, DomainError, NotAllowed
 from pb import rules
@@ -19,7 +17,7 @@ from pb.services.audit import audit
 
 def profile_verify(
     *,
-    actor: Any,
+    actor: Actor,
     profile: Profile,
     confirmed: bool,
     reason: str = "",

@@ -12,6 +12,8 @@ from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
+from backend.accounts.models import Actor
+from backend.accounts.rules import user_or_none
 from backend.errors import Conflict, DomainError, NotAllowed
 from pb import rules
 from pb.counting.tasks import tally_round
@@ -48,7 +50,7 @@ RULE_FIELDS = (
 
 def round_create(
     *,
-    actor: Any,
+    actor: Actor,
     name: str,
     budget: int,
     areas: Sequence[Area],
@@ -83,7 +85,7 @@ def round_create(
             description=description,
             style=style,
             budget=budget,
-            created_by=actor if getattr(actor, "is_authenticated", False) else None,
+            created_by=user_or_none(actor),
             **rules_fields,
         )
         RoundArea.objects.bulk_create(RoundArea(round=round_, area=a) for a in areas)
@@ -93,7 +95,7 @@ def round_create(
     return round_
 
 
-def round_update_rules(*, actor: Any, round: Round, reason: str = "", **changes: Any) -> Round:
+def round_update_rules(*, actor: Actor, round: Round, reason: str = "", **changes: Any) -> Round:
     """Change budget, rules or eligibility. Refused once voting has opened (integrity)."""
     require(rules.can_change_round(actor, round), _owner_only())
     if is_frozen(round.phase):
@@ -130,7 +132,7 @@ def _jsonable(value: Any) -> Any:
 
 def round_set_phase_windows(
     *,
-    actor: Any,
+    actor: Actor,
     round: Round,
     windows: Iterable[tuple[str, dt.datetime, dt.datetime]],
 ) -> list[PhaseWindow]:
@@ -171,7 +173,7 @@ def _after_phase_change(round_id: int, previous: str, target: str) -> None:
         transaction.on_commit(lambda: tally_round.delay(round_id))
 
 
-def round_advance_phase(*, actor: Any, round: Round, to_phase: str, reason: str) -> Round:
+def round_advance_phase(*, actor: Actor, round: Round, to_phase: str, reason: str) -> Round:
     """A manager moves a round forward by hand; it needs a written reason for the record."""
     require(rules.can_change_round(actor, round), _owner_only())
     if not reason.strip():

@@ -66,7 +66,7 @@ def make_scene(
     )
     facilitator = UserFactory(role=Role.FACILITATOR, display_name="Fran Facilitator")
     room = services.room_create(
-        by=facilitator,
+        actor=facilitator,
         round=round_,
         title="Parks evening",
         starts_at=timezone.now(),
@@ -76,7 +76,7 @@ def make_scene(
         agenda=["Welcome", "The bench", "Quick poll"],
     )
     if open_room:
-        services.room_open(room=room, by=facilitator)
+        services.room_open(room=room, actor=facilitator)
         room.refresh_from_db()
     return Scene(
         round=round_,

@@ -54,7 +54,7 @@ async def expect_error(comm, code: str) -> dict:
 
 def test_join_replays_the_log_then_says_joined(layer):
     scene = make_scene()
-    services.contribution_say(room=scene.room, by=scene.alice, kind="message", text="Early")
+    services.contribution_say(room=scene.room, actor=scene.alice, kind="message", text="Early")
 
     async def go():
         comm = communicator(scene.room.pk, scene.bob)
@@ -98,7 +98,7 @@ def test_say_reaches_every_client_with_the_same_seq_and_html_stays_text(layer):
 
 def test_say_with_reply_and_proposal(layer):
     scene = make_scene()
-    first = services.contribution_say(room=scene.room, by=scene.bob, kind="message", text="Hi")
+    first = services.contribution_say(room=scene.room, actor=scene.bob, kind="message", text="Hi")
 
     async def go():
         alice = await connected(scene.room.pk, scene.alice, last_seq=2)
@@ -122,9 +122,9 @@ def test_say_with_reply_and_proposal(layer):
 
 def test_react_hand_and_poll_vote_frames():
     scene = make_scene()
-    said = services.contribution_say(room=scene.room, by=scene.bob, kind="message", text="Hi")
+    said = services.contribution_say(room=scene.room, actor=scene.bob, kind="message", text="Hi")
     poll = services.poll_open(
-        room=scene.room, by=scene.facilitator, question="Bench?", options=["Yes", "No"]
+        room=scene.room, actor=scene.facilitator, question="Bench?", options=["Yes", "No"]
     )
     yes = poll.options.first()
 
@@ -286,7 +286,7 @@ def test_joining_while_events_are_being_made_loses_nothing_and_repeats_nothing(m
         try:
             for i in range(first, first + n):
                 services.contribution_say(
-                    room=scene.room.pk, by=talkers[i % 3], kind="message", text=f"m{i}"
+                    room=scene.room.pk, actor=talkers[i % 3], kind="message", text=f"m{i}"
                 )
         finally:
             connection.close()
@@ -346,7 +346,7 @@ def test_an_event_the_layer_lost_still_reaches_every_client_from_the_log(monkeyp
         with monkeypatch.context() as m:
             m.setattr(services, "_broadcast", lambda *args: None)
             await sync_to_async(services.contribution_say)(
-                room=scene.room.pk, by=scene.bob, kind="message", text="lost in transit"
+                room=scene.room.pk, actor=scene.bob, kind="message", text="lost in transit"
             )
         frames = [await expect_event(c, "said") for c in (alice, bob)]
         await alice.send_json_to({"type": "say", "kind": "message", "text": "after"})
@@ -383,10 +383,10 @@ def test_a_client_gone_mid_fan_out_does_not_stop_the_room_for_everyone_else(laye
 
         gone.base_send = client_gone
         await sync_to_async(services.poll_open)(
-            room=scene.room.pk, by=scene.facilitator, question="Fund it?", options=["Yes", "No"]
+            room=scene.room.pk, actor=scene.facilitator, question="Fund it?", options=["Yes", "No"]
         )
         await sync_to_async(services.room_close)(
-            room=scene.room.pk, by=scene.facilitator, summary="Most favour the bench."
+            room=scene.room.pk, actor=scene.facilitator, summary="Most favour the bench."
         )
         frames = {
             name: [await next_frame(c) for _ in range(3)]
@@ -458,8 +458,10 @@ def test_a_client_claiming_a_future_seq_still_gets_live_events():
 
 def test_a_late_reader_replays_hidden_contributions_without_their_text():
     scene = make_scene()
-    c = services.contribution_say(room=scene.room, by=scene.alice, kind="message", text="Nasty")
-    services.contribution_hide(room=scene.room, by=scene.facilitator, contribution=c.pk, reason="x")
+    c = services.contribution_say(room=scene.room, actor=scene.alice, kind="message", text="Nasty")
+    services.contribution_hide(
+        room=scene.room, actor=scene.facilitator, contribution=c.pk, reason="x"
+    )
 
     async def go():
         late = await connected(scene.room.pk, None, last_seq=None)
@@ -519,13 +521,13 @@ BAD_FRAMES = [
 @pytest.mark.parametrize(("text", "code"), BAD_FRAMES)
 def test_bad_input_gets_an_error_frame_stores_nothing_and_keeps_the_connection(text, code):
     scene = make_scene()
-    visible = services.contribution_say(room=scene.room, by=scene.bob, kind="message", text="ok")
-    hidden = services.contribution_say(room=scene.room, by=scene.bob, kind="message", text="no")
+    visible = services.contribution_say(room=scene.room, actor=scene.bob, kind="message", text="ok")
+    hidden = services.contribution_say(room=scene.room, actor=scene.bob, kind="message", text="no")
     services.contribution_hide(
-        room=scene.room, by=scene.facilitator, contribution=hidden.pk, reason="x"
+        room=scene.room, actor=scene.facilitator, contribution=hidden.pk, reason="x"
     )
     poll = services.poll_open(
-        room=scene.room, by=scene.facilitator, question="Q", options=["a", "b"]
+        room=scene.room, actor=scene.facilitator, question="Q", options=["a", "b"]
     )
     text = (
         text.replace('"HIDDEN"', str(hidden.pk))
@@ -674,7 +676,9 @@ def test_a_service_call_outside_the_socket_is_broadcast_after_commit(layer):
 
     async def go():
         alice = await connected(scene.room.pk, scene.alice)
-        await sync_to_async(services.agenda_step)(room=scene.room.pk, by=scene.facilitator, step=1)
+        await sync_to_async(services.agenda_step)(
+            room=scene.room.pk, actor=scene.facilitator, step=1
+        )
         frame = await expect_event(alice, "agenda")
         await alice.disconnect()
         return frame

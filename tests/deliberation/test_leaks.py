@@ -99,7 +99,7 @@ def test_the_room_page_tells_an_unchecked_resident_how_to_get_checked(client):
 def test_an_unchecked_resident_still_speaks_in_a_room_for_everyone():
     scene = make_scene()
     declared = make_resident(scene.area, checked=False)
-    said = services.contribution_say(room=scene.room, by=declared, kind="message", text="Hi")
+    said = services.contribution_say(room=scene.room, actor=declared, kind="message", text="Hi")
     assert said.text == "Hi"
 
 
@@ -148,12 +148,12 @@ def test_a_frame_naming_a_proposal_readers_may_not_see_gets_an_error_frame(which
 def test_a_reply_about_a_proposal_hidden_since_is_refused():
     scene = make_scene()
     argument = services.contribution_say(
-        room=scene.room, by=scene.bob, kind="for", text="Yes", proposal=scene.proposal.pk
+        room=scene.room, actor=scene.bob, kind="for", text="Yes", proposal=scene.proposal.pk
     )
     Proposal.objects.filter(pk=scene.proposal.pk).update(hidden=True)
     with pytest.raises(Exception) as refused:
         services.contribution_say(
-            room=scene.room, by=scene.alice, kind="against", text="No", reply_to=argument.pk
+            room=scene.room, actor=scene.alice, kind="against", text="No", reply_to=argument.pk
         )
     assert getattr(refused.value, "code", "") == "invalid"
 
@@ -163,7 +163,7 @@ def test_a_room_cannot_be_about_a_draft_proposal():
     draft = draft_of(scene)
     with pytest.raises(Exception) as refused:
         services.room_create(
-            by=scene.facilitator,
+            actor=scene.facilitator,
             round=scene.round,
             title="Skate night",
             starts_at=scene.room.starts_at,
@@ -178,9 +178,13 @@ def test_hiding_a_proposal_scrubs_its_title_from_the_log_and_the_replay():
     manager = UserFactory(role=Role.MANAGER)
     scene.area.managers.add(manager)
     services.contribution_say(
-        room=scene.room, by=scene.alice, kind="for", text="Yes please", proposal=scene.proposal.pk
+        room=scene.room,
+        actor=scene.alice,
+        kind="for",
+        text="Yes please",
+        proposal=scene.proposal.pk,
     )
-    services.contribution_say(room=scene.room, by=scene.bob, kind="against", text="Too dear")
+    services.contribution_say(room=scene.room, actor=scene.bob, kind="against", text="Too dear")
     assert "A new bench by the pond" in log_text(scene.room)
     proposal_hide(actor=manager, proposal=scene.proposal, reason="Copied from elsewhere")
 
@@ -206,7 +210,7 @@ def test_hiding_only_the_image_keeps_the_title():
     manager = UserFactory(role=Role.MANAGER)
     scene.area.managers.add(manager)
     services.contribution_say(
-        room=scene.room, by=scene.alice, kind="for", text="Yes", proposal=scene.proposal.pk
+        room=scene.room, actor=scene.alice, kind="for", text="Yes", proposal=scene.proposal.pk
     )
     proposal_hide(actor=manager, proposal=scene.proposal, reason="Faces", image_only=True)
     assert "A new bench by the pond" in log_text(scene.room)

@@ -145,7 +145,7 @@ def test_a_connection_over_its_frame_rate_is_told_then_closed_when_it_keeps_on(m
 def test_a_full_replay_is_given_once_per_connection_and_the_socket_stays_open():
     """100 joins with last_seq 0 each re-sent the whole log."""
     scene = make_scene()
-    services.contribution_say(room=scene.room, by=scene.bob, kind="message", text="one")
+    services.contribution_say(room=scene.room, actor=scene.bob, kind="message", text="one")
 
     async def go() -> tuple[list[dict[str, Any]], dict[str, Any]]:
         comm = communicator(scene.room.pk, scene.alice)
@@ -170,7 +170,7 @@ def test_a_join_far_behind_counts_as_the_full_replay(monkeypatch):
     monkeypatch.setattr(consumers, "FULL_REPLAY_EVENTS", 2)
     scene = make_scene()
     for text in ("a", "b", "c"):
-        services.contribution_say(room=scene.room, by=scene.bob, kind="message", text=text)
+        services.contribution_say(room=scene.room, actor=scene.bob, kind="message", text=text)
 
     async def go() -> None:
         comm = communicator(scene.room.pk, scene.alice)

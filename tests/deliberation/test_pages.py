@@ -17,7 +17,7 @@ def act(client, room, **frame):
 
 
 def test_room_list_shows_rooms_and_summaries(client, scene):
-    services.room_close(room=scene.room, by=scene.facilitator, summary="We liked the bench.")
+    services.room_close(room=scene.room, actor=scene.facilitator, summary="We liked the bench.")
     page = client.get(reverse("room_list", args=[scene.round.slug]))
     assert page.status_code == 200
     assert b"Parks evening" in page.content and b"We liked the bench." in page.content
@@ -58,7 +58,7 @@ def test_residents_cannot_plan_rooms(client, scene):
 
 def test_room_page_reads_the_log_and_escapes_html(client, scene):
     services.contribution_say(
-        room=scene.room, by=scene.alice, kind="for", text="<script>alert('x')</script> yes"
+        room=scene.room, actor=scene.alice, kind="for", text="<script>alert('x')</script> yes"
     )
     page = client.get(reverse("room_detail", args=[scene.room.pk]))
     assert page.status_code == 200
@@ -97,8 +97,8 @@ def test_anonymous_posts_are_refused_with_a_message(client, scene):
 
 
 def test_facilitator_runs_the_room_by_form(client, scene):
-    c = services.contribution_say(room=scene.room, by=scene.alice, kind="message", text="Rude")
-    services.hand_raise(room=scene.room, by=scene.bob)
+    c = services.contribution_say(room=scene.room, actor=scene.alice, kind="message", text="Rude")
+    services.hand_raise(room=scene.room, actor=scene.bob)
     client.force_login(scene.facilitator)
     page = client.get(reverse("room_detail", args=[scene.room.pk]))
     assert b"Call the next speaker" in page.content
@@ -119,14 +119,16 @@ def test_facilitator_runs_the_room_by_form(client, scene):
 
 
 def test_venue_screen_shows_agenda_speaker_queue_and_poll(client, scene):
-    services.agenda_step(room=scene.room, by=scene.facilitator, step=2)
-    services.hand_raise(room=scene.room, by=scene.alice)
-    services.hand_raise(room=scene.room, by=scene.bob)
-    services.speaker_next(room=scene.room, by=scene.facilitator)
+    services.agenda_step(room=scene.room, actor=scene.facilitator, step=2)
+    services.hand_raise(room=scene.room, actor=scene.alice)
+    services.hand_raise(room=scene.room, actor=scene.bob)
+    services.speaker_next(room=scene.room, actor=scene.facilitator)
     poll = services.poll_open(
-        room=scene.room, by=scene.facilitator, question="Bench?", options=["Yes", "No"]
+        room=scene.room, actor=scene.facilitator, question="Bench?", options=["Yes", "No"]
     )
-    services.poll_vote(room=scene.room, by=scene.bob, poll=poll.pk, option=poll.options.first().pk)
+    services.poll_vote(
+        room=scene.room, actor=scene.bob, poll=poll.pk, option=poll.options.first().pk
+    )
     page = client.get(reverse("room_screen", args=[scene.room.pk])).content.decode()
     assert "The bench" in page and "Alice" in page and "Bob" in page and "Bench?" in page
 
@@ -141,8 +143,8 @@ def test_rooms_of_a_draft_round_are_not_found_for_residents(client):
 
 
 def test_arguments_include_lists_for_and_against(scene):
-    services.contribution_say(room=scene.room, by=scene.alice, kind="for", text="Shade & rest")
-    services.contribution_say(room=scene.room, by=scene.bob, kind="against", text="Costly")
+    services.contribution_say(room=scene.room, actor=scene.alice, kind="for", text="Shade & rest")
+    services.contribution_say(room=scene.room, actor=scene.bob, kind="against", text="Costly")
     html = Template("{% load deliberation_tags %}{% proposal_arguments proposal %}").render(
         Context({"proposal": scene.proposal})
     )
@@ -153,7 +155,7 @@ def test_room_page_queries_do_not_grow_with_contributions(
     client, scene, django_assert_max_num_queries
 ):
     for i in range(8):
-        services.contribution_say(room=scene.room, by=scene.alice, kind="message", text=f"#{i}")
+        services.contribution_say(room=scene.room, actor=scene.alice, kind="message", text=f"#{i}")
     client.force_login(scene.bob)
     with django_assert_max_num_queries(16):
         response = client.get(reverse("room_detail", args=[scene.room.pk]))
@@ -164,8 +166,8 @@ def test_room_page_queries_do_not_grow_with_contributions(
 
 
 def test_proposal_page_lists_arguments_from_rooms(client, scene):
-    services.contribution_say(room=scene.room, by=scene.alice, kind="for", text="Shade and rest")
-    services.contribution_say(room=scene.room, by=scene.bob, kind="against", text="Too costly")
+    services.contribution_say(room=scene.room, actor=scene.alice, kind="for", text="Shade and rest")
+    services.contribution_say(room=scene.room, actor=scene.bob, kind="against", text="Too costly")
     page = client.get(reverse("proposal_detail", args=[scene.proposal.pk])).content.decode()
     assert "Arguments from deliberation rooms" in page
     assert "Shade and rest" in page and "Too costly" in page

@@ -26,7 +26,7 @@ def test_people_speaking_at_once_get_one_sequence_number_each_with_no_gap(clock)
         with lock:
             speaker = next(speakers)
         said = services.contribution_say(
-            room=scene.room.pk, by=speaker, kind="message", text=f"I am {speaker.display_name}"
+            room=scene.room.pk, actor=speaker, kind="message", text=f"I am {speaker.display_name}"
         )
         return said.pk
 

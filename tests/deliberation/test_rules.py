@@ -17,7 +17,7 @@ def people(scene):
     manager = UserFactory(role=Role.MANAGER)
     scene.area.managers.add(manager)
     muted = make_resident(scene.area)
-    services.participant_mute(room=scene.room, by=scene.facilitator, user=muted.pk, reason="x")
+    services.participant_mute(room=scene.room, actor=scene.facilitator, user=muted.pk, reason="x")
     return {
         "anonymous": AnonymousUser(),
         "resident": scene.alice,
@@ -63,10 +63,10 @@ def test_permission_matrix(who, read, part_area, part_open, run):
 def test_nobody_takes_part_in_a_scheduled_or_closed_room():
     scene = make_scene(open_room=False)
     assert not rules.can_take_part(scene.alice, scene.room)
-    services.room_open(room=scene.room, by=scene.facilitator)
+    services.room_open(room=scene.room, actor=scene.facilitator)
     scene.room.refresh_from_db()
     assert rules.can_take_part(scene.alice, scene.room)
-    services.room_close(room=scene.room, by=scene.facilitator, summary="Thanks")
+    services.room_close(room=scene.room, actor=scene.facilitator, summary="Thanks")
     scene.room.refresh_from_db()
     assert not rules.can_take_part(scene.alice, scene.room)
     assert not rules.can_take_part(scene.facilitator, scene.room)

@@ -23,10 +23,10 @@ def test_opening_a_room_logs_the_first_event(scene):
 
 
 def test_every_change_takes_the_next_sequence_number(scene):
-    c = services.contribution_say(room=scene.room, by=scene.alice, kind="message", text="Hello")
-    services.reaction_set(room=scene.room, by=scene.bob, contribution=c.pk, reaction="agree")
-    services.hand_raise(room=scene.room, by=scene.bob)
-    services.speaker_next(room=scene.room, by=scene.facilitator)
+    c = services.contribution_say(room=scene.room, actor=scene.alice, kind="message", text="Hello")
+    services.reaction_set(room=scene.room, actor=scene.bob, contribution=c.pk, reaction="agree")
+    services.hand_raise(room=scene.room, actor=scene.bob)
+    services.speaker_next(room=scene.room, actor=scene.facilitator)
     assert seqs(scene.room) == [1, 2, 3, 4, 5]
     scene.room.refresh_from_db()
     assert scene.room.last_seq == 5
@@ -34,7 +34,7 @@ def test_every_change_takes_the_next_sequence_number(scene):
 
 def test_html_is_stored_as_text(scene):
     c = services.contribution_say(
-        room=scene.room, by=scene.alice, kind="message", text="<script>alert(1)</script>"
+        room=scene.room, actor=scene.alice, kind="message", text="<script>alert(1)</script>"
     )
     assert c.text == "<script>alert(1)</script>"
 
@@ -45,27 +45,27 @@ def test_html_is_stored_as_text(scene):
 )
 def test_bad_text_is_refused_and_nothing_is_logged(scene, text, code):
     with pytest.raises(DomainError) as info:
-        services.contribution_say(room=scene.room, by=scene.alice, kind="message", text=text)
+        services.contribution_say(room=scene.room, actor=scene.alice, kind="message", text=text)
     assert info.value.code == code
     assert seqs(scene.room) == [1]
 
 
 def test_text_of_exactly_the_limit_is_taken(scene):
-    services.contribution_say(room=scene.room, by=scene.alice, kind="message", text="x" * 2000)
+    services.contribution_say(room=scene.room, actor=scene.alice, kind="message", text="x" * 2000)
     assert Contribution.objects.count() == 1
 
 
 def test_an_argument_without_a_proposal_takes_the_rooms_proposal(scene):
-    c = services.contribution_say(room=scene.room, by=scene.alice, kind="for", text="Yes!")
+    c = services.contribution_say(room=scene.room, actor=scene.alice, kind="for", text="Yes!")
     assert c.proposal == scene.proposal
     assert selectors.arguments_for_proposal(scene.proposal)["for"] == [c]
 
 
 def test_arguments_for_a_proposal_leave_out_hidden_ones(scene):
-    good = services.contribution_say(room=scene.room, by=scene.alice, kind="against", text="No")
-    bad = services.contribution_say(room=scene.room, by=scene.bob, kind="against", text="Rude")
+    good = services.contribution_say(room=scene.room, actor=scene.alice, kind="against", text="No")
+    bad = services.contribution_say(room=scene.room, actor=scene.bob, kind="against", text="Rude")
     services.contribution_hide(
-        room=scene.room, by=scene.facilitator, contribution=bad.pk, reason="Abusive"
+        room=scene.room, actor=scene.facilitator, contribution=bad.pk, reason="Abusive"
     )
     assert selectors.arguments_for_proposal(scene.proposal) == {"for": [], "against": [good]}
 
@@ -74,33 +74,35 @@ def test_reply_must_be_in_the_same_room(scene):
     from tests.deliberation.conftest import make_scene
 
     other = make_scene()
-    c = services.contribution_say(room=other.room, by=other.alice, kind="message", text="Hi")
+    c = services.contribution_say(room=other.room, actor=other.alice, kind="message", text="Hi")
     with pytest.raises(NotFound):
         services.contribution_say(
-            room=scene.room, by=scene.alice, kind="message", text="Re", reply_to=c.pk
+            room=scene.room, actor=scene.alice, kind="message", text="Re", reply_to=c.pk
         )
 
 
 def test_reacting_twice_changes_the_reaction(scene):
-    c = services.contribution_say(room=scene.room, by=scene.alice, kind="message", text="Hello")
-    services.reaction_set(room=scene.room, by=scene.bob, contribution=c.pk, reaction="agree")
-    services.reaction_set(room=scene.room, by=scene.bob, contribution=c.pk, reaction="unsure")
+    c = services.contribution_say(room=scene.room, actor=scene.alice, kind="message", text="Hello")
+    services.reaction_set(room=scene.room, actor=scene.bob, contribution=c.pk, reaction="agree")
+    services.reaction_set(room=scene.room, actor=scene.bob, contribution=c.pk, reaction="unsure")
     assert Reaction.objects.get().kind == "unsure"
     last = RoomEvent.objects.filter(room=scene.room).last()
     assert last.data == {"contribution": c.pk, "counts": {"agree": 0, "disagree": 0, "unsure": 1}}
 
 
 def test_reaction_to_a_hidden_contribution_is_refused(scene):
-    c = services.contribution_say(room=scene.room, by=scene.alice, kind="message", text="Hello")
-    services.contribution_hide(room=scene.room, by=scene.facilitator, contribution=c.pk, reason="x")
+    c = services.contribution_say(room=scene.room, actor=scene.alice, kind="message", text="Hello")
+    services.contribution_hide(
+        room=scene.room, actor=scene.facilitator, contribution=c.pk, reason="x"
+    )
     with pytest.raises(NotFound):
-        services.reaction_set(room=scene.room, by=scene.bob, contribution=c.pk, reaction="agree")
+        services.reaction_set(room=scene.room, actor=scene.bob, contribution=c.pk, reaction="agree")
 
 
 def test_hiding_removes_the_text_from_the_log_and_shows_the_reason(scene):
-    c = services.contribution_say(room=scene.room, by=scene.alice, kind="message", text="Nasty")
+    c = services.contribution_say(room=scene.room, actor=scene.alice, kind="message", text="Nasty")
     services.contribution_hide(
-        room=scene.room, by=scene.facilitator, contribution=c.pk, reason="Personal attack"
+        room=scene.room, actor=scene.facilitator, contribution=c.pk, reason="Personal attack"
     )
     said = RoomEvent.objects.get(room=scene.room, type="said")
     assert said.data["text"] == "" and said.data["hidden"] is True
@@ -111,30 +113,30 @@ def test_hiding_removes_the_text_from_the_log_and_shows_the_reason(scene):
 
 
 def test_speaker_queue_is_first_come_first_called(scene):
-    services.hand_raise(room=scene.room, by=scene.bob)
-    services.hand_raise(room=scene.room, by=scene.alice)
+    services.hand_raise(room=scene.room, actor=scene.bob)
+    services.hand_raise(room=scene.room, actor=scene.alice)
     with pytest.raises(Conflict):
-        services.hand_raise(room=scene.room, by=scene.bob)
-    assert services.speaker_next(room=scene.room, by=scene.facilitator) == scene.bob
-    assert services.speaker_next(room=scene.room, by=scene.facilitator) == scene.alice
-    assert services.speaker_next(room=scene.room, by=scene.facilitator) is None
-    services.hand_raise(room=scene.room, by=scene.bob)
-    services.hand_lower(room=scene.room, by=scene.bob)
+        services.hand_raise(room=scene.room, actor=scene.bob)
+    assert services.speaker_next(room=scene.room, actor=scene.facilitator) == scene.bob
+    assert services.speaker_next(room=scene.room, actor=scene.facilitator) == scene.alice
+    assert services.speaker_next(room=scene.room, actor=scene.facilitator) is None
+    services.hand_raise(room=scene.room, actor=scene.bob)
+    services.hand_lower(room=scene.room, actor=scene.bob)
     assert HandRaise.objects.filter(lowered_at=None, called_at=None).count() == 0
 
 
 def test_poll_takes_one_vote_per_person_and_closes(scene):
     poll = services.poll_open(
-        room=scene.room, by=scene.facilitator, question="Bench?", options=["Yes", "No"]
+        room=scene.room, actor=scene.facilitator, question="Bench?", options=["Yes", "No"]
     )
     yes, no = poll.options.all()
-    services.poll_vote(room=scene.room, by=scene.alice, poll=poll.pk, option=yes.pk)
-    services.poll_vote(room=scene.room, by=scene.alice, poll=poll.pk, option=no.pk)
-    services.poll_vote(room=scene.room, by=scene.bob, poll=poll.pk, option=no.pk)
+    services.poll_vote(room=scene.room, actor=scene.alice, poll=poll.pk, option=yes.pk)
+    services.poll_vote(room=scene.room, actor=scene.alice, poll=poll.pk, option=no.pk)
+    services.poll_vote(room=scene.room, actor=scene.bob, poll=poll.pk, option=no.pk)
     assert PollVote.objects.count() == 2
-    services.poll_close(room=scene.room, by=scene.facilitator, poll=poll.pk)
+    services.poll_close(room=scene.room, actor=scene.facilitator, poll=poll.pk)
     with pytest.raises(Conflict):
-        services.poll_vote(room=scene.room, by=scene.bob, poll=poll.pk, option=yes.pk)
+        services.poll_vote(room=scene.room, actor=scene.bob, poll=poll.pk, option=yes.pk)
     state = selectors.room_state(scene.room)
     assert state["polls"][0]["counts"] == {str(yes.pk): 0, str(no.pk): 2}
     assert state["polls"][0]["closed"] is True
@@ -143,13 +145,13 @@ def test_poll_takes_one_vote_per_person_and_closes(scene):
 def test_a_poll_with_results_at_close_does_not_leak_counts(scene):
     poll = services.poll_open(
         room=scene.room,
-        by=scene.facilitator,
+        actor=scene.facilitator,
         question="Bench?",
         options=["Yes", "No"],
         show_live=False,
     )
     services.poll_vote(
-        room=scene.room, by=scene.alice, poll=poll.pk, option=poll.options.first().pk
+        room=scene.room, actor=scene.alice, poll=poll.pk, option=poll.options.first().pk
     )
     voted = RoomEvent.objects.filter(room=scene.room, type="poll_voted").get()
     assert voted.data == {"poll": poll.pk, "total": 1, "counts": None}
@@ -158,16 +160,16 @@ def test_a_poll_with_results_at_close_does_not_leak_counts(scene):
 @pytest.mark.parametrize("options", [["Only one"], [], ["a", ""], "not a list", ["x"] * 11])
 def test_poll_needs_two_to_ten_options(scene, options):
     with pytest.raises(DomainError):
-        services.poll_open(room=scene.room, by=scene.facilitator, question="Q", options=options)
+        services.poll_open(room=scene.room, actor=scene.facilitator, question="Q", options=options)
 
 
 def test_muted_person_cannot_speak_and_loses_their_place_in_the_queue(scene):
-    services.hand_raise(room=scene.room, by=scene.bob)
+    services.hand_raise(room=scene.room, actor=scene.bob)
     services.participant_mute(
-        room=scene.room, by=scene.facilitator, user=scene.bob.pk, reason="Shouting"
+        room=scene.room, actor=scene.facilitator, user=scene.bob.pk, reason="Shouting"
     )
     with pytest.raises(NotAllowed) as info:
-        services.contribution_say(room=scene.room, by=scene.bob, kind="message", text="Hi")
+        services.contribution_say(room=scene.room, actor=scene.bob, kind="message", text="Hi")
     assert info.value.code == "muted"
     assert selectors.room_state(scene.room)["queue"] == []
 
@@ -175,44 +177,44 @@ def test_muted_person_cannot_speak_and_loses_their_place_in_the_queue(scene):
 def test_facilitators_cannot_be_muted(scene):
     with pytest.raises(Conflict):
         services.participant_mute(
-            room=scene.room, by=scene.facilitator, user=scene.facilitator.pk, reason="x"
+            room=scene.room, actor=scene.facilitator, user=scene.facilitator.pk, reason="x"
         )
 
 
 def test_agenda_steps_and_timer(scene):
-    item = services.agenda_step(room=scene.room, by=scene.facilitator, step=2)
+    item = services.agenda_step(room=scene.room, actor=scene.facilitator, step=2)
     assert item.title == "The bench"
-    services.timer_set(room=scene.room, by=scene.facilitator, seconds=120)
+    services.timer_set(room=scene.room, actor=scene.facilitator, seconds=120)
     state = selectors.room_state(scene.room)
     assert state["agenda_item"]["title"] == "The bench"
     assert state["timer_ends_at"] is not None
     with pytest.raises(NotFound):
-        services.agenda_step(room=scene.room, by=scene.facilitator, step=9)
+        services.agenda_step(room=scene.room, actor=scene.facilitator, step=9)
     with pytest.raises(DomainError):
-        services.timer_set(room=scene.room, by=scene.facilitator, seconds=-1)
+        services.timer_set(room=scene.room, actor=scene.facilitator, seconds=-1)
 
 
 def test_closing_publishes_the_summary_and_ends_taking_part(scene):
-    services.poll_open(room=scene.room, by=scene.facilitator, question="Q", options=["a", "b"])
-    services.room_close(room=scene.room, by=scene.facilitator, summary="We agreed on a bench.")
+    services.poll_open(room=scene.room, actor=scene.facilitator, question="Q", options=["a", "b"])
+    services.room_close(room=scene.room, actor=scene.facilitator, summary="We agreed on a bench.")
     scene.room.refresh_from_db()
     assert scene.room.state == "closed" and scene.room.summary == "We agreed on a bench."
     state = selectors.room_state(scene.room)
     assert state["summary"] == "We agreed on a bench." and state["polls"][0]["closed"]
     with pytest.raises(NotAllowed) as info:
-        services.contribution_say(room=scene.room, by=scene.alice, kind="message", text="Hi")
+        services.contribution_say(room=scene.room, actor=scene.alice, kind="message", text="Hi")
     assert info.value.code == "room_not_open"
 
 
 @pytest.mark.parametrize(
     "action",
     [
-        lambda s, u: services.speaker_next(room=s.room, by=u),
-        lambda s, u: services.agenda_step(room=s.room, by=u, step=1),
-        lambda s, u: services.timer_set(room=s.room, by=u, seconds=60),
-        lambda s, u: services.poll_open(room=s.room, by=u, question="Q", options=["a", "b"]),
-        lambda s, u: services.participant_mute(room=s.room, by=u, user=s.bob.pk, reason="x"),
-        lambda s, u: services.room_close(room=s.room, by=u, summary="Done"),
+        lambda s, u: services.speaker_next(room=s.room, actor=u),
+        lambda s, u: services.agenda_step(room=s.room, actor=u, step=1),
+        lambda s, u: services.timer_set(room=s.room, actor=u, seconds=60),
+        lambda s, u: services.poll_open(room=s.room, actor=u, question="Q", options=["a", "b"]),
+        lambda s, u: services.participant_mute(room=s.room, actor=u, user=s.bob.pk, reason="x"),
+        lambda s, u: services.room_close(room=s.room, actor=u, summary="Done"),
     ],
 )
 def test_facilitator_actions_are_refused_to_residents(scene, action):
@@ -226,22 +228,22 @@ def test_rate_limit_allows_ten_contributions_a_minute(clock, scene):
     # fall inside the eleven contributions, and moving it a minute on opens a new window.
     eager = make_resident(scene.area)
     for i in range(10):
-        services.contribution_say(room=scene.room, by=eager, kind="message", text=f"#{i}")
+        services.contribution_say(room=scene.room, actor=eager, kind="message", text=f"#{i}")
     with pytest.raises(DomainError) as info:
-        services.contribution_say(room=scene.room, by=eager, kind="message", text="one more")
+        services.contribution_say(room=scene.room, actor=eager, kind="message", text="one more")
     assert info.value.code == "rate_limited"
     assert Contribution.objects.filter(author=eager).count() == 10
-    services.contribution_say(room=scene.room, by=scene.alice, kind="message", text="others")
+    services.contribution_say(room=scene.room, actor=scene.alice, kind="message", text="others")
     clock.advance(minutes=1)
-    services.contribution_say(room=scene.room, by=eager, kind="message", text="a minute on")
+    services.contribution_say(room=scene.room, actor=eager, kind="message", text="a minute on")
     assert Contribution.objects.filter(author=eager).count() == 11
 
 
 def test_state_rebuilt_from_the_log_matches_the_facts(scene):
-    c = services.contribution_say(room=scene.room, by=scene.alice, kind="question", text="When?")
-    services.contribution_pin(room=scene.room, by=scene.facilitator, contribution=c.pk)
-    services.reaction_set(room=scene.room, by=scene.bob, contribution=c.pk, reaction="disagree")
-    services.hand_raise(room=scene.room, by=scene.alice)
+    c = services.contribution_say(room=scene.room, actor=scene.alice, kind="question", text="When?")
+    services.contribution_pin(room=scene.room, actor=scene.facilitator, contribution=c.pk)
+    services.reaction_set(room=scene.room, actor=scene.bob, contribution=c.pk, reaction="disagree")
+    services.hand_raise(room=scene.room, actor=scene.alice)
     state = selectors.room_state(scene.room)
     assert state["state"] == "open" and state["last_seq"] == 5
     (only,) = state["contributions"]

@@ -30,7 +30,7 @@ def test_reading_a_proposal_page_is_noted_once_per_person_and_round(counted: Cou
 
 
 def test_reading_after_the_count_writes_nothing(counted: Counted):
-    details_read_record(user=counted.voters[0], round=counted.round)  # phase: results
+    details_read_record(actor=counted.voters[0], round=counted.round)  # phase: results
     assert not DetailsRead.objects.exists()
 
 

@@ -114,7 +114,7 @@ def test_a_survey_answer_sent_twice_at_once_is_stored_once(clock):
     SurveyInvitation.objects.create(round=world.round, user=voter, area=world.north)
 
     outcomes = race(
-        lambda: services.survey_answer(user=voter, round=world.round, influence="tend_to_agree"),
+        lambda: services.survey_answer(actor=voter, round=world.round, influence="tend_to_agree"),
         threads=THREADS,
         # get_or_create reads the invitation first; the second read is the lock.
         hold='FROM "feedback_surveyinvitation"',

@@ -169,10 +169,10 @@ def test_e_mail_copies_are_sent_at_most_once(counted, django_capture_on_commit_c
 def test_a_voter_answers_the_survey_once_and_the_second_answer_keeps_the_first(counted):
     voter = counted.voters[0]
     services.survey_answer(
-        user=voter, round=counted.round, influence="tend_to_agree", satisfaction=4, comment="Ok"
+        actor=voter, round=counted.round, influence="tend_to_agree", satisfaction=4, comment="Ok"
     )
     with pytest.raises(Conflict):
-        services.survey_answer(user=voter, round=counted.round, influence="definitely_disagree")
+        services.survey_answer(actor=voter, round=counted.round, influence="definitely_disagree")
     answer = PendingSurveyAnswer.objects.get()
     assert answer.influence == "tend_to_agree" and answer.area == counted.north
     assert SurveyInvitation.objects.get(user=voter).answered
@@ -190,14 +190,14 @@ def test_a_voter_answers_the_survey_once_and_the_second_answer_keeps_the_first(c
 )
 def test_bad_survey_answers_get_field_errors(counted, kwargs, field):
     with pytest.raises(DomainError) as error:
-        services.survey_answer(user=counted.voters[0], round=counted.round, **kwargs)
+        services.survey_answer(actor=counted.voters[0], round=counted.round, **kwargs)
     assert field in error.value.fields
     assert not PendingSurveyAnswer.objects.exists()
 
 
 def test_only_voters_answer_the_survey(counted):
     with pytest.raises(NotAllowed):
-        services.survey_answer(user=counted.author, round=counted.round, influence="dont_know")
+        services.survey_answer(actor=counted.author, round=counted.round, influence="dont_know")
 
 
 def test_the_influence_figures_count_survey_answers_by_area(counted):
@@ -206,7 +206,7 @@ def test_the_influence_figures_count_survey_answers_by_area(counted):
         ["definitely_agree", "tend_to_disagree", "dont_know", "tend_to_agree", "tend_to_agree"],
         strict=True,
     ):
-        services.survey_answer(user=voter, round=counted.round, influence=answer)
+        services.survey_answer(actor=voter, round=counted.round, influence=answer)
     # Five answers are fewer than a batch: the figures show them once the survey closes.
     assert services.survey_answers_seal(round_id=counted.round.pk) == 0
     assert services.survey_answers_seal(round_id=counted.round.pk, final=True) == 5
@@ -225,8 +225,8 @@ def test_a_manager_records_a_milestone_and_followers_hear_once(
     counted, django_capture_on_commit_callbacks
 ):
     follower = counted.voters[0]
-    services.project_follow(user=follower, proposal=counted.bench)
-    services.project_follow(user=follower, proposal=counted.bench)
+    services.project_follow(actor=follower, proposal=counted.bench)
+    services.project_follow(actor=follower, proposal=counted.bench)
     assert ProjectFollow.objects.count() == 1
     with django_capture_on_commit_callbacks(execute=True):
         milestone = services.milestone_record(

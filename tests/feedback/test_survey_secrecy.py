@@ -40,7 +40,7 @@ def test_sealed_survey_answers_share_no_transaction_with_the_invitations_they_an
     counted = Counted()
     voters = counted.voters + _more_voters(counted, MIN_BATCH)
     for i, voter in enumerate(voters):
-        services.survey_answer(user=voter, round=counted.round, comment=f"answer {i}")
+        services.survey_answer(actor=voter, round=counted.round, comment=f"answer {i}")
     # The 20th answer enqueued the seal on commit (tasks run inline in tests).
     assert SurveyAnswer.objects.count() >= MIN_BATCH
     with connection.cursor() as cursor:
@@ -59,7 +59,7 @@ def test_sealed_survey_answers_share_no_transaction_with_the_invitations_they_an
 def test_answers_wait_for_a_batch_and_the_rest_are_sealed_when_the_survey_closes():
     counted = Counted()
     for voter in counted.voters:
-        services.survey_answer(user=voter, round=counted.round, influence="dont_know")
+        services.survey_answer(actor=voter, round=counted.round, influence="dont_know")
     assert tasks.seal_due_survey_answers() == 0
     assert not SurveyAnswer.objects.exists() and PendingSurveyAnswer.objects.count() == 5
     report = OutcomeReport.objects.create(
@@ -73,5 +73,5 @@ def test_answers_wait_for_a_batch_and_the_rest_are_sealed_when_the_survey_closes
     assert len({a.sealed_on for a in SurveyAnswer.objects.all()}) == 1
     late = _more_voters(counted, 1)[0]
     with pytest.raises(NotAllowed, match="survey closed"):
-        services.survey_answer(user=late, round=counted.round, influence="dont_know")
+        services.survey_answer(actor=late, round=counted.round, influence="dont_know")
     assert report.pk

@@ -266,7 +266,7 @@ def test_supports_show_can_be_withdrawn_and_are_not_for_ones_own_proposal(client
         status=ProposalStatus.SUBMITTED,
     )
     with pytest.raises(NotAllowed):
-        proposal_support(user=author, proposal=idea)
+        proposal_support(actor=author, proposal=idea)
     client.force_login(author)
     page = client.get(reverse("proposal_detail", args=[idea.pk])).content.decode()
     assert "you cannot" in page and "Support this proposal" not in page

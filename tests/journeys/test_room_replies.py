@@ -38,20 +38,20 @@ def test_a_reply_against_an_argument_inherits_its_proposal_in_a_room_about_many(
     )
     facilitator = UserFactory(role=Role.FACILITATOR)
     room = services.room_create(
-        by=facilitator, round=round_, title="All ideas", starts_at=timezone.now()
+        actor=facilitator, round=round_, title="All ideas", starts_at=timezone.now()
     )
-    services.room_open(room=room, by=facilitator)
+    services.room_open(room=room, actor=facilitator)
     alice, bob = UserFactory(), UserFactory()
     said_for = services.contribution_say(
-        room=room, by=alice, kind="for", text="Needed.", proposal=lights.pk
+        room=room, actor=alice, kind="for", text="Needed.", proposal=lights.pk
     )
     reply = services.contribution_say(
-        room=room, by=bob, kind="against", text="Too costly.", reply_to=said_for.pk
+        room=room, actor=bob, kind="against", text="Too costly.", reply_to=said_for.pk
     )
     assert reply.proposal == lights and reply.proposal != bench
     # Without a reply or a room proposal, an argument still has to say what it is about.
     with pytest.raises(DomainError) as exc:
-        services.contribution_say(room=room, by=bob, kind="against", text="No.")
+        services.contribution_say(room=room, actor=bob, kind="against", text="No.")
     assert "Say which proposal" in exc.value.message
 
 
@@ -61,7 +61,7 @@ def test_the_venue_screen_has_the_whole_screen_without_the_sites_navigation(clie
     round_ = RoundFactory(phase="deliberation")
     facilitator = UserFactory(role=Role.FACILITATOR)
     room = services.room_create(
-        by=facilitator, round=round_, title="Hall", starts_at=timezone.now()
+        actor=facilitator, round=round_, title="Hall", starts_at=timezone.now()
     )
     html = client.get(reverse("room_screen", args=[room.pk])).content.decode()
     assert "Hall" in html and 'class="screen-main"' in html

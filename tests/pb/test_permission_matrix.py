@@ -390,13 +390,13 @@ def test_only_checked_residents_rank_priorities_and_only_their_rankings_feed_the
     fresh = [_declared(sw.north) for _ in range(5)]
     for user in fresh:
         with pytest.raises(NotAllowed) as exc:
-            themes_rank(user=user, round=sw.round, themes=[sw.roads])
+            themes_rank(actor=user, round=sw.round, themes=[sw.roads])
         assert exc.value.code == "not_eligible"
     assert not ThemeRanking.objects.exists()
-    themes_rank(user=sw.resident, round=sw.round, themes=[sw.parks])
+    themes_rank(actor=sw.resident, round=sw.round, themes=[sw.parks])
     # A ranking made while checked stops counting when the check is withdrawn.
     checked = _declared(sw.north, verified=True)
-    themes_rank(user=checked, round=sw.round, themes=[sw.roads])
+    themes_rank(actor=checked, round=sw.round, themes=[sw.roads])
     assert selectors.theme_priorities(round=sw.round) == {
         sw.north.pk: {sw.parks.pk: 4, sw.roads.pk: 4}
     }

@@ -112,10 +112,10 @@ def test_withdrawal_after_voting_opens_is_refused(world):
 
 def test_support_counts_one_per_person(world, user_factory):
     proposal = submit(world)
-    proposal_support(user=world.councillor, proposal=proposal)
-    proposal_support(user=user_factory(), proposal=proposal)
+    proposal_support(actor=world.councillor, proposal=proposal)
+    proposal_support(actor=user_factory(), proposal=proposal)
     with pytest.raises(Conflict):
-        proposal_support(user=world.councillor, proposal=proposal)
+        proposal_support(actor=world.councillor, proposal=proposal)
     proposal.refresh_from_db()
     assert proposal.support_count == 2
 

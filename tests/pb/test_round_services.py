@@ -167,24 +167,24 @@ def test_phase_table_is_complete_and_freezes_rules_from_voting(phase, action):
 
 def test_theme_priorities_sum_points_per_area(world, user_factory):
     world.set_phase("priorities")
-    themes_rank(user=world.resident, round=world.round, themes=[world.parks, world.roads])
+    themes_rank(actor=world.resident, round=world.round, themes=[world.parks, world.roads])
     neighbour = user_factory()
     neighbour.profile.home_area = world.north
     neighbour.profile.verified = True
     neighbour.profile.save()
-    themes_rank(user=neighbour, round=world.round, themes=[world.roads])
+    themes_rank(actor=neighbour, round=world.round, themes=[world.roads])
     # parks: 4 (1st); roads: 3 (2nd) + 4 (1st)
     assert selectors.theme_priorities(round=world.round) == {
         world.north.pk: {world.parks.pk: 4, world.roads.pk: 7}
     }
     # Ranking again replaces the earlier ranking.
-    themes_rank(user=world.resident, round=world.round, themes=[world.roads])
+    themes_rank(actor=world.resident, round=world.round, themes=[world.roads])
     assert ThemeRanking.objects.filter(user=world.resident).count() == 1
 
 
 def test_ranking_themes_is_refused_for_non_residents_and_duplicates(world, user_factory):
     world.set_phase("priorities")
     with pytest.raises(NotAllowed):
-        themes_rank(user=user_factory(), round=world.round, themes=[world.parks])
+        themes_rank(actor=user_factory(), round=world.round, themes=[world.parks])
     with pytest.raises(DomainError):
-        themes_rank(user=world.resident, round=world.round, themes=[world.parks, world.parks])
+        themes_rank(actor=world.resident, round=world.round, themes=[world.parks, world.parks])

@@ -36,7 +36,7 @@ def test_a_whole_round_split_worked_example(world):
 
 def test_a_per_theme_split_uses_the_areas_own_priorities(world, user_factory):
     world.set_phase("priorities")
-    themes_rank(user=world.resident, round=world.round, themes=[world.parks, world.roads])
+    themes_rank(actor=world.resident, round=world.round, themes=[world.parks, world.roads])
     preset = split.criteria_to_config(split.PORTO_ALEGRE_PRESET)
     split_configure(actor=world.manager, round=world.round, criteria=preset, theme=world.parks)
     table = split_compute(actor=world.manager, round=world.round)

@@ -33,7 +33,7 @@ class Command(BaseCommand):
         now = timezone.now()
         crossing = Proposal.objects.get(round=city, title="Safer crossing on Station Road")
         room = rooms.room_create(
-            by=facilitator,
+            actor=facilitator,
             round=city,
             title="Poulton evening: the Station Road crossing",
             starts_at=now - dt.timedelta(minutes=40),
@@ -46,48 +46,48 @@ class Command(BaseCommand):
                 "Should it go forward to the council's review?",
             ],
         )
-        rooms.room_open(room=room, by=facilitator)
-        rooms.agenda_step(room=room, by=facilitator, step=1)
+        rooms.room_open(room=room, actor=facilitator)
+        rooms.agenda_step(room=room, actor=facilitator, step=1)
         rooms.contribution_say(
             room=room,
-            by=facilitator,
+            actor=facilitator,
             kind="message",
             text="Welcome! Raise your hand to speak; arguments for and against are kept for "
             "voters to read.",
         )
-        rooms.agenda_step(room=room, by=facilitator, step=2)
+        rooms.agenda_step(room=room, actor=facilitator, step=2)
         said_for = rooms.contribution_say(
             room=room,
-            by=resident,
+            actor=resident,
             kind="for",
             text="Children cross here twice a day and cars do not slow down by the gates.",
         )
         rooms.contribution_say(
             room=room,
-            by=manager,
+            actor=manager,
             kind="against",
             text="The road may be rebuilt in 2028; a crossing now could be dug up again.",
             reply_to=said_for.pk,
         )
         rooms.contribution_say(
             room=room,
-            by=resident,
+            actor=resident,
             kind="question",
             text="Could a temporary crossing patrol cover the school run until then?",
         )
-        rooms.contribution_pin(room=room, by=facilitator, contribution=said_for.pk)
-        rooms.hand_raise(room=room, by=resident)
+        rooms.contribution_pin(room=room, actor=facilitator, contribution=said_for.pk)
+        rooms.hand_raise(room=room, actor=resident)
         poll = rooms.poll_open(
             room=room,
-            by=facilitator,
+            actor=facilitator,
             question="Should the crossing go forward to the council's review?",
             options=["Yes", "No", "Not sure yet"],
         )
         first_option = poll.options.order_by("position").first()
         assert first_option is not None
-        rooms.poll_vote(room=room, by=resident, poll=poll.pk, option=first_option.pk)
+        rooms.poll_vote(room=room, actor=resident, poll=poll.pk, option=first_option.pk)
         rooms.room_create(
-            by=facilitator,
+            actor=facilitator,
             round=Round.objects.get(slug="harbour-green-2026"),
             title="Harbour green ideas: an evening at the library",
             starts_at=now + dt.timedelta(days=5),

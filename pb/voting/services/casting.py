@@ -25,7 +25,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from backend.accounts import rules as base_rules
-from backend.accounts.models import AgeBand
+from backend.accounts.models import Actor, AgeBand
+from backend.accounts.rules import user_or_none
 from backend.errors import Conflict, DomainError, NotFound
 from pb.models import Area, Channel, Participation, Round, RoundArea, VoterCode
 from pb.phases import Action, Phase
@@ -105,7 +106,7 @@ def _round_area_for_home(taking_part: set[int], home: Area | None) -> int | None
 
 
 def account_eligibility(
-    round_: Round, voter: Any, area_id: int | None, today: dt.date
+    round_: Round, voter: Actor | None, area_id: int | None, today: dt.date
 ) -> tuple[int, str]:
     """The area a signed-in resident votes in and their age band, from their checked profile."""
     profile = getattr(voter, "profile", None)
@@ -154,7 +155,7 @@ def ballot_write(
     area_id: int,
     channel: str,
     selections: dict[str, int],
-    voter: Any = None,
+    voter: Actor | None = None,
     code: VoterCode | None = None,
     age_band: str = "",
     today: dt.date,
@@ -209,7 +210,7 @@ def ballot_write(
             Participation.objects.create(
                 round_id=round_.pk,
                 area_id=area_id,
-                voter=voter,
+                voter=user_or_none(voter),
                 voter_code=code,
                 channel=channel,
                 age_band=age_band,
@@ -254,7 +255,7 @@ def ballot_cast(
     round: Round,
     selections: Any,
     area_id: int | None = None,
-    voter: Any = None,
+    voter: Actor | None = None,
     voter_code: str = "",
     channel: str = Channel.ONLINE,
     own_bid: int | None = None,
@@ -290,7 +291,7 @@ def _cast(
     round: Round,
     selections: Any,
     area_id: int | None,
-    voter: Any,
+    voter: Actor | None,
     voter_code: str,
     find_code: Callable[[], VoterCode | None],
     channel: str,

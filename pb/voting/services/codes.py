@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from django.conf import settings
@@ -19,6 +18,7 @@ from django.db.models import Q
 from django.utils.translation import gettext as _
 
 from backend.accounts import rules as base_rules
+from backend.accounts.models import Actor
 from backend.errors import DomainError, NotAllowed
 from pb.models import Area, AuditAction, RegisterEntry, Round, VoterCode
 from pb.phases import is_closed
@@ -74,7 +74,7 @@ def receipt_hash(receipt: str) -> str:
 
 def voter_codes_issue(
     *,
-    actor: Any,
+    actor: Actor | None,
     round: Round,
     count: int,
     area: Area | None = None,

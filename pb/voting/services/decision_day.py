@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from backend.accounts.models import Actor
 from backend.errors import Conflict, DomainError, NotAllowed
 from pb.models import AuditAction, Round, RoundStyle
 from pb.phases import Action, Phase, allows
@@ -18,7 +17,7 @@ from pb.voting.models import DecisionDay
 from pb.voting.selectors import forget_turnout, reveal_rows
 
 
-def _decision_round(actor: Any, round_: Round, *, reveal: bool = False) -> DecisionDay:
+def _decision_round(actor: Actor, round_: Round, *, reveal: bool = False) -> DecisionDay:
     if round_.style != RoundStyle.DECISION_DAY:
         raise DomainError(_("This round is not a decision day."))
     if reveal:
@@ -31,7 +30,7 @@ def _decision_round(actor: Any, round_: Round, *, reveal: bool = False) -> Decis
     return day
 
 
-def decision_day_open(*, actor: Any, round: Round) -> DecisionDay:
+def decision_day_open(*, actor: Actor, round: Round) -> DecisionDay:
     """Open the vote in the hall: the round moves to voting (through the phase service)."""
     day = _decision_round(actor, round)
     if Phase(round.phase) != Phase.VOTING:
@@ -43,7 +42,7 @@ def decision_day_open(*, actor: Any, round: Round) -> DecisionDay:
     return day
 
 
-def decision_day_close(*, actor: Any, round: Round) -> DecisionDay:
+def decision_day_close(*, actor: Actor, round: Round) -> DecisionDay:
     """Close the vote; moving the round to counting starts the count
     (``pb.counting.tasks.tally_round``)."""
     day = _decision_round(actor, round)
@@ -58,7 +57,7 @@ def decision_day_close(*, actor: Any, round: Round) -> DecisionDay:
     return day
 
 
-def decision_day_reveal_next(*, actor: Any, round: Round) -> DecisionDay:
+def decision_day_reveal_next(*, actor: Actor, round: Round) -> DecisionDay:
     """Show one more bid on the results screen, in rank order: the top-scoring bid first; never
     more than the stored count has bids."""
     day = _decision_round(actor, round, reveal=True)

@@ -9,6 +9,8 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from backend.accounts.models import Actor
+from backend.accounts.rules import signed_in_user
 from backend.errors import DomainError, NotAllowed
 from pb.models import Area, AuditAction, Channel, Round
 from pb.phases import is_closed
@@ -19,7 +21,7 @@ from pb.voting.services.casting import Receipt, ballot_cast
 
 
 def kiosk_unlock(
-    *, actor: Any, round: Round, area: Area, label: str = "", language: str = ""
+    *, actor: Actor, round: Round, area: Area, label: str = "", language: str = ""
 ) -> KioskSession:
     """Event staff unlock a device for one round and area, with the language voters see first."""
     if is_closed(round.phase):
@@ -37,7 +39,7 @@ def kiosk_unlock(
             area=area,
             label=label.strip()[:60],
             language=language,
-            unlocked_by=actor,
+            unlocked_by=signed_in_user(actor),
         )
         audit(
             actor=actor,
@@ -49,7 +51,7 @@ def kiosk_unlock(
     return kiosk
 
 
-def kiosk_lock(*, actor: Any, kiosk: KioskSession) -> KioskSession:
+def kiosk_lock(*, actor: Actor, kiosk: KioskSession) -> KioskSession:
     if not rules.can_run_event(actor, kiosk.round, kiosk.area):
         raise NotAllowed(_("Only event staff and the area's managers can lock its kiosks."))
     if kiosk.locked_at is None:

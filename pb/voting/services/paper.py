@@ -10,6 +10,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from backend.accounts import rules as base_rules
+from backend.accounts.models import Actor
+from backend.accounts.rules import signed_in_user
 from backend.errors import Conflict, DomainError, NotAllowed
 from pb.models import Area, AuditAction, Channel, Round
 from pb.phases import Action
@@ -36,7 +38,7 @@ def _count_paper(paper: PaperBallot, entry: PaperEntry, today: dt.date) -> None:
 
 def paper_entry_add(
     *,
-    actor: Any,
+    actor: Actor,
     round: Round,
     serial: str,
     area: Area,
@@ -87,7 +89,11 @@ def paper_entry_add(
                 field="serial",
             )
         entry = PaperEntry.objects.create(
-            paper_ballot=paper, area=area, keyed_by=actor, selections=canonical, spoilt=spoilt
+            paper_ballot=paper,
+            area=area,
+            keyed_by=signed_in_user(actor),
+            selections=canonical,
+            spoilt=spoilt,
         )
         if entries:
             first = entries[0]
@@ -105,7 +111,7 @@ PAPER_DECISIONS = ("first", "second", "spoilt")
 
 
 def _require_reconciler(
-    actor: Any, paper: PaperBallot, entries: list[PaperEntry] | None = None
+    actor: Actor, paper: PaperBallot, entries: list[PaperEntry] | None = None
 ) -> None:
     if entries is None:
         entries = list(paper.entries.select_related("area"))
@@ -122,7 +128,7 @@ def _require_reconciler(
         raise NotAllowed(_("Only the managers of the ballot's area decide differing papers."))
 
 
-def paper_reconcile(*, actor: Any, paper: PaperBallot, decision: str, reason: str) -> PaperBallot:
+def paper_reconcile(*, actor: Actor, paper: PaperBallot, decision: str, reason: str) -> PaperBallot:
     """A manager settles a paper ballot whose keyings differ: one reading, or spoilt, and why.
 
     The manager must manage every area the keyings name, and must not have keyed the ballot
@@ -153,7 +159,7 @@ def paper_reconcile(*, actor: Any, paper: PaperBallot, decision: str, reason: st
             _count_paper(locked, chosen, today)
         locked.decision = decision
         locked.decision_reason = reason.strip()
-        locked.decided_by = actor
+        locked.decided_by = signed_in_user(actor)
         locked.decided_at = timezone.now()
         locked.save()
         audit(
