@@ -652,16 +652,22 @@ def poll_open(
     return poll
 
 
+def _open_poll(room: Room, poll: int, closed: str) -> Poll:
+    """The room's poll ``poll``, still open; ``closed`` says why not when it has closed."""
+    target = Poll.objects.filter(room=room, pk=poll).first()
+    if target is None:
+        raise NotFound(_("There is no such poll."), field="poll")
+    if target.closed_at is not None:
+        raise Conflict(closed, field="poll")
+    return target
+
+
 def poll_vote(*, room: Room | int, actor: Actor, poll: int, option: int) -> PollVote:
     """Choose one option; choosing again while the poll is open changes the choice."""
     with transaction.atomic():
         room = _lock(room)
         _require_part(actor, room)
-        target = Poll.objects.filter(room=room, pk=poll).first()
-        if target is None:
-            raise NotFound(_("There is no such poll."), field="poll")
-        if target.closed_at is not None:
-            raise Conflict(_("This poll has closed."), field="poll")
+        target = _open_poll(room, poll, _("This poll has closed."))
         choice = PollOption.objects.filter(poll=target, pk=option).first()
         if choice is None:
             raise NotFound(_("There is no such option in this poll."), field="option")
@@ -693,10 +699,6 @@ def poll_close(*, room: Room | int, actor: Actor, poll: int) -> Poll:
     with transaction.atomic():
         room = _lock(room)
         _require_runner(actor, room)
-        target = Poll.objects.filter(room=room, pk=poll).first()
-        if target is None:
-            raise NotFound(_("There is no such poll."), field="poll")
-        if target.closed_at is not None:
-            raise Conflict(_("This poll has already closed."), field="poll")
+        target = _open_poll(room, poll, _("This poll has already closed."))
         _close_poll(room, target)
     return target

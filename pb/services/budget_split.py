@@ -144,23 +144,28 @@ def _store_split(round_: Round, result: Any) -> dict[str, Any]:
     return table
 
 
-def split_compute(*, actor: Actor, round: Round) -> dict[str, Any]:
-    """Compute the split from the stored settings and give every area its amount."""
+def _compute(round_: Round, *, field: str) -> Any:
+    """The split from the round's stored settings (``pb.split.compute_split``)."""
     from pb import split
 
-    require(rules.can_change_round(actor, round), _owner_only())
-    require_phase(round, Action.SPLIT, _("The split is fixed once voting opens."))
-    criteria, inputs, theme = _split_inputs(round)
+    criteria, inputs, theme = _split_inputs(round_)
     try:
-        result = split.compute_split(
-            round.budget,
+        return split.compute_split(
+            round_.budget,
             criteria,
             inputs,
-            currency=round.currency,
+            currency=round_.currency,
             theme=theme.name if theme else None,
         )
     except split.SplitError as exc:
-        raise DomainError(_split_said(exc), field="criteria") from exc
+        raise DomainError(_split_said(exc), field=field) from exc
+
+
+def split_compute(*, actor: Actor, round: Round) -> dict[str, Any]:
+    """Compute the split from the stored settings and give every area its amount."""
+    require(rules.can_change_round(actor, round), _owner_only())
+    require_phase(round, Action.SPLIT, _("The split is fixed once voting opens."))
+    result = _compute(round, field="criteria")
     with transaction.atomic():
         table = _store_split(round, result)
         audit(
@@ -195,15 +200,8 @@ def split_override(
         if r.get("overridden")
     }
     overrides[str(area.pk)] = (amount, reason.strip())
-    criteria, inputs, theme = _split_inputs(round)
+    base = _compute(round, field="amount")
     try:
-        base = split.compute_split(
-            round.budget,
-            criteria,
-            inputs,
-            currency=round.currency,
-            theme=theme.name if theme else None,
-        )
         result = split.apply_overrides(
             base,
             {k: v[0] for k, v in overrides.items()},

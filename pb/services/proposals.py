@@ -35,6 +35,14 @@ from pb.phases import Action, is_closed
 from pb.services.audit import audit
 from pb.services.guards import require, require_phase
 
+#: What a proposal may carry besides its title, description, cost, area and theme.
+EXTRA_FIELDS = frozenset(
+    {"latitude", "longitude", "image", "image_alt", "group_name", "group_contact", "language"}
+)
+
+#: What its author may change while proposals can be edited.
+EDITABLE_FIELDS = EXTRA_FIELDS | {"title", "description", "estimated_cost", "area", "theme"}
+
 
 def _validate_proposal_fields(
     *, round: Round, area: Area, title: str, description: str, cost: int
@@ -82,16 +90,7 @@ def proposal_create(
     )
     if round.style == RoundStyle.DECISION_DAY and submit and not extra.get("group_name"):
         raise DomainError(_("Give the name of the group making the bid."), field="group_name")
-    allowed_extra = {
-        "latitude",
-        "longitude",
-        "image",
-        "image_alt",
-        "group_name",
-        "group_contact",
-        "language",
-    }
-    unknown = set(extra) - allowed_extra
+    unknown = set(extra) - EXTRA_FIELDS
     if unknown:
         raise DomainError(_("Unknown fields: %(join)s.") % {"join": ", ".join(sorted(unknown))})
     # Written in the language of the page unless the author says otherwise.
@@ -125,21 +124,7 @@ def proposal_update(
     )
     if proposal.status not in (ProposalStatus.DRAFT, ProposalStatus.SUBMITTED):
         raise NotAllowed(_("This proposal can no longer be changed."), code="wrong_status")
-    editable = {
-        "title",
-        "description",
-        "estimated_cost",
-        "area",
-        "theme",
-        "latitude",
-        "longitude",
-        "image",
-        "image_alt",
-        "group_name",
-        "group_contact",
-        "language",
-    }
-    unknown = set(changes) - editable
+    unknown = set(changes) - EDITABLE_FIELDS
     if unknown:
         raise DomainError(_("Unknown fields: %(join)s.") % {"join": ", ".join(sorted(unknown))})
     merged = {
