@@ -80,14 +80,14 @@ def voting_opened_at(*, round: Round) -> datetime:
     else the first day a ballot was cast, else the round's creation."""
     entry = (
         AuditEntry.objects.filter(
-            round=round, action=AuditAction.PHASE_ADVANCE, details__to="voting"
+            round=round, action=AuditAction.PHASE_ADVANCE, details__to=Phase.VOTING
         )
         .order_by("at")
         .first()
     )
     if entry is not None:
         return entry.at
-    window = PhaseWindow.objects.filter(round=round, phase="voting").first()
+    window = PhaseWindow.objects.filter(round=round, phase=Phase.VOTING).first()
     if window is not None:
         return window.starts_at
     first = Participation.objects.filter(round=round).order_by("voted_on").first()

@@ -13,7 +13,7 @@ from backend.errors import DomainError
 from pb import rules
 from pb.counting import selectors, services
 from pb.models import AuditAction, AuditEntry, Round, RoundStyle
-from pb.phases import is_closed
+from pb.phases import Phase, is_closed
 from pb.selectors import get_visible_round
 from pb.voting.services.codes import normalise_code
 
@@ -83,7 +83,7 @@ def round_tally(request: HttpRequest, slug: str) -> HttpResponse:
     counted = {t.area_id for t in tallies}
     closed = is_closed(round_.phase)
     failure = None
-    if round_.phase == "counting":
+    if round_.phase == Phase.COUNTING:
         failure = (
             AuditEntry.objects.filter(round=round_, action=AuditAction.ROUND_COUNT_FAILED)
             .order_by("-at")
