@@ -19,7 +19,7 @@ from rest_framework.response import Response
 from backend.accounts import rules as base_rules
 from backend.errors import NotAllowed
 from pb import rules, selectors
-from pb.models import Area, Proposal, ProposalStatus, Round, Theme
+from pb.models import Area, Proposal, ProposalStatus, Theme
 from pb.serializers import (
     AdvancePhaseSerializer,
     AreaSerializer,
@@ -122,7 +122,7 @@ class ProposalViewSet(viewsets.ReadOnlyModelViewSet):
         params = self.request.query_params
         qs = Proposal.objects.exclude(status=ProposalStatus.DRAFT).select_related("round", "area")
         if self.action == "list" and params.get("round"):
-            round_ = get_object_or_404(Round, pk=_int(params["round"]))
+            round_ = selectors.get_visible_round(user=self.request.user, pk=_int(params["round"]))
             qs = selectors.proposal_list_for_round(
                 round=round_,
                 area=get_object_or_404(Area, pk=_int(params["area"]))

@@ -140,9 +140,14 @@ def has_results(phase: str) -> bool:
     return Phase(phase) in RESULTS_PHASES
 
 
+def position(phase: str) -> int:
+    """Where ``phase`` comes in a round's order (draft is 0): sort phases by this."""
+    return ORDER.index(Phase(phase))
+
+
 def is_later(phase: str, than: str) -> bool:
     """``phase`` comes after ``than`` in a round's order."""
-    return ORDER.index(Phase(phase)) > ORDER.index(Phase(than))
+    return position(phase) > position(than)
 
 
 def phases_after(phase: str) -> tuple[Phase, ...]:

@@ -18,7 +18,7 @@ from backend.errors import Conflict, DomainError, NotAllowed
 from pb import rules
 from pb.counting.tasks import tally_round
 from pb.models import Area, AuditAction, PhaseWindow, Round, RoundArea, RoundStyle
-from pb.phases import ORDER, Phase, is_closed, is_frozen, is_later
+from pb.phases import Phase, is_closed, is_frozen, is_later, position
 from pb.services.audit import audit
 from pb.services.guards import require
 
@@ -139,7 +139,7 @@ def round_set_phase_windows(
     require(rules.can_change_round(actor, round), _owner_only())
     if is_frozen(round.phase):
         raise NotAllowed(_("Voting has opened, so the timetable is fixed."), code="frozen")
-    rows = sorted(windows, key=lambda w: ORDER.index(Phase(w[0])))
+    rows = sorted(windows, key=lambda w: position(w[0]))
     for phase, starts, ends in rows:
         if ends <= starts:
             raise DomainError(
@@ -219,7 +219,7 @@ def round_advance_due_phases(*, now: dt.datetime | None = None) -> list[tuple[in
         with transaction.atomic():
             round_ = Round.objects.select_for_update().get(pk=round_id)
             started = [Phase(w.phase) for w in round_.phase_windows.filter(starts_at__lte=now)]
-            target = max(started, key=ORDER.index)
+            target = max(started, key=position)
             if not is_later(target, round_.phase):
                 continue
             previous = round_.phase

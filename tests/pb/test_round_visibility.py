@@ -55,6 +55,8 @@ def test_a_draft_round_is_seen_by_its_managers_only(client, world):
     client.force_login(world.manager)
     assert client.get(reverse("round_detail", args=[world.round.slug])).status_code == 200
     assert client.get(reverse("room_list", args=[world.round.slug])).status_code == 200
+    listed = client.get(reverse("proposal-list"), {"round": world.round.pk})
+    assert listed.status_code == 200
 
 
 def test_the_api_answers_a_draft_round_with_a_json_404_that_says_so(client, world):
@@ -66,6 +68,9 @@ def test_the_api_answers_a_draft_round_with_a_json_404_that_says_so(client, worl
         response = client.get(url)
         assert response.status_code == 404, url
         assert response.json()["error"]["detail"] == "There is no such round.", url
+    listed = client.get(reverse("proposal-list"), {"round": world.round.pk})
+    assert listed.status_code == 404
+    assert listed.json()["error"]["detail"] == "There is no such round."
     ballot = client.post(
         reverse("api-round-ballots", args=[world.round.pk]),
         {"selections": {}, "area": world.north.pk},
