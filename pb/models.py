@@ -7,6 +7,7 @@ areas can be exact to the penny; forms and templates show it in major units.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
 from enum import StrEnum
 from typing import Any
 
@@ -80,6 +81,20 @@ class Area(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def self_and_ancestors(self) -> Iterator[Area]:
+        """This area, then the ward around it, and so on up, one at a time (so a caller that
+        finds what it wants stops reading); a loop in the data ends the walk."""
+        node: Area | None = self
+        seen: set[int] = set()
+        while node is not None and node.pk not in seen:
+            yield node
+            seen.add(node.pk)
+            node = node.parent
+
+    def lies_within(self, area_id: int) -> bool:
+        """A neighbourhood lies within itself and the ward around it."""
+        return any(a.pk == area_id for a in self.self_and_ancestors())
 
 
 class Theme(models.Model):

@@ -105,14 +105,7 @@ def is_checked_resident(user: Any, area: Area | None = None) -> bool:
         return False
     if area is None:
         return True
-    node: Area | None = profile.home_area
-    seen: set[int] = set()
-    while node is not None and node.pk not in seen:
-        if node.pk == area.pk:
-            return True
-        seen.add(node.pk)
-        node = node.parent
-    return False
+    return bool(profile.home_area.lies_within(area.pk))
 
 
 def can_check_resident(user: Any, resident: Any, area: Area) -> bool:

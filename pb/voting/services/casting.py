@@ -83,26 +83,11 @@ def _age_band(birth_year: int | None, today: dt.date) -> str:
     return AgeBand.for_age(today.year - birth_year).value if birth_year else ""
 
 
-def _area_within(home: Area | None, area_id: int) -> bool:
-    """A resident of a neighbourhood votes in the ward around it too."""
-    node, seen = home, set()
-    while node is not None and node.pk not in seen:
-        if node.pk == area_id:
-            return True
-        seen.add(node.pk)
-        node = node.parent
-    return False
-
-
 def _round_area_for_home(taking_part: set[int], home: Area | None) -> int | None:
     """The round's area that holds ``home`` (itself or the ward around it), else ``home``'s id."""
-    node, seen = home, set()
-    while node is not None and node.pk not in seen:
-        if node.pk in taking_part:
-            return node.pk
-        seen.add(node.pk)
-        node = node.parent
-    return home.pk if home is not None else None
+    if home is None:
+        return None
+    return next((a.pk for a in home.self_and_ancestors() if a.pk in taking_part), home.pk)
 
 
 def account_eligibility(
@@ -142,7 +127,9 @@ def account_eligibility(
             field="area",
             code="wrong_area",
         )
-    if round_.require_residence and not _area_within(profile.home_area, area_id):
+    # A resident of a neighbourhood votes in the ward around it too.
+    home = profile.home_area
+    if round_.require_residence and not (home is not None and home.lies_within(area_id)):
         raise DomainError(
             _("You can only vote for the area you live in."), field="area", code="ineligible"
         )
