@@ -453,6 +453,8 @@ class AuditAction(StrEnum):
     VOTING_REVEAL = "voting.reveal"
     MODERATION_HIDE_PROPOSAL = "moderation.hide_proposal"
     MODERATION_HIDE_IMAGE = "moderation.hide_image"
+    REGISTER_IMPORTED = "register.imported"
+    RESIDENT_MATCHED = "resident.matched"
 
 
 class AuditEntry(models.Model):

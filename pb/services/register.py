@@ -18,16 +18,16 @@ import datetime as dt
 import io
 import re
 from dataclasses import dataclass, field
-from typing import IO, Any
+from typing import IO
 
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
 from backend.accounts import selectors as account_selectors
-from backend.accounts.models import Profile
+from backend.accounts.models import Actor, Profile
 from backend.errors import DomainError, NotAllowed
 from pb import rules
-from pb.models import Area, RegisterEntry
+from pb.models import Area, AuditAction, RegisterEntry
 from pb.services.audit import audit
 from pb.services.residents import tell_checked
 
@@ -113,7 +113,7 @@ def _areas_by_label() -> dict[str, Area]:
 
 
 def register_import(
-    *, actor: Any, source: IO[bytes] | bytes, today: dt.date | None = None
+    *, actor: Actor | None, source: IO[bytes] | bytes, today: dt.date | None = None
 ) -> ImportReport:
     """Add the rows of a register CSV file (columns name, postcode, birth_year, area: the
     area's name or its short name). ``actor=None`` is the command line.
@@ -216,7 +216,7 @@ def register_import(
         report.added = len(to_add)
         audit(
             actor=actor,
-            action="register.imported",
+            action=AuditAction.REGISTER_IMPORTED,
             details={"added": report.added, "refused": len(report.refused)},
         )
     return report
@@ -234,7 +234,7 @@ def _near(a: Area | None, b: Area) -> bool:
     return a is not None and (a.pk == b.pk or a.parent_id == b.pk or b.parent_id == a.pk)
 
 
-def register_match(*, actor: Any) -> MatchReport:
+def register_match(*, actor: Actor) -> MatchReport:
     """Check the waiting accounts of the actor's areas against the register at once.
 
     An account matches an entry with the same name, postcode and birth year (case and spaces
@@ -289,7 +289,7 @@ def register_match(*, actor: Any) -> MatchReport:
     if matched:
         audit(
             actor=actor,
-            action="resident.matched",
+            action=AuditAction.RESIDENT_MATCHED,
             details={"users": sorted(p.user_id for p, _e in matched)},
         )
         for profile, entry in matched:
