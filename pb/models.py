@@ -455,6 +455,8 @@ class AuditAction(StrEnum):
     MODERATION_HIDE_IMAGE = "moderation.hide_image"
     REGISTER_IMPORTED = "register.imported"
     RESIDENT_MATCHED = "resident.matched"
+    COMMENT_HIDE = "comment.hide"
+    COMMENT_KEEP = "comment.keep"
 
 
 class AuditEntry(models.Model):

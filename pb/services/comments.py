@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 from backend.accounts.services import notify, user_language
 from backend.errors import DomainError
 from pb import rules
-from pb.models import Comment, CommentFlag, CommentStance, Proposal, ProposalStatus
+from pb.models import AuditAction, Comment, CommentFlag, CommentStance, Proposal, ProposalStatus
 from pb.phases import Action
 from pb.services.audit import audit
 from pb.services.guards import require, require_phase
@@ -159,7 +159,7 @@ def comment_hide(*, actor: Any, comment: Comment, reason: str) -> Comment:
         locked.save(update_fields=["hidden", "hidden_reason", "hidden_by", "hidden_at"])
         audit(
             actor=actor,
-            action="comment.hide",
+            action=AuditAction.COMMENT_HIDE,
             round=locked.proposal.round,
             proposal=locked.proposal,
             area=locked.proposal.area,
@@ -180,7 +180,7 @@ def comment_flags_dismiss(*, actor: Any, comment: Comment) -> Comment:
         Comment.objects.filter(pk=comment.pk).update(flag_count=0)
         audit(
             actor=actor,
-            action="comment.keep",
+            action=AuditAction.COMMENT_KEEP,
             round=comment.proposal.round,
             proposal=comment.proposal,
             area=comment.proposal.area,
