@@ -11,7 +11,7 @@ from backend.accounts.models import Actor, Profile
 from backend.accounts.services import notify, user_language
 from backend.errors import Conflict, DomainError, NotAllowed
 from pb import rules
-from pb.models import AuditAction
+from pb.models import Area, AuditAction
 from pb.services.audit import audit
 
 
@@ -81,7 +81,7 @@ def profile_verify(
     return profile
 
 
-def tell_checked(profile: Profile, area: Any) -> None:
+def tell_checked(profile: Profile, area: Area) -> None:
     """Tell the resident, in their language, that they can now vote with their account."""
     with translation.override(user_language(profile.user)):
         subject = _("Your details are checked")

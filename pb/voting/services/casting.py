@@ -316,7 +316,7 @@ def _cast(
         raise DomainError(_("Enter your voter code."), field="voter_code")
     elif signed_in:
         area_id, age_band = account_eligibility(round, voter, area_id, today)
-        entry_id = voter.profile.register_entry_id
+        entry_id = base_rules.signed_in_user(voter).profile.register_entry_id
     else:
         raise DomainError(
             _("Log in, or enter the voter code from your letter, to vote."),

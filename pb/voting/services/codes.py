@@ -162,7 +162,7 @@ def voter_codes_issue(
 
 
 def register_codes_issue(
-    *, actor: Any, round: Round, area: Area, reason: str = ""
+    *, actor: Actor | None, round: Round, area: Area, reason: str = ""
 ) -> list[tuple[RegisterEntry, str]]:
     """One voter code for each resident on the area's register (its neighbourhoods' too) who
     has none for this round yet, for letters by mail merge; returns (entry, formatted code)
