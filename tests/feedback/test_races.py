@@ -185,7 +185,7 @@ def test_two_sealers_at_once_seal_each_survey_answer_once(clock):
         world.voters[:3], ["dont_know", "tend_to_agree", "definitely_agree"], strict=True
     ):
         SurveyInvitation.objects.create(round=world.round, user=voter, area=world.north)
-        services.survey_answer(user=voter, round=world.round, influence=answer)
+        services.survey_answer(actor=voter, round=world.round, influence=answer)
 
     outcomes = race(
         lambda: services.survey_answers_seal(round_id=world.round.pk, final=True),
