@@ -259,6 +259,6 @@ def test_nobody_speaks_in_a_room_while_the_rounds_phase_takes_no_contributions(s
     Round.objects.filter(pk=scene.round.pk).update(phase=quiet)
     before = seqs(scene.room)
     with pytest.raises(NotAllowed) as refused:
-        services.contribution_say(room=scene.room.pk, by=scene.alice, kind="message", text="Hi")
+        services.contribution_say(room=scene.room.pk, actor=scene.alice, kind="message", text="Hi")
     assert "phase" in refused.value.message
     assert seqs(scene.room) == before and not Contribution.objects.exists()
