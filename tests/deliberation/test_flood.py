@@ -50,7 +50,10 @@ def test_a_flood_of_bad_frames_and_replays_leaves_the_live_server_up_and_answeri
     for code in ("bad_json", "unknown_type", "invalid", "replay_limit", "rate_limited"):
         assert errors.get(code), (code, errors)
     closes = report["close_codes"]
-    assert closes.get("4429"), closes  # the bursts: told, then cut off
+    # The bursts are told "rate_limited" (above). Whether a burst is then cut off (4429) depends
+    # on the server's pace: one that reads slowly, as on a loaded machine, lets the allowance
+    # refill between frames. tests/deliberation/test_limits.py checks the cut-off itself,
+    # frame by frame, whatever the machine's speed.
     assert closes.get("1009"), closes  # the 70 KiB frames: refused by uvicorn itself
     # One full replay per socket: the log (30 timer events and the opening) once each.
     assert report["events_replayed"] <= 20 * 31, report
