@@ -11,6 +11,7 @@ own manager, who is not the owner; an admin, event staff, a councillor, a checke
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import pytest
@@ -199,7 +200,7 @@ def test_round_wide_settings_belong_to_the_owner_or_an_admin(sw, clock):
         lambda a: round_set_phase_windows(
             actor=a,
             round=sw.round,
-            windows=[("voting", start, start.replace(year=start.year + 1))],
+            windows=[("voting", start, start + dt.timedelta(days=365))],
         ),
         lambda a: round_advance_phase(actor=a, round=sw.round, to_phase="voting", reason="Now"),
         lambda a: split_configure(
