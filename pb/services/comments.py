@@ -15,7 +15,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from backend.accounts.services import notify, user_language
-from backend.errors import DomainError
+from backend.errors import Conflict, DomainError
 from pb import rules
 from pb.models import AuditAction, Comment, CommentFlag, CommentStance, Proposal, ProposalStatus
 from pb.phases import Action
@@ -140,7 +140,11 @@ def comment_flag(*, user: Any, comment: Comment) -> bool:
 
 
 def comment_hide(*, actor: Any, comment: Comment, reason: str) -> Comment:
-    """A manager of the proposal's area hides a comment; the reason is shown in its place."""
+    """A manager of the proposal's area hides a comment; the reason is shown in its place.
+
+    The comment row is locked (``select_for_update``) and must still be showing, so when two
+    managers hide it at once (the queue and the proposal page, say) one reason is kept, one
+    audit entry written, and the other manager gets a ``Conflict`` naming the reason shown."""
     require(
         rules.can_moderate_comment(actor, comment),
         _("Only the managers of the proposal's area can hide comments."),
@@ -152,6 +156,11 @@ def comment_hide(*, actor: Any, comment: Comment, reason: str) -> Comment:
         )
     with transaction.atomic():
         locked = Comment.objects.select_for_update().select_related("proposal").get(pk=comment.pk)
+        if locked.hidden:
+            raise Conflict(
+                _("Another manager has already hidden this comment, giving the reason: %(reason)s")
+                % {"reason": locked.hidden_reason}
+            )
         locked.hidden = True
         locked.hidden_reason = reason
         locked.hidden_by = actor

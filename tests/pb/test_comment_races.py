@@ -1,12 +1,13 @@
-"""Flags on a comment are counted once per person when people press at the same moment
-(PostgreSQL, real threads: see ``race`` in tests/conftest.py)."""
+"""Flags on a comment are counted once per person, and a comment is hidden once, when people
+press at the same moment (PostgreSQL, real threads: see ``race`` in tests/conftest.py)."""
 
 from __future__ import annotations
 
 import pytest
 
-from pb.models import Comment, CommentFlag, Proposal, ProposalStatus
-from pb.services.comments import comment_create, comment_flag
+from backend.errors import Conflict
+from pb.models import AuditEntry, Comment, CommentFlag, Proposal, ProposalStatus
+from pb.services.comments import comment_create, comment_flag, comment_hide
 from tests.conftest import race
 from tests.factories import UserFactory
 from tests.pb.conftest import World
@@ -48,3 +49,22 @@ def test_many_people_flagging_at_once_are_all_counted():
     assert all(o.ok and o.value for o in outcomes), [o.error for o in outcomes]
     comment.refresh_from_db()
     assert comment.flag_count == THREADS == CommentFlag.objects.count()
+
+
+def test_managers_hiding_a_comment_at_once_hide_it_once_with_one_reason():
+    comment = a_comment()
+    manager = comment.proposal.area.managers.get()  # North's manager
+    # Each thread gives its own reason (next() on a list iterator is atomic under the GIL).
+    reasons = iter([f"Reason {i}" for i in range(THREADS)])
+    outcomes = race(
+        lambda: comment_hide(actor=manager, comment=comment, reason=next(reasons)),
+        threads=THREADS,
+        hold='FROM "pb_comment"',
+    )
+    assert sum(o.ok for o in outcomes) == 1, [o.error for o in outcomes]
+    assert all(isinstance(o.error, Conflict) for o in outcomes if not o.ok)
+    (winner,) = [o.value for o in outcomes if o.ok]
+    comment.refresh_from_db()
+    assert comment.hidden and comment.hidden_reason == winner.hidden_reason
+    (entry,) = AuditEntry.objects.filter(action="comment.hide")
+    assert entry.reason == winner.hidden_reason

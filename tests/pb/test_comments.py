@@ -344,6 +344,25 @@ def test_a_hide_without_a_reason_is_refused_with_a_message(client, world, propos
     assert not comment.hidden
 
 
+def test_hiding_a_comment_another_manager_already_hid_keeps_their_reason(client, world, proposal):
+    # The second manager's page was loaded before the first hid the comment.
+    comment = say(world, proposal, text="Rude words")
+    admin = UserFactory(role=Role.ADMIN, email="admin@example.org")
+    comment_hide(actor=world.manager, comment=comment, reason="Personal attack")
+    client.force_login(admin)
+    response = client.post(
+        reverse("comment_hide", args=[comment.pk]), {"reason": "Off topic"}, follow=True
+    )
+    assert response.status_code == 200
+    assert (
+        "Another manager has already hidden this comment, giving the reason: Personal attack"
+        in response.content.decode()
+    )
+    comment.refresh_from_db()
+    assert comment.hidden_reason == "Personal attack" and comment.hidden_by == world.manager
+    assert AuditEntry.objects.filter(action="comment.hide").count() == 1
+
+
 def test_keeping_a_flagged_comment_clears_it_from_the_queue(client, world, proposal, author):
     comment = say(world, proposal, text="Borderline")
     comment_flag(user=author, comment=comment)
