@@ -21,7 +21,7 @@ from backend.accounts.models import Profile
 from backend.errors import DomainError, NotAllowed
 from backend.exports import csv_writer
 from backend.forms import add_domain_error
-from pb import rules, selectors
+from pb import rules, selectors, split
 from pb.forms import (
     AdvancePhaseForm,
     HideForm,
@@ -539,8 +539,6 @@ def _bands_text(bands: list[dict[str, int | None]]) -> str:
 @login_required
 def round_split(request: HttpRequest, slug: str) -> HttpResponse:
     """Configure, compute, adjust and publish the Porto Alegre split of a city round."""
-    from pb import split
-
     round_ = get_visible_round(user=request.user, slug=slug, with_areas=True)
     if not rules.can_manage_round(request.user, round_):
         raise PermissionDenied

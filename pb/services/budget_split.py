@@ -10,16 +10,17 @@ from django.utils.translation import gettext as _
 
 from backend.accounts.models import Actor
 from backend.errors import DomainError
-from pb import rules
+from pb import rules, split
 from pb.models import Area, AuditAction, Round, RoundArea, Theme
 from pb.phases import Action
 from pb.services.audit import audit
 from pb.services.guards import require, require_phase
 
-SPLIT_CRITERIA = ("population", "need", "priority")
+#: The criteria a manager can use: the keys of the Porto Alegre preset, in its order.
+SPLIT_CRITERIA: tuple[str, ...] = tuple(c.key for c in split.PORTO_ALEGRE_PRESET)
 
 
-def _split_said(exc: Any) -> str:
+def _split_said(exc: split.SplitError) -> str:
     """A ``pb.split.SplitError`` in the manager's language. Criterion names are translated too
     (the preset ones are in the catalogues; a name a manager typed stays as typed)."""
     params = {
@@ -45,7 +46,6 @@ def split_area_values(*, round: Round, theme: Theme | None) -> dict[int, dict[st
     - priority (per theme only): the theme's position in the area's own ranking, from the
       points its residents gave each theme (1 = first; 0 = nobody ranked it).
     """
-    from pb import split
     from pb.models import AreaNeed
     from pb.selectors import theme_priorities
 
@@ -71,9 +71,9 @@ def split_area_values(*, round: Round, theme: Theme | None) -> dict[int, dict[st
     return values
 
 
-def _split_inputs(round_: Round) -> tuple[Any, list[Any], Theme | None]:
-    from pb import split
-
+def _split_inputs(
+    round_: Round,
+) -> tuple[tuple[split.Criterion, ...], list[split.AreaInput], Theme | None]:
     config = round_.split_config or {}
     if not config.get("criteria"):
         raise DomainError(_("Choose the split's criteria first."), field="criteria")
@@ -96,8 +96,6 @@ def split_configure(
     theme: Theme | None = None,
 ) -> Round:
     """Store the split's criteria, bands and weights (validated by the pure module)."""
-    from pb import split
-
     require(rules.can_change_round(actor, round), _owner_only())
     require_phase(round, Action.SPLIT, _("The split is fixed once voting opens."))
     try:
@@ -132,22 +130,26 @@ def split_configure(
     return round
 
 
-def _store_split(round_: Round, result: Any) -> dict[str, Any]:
+def _store_split(
+    round_: Round, result: split.SplitResult, *, actor: Actor, action: AuditAction, **audit_of: Any
+) -> dict[str, Any]:
+    """Store a computed (or overridden) split, give every area its amount, and record ``action``
+    (``audit_of``: what else the record names). The split is unpublished until published again."""
     table = result.to_dict()
-    round_.split_result = table
-    round_.split_published_at = None
-    round_.save(update_fields=["split_result", "split_published_at"])
-    for row in result.rows:
-        RoundArea.objects.filter(round=round_, area_id=int(row.area_id)).update(
-            allocation=row.amount, override_reason=row.reason if row.overridden else ""
-        )
+    with transaction.atomic():
+        round_.split_result = table
+        round_.split_published_at = None
+        round_.save(update_fields=["split_result", "split_published_at"])
+        for row in result.rows:
+            RoundArea.objects.filter(round=round_, area_id=int(row.area_id)).update(
+                allocation=row.amount, override_reason=row.reason if row.overridden else ""
+            )
+        audit(actor=actor, action=action, round=round_, **audit_of)
     return table
 
 
-def _compute(round_: Round, *, field: str) -> Any:
+def _compute(round_: Round, *, field: str) -> split.SplitResult:
     """The split from the round's stored settings (``pb.split.compute_split``)."""
-    from pb import split
-
     criteria, inputs, theme = _split_inputs(round_)
     try:
         return split.compute_split(
@@ -166,23 +168,19 @@ def split_compute(*, actor: Actor, round: Round) -> dict[str, Any]:
     require(rules.can_change_round(actor, round), _owner_only())
     require_phase(round, Action.SPLIT, _("The split is fixed once voting opens."))
     result = _compute(round, field="criteria")
-    with transaction.atomic():
-        table = _store_split(round, result)
-        audit(
-            actor=actor,
-            action=AuditAction.SPLIT_COMPUTE,
-            round=round,
-            details={r["area_name"]: r["amount"] for r in table["rows"]},
-        )
-    return table
+    return _store_split(
+        round,
+        result,
+        actor=actor,
+        action=AuditAction.SPLIT_COMPUTE,
+        details={row.name: row.amount for row in result.rows},
+    )
 
 
 def split_override(
     *, actor: Actor, round: Round, area: Area, amount: int, reason: str
 ) -> dict[str, Any]:
     """Change one area's amount, with a public reason; the rest is shared out again."""
-    from pb import split
-
     if not rules.in_round(round, area):
         raise DomainError(_("That area is not taking part in this round."), field="area")
     require(
@@ -209,17 +207,15 @@ def split_override(
         )
     except split.SplitError as exc:
         raise DomainError(_split_said(exc), field="amount") from exc
-    with transaction.atomic():
-        table = _store_split(round, result)
-        audit(
-            actor=actor,
-            action=AuditAction.SPLIT_OVERRIDE,
-            round=round,
-            area=area,
-            reason=reason,
-            details={"amount": amount},
-        )
-    return table
+    return _store_split(
+        round,
+        result,
+        actor=actor,
+        action=AuditAction.SPLIT_OVERRIDE,
+        area=area,
+        reason=reason,
+        details={"amount": amount},
+    )
 
 
 def split_publish(*, actor: Actor, round: Round) -> Round:
