@@ -145,6 +145,27 @@ class CountingRule(models.TextChoices):
     MES_ADD1 = "mes-add1", _("Method of Equal Shares with budget increase")
 
 
+#: A round's rules for casting: its money, who may vote and how a ballot is filled in (what
+#: casting reads, ``pb.voting.services.casting.CASTING_FIELDS``).
+BALLOT_RULE_FIELDS: tuple[str, ...] = (
+    "budget",
+    "currency",
+    "min_age",
+    "require_residence",
+    "voter_codes_enabled",
+    "ballot_type",
+    "min_choices",
+    "max_choices",
+    "points_total",
+    "score_max",
+    "rank_k",
+    "groups_score_own_bid",
+)
+#: All of a round's rules: the ballot's, then how it is counted. Managers change these (through
+#: ``pb.services.rounds``) and the API shows them.
+RULE_FIELDS: tuple[str, ...] = (*BALLOT_RULE_FIELDS, "rule", "min_share")
+
+
 class Round(models.Model):
     """One participatory budgeting round: its money, rules, areas and dated phases."""
 

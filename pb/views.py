@@ -380,18 +380,7 @@ def round_manage(request: HttpRequest, slug: str) -> HttpResponse:
     posted = request.POST if request.method == "POST" else {}
     rules_form = RoundRulesForm(
         request.POST if "save_rules" in posted else None,
-        initial={
-            f: getattr(round_, f)
-            for f in (
-                "budget",
-                "min_age",
-                "require_residence",
-                "voter_codes_enabled",
-                "ballot_type",
-                "rule",
-                "min_share",
-            )
-        },
+        initial={f: getattr(round_, f) for f in RoundRulesForm.base_fields if f != "reason"},
     )
     phase_form = AdvancePhaseForm(request.POST if "advance" in posted else None, round=round_)
     timetable_form = TimetableForm(

@@ -17,7 +17,7 @@ from backend.accounts.rules import user_or_none
 from backend.errors import Conflict, DomainError, NotAllowed
 from pb import rules
 from pb.counting.tasks import tally_round
-from pb.models import Area, AuditAction, PhaseWindow, Round, RoundArea, RoundStyle
+from pb.models import RULE_FIELDS, Area, AuditAction, PhaseWindow, Round, RoundArea, RoundStyle
 from pb.phases import Phase, is_closed, is_frozen, is_later, position
 from pb.services.audit import audit
 from pb.services.guards import require
@@ -28,24 +28,6 @@ def _owner_only() -> str:
         "Only the round's owner (who created it) or an administrator can change the round as "
         "a whole: its rules, budget, timetable and phases."
     )
-
-
-RULE_FIELDS = (
-    "budget",
-    "currency",
-    "min_age",
-    "require_residence",
-    "voter_codes_enabled",
-    "ballot_type",
-    "min_choices",
-    "max_choices",
-    "points_total",
-    "score_max",
-    "rank_k",
-    "groups_score_own_bid",
-    "rule",
-    "min_share",
-)
 
 
 def round_create(

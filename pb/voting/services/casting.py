@@ -28,7 +28,7 @@ from backend.accounts import rules as base_rules
 from backend.accounts.models import Actor, AgeBand
 from backend.accounts.rules import user_or_none
 from backend.errors import Conflict, DomainError, NotFound
-from pb.models import Area, Channel, Participation, Round, RoundArea, VoterCode
+from pb.models import BALLOT_RULE_FIELDS, Area, Channel, Participation, Round, RoundArea, VoterCode
 from pb.phases import Action, Phase
 from pb.services.guards import require_phase
 from pb.voting import sealing
@@ -48,23 +48,7 @@ logger = logging.getLogger(__name__)
 
 #: The round fields a cast reads (phase, eligibility, and the ballot on a cache miss): the API
 #: loads only these.
-CASTING_FIELDS = (
-    "id",
-    "phase",
-    "style",
-    "budget",
-    "currency",
-    "voter_codes_enabled",
-    "min_age",
-    "require_residence",
-    "ballot_type",
-    "min_choices",
-    "max_choices",
-    "points_total",
-    "score_max",
-    "rank_k",
-    "groups_score_own_bid",
-)
+CASTING_FIELDS = ("id", "phase", "style", *BALLOT_RULE_FIELDS)
 
 
 @dataclass(frozen=True)
