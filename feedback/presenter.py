@@ -25,8 +25,9 @@ from feedback.selectors import (
     integrity_report,
     proposal_facts,
 )
-from pb.counting.selectors import tally_result
-from pb.counting.wording import project_sentence, stored_sentence
+from pb.counting.selectors import round_unspent, tally_result
+from pb.counting.unspent import Unspent
+from pb.counting.wording import project_sentence, second_pass_sentence, stored_sentence
 from pb.models import Round, Tally
 
 RULE_SENTENCES: dict[str, Any] = {
@@ -57,6 +58,7 @@ REASON_LABELS: dict[str, str] = {
     "below_threshold": gettext_noop("Not enough support"),
     "shares_exhausted": gettext_noop("Its supporters' shares ran out"),
     "no_support": gettext_noop("Nobody voted for it"),
+    "second_pass": gettext_noop("Funded in the second pass across areas"),
 }
 
 # The integrity topics as the stored figures name them, said in the reader's language.
@@ -84,6 +86,8 @@ def results_from_tallies(*, round: Round, tallies: Sequence[Tally]) -> list[dict
     explanation, in the count's own order. One query for the proposals, whatever their number.
     """
     counted = [(tally, tally_result(tally)) for tally in tallies]
+    unspent = round_unspent(round=round, tallies=list(tallies))
+    second_pass = {p.id: p for p in unspent.funded} if unspent else {}
     proposals = proposal_facts(
         ids={int(p.id) for _, result in counted for p in result.projects if p.id.isdigit()}
     )
@@ -110,6 +114,20 @@ def results_from_tallies(*, round: Round, tallies: Sequence[Tally]) -> list[dict
                     "wording": p.wording.to_json() if p.wording else None,
                 }
             )
+            extra = second_pass.get(p.id)
+            if extra is not None:
+                # Left out by its area's count, funded by the pooled leftovers afterwards.
+                projects[-1].update(
+                    funded=True,
+                    reason="second_pass",
+                    reason_label=REASON_LABELS["second_pass"],
+                    second_pass={
+                        "area": extra.area,
+                        "supporters": extra.supporters,
+                        "voters": extra.voters,
+                    },
+                    sentence=second_pass_sentence(extra),
+                )
         areas.append(
             {
                 "area_id": tally.area_id,
@@ -140,6 +158,7 @@ def report_figures(*, round: Round, tallies: Sequence[Tally]) -> dict[str, Any]:
     """Everything about the round's count that the report shows and that cannot change after
     it: results per area, integrity, inclusion and deliberation (JSON-serialisable)."""
     results = results_from_tallies(round=round, tallies=tallies)
+    unspent = round_unspent(round=round, tallies=list(tallies))
     inclusion = inclusion_report(round=round)
     integrity = integrity_report(round=round, tallies=tallies)
     deliberation = deliberation_report(round=round)
@@ -172,6 +191,7 @@ def report_figures(*, round: Round, tallies: Sequence[Tally]) -> dict[str, Any]:
             for area_id, ra in area_rows.items()
         ],
         "results": results,
+        "unspent": unspent.to_json() if unspent else None,
         "integrity": integrity.to_dict(),
         "inclusion": inclusion.to_dict(),
         "deliberation": {
@@ -345,6 +365,10 @@ def report_view_data(*, report: OutcomeReport, area_ids: set[int] | None) -> dic
             else _("Nobody has answered the influence survey yet.")
         ),
     ]
+    unspent = Unspent.from_json(figures["unspent"]) if figures.get("unspent") else None
+    unspent_line = _unspent_line(unspent, currency) if unspent is not None else ""
+    if unspent_line:
+        summary.insert(3, unspent_line)
     if area_ids is not None:
         summary.append(
             _("Area detail is shown for your wards: %(areas)s.")
@@ -371,7 +395,33 @@ def report_view_data(*, report: OutcomeReport, area_ids: set[int] | None) -> dic
         "status_rows": [(DeliveryStatus(s).label, n) for s, n in influence.status_counts.items()],
         "charts": [turnout_chart, theme_chart, votes_chart],
         "scoped": area_ids is not None,
+        "unspent": unspent,
         "recount_command": RECOUNT_COMMAND.format(rule=round_info["rule"]),
+    }
+
+
+def _unspent_line(unspent: Unspent, currency: str) -> str:
+    """Where the money the areas left went, in one sentence for the summary."""
+    from pb.money import format_money
+
+    if not unspent.pot:
+        return ""
+    if unspent.policy != "second_pass":
+        return _(
+            "%(money)s that the areas' counts left unspent is carried to the council's next round."
+        ) % {"money": format_money(unspent.pot, currency)}
+    n = len(unspent.funded)
+    return ngettext(
+        "%(pot)s that the areas' counts left unspent went to a second pass across areas, which "
+        "funded %(n)s more project (%(spent)s); %(carried)s is carried to the next round.",
+        "%(pot)s that the areas' counts left unspent went to a second pass across areas, which "
+        "funded %(n)s more projects (%(spent)s); %(carried)s is carried to the next round.",
+        n,
+    ) % {
+        "pot": format_money(unspent.pot, currency),
+        "n": n,
+        "spent": format_money(unspent.second_pass_spent, currency),
+        "carried": format_money(unspent.carried, currency),
     }
 
 

@@ -60,6 +60,7 @@ def round_results(request: HttpRequest, slug: str) -> HttpResponse:
         "round": round_,
         "results": results,
         "rule_sentence": presenter.rule_sentence(round_),
+        "unspent": counting_selectors.round_unspent(round=round_, tallies=tallies),
         "recount_command": presenter.RECOUNT_COMMAND.format(rule=round_.rule),
         "ballot_links": services.ballot_file_links(round_, {"results": results}),
         "report": report,

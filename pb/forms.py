@@ -10,6 +10,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
 from pb.models import (
+    UNSPENT_MONEY_HELP,
     Area,
     BallotType,
     CommentStance,
@@ -19,6 +20,7 @@ from pb.models import (
     Round,
     RoundStyle,
     Theme,
+    UnspentMoney,
 )
 from pb.money import parse_money
 from pb.phases import SCHEDULED_PHASES, phases_after
@@ -223,6 +225,22 @@ class AdvancePhaseForm(forms.Form):
         self.fields["to_phase"].choices = [(p.value, p.label) for p in later]  # type: ignore[attr-defined]
 
 
+def _unspent_money_field() -> forms.Field:
+    # Not required: one choice is always ticked, and a post without it (an older form, a
+    # script) keeps the round's setting or the default. ``needed`` drops the "(optional)"
+    # marker; no aria-required, which a radio button may not carry.
+    field = forms.ChoiceField(
+        label=_("Money an area leaves unspent"),
+        choices=UnspentMoney.choices,
+        widget=forms.RadioSelect,
+        initial=UnspentMoney.CARRY,
+        help_text=UNSPENT_MONEY_HELP,
+        required=False,
+    )
+    field.needed = True  # type: ignore[attr-defined]
+    return field
+
+
 class RoundForm(forms.Form):
     name = forms.CharField(label=_("Name"), max_length=160)
     description = forms.CharField(label=_("Description"), widget=forms.Textarea, required=False)
@@ -257,6 +275,7 @@ class RoundForm(forms.Form):
         required=False,
         initial=0,
     )
+    unspent_money = _unspent_money_field()
 
     def __init__(self, *args: Any, areas: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -279,6 +298,7 @@ class RoundRulesForm(forms.Form):
         decimal_places=4,
         required=False,
     )
+    unspent_money = _unspent_money_field()
     reason = _needed(
         forms.CharField(
             label=_("Why the change? (goes in the record)"), widget=forms.Textarea, required=False

@@ -163,7 +163,23 @@ BALLOT_RULE_FIELDS: tuple[str, ...] = (
 )
 #: All of a round's rules: the ballot's, then how it is counted. Managers change these (through
 #: ``pb.services.rounds``) and the API shows them.
-RULE_FIELDS: tuple[str, ...] = (*BALLOT_RULE_FIELDS, "rule", "min_share")
+RULE_FIELDS: tuple[str, ...] = (*BALLOT_RULE_FIELDS, "rule", "min_share", "unspent_money")
+
+
+class UnspentMoney(models.TextChoices):
+    """What happens to money an area's count leaves unspent (``pb.counting.unspent``)."""
+
+    CARRY = "carry", _("Carried to the next round")
+    SECOND_PASS = "second_pass", _("A second pass across areas")
+
+
+UNSPENT_MONEY_HELP = _(
+    "City rounds only: what happens to money an area does not spend after its count. "
+    "“Carried to the next round” keeps each area's leftover for the council's next round. "
+    "“A second pass across areas” pools every area's leftover and funds the projects that "
+    "missed out, best first (by the share of their own area's voters who supported them), "
+    "each if it still fits; whatever is left after that is carried to the next round."
+)
 
 
 class Round(models.Model):
@@ -208,6 +224,12 @@ class Round(models.Model):
         default=0,
         validators=[MinValueValidator(0), MaxValueValidator(1)],
         help_text=_("For the threshold rule: the share of voters a project needs (0 to 1)."),
+    )
+    unspent_money = models.CharField(
+        max_length=20,
+        choices=UnspentMoney.choices,
+        default=UnspentMoney.CARRY,
+        help_text=UNSPENT_MONEY_HELP,
     )
 
     # Porto Alegre

@@ -13,7 +13,9 @@ from backend.accounts import rules
 from backend.accounts.models import Role
 from backend.errors import Missing
 from pb import rules as pb_rules
-from pb.counting.wording import stored_sentence
+from pb.counting.result import CountResult
+from pb.counting.unspent import Policy, unspent_money
+from pb.counting.wording import second_pass_sentence, stored_sentence
 from pb.models import (
     AuditEntry,
     Comment,
@@ -22,8 +24,10 @@ from pb.models import (
     ProposalStatus,
     ProposalTranslation,
     Round,
+    RoundStyle,
     Tally,
     ThemeRanking,
+    UnspentMoney,
 )
 from pb.phases import EVENT_PHASES, Phase, has_results
 
@@ -216,24 +220,34 @@ def manager_queues(*, user: Any) -> list[dict[str, Any]]:
 def proposal_outcomes(*, round: Round) -> dict[int, dict[str, Any]]:
     """Once a round's results are out: each counted proposal's outcome, ``{"funded": bool,
     "sentence": str}``, the sentence in the counting engine's own words ("Chosen 2nd, with 32
-    votes." or why not). Empty before results. One query: the newest count of each area."""
+    votes." or why not), or why the second pass across areas funded it after all. Empty before
+    results. One query: the newest count of each area."""
     if not has_results(round.phase):
         return {}
     outcomes: dict[int, dict[str, Any]] = {}
     seen: set[int | None] = set()
-    for area_id, outcome in (
+    counts: list[tuple[str, CountResult]] = []
+    for area_id, area_name, outcome in (
         Tally.objects.filter(round=round)
         .order_by("-created_at", "-id")
-        .values_list("area_id", "outcome")
+        .values_list("area_id", "area__name", "outcome")
     ):
         if area_id in seen:
             continue
         seen.add(area_id)
+        counts.append((area_name or round.name, CountResult.from_json(outcome)))
         for pid, project in ((outcome or {}).get("projects") or {}).items():
             if str(pid).isdigit():
                 outcomes[int(pid)] = {
                     "funded": bool(project.get("funded")),
                     "sentence": stored_sentence(project),
+                }
+    if round.style == RoundStyle.CITY and round.unspent_money == UnspentMoney.SECOND_PASS:
+        for extra in unspent_money(counts, Policy.SECOND_PASS).funded:
+            if extra.id.isdigit():
+                outcomes[int(extra.id)] = {
+                    "funded": True,
+                    "sentence": second_pass_sentence(extra),
                 }
     return outcomes
 

@@ -39,7 +39,7 @@ from pb.forms import (
     ThemeRankingForm,
     TimetableForm,
 )
-from pb.models import Area, Proposal, ProposalStatus, Round, Support
+from pb.models import Area, Proposal, ProposalStatus, Round, Support, UnspentMoney
 from pb.phases import Action, allows
 from pb.selectors import get_visible_round
 from pb.services import budget_split as split_services
@@ -360,6 +360,7 @@ def round_new(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         data = dict(form.cleaned_data)
         data["min_share"] = data.get("min_share") or 0
+        data["unspent_money"] = data.get("unspent_money") or UnspentMoney.CARRY
         try:
             round_ = round_services.round_create(actor=request.user, **data)
         except DomainError as exc:
@@ -393,6 +394,7 @@ def round_manage(request: HttpRequest, slug: str) -> HttpResponse:
                 data = dict(rules_form.cleaned_data)
                 reason = data.pop("reason")
                 data["min_share"] = data.get("min_share") or 0
+                data["unspent_money"] = data.get("unspent_money") or round_.unspent_money
                 changed = {k: v for k, v in data.items() if getattr(round_, k) != v}
                 round_services.round_update_rules(
                     actor=request.user, round=round_, reason=reason, **changed

@@ -9,7 +9,9 @@ from django.db.models import Exists, OuterRef, Q, Subquery
 from django.utils import timezone
 
 from pb.counting.result import CountResult
-from pb.models import AuditAction, AuditEntry, Round, Tally
+from pb.counting.unspent import Policy, Unspent, unspent_money
+from pb.models import AuditAction, AuditEntry, Round, RoundStyle, Tally
+from pb.phases import has_results
 
 
 def latest_tallies(*, round: Round) -> list[Tally]:
@@ -25,6 +27,24 @@ def latest_tallies(*, round: Round) -> list[Tally]:
 def tally_result(tally: Tally) -> CountResult:
     """The one way to read a stored count (``Tally.outcome``)."""
     return CountResult.from_json(tally.outcome)
+
+
+def round_unspent(*, round: Round, tallies: list[Tally] | None = None) -> Unspent | None:
+    """Where the money the areas' counts left unspent went, once the round has its results
+    (every area counted); ``None`` before. A decision day's one pot has no other area to pass
+    its leftover to, so it is carried whatever the setting says.
+
+    Derived from the stored counts and the round's setting (fixed since voting opened), so the
+    count page, the outcome page, the report and each proposal's page say the same."""
+    if not has_results(round.phase):
+        return None
+    tallies = latest_tallies(round=round) if tallies is None else tallies
+    if not tallies:
+        return None
+    policy = round.unspent_money if round.style == RoundStyle.CITY else Policy.CARRY
+    return unspent_money(
+        [(t.area.name if t.area else round.name, tally_result(t)) for t in tallies], policy
+    )
 
 
 class ReceiptStatus(StrEnum):

@@ -31,7 +31,7 @@ from backend.errors import DomainError, NotAllowed
 from backend.exports import csv_writer
 from pb import rules
 from pb.counting.result import CountResult, ProjectFacts
-from pb.counting.selectors import tally_result
+from pb.counting.selectors import round_unspent, tally_result
 from pb.events import round_counted_announce
 from pb.models import (
     Area,
@@ -307,6 +307,7 @@ def round_count(*, round: Round, actor: Actor | None = None) -> list[Tally]:
         if allows(locked.phase, Action.COUNT):
             locked.phase = Phase.RESULTS
             locked.save(update_fields=["phase"])
+            unspent = round_unspent(round=locked, tallies=tallies)
             audit(
                 actor=actor,
                 action=AuditAction.ROUND_COUNTED,
@@ -316,6 +317,8 @@ def round_count(*, round: Round, actor: Actor | None = None) -> list[Tally]:
                     "tallies": [t.pk for t in tallies],
                     "inputs": [t.inputs_hash for t in tallies],
                     "at": timezone.now().isoformat(),
+                    # Where the money the areas left went, as the results pages say it.
+                    "unspent": unspent.to_json() if unspent else None,
                 },
             )
             round.phase = Phase.RESULTS

@@ -95,6 +95,8 @@ def round_tally(request: HttpRequest, slug: str) -> HttpResponse:
         "failure": failure,
         "round": round_,
         "tallies": [(t, selectors.tally_result(t)) for t in tallies],
+        "unspent": selectors.round_unspent(round=round_, tallies=tallies),
+        "currency": round_.currency,
         "closed": closed,
         "can_count": closed and rules.can_change_round(request.user, round_),
         "uncounted": [

@@ -19,6 +19,7 @@ from babel.numbers import format_decimal
 from django.utils.translation import get_language, gettext, ngettext, pgettext, to_locale
 
 from pb.counting.result import ProjectResult
+from pb.counting.unspent import SecondPassProject
 from pb.tally.wording import ENGLISH, Phrase, Speaker, say
 
 
@@ -71,5 +72,34 @@ def project_sentence(project: ProjectResult) -> str:
 
 
 def stored_sentence(project: Mapping[str, Any]) -> str:
-    """The same for a project as stored in a count's outcome (``Tally.outcome["projects"]``)."""
+    """The same for a project as stored in a count's outcome (``Tally.outcome["projects"]``),
+    or in the results the outcome report keeps, where a project the second pass across areas
+    funded carries ``second_pass`` (its area, supporters and voters) and is said as such."""
+    second = project.get("second_pass")
+    if isinstance(second, Mapping):
+        return second_pass_sentence(
+            SecondPassProject(
+                id=str(project.get("id") or ""),
+                title=str(project.get("title") or ""),
+                area=str(second.get("area") or ""),
+                cost=int(project.get("cost") or 0),
+                supporters=int(second.get("supporters") or 0),
+                voters=int(second.get("voters") or 0),
+            )
+        )
     return said(str(project.get("sentence") or ""), Phrase.from_json(project.get("wording")))
+
+
+def second_pass_sentence(project: SecondPassProject) -> str:
+    """Why a project its area's count left out was funded after all (``pb.counting.unspent``)."""
+    return ngettext(
+        "Funded in the second pass, from the money the areas left unspent: %(supporters)s of "
+        "%(n)s voter in %(area)s supported it.",
+        "Funded in the second pass, from the money the areas left unspent: %(supporters)s of "
+        "%(n)s voters in %(area)s supported it.",
+        project.voters,
+    ) % {
+        "supporters": _speaker(get_language() or "en-gb").number(project.supporters),
+        "n": _speaker(get_language() or "en-gb").number(project.voters),
+        "area": project.area,
+    }

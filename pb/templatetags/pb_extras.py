@@ -7,7 +7,8 @@ from django import template
 
 from pb import rules, selectors
 from pb.counting.result import ProjectResult
-from pb.counting.wording import project_sentence
+from pb.counting.unspent import SecondPassProject
+from pb.counting.wording import project_sentence, second_pass_sentence
 from pb.forms import CommentHideForm
 from pb.models import Comment, CommentStance, ProposalStatus
 from pb.money import format_money
@@ -19,6 +20,12 @@ register = template.Library()
 @register.simple_tag
 def money(minor: int | None, currency: str = "GBP") -> str:
     return format_money(minor, currency)
+
+
+@register.filter
+def second_pass(project: SecondPassProject) -> str:
+    """Why the second pass across areas funded a project, in the reader's language."""
+    return second_pass_sentence(project)
 
 
 @register.filter
