@@ -8,6 +8,7 @@ from rest_framework import serializers
 
 from pb.models import (
     RULE_FIELDS,
+    UNSPENT_MONEY_HELP,
     Area,
     AuditEntry,
     BallotType,
@@ -20,6 +21,7 @@ from pb.models import (
     RoundArea,
     RoundStyle,
     Theme,
+    UnspentMoney,
 )
 from pb.phases import Phase
 
@@ -95,6 +97,9 @@ class RoundCreateSerializer(serializers.Serializer):
     min_age = serializers.IntegerField(required=False, min_value=0, max_value=120)
     ballot_type = serializers.ChoiceField(choices=BallotType.choices, required=False)
     rule = serializers.ChoiceField(choices=CountingRule.choices, required=False)
+    unspent_money = serializers.ChoiceField(
+        choices=UnspentMoney.choices, required=False, help_text=UNSPENT_MONEY_HELP
+    )
 
 
 class RoundRulesSerializer(serializers.Serializer):
@@ -106,6 +111,9 @@ class RoundRulesSerializer(serializers.Serializer):
     rule = serializers.ChoiceField(choices=CountingRule.choices, required=False)
     min_share = serializers.DecimalField(
         max_digits=5, decimal_places=4, min_value=0, max_value=1, required=False
+    )
+    unspent_money = serializers.ChoiceField(
+        choices=UnspentMoney.choices, required=False, help_text=UNSPENT_MONEY_HELP
     )
     reason = serializers.CharField(required=False, allow_blank=True, default="")
 
