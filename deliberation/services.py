@@ -447,7 +447,10 @@ def contribution_hide(*, room: Room | int, actor: Actor, contribution: int, reas
         target.hidden_reason = reason
         target.pinned = False
         target.save(update_fields=["hidden", "hidden_reason", "pinned"])
-        for event in RoomEvent.objects.filter(room=room, type="said", data__id=target.pk):
+        # Read under the room's lock, which proposal_scrub also takes before it rewrites this
+        # room's events: neither writes back the other's change (order_by: no join to rooms).
+        said = RoomEvent.objects.filter(room=room, type="said", data__id=target.pk).order_by("seq")
+        for event in said:
             event.data = {**event.data, "text": "", "hidden": True}
             event.save(update_fields=["data"])
         _emit(room, "hidden", {"contribution": target.pk, "reason": reason})
@@ -456,19 +459,30 @@ def contribution_hide(*, room: Room | int, actor: Actor, contribution: int, reas
 def proposal_scrub(*, proposal_id: int) -> int:
     """Remove a proposal's title from every room's log, once it is hidden (``pb.events``
     announces it): late readers and replays then show the argument without the title. The
-    contribution keeps its link to the proposal. Returns how many logged events changed."""
+    contribution keeps its link to the proposal. Returns how many logged events changed.
+
+    A room's logged events are rewritten only under its row lock, as ``contribution_hide``
+    does, so the two never write back what the other removed. One room is locked at a time
+    (in id order), never an event row first: every path takes the room's lock before its
+    events', so no two can deadlock. (Locking the events themselves also locked their rooms,
+    through the join ``RoomEvent``'s ordering makes, in whatever order the rows came: that
+    deadlocked with a facilitator hiding an argument.) The search repeats until no event
+    names the title, to take in one committed while the scrub ran.
+    """
+    scrubbed = {"id": proposal_id, "title": "", "hidden": True}
+    naming = RoomEvent.objects.filter(type="said", data__proposal__id=proposal_id).exclude(
+        data__proposal=scrubbed
+    )
     changed = 0
-    with transaction.atomic():
-        events = RoomEvent.objects.select_for_update().filter(
-            type="said", data__proposal__id=proposal_id
-        )
-        for event in events:
-            event.data = {
-                **event.data,
-                "proposal": {"id": proposal_id, "title": "", "hidden": True},
-            }
-            event.save(update_fields=["data"])
-            changed += 1
+    while room_ids := sorted(set(naming.order_by().values_list("room_id", flat=True))):
+        for room_id in room_ids:
+            with transaction.atomic():
+                if not Room.objects.select_for_update().filter(pk=room_id).exists():
+                    continue  # the room was deleted meanwhile, its log with it
+                for event in naming.filter(room_id=room_id).order_by("seq"):
+                    event.data = {**event.data, "proposal": scrubbed}
+                    event.save(update_fields=["data"])
+                    changed += 1
     return changed
 
 

@@ -4,11 +4,13 @@
 from __future__ import annotations
 
 import threading
+from typing import Any
 
 import pytest
 
 from deliberation import services
 from deliberation.models import Room, RoomEvent
+from pb.models import Proposal
 from tests.conftest import race
 from tests.deliberation.conftest import make_resident, make_scene
 
@@ -36,3 +38,50 @@ def test_people_speaking_at_once_get_one_sequence_number_each_with_no_gap(clock)
     seqs = sorted(RoomEvent.objects.filter(room=scene.room).values_list("seq", flat=True))
     assert seqs == list(range(1, THREADS + 2))
     assert Room.objects.get(pk=scene.room.pk).last_seq == THREADS + 1
+
+
+def test_a_proposal_scrubbed_while_facilitators_hide_arguments_loses_both_title_and_text(clock):
+    """Hiding an argument and scrubbing a hidden proposal's title rewrite the same logged
+    ``said`` event: each must see the other's change, and neither may deadlock the other (the
+    scrub once locked events and rooms in the order rows came, and did)."""
+    scene = make_scene()
+    other_room = services.room_create(
+        actor=scene.facilitator,
+        round=scene.round,
+        title="Second evening",
+        starts_at=clock.now(),
+        proposal=scene.proposal,
+    )
+    services.room_open(room=other_room, actor=scene.facilitator)
+    rooms = [scene.room.pk, other_room.pk]
+    said = [
+        services.contribution_say(
+            room=room, actor=scene.alice, kind="for", text="Yes please", proposal=scene.proposal.pk
+        )
+        for room in rooms
+    ]
+    Proposal.objects.filter(pk=scene.proposal.pk).update(hidden=True)
+
+    def hide(room: int, contribution: int) -> Any:
+        return lambda: services.contribution_hide(
+            room=room, actor=scene.facilitator, contribution=contribution, reason="Rude"
+        )
+
+    jobs = iter(
+        [
+            lambda: services.proposal_scrub(proposal_id=scene.proposal.pk),
+            *(hide(room, c.pk) for room, c in zip(rooms, said, strict=True)),
+        ]
+    )
+
+    # Each pauses after reading the events it rewrites: without the room lock, both read the
+    # event before either writes it.
+    outcomes = race(lambda: next(jobs)(), threads=3, hold='SELECT "deliberation_roomevent"."id"')
+
+    assert [o.error for o in outcomes] == [None] * 3, [str(o.error) for o in outcomes]
+    # The scrub changed one said event in each room; the hides return nothing.
+    assert sorted(o.value for o in outcomes if o.value is not None) == [2]
+    for room in rooms:
+        event = RoomEvent.objects.get(room=room, type="said")
+        assert event.data["text"] == "" and event.data["hidden"] is True
+        assert event.data["proposal"] == {"id": scene.proposal.pk, "title": "", "hidden": True}
