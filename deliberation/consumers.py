@@ -17,19 +17,18 @@ whole log at most once. A person's sockets close when they log out or their acco
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import time
 from collections.abc import Callable
 from typing import Any
 
 from channels.db import database_sync_to_async
-from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
 from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import trans_real
 
+from backend.consumers import JsonFrameConsumer
 from backend.errors import DomainError
 from deliberation import protocol, rules
 from deliberation.hub import RoomHub, batch_text, current_seq, hubs, missed, presence_count
@@ -128,7 +127,7 @@ class SignedOut(DomainError):
     code = "signed_out"
 
 
-class RoomConsumer(AsyncJsonWebsocketConsumer):
+class RoomConsumer(JsonFrameConsumer):
     # No channel per connection: the room's hub receives for every connection of the process.
     channel_layer_alias = "rooms-use-the-hub"
 
@@ -219,10 +218,8 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
                     _("Frames may be at most %(kib)s KiB.") % {"kib": MAX_FRAME_BYTES // 1024},
                 )
                 return
-            try:
-                frame = json.loads(text_data or "")
-            except ValueError:
-                await self.send_error("bad_json", _("Frames must be JSON objects."))
+            read, frame = await self.read_frame(text_data)
+            if not read:
                 return
         await self.receive_json(frame)
 
@@ -296,16 +293,6 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
         if self.user_id is not None and not _still_signed_in(self.user_id, self.session_key):
             raise SignedOut(_("You are logged out: log in again to take part."))
         _perform(self.language, self.room_id, self.user, content)
-
-    async def send_error(
-        self, code: str, detail: str, *, ref: Any = None, fields: dict[str, list[str]] | None = None
-    ) -> None:
-        frame: dict[str, Any] = {"type": "error", "code": code, "detail": detail}
-        if fields:
-            frame["fields"] = fields
-        if ref is not None:
-            frame["ref"] = ref
-        await self.send_json(frame)
 
     async def join(self, frame: dict[str, Any]) -> None:
         last_seq = frame.get("last_seq", 0)
