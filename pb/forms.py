@@ -335,35 +335,103 @@ class ThemeRankingForm(forms.Form):
         return [t for k, t in sorted(self.cleaned_data.items()) if t is not None]
 
 
+class WholeNumberField(forms.IntegerField):
+    """A whole number typed by a person: '25,000' and '25 000' read as 25000."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("widget", forms.TextInput(attrs={"inputmode": "numeric"}))
+        kwargs.setdefault(
+            "error_messages",
+            {
+                "invalid": _("Write a whole number, like 25000."),
+                "min_value": _("This cannot be less than 0."),
+            },
+        )
+        super().__init__(min_value=0, required=False, **kwargs)
+
+    def to_python(self, value: Any) -> int | None:
+        if isinstance(value, str):
+            value = value.replace(",", "").replace(" ", "").replace("\u00a0", "")
+        return super().to_python(value)
+
+
+#: Rows of the bands table on the split page: the presets use at most six.
+BAND_ROWS = 8
+
+
 class SplitCriterionForm(forms.Form):
-    """One criterion of the split: its weight and its bands, typed as 'up to: grade' lines."""
+    """One criterion of the split: its weight and its bands, one band per row of a small table.
+
+    A row is an upper limit ("up to") and the grade an area gets at or below it; the last row
+    used may leave "up to" empty for "and above". Empty rows are skipped. The band fields are
+    drawn as the page's table (``in_table``), not one below the other. ``cleaned_data["bands"]``
+    is the list the split service takes: ``[{"upper": int | None, "grade": int}, ...]``.
+    """
 
     use = forms.BooleanField(label=_("Use this criterion"), required=False)
     weight = forms.DecimalField(label=_("Weight"), min_value=0, max_digits=6, decimal_places=2)
-    bands = forms.CharField(
-        label=_("Bands"),
-        widget=forms.Textarea(attrs={"rows": 4}),
-        help_text=_("One band per line: 'up to VALUE: GRADE', and last 'above: GRADE'."),
-    )
 
-    def clean_bands(self) -> list[dict[str, int | None]]:
-        bands: list[dict[str, int | None]] = []
-        for line in self.cleaned_data["bands"].splitlines():
-            if not line.strip():
+    def __init__(self, *args: Any, rows: int = BAND_ROWS, **kwargs: Any) -> None:
+        bands = kwargs.pop("bands", None) or []
+        initial = dict(kwargs.pop("initial", None) or {})
+        for n, band in enumerate(bands[:rows], start=1):
+            initial[f"upper_{n}"] = band["upper"]
+            initial[f"grade_{n}"] = band["grade"]
+        kwargs["initial"] = initial
+        super().__init__(*args, **kwargs)
+        self.rows = rows
+        for n in range(1, rows + 1):
+            upper = WholeNumberField(label=_("Band %(n)s: up to") % {"n": n})
+            grade = WholeNumberField(label=_("Band %(n)s: grade") % {"n": n})
+            upper.in_table = grade.in_table = True  # type: ignore[attr-defined]
+            self.fields[f"upper_{n}"] = upper
+            self.fields[f"grade_{n}"] = grade
+
+    def band_rows(self) -> list[tuple[int, forms.BoundField, forms.BoundField]]:
+        return [(n, self[f"upper_{n}"], self[f"grade_{n}"]) for n in range(1, self.rows + 1)]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        filled: list[tuple[int, int | None, int]] = []
+        for n in range(1, self.rows + 1):
+            if f"upper_{n}" in self.errors or f"grade_{n}" in self.errors:
                 continue
-            left, sep, right = line.partition(":")
-            if not sep:
-                raise forms.ValidationError(_("Write each band as 'up to 25000: 1'."))
-            bound = left.strip().lower().replace("up to", "").replace(",", "").strip()
-            try:
-                upper = None if bound in ("above", "more", "*") else int(bound)
-                grade = int(right.strip())
-            except ValueError as exc:
-                raise forms.ValidationError(_("Write each band as 'up to 25000: 1'.")) from exc
-            bands.append({"upper": upper, "grade": grade})
-        if not bands:
-            raise forms.ValidationError(_("Give at least one band."))
-        return bands
+            upper, grade = data.get(f"upper_{n}"), data.get(f"grade_{n}")
+            if upper is None and grade is None:
+                continue
+            if grade is None:
+                self.add_error(f"grade_{n}", _("Give this band a grade (0 or more)."))
+                continue
+            filled.append((n, upper, grade))
+        previous: tuple[int, int] | None = None
+        for index, (n, upper, _grade) in enumerate(filled):
+            if upper is None:
+                if index != len(filled) - 1:
+                    self.add_error(
+                        f"upper_{n}",
+                        _(
+                            "Only the last band can be left open (“and above”): give this "
+                            "band an upper limit, or move it to the end."
+                        ),
+                    )
+                continue
+            if previous is not None and upper <= previous[1]:
+                self.add_error(
+                    f"upper_{n}",
+                    _(
+                        "This band overlaps band %(before)s, which already goes up to "
+                        "%(limit)s: each band must go higher than the one before."
+                    )
+                    % {"before": previous[0], "limit": previous[1]},
+                )
+                continue
+            previous = (n, upper)
+        if data.get("use") and not filled and not self.errors:
+            self.add_error(
+                "upper_1", _("Give at least one band: an upper limit (or none) and a grade.")
+            )
+        data["bands"] = [{"upper": upper, "grade": grade} for _n, upper, grade in filled]
+        return data
 
 
 class SplitThemeForm(forms.Form):

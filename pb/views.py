@@ -520,13 +520,6 @@ def priorities(request: HttpRequest, slug: str) -> HttpResponse:
 SPLIT_LABELS = {"population": "Population", "need": "Need index", "priority": "Residents' priority"}
 
 
-def _bands_text(bands: list[dict[str, int | None]]) -> str:
-    return "\n".join(
-        f"up to {b['upper']}: {b['grade']}" if b["upper"] is not None else f"above: {b['grade']}"
-        for b in bands
-    )
-
-
 @login_required
 def round_split(request: HttpRequest, slug: str) -> HttpResponse:
     """Configure, compute, adjust and publish the Porto Alegre split of a city round."""
@@ -554,8 +547,8 @@ def round_split(request: HttpRequest, slug: str) -> HttpResponse:
                     initial={
                         "use": key in source,
                         "weight": f"{float(Fraction(spec['weight'])):g}",
-                        "bands": _bands_text(spec["bands"]),
                     },
+                    bands=spec["bands"],
                 ),
             )
         )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from django.urls import reverse
 
@@ -105,26 +107,51 @@ def test_residents_cannot_touch_the_split(world):
         split_configure(actor=world.resident, round=world.round, criteria=ROUND_PRESET)
 
 
+def _rows(prefix: str, *bands: tuple[str, str]) -> dict[str, str]:
+    """The split page's bands table as posted: row n's "up to" and grade."""
+    data = {}
+    for n, (upper, grade) in enumerate(bands, start=1):
+        data[f"{prefix}-upper_{n}"] = upper
+        data[f"{prefix}-grade_{n}"] = grade
+    return data
+
+
+def _split_post(**population: Any) -> dict[str, str]:
+    return {
+        "configure": "1",
+        "theme": "",
+        "population-use": "on",
+        "population-weight": "2",
+        **_rows(
+            "population",
+            *population.get("bands", [("25,000", "1"), ("45000", "2"), ("90000", "3"), ("", "4")]),
+        ),
+        "need-weight": "4",
+        **_rows("need", ("14", "1"), ("", "2")),
+        "priority-weight": "5",
+        **_rows("priority", ("0", "0"), ("", "1")),
+    }
+
+
 def test_the_split_page_computes_and_publishes_a_table_residents_see(client, world):
     client.force_login(world.manager)
     url = reverse("round_split", args=[world.round.slug])
-    page = client.get(url)
-    assert page.status_code == 200 and "up to 25000: 1" in page.content.decode()
-    response = client.post(
-        url,
-        {
-            "configure": "1",
-            "theme": "",
-            "population-use": "on",
-            "population-weight": "2",
-            "population-bands": "up to 25000: 1\nup to 45000: 2\nup to 90000: 3\nabove: 4",
-            "need-weight": "4",
-            "need-bands": "up to 14: 1\nabove: 2",
-            "priority-weight": "5",
-            "priority-bands": "up to 0: 0\nabove: 1",
-        },
-    )
+    page = client.get(url).content.decode()
+    # The preset's bands, one per row: 25,000 gets grade 1 ... and above 90,000 grade 4.
+    assert 'name="population-upper_1" value="25000"' in page
+    assert 'name="population-grade_1" value="1"' in page
+    assert 'name="population-upper_4"' in page and 'name="population-grade_4" value="4"' in page
+    assert "<caption>Bands for Population" in page
+    response = client.post(url, _split_post())
     assert response.status_code == 302, response.content.decode()[:2000]
+    world.round.refresh_from_db()
+    population = next(c for c in world.round.split_config["criteria"] if c["key"] == "population")
+    assert population["bands"] == [
+        {"upper": 25_000, "grade": 1},
+        {"upper": 45_000, "grade": 2},
+        {"upper": 90_000, "grade": 3},
+        {"upper": None, "grade": 4},
+    ]
     assert client.post(url, {"publish": "1"}).status_code == 302
     client.logout()
     html = client.get(reverse("round_detail", args=[world.round.slug])).content.decode()
@@ -133,23 +160,52 @@ def test_the_split_page_computes_and_publishes_a_table_residents_see(client, wor
     assert "£40,000" in html and "£60,000" in html
 
 
-def test_bad_bands_on_the_split_page_show_an_error(client, world):
+@pytest.mark.parametrize(
+    ("bands", "field", "message"),
+    [
+        (
+            [("25000", "1"), ("20000", "2"), ("", "3")],
+            "population-upper_2",
+            "This band overlaps band 1, which already goes up to 25000",
+        ),
+        ([("25000", "1"), ("25000", "2")], "population-upper_2", "overlaps band 1"),
+        ([("-5", "1"), ("", "2")], "population-upper_1", "This cannot be less than 0."),
+        ([("25000", "-1"), ("", "2")], "population-grade_1", "This cannot be less than 0."),
+        ([("lots of people", "1")], "population-upper_1", "Write a whole number, like 25000."),
+        ([("25000", "one")], "population-grade_1", "Write a whole number, like 25000."),
+        ([("25000", "")], "population-grade_1", "Give this band a grade (0 or more)."),
+        ([], "population-upper_1", "Give at least one band"),
+        (
+            [("", "1"), ("50000", "2")],
+            "population-upper_1",
+            "Only the last band can be left open",
+        ),
+    ],
+    ids=[
+        "overlapping",
+        "same limit twice",
+        "negative limit",
+        "negative grade",
+        "not a number",
+        "grade not a number",
+        "no grade",
+        "empty",
+        "open band not last",
+    ],
+)
+def test_a_bad_band_on_the_split_page_is_a_field_error_and_nothing_is_stored(
+    client, world, bands, field, message
+):
     client.force_login(world.manager)
     url = reverse("round_split", args=[world.round.slug])
-    response = client.post(
-        url,
-        {
-            "configure": "1",
-            "population-use": "on",
-            "population-weight": "2",
-            "population-bands": "lots of people",
-            "need-weight": "4",
-            "need-bands": "above: 1",
-            "priority-weight": "5",
-            "priority-bands": "above: 1",
-        },
-    )
+    response = client.post(url, _split_post(bands=bands))
+    html = response.content.decode()
     assert response.status_code == 400
-    assert "up to 25000: 1" in response.content.decode()
+    # The message sits in the cell of the field it is about, which points to it.
+    error = html.split(f'id="id_{field}_error"', 1)[1].split("</div>", 1)[0]
+    assert message in error
+    assert f'aria-describedby="id_{field}_error" id="id_{field}"' in html
+    # And in the summary at the top, linked to the field.
+    assert f'href="#id_{field}"' in html
     world.round.refresh_from_db()
     assert world.round.split_result is None
