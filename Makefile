@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install run test test-fast lint typecheck stack migrate demo browser gettext messages clean lock audit
+.PHONY: install run test test-fast lint typecheck stack migrate demo browser gettext nginx messages clean lock audit
 
 install: $(STAMP)
 
@@ -50,6 +50,17 @@ browser:
 		(apt-get install -y -qq chromium >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null)); \
 	else echo "No chromium and not root: browser tests will be skipped (apt-get install chromium to run them)."; fi
 
+# nginx for the test that runs two of every process behind the production proxy
+# (tests/reliability/test_two_of_everything.py): Debian's package, installed when we are root.
+# The test runs nginx itself, on a free port with a configuration of its own; the package's
+# service is not used.
+nginx:
+	@if [ -x /usr/sbin/nginx ]; then true; \
+	elif [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null; then \
+		echo "Installing Debian's nginx for the two-of-everything test"; \
+		(apt-get install -y -qq nginx >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq nginx >/dev/null)); \
+	else echo "No nginx and not root: the two-of-everything test will be skipped (apt-get install nginx)."; fi
+
 # GNU gettext: `make messages` and the catalogue check in the tests (tests/i18n) need it;
 # poppler's pdftotext lets the tests read the Welsh PDF report.
 gettext:
@@ -72,7 +83,7 @@ messages: install gettext
 # channel prefix). Work stealing, because a few tests (pabutools on the largest elections, the
 # crawl) take minutes: a worker that finishes early takes tests from the other.
 TEST_WORKERS ?= 2
-test: install browser gettext
+test: install browser gettext nginx
 	$(PY) -m pytest -n $(TEST_WORKERS) --dist worksteal --durations=15 $(PYTEST_ARGS)
 
 test-fast: install
