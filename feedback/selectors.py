@@ -90,7 +90,7 @@ def voting_opened_at(*, round: Round) -> datetime:
     window = PhaseWindow.objects.filter(round=round, phase=Phase.VOTING).first()
     if window is not None:
         return window.starts_at
-    first = Participation.objects.filter(round=round).order_by("voted_on").first()
+    first = Participation.objects.filter(round=round).ballots().order_by("voted_on").first()
     if first is not None:
         return timezone.make_aware(datetime.combine(first.voted_on, time.min))
     return round.created_at
@@ -162,7 +162,7 @@ def _census(areas: Sequence[Any], question: str) -> dict[str, int]:
 def inclusion_report(*, round: Round) -> ind.InclusionReport:
     """Turnout by area, age band and channel, and voluntary profile answers against the
     areas' census figures where every area has them (``Area.census``)."""
-    participations = Participation.objects.filter(round=round)
+    participations = Participation.objects.filter(round=round).ballots()
     by_area = dict(participations.values_list("area_id").annotate(n=Count("id")))
     areas = [
         ind.GroupCount(

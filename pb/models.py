@@ -498,6 +498,7 @@ class AuditAction(StrEnum):
     MODERATION_HIDE_IMAGE = "moderation.hide_image"
     REGISTER_IMPORTED = "register.imported"
     RESIDENT_MATCHED = "resident.matched"
+    VOTING_DESK_TICK = "voting.desk_tick"
     COMMENT_HIDE = "comment.hide"
     COMMENT_KEEP = "comment.keep"
 
@@ -555,9 +556,29 @@ class VoterCode(models.Model):
         on_delete=models.PROTECT,
         related_name="voter_codes",
     )
+    #: Made at a kiosk desk for a resident just found and ticked on the register
+    #: (``pb.voting.services.desk``): one per resident and round, so two desks cannot both
+    #: hand the same person a code.
+    at_desk = models.BooleanField(default=False)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["round", "register_entry"],
+                condition=Q(at_desk=True),
+                name="one_desk_code_per_register_entry",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"Voter code for {self.round}"
+
+
+class ParticipationQuerySet(models.QuerySet):
+    def ballots(self) -> ParticipationQuerySet:
+        """One row per ballot cast or keyed: without the paper desks' ticks (``desk_tick``),
+        whose ballots are keyed as paper and counted there."""
+        return self.filter(desk_tick=False)
 
 
 class Participation(models.Model):
@@ -585,6 +606,13 @@ class Participation(models.Model):
         on_delete=models.PROTECT,
         related_name="participations",
     )
+    #: A paper desk ticked this resident on the register before handing them a paper: the
+    #: tick says *that* they voted (and holds their one vote), but it is not a ballot. The
+    #: paper, keyed later, writes its own participation without a name, so turnout counts
+    #: participations that are not ticks (``Participation.objects.ballots()``).
+    desk_tick = models.BooleanField(default=False, db_default=False)
+
+    objects = ParticipationQuerySet.as_manager()
 
     class Meta:
         constraints = [

@@ -248,3 +248,29 @@ class ReconcileForm(forms.Form):
     reason = forms.CharField(
         label=_("Reason (goes in the record)"), widget=forms.Textarea(attrs={"rows": 3})
     )
+
+
+class DeskSearchForm(forms.Form):
+    """Find a resident on the register at a desk: a name and a postcode or a birth year."""
+
+    name = forms.CharField(label=_("Name"), max_length=200, min_length=2)
+    postcode = forms.CharField(label=_("Postcode"), max_length=10, required=False)
+    birth_year = forms.IntegerField(
+        label=_("Year of birth"), min_value=1900, max_value=2100, required=False
+    )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if not (data.get("postcode") or "").strip() and not data.get("birth_year"):
+            self.add_error(
+                "postcode", _("Give the postcode or the year of birth as well as the name.")
+            )
+        return data
+
+
+class DeskTickForm(forms.Form):
+    entry = forms.IntegerField(min_value=1)
+    channel = forms.ChoiceField(
+        label=_("Ballot"),
+        choices=[("paper", _("Paper ballot")), ("kiosk", _("Kiosk"))],
+    )

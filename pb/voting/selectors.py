@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.core.cache import cache
-from django.db.models import Count, QuerySet
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -27,13 +27,17 @@ from pb.models import (
     Channel,
     Participation,
     Proposal,
+    RegisterEntry,
     Round,
     RoundArea,
     RoundStyle,
     Tally,
+    VoterCode,
 )
 from pb.money import format_money
 from pb.selectors import shortlist, translations_for
+from pb.services.register import normalise_postcode
+from pb.voting import rules
 from pb.voting.models import KioskSession, PaperBallot, PaperStatus
 
 SPEC_SECONDS = 60
@@ -237,6 +241,7 @@ def turnout(*, round: Round, fresh: bool = False) -> dict[str, Any]:
             return found
     rows = (
         Participation.objects.filter(round=round)
+        .ballots()
         .values("area_id", "channel")
         .annotate(n=Count("id"))
         .order_by()
@@ -352,5 +357,63 @@ def has_voted(*, round: Round, user: Any) -> bool:
 
 def ballots_cast_by_round() -> dict[str, int]:
     """How many people have voted in each round (participations: one per ballot cast)."""
-    rows = Participation.objects.values("round__slug").annotate(n=Count("id"))
+    rows = Participation.objects.ballots().values("round__slug").annotate(n=Count("id"))
     return {row["round__slug"]: row["n"] for row in rows}
+
+
+# --- Ticking names at the desks -------------------------------------------------------------
+
+#: A desk search shows at most this many residents: staff narrow it with the postcode or the
+#: birth year rather than scroll through the register.
+DESK_SEARCH_LIMIT = 20
+
+
+@dataclass(frozen=True)
+class DeskEntry:
+    """A resident found at a desk, with what the desk needs to know before ticking them."""
+
+    entry: RegisterEntry
+    area_name: str
+    voted: bool
+    ticked_at_kiosk: bool
+
+
+def desk_register_search(
+    *, actor: Any, round: Round, name: str, postcode: str = "", birth_year: int | None = None
+) -> tuple[list[DeskEntry], bool]:
+    """Residents on the register of the round's areas whose desks ``actor`` runs, whose name
+    contains ``name`` and who have this postcode or birth year (case and spaces ignored), and
+    whether more were found than are shown. A name alone finds nobody: the desk is not a way
+    to browse the register."""
+    name = " ".join(name.split())
+    postcode = normalise_postcode(postcode)
+    if len(name) < 2 or not (postcode or birth_year):
+        return [], False
+    areas = [a for a in round.areas.all() if rules.can_run_event(actor, round, a)]
+    found = RegisterEntry.objects.filter(
+        Q(area__in=areas) | Q(area__parent__in=areas), name__icontains=name
+    )
+    if postcode:
+        found = found.filter(match_key__contains=f"|{postcode}|")
+    if birth_year:
+        found = found.filter(birth_year=birth_year)
+    rows = list(
+        found.select_related("area", "area__parent")
+        .annotate(
+            voted=Exists(Participation.objects.filter(round=round, register_entry=OuterRef("pk"))),
+            at_desk=Exists(
+                VoterCode.objects.filter(round=round, register_entry=OuterRef("pk"), at_desk=True)
+            ),
+        )
+        .order_by("name", "postcode", "pk")[: DESK_SEARCH_LIMIT + 1]
+    )
+    by_id = {a.pk: a for a in areas}
+    return [
+        DeskEntry(
+            entry=e,
+            area_name=(by_id.get(e.area_id) or by_id[e.area.parent_id or 0]).name,
+            voted=e.voted,
+            ticked_at_kiosk=e.at_desk,
+        )
+        for e in rows[:DESK_SEARCH_LIMIT]
+    ], len(rows) > DESK_SEARCH_LIMIT

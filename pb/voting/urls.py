@@ -14,6 +14,7 @@ urlpatterns = [
     path("rounds/<slug:slug>/voter-codes/", views.voter_codes, name="voter_codes"),
     path("rounds/<slug:slug>/kiosks/", views.kiosk_desk, name="kiosk_desk"),
     path("rounds/<slug:slug>/paper/", views.paper_desk, name="paper_desk"),
+    path("rounds/<slug:slug>/register-desk/", views.register_desk, name="register_desk"),
     path("rounds/<slug:slug>/paper/print/", views.paper_print, name="paper_print"),
     path("rounds/<slug:slug>/paper/reconcile/", views.paper_reconcile, name="paper_reconcile"),
     path("rounds/<slug:slug>/event/", views.event_desk, name="event_desk"),

@@ -34,7 +34,7 @@ from backend.errors import Conflict, DomainError, NotAllowed
 from backend.forms import add_domain_error
 from pb import rules as pb_rules
 from pb import selectors as pb_selectors
-from pb.models import BallotType, Round, RoundStyle
+from pb.models import BallotType, RegisterEntry, Round, RoundStyle
 from pb.money import format_money
 from pb.phases import EVENT_PHASES, Action, allows
 from pb.selectors import get_visible_round
@@ -42,6 +42,8 @@ from pb.voting import rules, selectors
 from pb.voting.forms import (
     AreaChoiceForm,
     BallotForm,
+    DeskSearchForm,
+    DeskTickForm,
     KioskUnlockForm,
     PaperHeaderForm,
     PaperPrintForm,
@@ -53,6 +55,7 @@ from pb.voting.services import casting as casting_services
 from pb.voting.services import checking as checking_services
 from pb.voting.services import codes as code_services
 from pb.voting.services import decision_day as decision_day_services
+from pb.voting.services import desk as desk_services
 from pb.voting.services import kiosk as kiosk_services
 from pb.voting.services import paper as paper_services
 from pb.voting.throttles import VoterCodeFailures
@@ -613,6 +616,77 @@ def kiosk_desk(request: HttpRequest, slug: str) -> HttpResponse:
             "kiosks": selectors.kiosks_for_round(round=round_),
         },
         status=400 if form.errors else 200,
+    )
+
+
+# --- Ticking names on the register ---------------------------------------------------------
+
+
+@never_cache
+@login_required
+def register_desk(request: HttpRequest, slug: str) -> HttpResponse:
+    """Staff find a resident on the register (name and postcode or year of birth) and tick
+    them before handing over a paper ballot or a kiosk code (``pb.voting.services.desk``)."""
+    round_ = get_visible_round(user=request.user, slug=slug, with_areas=True)
+    if not rules.can_open_event_desk(request.user, round_):
+        raise PermissionDenied
+    search = DeskSearchForm(request.GET if "name" in request.GET else None)
+    error = ""
+    status = 200
+    if request.method == "POST":
+        tick_form = DeskTickForm(request.POST)
+        if not tick_form.is_valid() and "entry" in tick_form.errors:
+            raise Http404  # a made-up resident, not a server error
+        entry = get_object_or_404(
+            RegisterEntry.objects.select_related("area"), pk=tick_form.cleaned_data["entry"]
+        )
+        try:
+            tick = desk_services.desk_tick(
+                actor=request.user,
+                round=round_,
+                entry=entry,
+                channel=tick_form.cleaned_data.get("channel", ""),
+            )
+        except DomainError as exc:
+            error, status = exc.message, exc.status
+        else:
+            area = round_.areas.get(pk=tick.area_id)
+            if tick.code:
+                response = render(
+                    request,
+                    "voting/register_desk_code.html",
+                    {"round": round_, "entry": entry, "area": area, "code": tick.code},
+                )
+                response["Cache-Control"] = "no-store"
+                return response
+            messages.success(
+                request,
+                _("%(name)s is ticked. Hand them a paper ballot for %(area)s.")
+                % {"name": entry.name, "area": area.name},
+            )
+            return redirect("register_desk", slug=slug)
+    found: list[selectors.DeskEntry] = []
+    more = False
+    if search.is_bound and search.is_valid():
+        found, more = selectors.desk_register_search(
+            actor=request.user,
+            round=round_,
+            name=search.cleaned_data["name"],
+            postcode=search.cleaned_data["postcode"],
+            birth_year=search.cleaned_data["birth_year"],
+        )
+    return render(
+        request,
+        "voting/register_desk.html",
+        {
+            "round": round_,
+            "search": search,
+            "found": found,
+            "more": more,
+            "error": error,
+            "voting": allows(round_.phase, Action.VOTE),
+        },
+        status=status if error else (400 if search.errors else 200),
     )
 
 

@@ -185,3 +185,39 @@ def test_a_decision_day_runs_from_open_to_the_results_reveal(page, live_server, 
     assert "Not funded" in reveal[2]
     expect(screen.get_by_text("Money left: £3,000")).to_be_visible()
     assert_accessible(screen)
+
+
+def test_staff_tick_a_name_on_the_register_from_the_dashboard_by_keyboard(page, live_server):
+    from pb.models import RegisterEntry
+    from pb.services.register import match_key
+
+    world = VotingWorld()
+    for name in ("Ann Jones", "Bob Smith"):
+        RegisterEntry.objects.create(
+            area=world.north,
+            name=name,
+            postcode="N1 1AA",
+            birth_year=1980,
+            match_key=match_key(name, "N1 1AA", 1980),
+        )
+    log_in(page, live_server, "staff@example.org")
+    city = page.locator("li", has_text="City 2027")
+    city.get_by_role("link", name="Tick names on the register").click()
+    page.get_by_label("Name").fill("ann jones")
+    page.get_by_label("Postcode").fill("n1 1aa")
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("row", name="Ann Jones")).to_be_visible()
+    assert_accessible(page)
+    page.get_by_role("button", name="Tick Ann Jones for a paper ballot").focus()
+    page.keyboard.press("Enter")
+    expect(
+        page.get_by_text("Ann Jones is ticked. Hand them a paper ballot for North.")
+    ).to_be_visible()
+    assert_accessible(page)
+    page.get_by_label("Name").fill("Bob")
+    page.get_by_label("Year of birth").fill("1980")
+    page.keyboard.press("Enter")
+    page.get_by_role("button", name="Tick Bob Smith and give a kiosk code").click()
+    expect(page.get_by_role("heading", name="Bob Smith is ticked")).to_be_visible()
+    assert_accessible(page)
+    assert Participation.objects.filter(desk_tick=True).count() == 1

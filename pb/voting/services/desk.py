@@ -1,0 +1,138 @@
+"""Ticking the name: event staff find a resident on the register and mark them before handing
+over a paper ballot or a kiosk code, so one person votes once whatever the channel.
+
+A tick records *that* the resident voted, never *how*:
+
+- At a **paper** desk the tick is a ``Participation`` of the resident (``desk_tick``), written on
+  its own. The paper they fill in is keyed later, by serial, and writes its own participation
+  without a name; nothing ties the keyed paper to the tick (turnout counts the keyed papers,
+  ``Participation.objects.ballots()``).
+- At a **kiosk** desk the tick makes a one-time code for the resident (``VoterCode.at_desk``),
+  shown once to the staff member to hand over. Casting with it at the kiosk writes the
+  resident's participation, exactly as a letter's code does, so sealing separates it from the
+  ballot as for every cast (docs/secrecy.md).
+
+Two desks ticking the same person at once cannot both succeed: the unique constraints on
+``Participation`` (round and register entry) and on desk codes (round and register entry)
+decide, with no check-then-act. A resident who has voted on any channel is refused with what
+actually happened.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from backend.accounts.models import Actor
+from backend.errors import Conflict, DomainError, NotAllowed
+from pb.models import (
+    AuditAction,
+    Channel,
+    Participation,
+    RegisterEntry,
+    Round,
+    RoundArea,
+    VoterCode,
+)
+from pb.phases import Action
+from pb.services.audit import audit
+from pb.services.guards import require_phase
+from pb.voting import rules
+from pb.voting.services.casting import _round_area_for_home, resident_voted
+from pb.voting.services.codes import VOTER_CODE_LENGTH, format_code, random_code, voter_code_hash
+
+DESK_CHANNELS = (Channel.PAPER, Channel.KIOSK)
+
+
+@dataclass(frozen=True)
+class Tick:
+    """What the desk tells the staff member: the area the resident votes in and, at a kiosk
+    desk, the code to hand them (shown once, never stored)."""
+
+    entry: RegisterEntry
+    area_id: int
+    channel: str
+    code: str = ""
+
+
+def ticked_at_kiosk() -> Conflict:
+    return Conflict(
+        _(
+            "This resident was ticked at a kiosk desk already and given a code: they vote with "
+            "that code. A vote has not been cast with it yet."
+        ),
+        code="already_ticked",
+    )
+
+
+def round_area_of(round_: Round, entry: RegisterEntry) -> int | None:
+    """The round's area a resident on the register votes in (theirs or the ward around it)."""
+    taking_part = set(RoundArea.objects.filter(round=round_).values_list("area_id", flat=True))
+    area_id = _round_area_for_home(taking_part, entry.area)
+    return area_id if area_id in taking_part else None
+
+
+def desk_tick(*, actor: Actor, round: Round, entry: RegisterEntry, channel: str) -> Tick:
+    """Tick ``entry`` at a paper or kiosk desk of ``round``; see the module's note.
+
+    Refusals: ``NotAllowed`` outside voting or for someone who does not run the area's desks;
+    ``DomainError`` for a channel that is not a desk or a resident whose area is not in the
+    round; ``Conflict`` (``resident_already_voted``) when a vote is in for the resident on any
+    channel, or (``already_ticked``) when a kiosk desk has already given them a code.
+    """
+    require_phase(round, Action.VOTE, _("Names are ticked only while voting is open."))
+    if channel not in DESK_CHANNELS:
+        raise DomainError(_("Choose a paper ballot or a kiosk."), field="channel")
+    area_id = round_area_of(round, entry)
+    if area_id is None:
+        raise DomainError(
+            _("This resident lives in %(area)s, which is not taking part in this round.")
+            % {"area": entry.area.name},
+            code="wrong_area",
+        )
+    area = entry.area if entry.area_id == area_id else round.areas.get(pk=area_id)
+    if not rules.can_run_event(actor, round, area):
+        raise NotAllowed(_("Only event staff and the area's managers tick names at its desks."))
+    # Friendly early answers; the constraints below decide when two desks race.
+    if Participation.objects.filter(round=round, register_entry=entry).exists():
+        raise resident_voted()
+    if VoterCode.objects.filter(round=round, register_entry=entry, at_desk=True).exists():
+        raise ticked_at_kiosk()
+    today = timezone.localdate()
+    code = ""
+    try:
+        with transaction.atomic():
+            if channel == Channel.PAPER:
+                Participation.objects.create(
+                    round=round,
+                    area_id=area_id,
+                    channel=Channel.PAPER,
+                    voted_on=today,
+                    register_entry=entry,
+                    desk_tick=True,
+                )
+            else:
+                code = random_code(VOTER_CODE_LENGTH)
+                VoterCode.objects.create(
+                    round=round,
+                    area_id=area_id,
+                    code_hash=voter_code_hash(code),
+                    register_entry=entry,
+                    at_desk=True,
+                )
+            # Not filed under the round: the outcome report lists a round's audit log, and
+            # who voted is no part of it. The record says which staff member ticked whom.
+            audit(
+                actor=actor,
+                action=AuditAction.VOTING_DESK_TICK,
+                area=area,
+                details={"round": round.pk, "register_entry": entry.pk, "channel": channel},
+            )
+    except IntegrityError as exc:  # another desk ticked them a moment ago
+        raise (resident_voted() if channel == Channel.PAPER else ticked_at_kiosk()) from exc
+    return Tick(
+        entry=entry, area_id=area_id, channel=channel, code=format_code(code) if code else ""
+    )
