@@ -10,6 +10,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
 from pb.models import (
+    SUPPORT_THRESHOLD_HELP,
     UNSPENT_MONEY_HELP,
     Area,
     BallotType,
@@ -276,6 +277,13 @@ class RoundForm(forms.Form):
         initial=0,
     )
     unspent_money = _unspent_money_field()
+    support_threshold = forms.IntegerField(
+        label=_("Supports needed to go forward to review"),
+        min_value=1,
+        required=False,
+        help_text=SUPPORT_THRESHOLD_HELP,
+        error_messages={"min_value": _("Give 1 or more, or leave it empty.")},
+    )
 
     def __init__(self, *args: Any, areas: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -299,6 +307,13 @@ class RoundRulesForm(forms.Form):
         required=False,
     )
     unspent_money = _unspent_money_field()
+    support_threshold = forms.IntegerField(
+        label=_("Supports needed to go forward to review"),
+        min_value=1,
+        required=False,
+        help_text=SUPPORT_THRESHOLD_HELP,
+        error_messages={"min_value": _("Give 1 or more, or leave it empty.")},
+    )
     reason = _needed(
         forms.CharField(
             label=_("Why the change? (goes in the record)"), widget=forms.Textarea, required=False

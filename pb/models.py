@@ -163,7 +163,13 @@ BALLOT_RULE_FIELDS: tuple[str, ...] = (
 )
 #: All of a round's rules: the ballot's, then how it is counted. Managers change these (through
 #: ``pb.services.rounds``) and the API shows them.
-RULE_FIELDS: tuple[str, ...] = (*BALLOT_RULE_FIELDS, "rule", "min_share", "unspent_money")
+RULE_FIELDS: tuple[str, ...] = (
+    *BALLOT_RULE_FIELDS,
+    "rule",
+    "min_share",
+    "unspent_money",
+    "support_threshold",
+)
 
 
 class UnspentMoney(models.TextChoices):
@@ -179,6 +185,13 @@ UNSPENT_MONEY_HELP = _(
     "“A second pass across areas” pools every area's leftover and funds the projects that "
     "missed out, best first (by the share of their own area's voters who supported them), "
     "each if it still fits; whatever is left after that is carried to the next round."
+)
+
+
+SUPPORT_THRESHOLD_HELP = _(
+    "Optional. Proposals with at least this many supports from residents go forward to the "
+    "council's review; the others are listed apart and cannot go on the ballot. Leave empty to "
+    "review every proposal."
 )
 
 
@@ -230,6 +243,10 @@ class Round(models.Model):
         choices=UnspentMoney.choices,
         default=UnspentMoney.CARRY,
         help_text=UNSPENT_MONEY_HELP,
+    )
+    # Pre-selection (as CONSUL runs it): only proposals residents supported enough go forward.
+    support_threshold = models.PositiveIntegerField(
+        null=True, blank=True, validators=[MinValueValidator(1)], help_text=SUPPORT_THRESHOLD_HELP
     )
 
     # Porto Alegre

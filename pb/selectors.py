@@ -136,6 +136,28 @@ def review_queue(*, round: Round, area: Any) -> QuerySet[Proposal]:
     )
 
 
+def shortlisted_for_review() -> Q:
+    """Proposals that go forward to review: all of them, or with a support threshold those
+    with at least that many supports (CONSUL's pre-selection). For a query on proposals."""
+    return Q(round__support_threshold__isnull=True) | Q(
+        support_count__gte=F("round__support_threshold")
+    )
+
+
+def review_shortlist(*, round: Round, area: Any) -> tuple[list[Proposal], list[Proposal]]:
+    """The area's proposals waiting for review, split into the shortlist that goes forward
+    (most supported first when the round has a threshold) and those below the threshold."""
+    queue = review_queue(round=round, area=area)
+    if round.support_threshold is None:
+        return list(queue), []
+    ranked = sorted(queue, key=lambda p: -p.support_count)
+    threshold = round.support_threshold
+    return (
+        [p for p in ranked if p.support_count >= threshold],
+        [p for p in ranked if p.support_count < threshold],
+    )
+
+
 def review_counts(*, round: Round) -> dict[int, dict[str, int]]:
     """Per area: proposals awaiting review and already decided."""
     rows = (
@@ -201,7 +223,9 @@ def manager_queues(*, user: Any) -> list[dict[str, Any]]:
     rounds = list(round_list_for_manager(user=user).order_by("name"))
     if not rounds:
         return []
-    waiting_q = Proposal.objects.filter(round__in=rounds, status=ProposalStatus.SUBMITTED)
+    waiting_q = Proposal.objects.filter(
+        shortlisted_for_review(), round__in=rounds, status=ProposalStatus.SUBMITTED
+    )
     if not rules.is_admin(user):
         mine = user.managed_areas.all()
         waiting_q = waiting_q.filter(Q(area__in=mine) | Q(area__parent__in=mine))

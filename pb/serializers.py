@@ -8,6 +8,7 @@ from rest_framework import serializers
 
 from pb.models import (
     RULE_FIELDS,
+    SUPPORT_THRESHOLD_HELP,
     UNSPENT_MONEY_HELP,
     Area,
     AuditEntry,
@@ -100,6 +101,9 @@ class RoundCreateSerializer(serializers.Serializer):
     unspent_money = serializers.ChoiceField(
         choices=UnspentMoney.choices, required=False, help_text=UNSPENT_MONEY_HELP
     )
+    support_threshold = serializers.IntegerField(
+        min_value=1, required=False, allow_null=True, help_text=SUPPORT_THRESHOLD_HELP
+    )
 
 
 class RoundRulesSerializer(serializers.Serializer):
@@ -114,6 +118,9 @@ class RoundRulesSerializer(serializers.Serializer):
     )
     unspent_money = serializers.ChoiceField(
         choices=UnspentMoney.choices, required=False, help_text=UNSPENT_MONEY_HELP
+    )
+    support_threshold = serializers.IntegerField(
+        min_value=1, required=False, allow_null=True, help_text=SUPPORT_THRESHOLD_HELP
     )
     reason = serializers.CharField(required=False, allow_blank=True, default="")
 

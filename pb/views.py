@@ -450,13 +450,15 @@ def review_queue(request: HttpRequest, slug: str, area: str) -> HttpResponse:
     area_obj = get_object_or_404(round_.areas, slug=area)
     if not rules.can_manage_area(request.user, area_obj):
         raise PermissionDenied
+    shortlist, below = selectors.review_shortlist(round=round_, area=area_obj)
     return render(
         request,
         "pb/review_queue.html",
         {
             "round": round_,
             "area": area_obj,
-            "queue": selectors.review_queue(round=round_, area=area_obj),
+            "queue": shortlist,
+            "below": below,
             "in_review": allows(round_.phase, Action.REVIEW),
         },
     )

@@ -9,6 +9,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from backend.accounts.models import Actor
 from backend.accounts.rules import signed_in_user
@@ -292,6 +293,25 @@ def proposal_review(
                         "money": format_money(money, proposal.round.currency),
                     }
                 ]
+    threshold = proposal.round.support_threshold
+    if (
+        decision == ProposalStatus.FEASIBLE
+        and threshold is not None
+        and proposal.support_count < threshold
+    ):
+        # The round promised residents that only ideas with enough supports go forward.
+        fields["decision"] = [
+            ngettext(
+                "This proposal has %(n)s support, fewer than the %(t)s the round asks for to go "
+                "forward to review, so it cannot go on the ballot. Decide it is not feasible, "
+                "or merge it into a proposal that went forward.",
+                "This proposal has %(n)s supports, fewer than the %(t)s the round asks for to "
+                "go forward to review, so it cannot go on the ballot. Decide it is not "
+                "feasible, or merge it into a proposal that went forward.",
+                proposal.support_count,
+            )
+            % {"n": proposal.support_count, "t": threshold}
+        ]
     if decision == ProposalStatus.MERGED:
         if merged_into is None:
             fields["merged_into"] = ["Choose the proposal it is merged into."]

@@ -30,6 +30,15 @@ def _owner_only() -> str:
     )
 
 
+def _check_threshold(fields: dict[str, Any]) -> None:
+    threshold = fields.get("support_threshold")
+    if threshold is not None and int(threshold) < 1:
+        raise DomainError(
+            _("The supports needed must be 1 or more; leave it empty to review every proposal."),
+            field="support_threshold",
+        )
+
+
 def round_create(
     *,
     actor: Actor,
@@ -52,6 +61,7 @@ def round_create(
         raise DomainError(_("Give the round a name."), field="name")
     if budget <= 0:
         raise DomainError(_("The budget must be more than zero."), field="budget")
+    _check_threshold(rules_fields)
     unknown = set(rules_fields) - set(RULE_FIELDS)
     if unknown:
         raise DomainError(_("Unknown settings: %(join)s.") % {"join": ", ".join(sorted(unknown))})
@@ -93,6 +103,7 @@ def round_update_rules(*, actor: Actor, round: Round, reason: str = "", **change
         raise DomainError(_("Unknown settings: %(join)s.") % {"join": ", ".join(sorted(unknown))})
     if "budget" in changes and int(changes["budget"]) <= 0:
         raise DomainError(_("The budget must be more than zero."), field="budget")
+    _check_threshold(changes)
     before = {k: _jsonable(getattr(round, k)) for k in changes}
     with transaction.atomic():
         for key, value in changes.items():
