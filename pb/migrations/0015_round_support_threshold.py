@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('pb', '0013_round_unspent_money'),
+        ('pb', '0014_desk_ticks'),
     ]
 
     operations = [
