@@ -24,6 +24,7 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import StrEnum
 from fractions import Fraction
 from typing import Any
 
@@ -39,7 +40,9 @@ __all__ = [
     "TOPICS",
     "AuditRecord",
     "BrisbaneReport",
+    "Channel",
     "DeliberationReport",
+    "DeliveryStatus",
     "DemographicQuestion",
     "DemographicSummary",
     "GroupCount",
@@ -48,6 +51,7 @@ __all__ = [
     "IndicatorError",
     "InfluenceReport",
     "IntegrityReport",
+    "NI4Answer",
     "NI4Result",
     "ProjectOutcome",
     "ProposalDiscussion",
@@ -444,7 +448,22 @@ def integrity_indicators(
 
 # --- Inclusion -------------------------------------------------------------------------------
 
-CHANNELS: tuple[str, ...] = ("online", "kiosk", "paper")
+# This module's own vocabulary. The site stores the same values in its models' choices
+# (pb.models.Channel, feedback.models.DeliveryStatus and NI4Answer), but this core imports no
+# Django and nothing of ours (the import contracts in pyproject.toml), so it names them here,
+# and the selectors hand it the stored values as they are: a StrEnum member is equal to its
+# value. tests/feedback/test_vocabulary.py fails if the two sides ever disagree.
+
+
+class Channel(StrEnum):
+    """How a ballot was cast."""
+
+    ONLINE = "online"
+    KIOSK = "kiosk"
+    PAPER = "paper"
+
+
+CHANNELS: tuple[str, ...] = tuple(Channel)
 """The voting channels always shown, even at 0; any other channel follows, sorted."""
 
 DEFAULT_MARGIN = Fraction(1, 5)
@@ -906,21 +925,36 @@ def deliberation_indicators(
 
 # --- Influence -------------------------------------------------------------------------------
 
-STATUSES: tuple[str, ...] = ("planned", "in_progress", "delivered", "delayed")
+
+class DeliveryStatus(StrEnum):
+    """Implementation status of a funded project ("you said, we did")."""
+
+    PLANNED = "planned"
+    IN_PROGRESS = "in_progress"
+    DELIVERED = "delivered"
+    DELAYED = "delayed"
+
+
+STATUSES: tuple[str, ...] = tuple(DeliveryStatus)
 """Implementation status of a funded project ("you said, we did")."""
 
-NI4_ANSWERS: tuple[str, ...] = (
-    "definitely_agree",
-    "tend_to_agree",
-    "tend_to_disagree",
-    "definitely_disagree",
-    "dont_know",
-)
-"""The NI4 scale: "Do you agree or disagree that you can influence decisions affecting your
-local area?" (Place Survey, National Indicator 4, England 2008)."""
 
-NI4_AGREE: frozenset[str] = frozenset({"definitely_agree", "tend_to_agree"})
-NI4_DONT_KNOW = "dont_know"
+class NI4Answer(StrEnum):
+    """The NI4 scale: "Do you agree or disagree that you can influence decisions affecting your
+    local area?" (Place Survey, National Indicator 4, England 2008)."""
+
+    DEFINITELY_AGREE = "definitely_agree"
+    TEND_TO_AGREE = "tend_to_agree"
+    TEND_TO_DISAGREE = "tend_to_disagree"
+    DEFINITELY_DISAGREE = "definitely_disagree"
+    DONT_KNOW = "dont_know"
+
+
+NI4_ANSWERS: tuple[str, ...] = tuple(NI4Answer)
+"""The NI4 answers, in the scale's order."""
+
+NI4_AGREE: frozenset[str] = frozenset({NI4Answer.DEFINITELY_AGREE, NI4Answer.TEND_TO_AGREE})
+NI4_DONT_KNOW: str = NI4Answer.DONT_KNOW
 
 
 @dataclass(frozen=True)
@@ -933,7 +967,7 @@ class ProjectOutcome:
     cost: int
     funded: bool
     explanation: str = ""
-    status: str = "planned"
+    status: str = DeliveryStatus.PLANNED
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -1164,7 +1198,7 @@ def influence_indicators(
                 )
             status_counts[project.status] += 1
     funded = tuple(p for p in projects if p.funded)
-    delivered = sum(p.cost for p in funded if p.status == "delivered")
+    delivered = sum(p.cost for p in funded if p.status == DeliveryStatus.DELIVERED)
 
     answers_by_area: dict[str, list[str]] = {}
     all_answers: list[str] = []
