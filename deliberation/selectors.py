@@ -58,7 +58,7 @@ def initial_state(room: Room) -> dict[str, Any]:
     return {
         "id": room.pk,
         "title": room.title,
-        "state": "scheduled",
+        "state": RoomState.SCHEDULED,
         "last_seq": 0,
         "contributions": [],
         "queue": [],
@@ -81,9 +81,9 @@ def apply_event(state: dict[str, Any], seq: int, type_: str, data: dict[str, Any
     contributions = {c["id"]: c for c in state["contributions"]}
     polls = {p["id"]: p for p in state["polls"]}
     if type_ == "opened":
-        state["state"] = "open"
+        state["state"] = RoomState.OPEN
     elif type_ == "closed":
-        state["state"] = "closed"
+        state["state"] = RoomState.CLOSED
         state["summary"] = data["summary"]
         state["queue"] = []
         state["timer_ends_at"] = None

@@ -96,6 +96,9 @@ def _common(room: Room, state: dict[str, Any]) -> dict[str, Any]:
         "room": room,
         "round": room.round,
         "state": state,
+        "state_label": RoomState(state["state"]).label,
+        # The states by name, so the templates compare with RoomState.OPEN, not "open".
+        "RoomState": RoomState,
         "labels": _labels(),
         "timer_ends": parse_datetime(ends) if ends else None,
         "ws_path": f"/ws/rooms/{room.pk}/",

@@ -73,7 +73,7 @@ class StepStatus(models.TextChoices):
 class PipelineStep(models.Model):
     report = models.ForeignKey(OutcomeReport, on_delete=models.CASCADE, related_name="steps")
     name = models.CharField(max_length=20, choices=StepName.choices)
-    status = models.CharField(max_length=10, choices=StepStatus.choices, default="pending")
+    status = models.CharField(max_length=10, choices=StepStatus.choices, default=StepStatus.PENDING)
     attempts = models.PositiveIntegerField(default=0)
     done_count = models.PositiveIntegerField(default=0)
     total_count = models.PositiveIntegerField(default=0)
@@ -92,6 +92,11 @@ class PipelineStep(models.Model):
     @property
     def position(self) -> int:
         return STEP_ORDER.index(self.name) + 1
+
+    @property
+    def failed(self) -> bool:
+        """It stopped with an error; a manager may run it again."""
+        return self.status == StepStatus.FAILED
 
 
 class NotificationSent(models.Model):

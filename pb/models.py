@@ -9,6 +9,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator
 from enum import StrEnum
+from fractions import Fraction
 from typing import Any
 
 from django.conf import settings
@@ -283,6 +284,26 @@ class Round(models.Model):
     def event_desks_open(self) -> bool:
         return phases.Phase(self.phase) in phases.EVENT_PHASES
 
+    # Its style and counting rule, for templates (which then name no choice by its value).
+    @property
+    def is_city(self) -> bool:
+        """A city round: the budget is split between areas, each with its own ballot."""
+        return self.style == RoundStyle.CITY
+
+    @property
+    def is_decision_day(self) -> bool:
+        """A decision day: groups bid for one pot, on one ballot."""
+        return self.style == RoundStyle.DECISION_DAY
+
+    @property
+    def threshold_share(self) -> Fraction | None:
+        """The share of voters a project needs under the threshold rule; ``None`` under any
+        other rule (the count and the recount command line both take it from here)."""
+        if self.rule != CountingRule.GREEDY_THRESHOLD or self.min_share is None:
+            return None
+        # The share of voters (0 to 1), exact, as the engine and its command line take it.
+        return Fraction(str(self.min_share))
+
 
 class RoundArea(models.Model):
     """An area taking part in a round, with the money the split gave it."""
@@ -388,6 +409,16 @@ class Proposal(models.Model):
     def cost(self) -> int:
         """The cost that counts on the ballot: the council's estimate once it has one."""
         return self.council_cost if self.council_cost is not None else self.estimated_cost
+
+    @property
+    def is_draft(self) -> bool:
+        """Not submitted yet: only its author sees it."""
+        return self.status == ProposalStatus.DRAFT
+
+    @property
+    def awaiting_review(self) -> bool:
+        """Submitted, and no reviewer has decided on it yet."""
+        return self.status == ProposalStatus.SUBMITTED
 
 
 class ProposalTranslation(models.Model):

@@ -150,7 +150,7 @@ def count_inputs(*, round: Round, area: Area | None) -> CountInputs:
         )
         for pid, p in sorted(proposals.items())
     ]
-    min_share = _min_share(round)
+    min_share = round.threshold_share
     fingerprint = {
         "round": round.pk,
         "area": area.pk if area else None,
@@ -172,19 +172,12 @@ def count_inputs(*, round: Round, area: Area | None) -> CountInputs:
     return CountInputs(area, budget, proposals, election, n_ballots, digest)
 
 
-def _min_share(round_: Round) -> Fraction | None:
-    if round_.rule != "greedy-threshold" or round_.min_share is None:
-        return None
-    # The share of voters (0 to 1) a project needs, as the engine and its command line take it.
-    return Fraction(str(round_.min_share))
-
-
 # --- The result -----------------------------------------------------------------------------
 
 
 def _result(inputs: CountInputs, round_: Round) -> CountResult:
     """The engine's outcome with the proposals' facts; its sentences are kept word for word."""
-    outcome = tally(inputs.election, round_.rule, min_share=_min_share(round_))
+    outcome = tally(inputs.election, round_.rule, min_share=round_.threshold_share)
     return CountResult.from_outcome(
         outcome,
         vote_type=inputs.election.vote_type,
@@ -397,7 +390,7 @@ def ballots_pb(*, round: Round, area: Area | None) -> str:
         "rule": round.rule,
         "license": "CC BY 4.0",
     }
-    min_share = _min_share(round)
+    min_share = round.threshold_share
     if min_share is not None:
         meta["min_share"] = str(min_share)
     election = Election(
@@ -457,7 +450,7 @@ def recount_published(*, round: Round, area: Area | None) -> tuple[str, ...]:
     anyone downloading it would and counted with the round's rule, as ``python -m pb.tally``
     does: the integrity figure of the outcome report compares them with the stored winners."""
     election = loads(ballots_pb(round=round, area=area), source="published ballot file")
-    outcome = tally(election, round.rule, min_share=_min_share(round))
+    outcome = tally(election, round.rule, min_share=round.threshold_share)
     return tuple(str(w) for w in outcome.winners)
 
 

@@ -69,6 +69,11 @@ class Unspent:
     funded: tuple[SecondPassProject, ...]
 
     @property
+    def second_pass(self) -> bool:
+        """The money was pooled for a second pass across areas (else it is carried)."""
+        return self.policy == Policy.SECOND_PASS
+
+    @property
     def pot(self) -> int:
         """Everything the areas' own counts left unspent."""
         return sum(a.left for a in self.areas)

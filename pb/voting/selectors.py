@@ -73,6 +73,24 @@ class BallotSpec:
     def by_id(self) -> dict[str, BallotItem]:
         return {str(item.id): item for item in self.items}
 
+    # What kind of ballot it is, for templates (which then name no ballot type by its value).
+    @property
+    def is_approval(self) -> bool:
+        """Voters tick projects (up to the budget or up to a number of them)."""
+        return self.ballot_type in (BallotType.APPROVAL_BUDGET, BallotType.APPROVAL_COUNT)
+
+    @property
+    def is_score(self) -> bool:
+        return self.ballot_type == BallotType.SCORE
+
+    @property
+    def is_cumulative(self) -> bool:
+        return self.ballot_type == BallotType.CUMULATIVE
+
+    @property
+    def is_ranking(self) -> bool:
+        return self.ballot_type == BallotType.RANKING
+
 
 def _spec_key(round_id: int, area_id: int) -> str:
     return f"voting:spec:v1:{round_id}:{area_id}"

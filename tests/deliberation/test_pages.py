@@ -171,3 +171,34 @@ def test_proposal_page_lists_arguments_from_rooms(client, scene):
     page = client.get(reverse("proposal_detail", args=[scene.proposal.pk])).content.decode()
     assert "Arguments from deliberation rooms" in page
     assert "Shade and rest" in page and "Too costly" in page
+
+
+def test_the_room_page_follows_the_room_from_scheduled_to_open_to_closed(client):
+    # The templates branch on the room's state (RoomState members in the context): each state
+    # shows its own label and the facilitator's controls for it.
+    from tests.deliberation.conftest import make_scene
+
+    scene = make_scene(open_room=False)
+    client.force_login(scene.facilitator)
+    url = reverse("room_detail", args=[scene.room.pk])
+    screen = reverse("room_screen", args=[scene.room.pk])
+
+    def status(html: str) -> str:
+        return html.split('id="room-status">', 1)[1].split("<", 1)[0]
+
+    page = client.get(url).content.decode()
+    assert status(page) == "Scheduled" and "Open the room" in page
+    assert "Call the next speaker" not in page and "Close the room" in page
+    assert status(client.get(screen).content.decode()) == "Scheduled"
+
+    services.room_open(room=scene.room, actor=scene.facilitator)
+    page = client.get(url).content.decode()
+    assert status(page) == "Open" and "Call the next speaker" in page
+    assert "Open the room" not in page and 'id="summary-h"' not in page
+
+    services.room_close(room=scene.room, actor=scene.facilitator, summary="We liked it.")
+    page = client.get(url).content.decode()
+    assert status(page) == "Closed" and 'id="summary-h"' in page and "We liked it." in page
+    assert "Close the room" not in page and "Call the next speaker" not in page
+    shown = client.get(screen).content.decode()
+    assert status(shown) == "Closed" and 'id="summary-section" hidden' not in shown

@@ -93,34 +93,57 @@ def test_a_voter_code_votes_without_an_account_choosing_the_area_first(client, v
 
 
 @pytest.mark.parametrize(
-    ("ballot_type", "data", "summary"),
+    ("ballot_type", "data", "summary", "legend", "one_choice"),
     [
         (
             "score",
             lambda w: {f"p{p.pk}": 5 for p in (w.trees, w.benches, w.lights, w.mural)},
             "You scored these 4 bids.",
+            "Score each bid",
+            "score 5",
         ),
         (
             "cumulative",
             lambda w: {f"p{w.trees.pk}": 6, f"p{w.mural.pk}": 4},
             "You gave 10 points to these 2 projects.",
+            "Your points",
+            "6 points",
         ),
         (
             "ranking",
             lambda w: {f"p{w.mural.pk}": 1, f"p{w.trees.pk}": 2},
             "You ranked these 2 projects, in this order.",
+            "Your order of preference",
+            "choice number 2",
         ),
     ],
 )
-def test_every_ballot_type_reviews_with_a_summary(client, vw, ballot_type, data, summary):
+def test_every_ballot_type_reviews_with_a_summary(
+    client, vw, ballot_type, data, summary, legend, one_choice
+):
     vw.set(ballot_type=ballot_type)
     client.force_login(vw.resident)
     page = client.get(reverse("vote", args=[vw.round.slug]))
     assert page.status_code == 200
+    html = page.content.decode()
+    # Each kind of ballot has its own legend and fields, not the approval ballot's tick boxes.
+    assert f"<legend>{legend}</legend>" in html and 'type="checkbox" name="choice"' not in html
     review = client.post(
         reverse("vote_review", args=[vw.round.slug]), {"area": vw.north.pk, **data(vw)}
     )
     assert summary in review.content.decode(), review.content.decode()
+    assert one_choice in review.content.decode()
+
+
+def test_an_approval_ballot_has_tick_boxes_and_reviews_costs(client, vw):
+    client.force_login(vw.resident)
+    html = client.get(reverse("vote", args=[vw.round.slug])).content.decode()
+    assert "<legend>Choose projects</legend>" in html and 'type="checkbox" name="choice"' in html
+    review = client.post(
+        reverse("vote_review", args=[vw.round.slug]),
+        {"area": vw.north.pk, "choice": [vw.trees.pk]},
+    ).content.decode()
+    assert "score " not in review and "choice number" not in review
 
 
 def test_the_ballot_page_says_why_when_voting_is_not_open_or_the_resident_is_not_eligible(
