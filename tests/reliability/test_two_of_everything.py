@@ -124,10 +124,11 @@ class Stack:
         self.procs: list[tuple[str, subprocess.Popen[bytes]]] = []
 
     def start(self, name: str, argv: list[str]) -> subprocess.Popen[bytes]:
+        """Start ``argv``; its PostgreSQL sessions are named after it (``PGAPPNAME``)."""
         with (self.logs / f"{name}.log").open("wb") as out:
             proc = subprocess.Popen(
-                argv, cwd=ROOT, env=self.env, stdout=out, stderr=subprocess.STDOUT,
-                start_new_session=True,
+                argv, cwd=ROOT, env={**self.env, "PGAPPNAME": f"stack-{name}"}, stdout=out,
+                stderr=subprocess.STDOUT, start_new_session=True,
             )  # fmt: skip
         self.procs.append((name, proc))
         return proc
@@ -295,22 +296,39 @@ async def room_evening(proxy: int, ws_ports: list[int], setup: dict[str, Any]) -
 # --- Both servers at once -----------------------------------------------------------------------
 
 
-def both_at_once(ports: list[int], request: Any) -> list[int]:
-    """``request(conn)`` on a connection to each port, released together; the statuses."""
-    barrier = threading.Barrier(len(ports))
+def both_at_once(ports: list[int], request: Any, *, url: str, round_id: int) -> list[int]:
+    """``request(conn)`` sent to each web server at once, both inside the round's critical
+    section together: the test holds the round's row lock until one request from each server
+    waits on it, then lets go. Without the services' own lock, both would already have read
+    the round and would both go on. Returns the statuses."""
+    import psycopg
+
     statuses = [0] * len(ports)
 
     def one(i: int) -> None:
-        conn = http.client.HTTPConnection("127.0.0.1", ports[i], timeout=60)
-        barrier.wait(timeout=30)
+        conn = http.client.HTTPConnection("127.0.0.1", ports[i], timeout=120)
         statuses[i] = request(conn)
         conn.close()
 
     threads = [threading.Thread(target=one, args=(i,)) for i in range(len(ports))]
+    with psycopg.connect(url) as holder, psycopg.connect(url, autocommit=True) as watcher:
+        holder.execute("SELECT 1 FROM pb_round WHERE id = %s FOR UPDATE", [round_id])
+
+        def web_sessions_waiting() -> bool:
+            # Waiting on the test's lock, or queued behind the other server's wait for it.
+            rows = watcher.execute(
+                "SELECT count(DISTINCT application_name) FROM pg_stat_activity "
+                "WHERE application_name LIKE 'stack-gunicorn-%' "
+                "AND cardinality(pg_blocking_pids(pid)) > 0"
+            ).fetchone()
+            return rows is not None and rows[0] == len(ports)
+
+        for t in threads:
+            t.start()
+        wait_for(web_sessions_waiting, timeout=60, what="both web servers to wait on the round")
+        holder.rollback()
     for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=90)
+        t.join(timeout=120)
     return statuses
 
 
@@ -476,8 +494,9 @@ def test_two_of_every_process_behind_nginx_behave_as_one(tmp_path: Path) -> None
             response.read()
             return response.status
 
-        assert sorted(both_at_once(web, advance)) == [200, 409]  # one closes the vote
-        assert both_at_once(web, count_now) == [302, 302]  # both count (or find it counted)
+        race = {"url": url, "round_id": setup["round"]}
+        assert sorted(both_at_once(web, advance, **race)) == [200, 409]  # one closes the vote
+        assert both_at_once(web, count_now, **race) == [302, 302]  # both count, or find it done
 
         def counted() -> bool:
             stack.check_alive()
