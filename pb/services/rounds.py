@@ -160,9 +160,21 @@ def round_set_phase_windows(
     return created
 
 
-def _after_phase_change(round_id: int, previous: str, target: str) -> None:
-    """Closing the vote starts the count, once the phase change has committed."""
+def _move_to(locked: Round, target: Phase, *, actor: Actor | None, reason: str, **how: Any) -> None:
+    """Move a round, locked by the caller, into ``target``: record it (``how``: more details for
+    the record) and, when the move closes the vote, start the count once it has committed."""
+    previous = locked.phase
+    locked.phase = target
+    locked.save(update_fields=["phase"])
+    audit(
+        actor=actor,
+        action=AuditAction.PHASE_ADVANCE,
+        round=locked,
+        reason=reason,
+        details={"from": previous, "to": target, **how},
+    )
     if not is_closed(previous) and is_closed(target):
+        round_id = locked.pk
         transaction.on_commit(lambda: tally_round.delay(round_id))
 
 
@@ -182,17 +194,7 @@ def round_advance_phase(*, actor: Actor, round: Round, to_phase: str, reason: st
                 % {"phase": locked.get_phase_display()},
                 field="to_phase",
             )
-        previous = locked.phase
-        locked.phase = target
-        locked.save(update_fields=["phase"])
-        audit(
-            actor=actor,
-            action=AuditAction.PHASE_ADVANCE,
-            round=locked,
-            reason=reason,
-            details={"from": previous, "to": target, "by_hand": True},
-        )
-        _after_phase_change(locked.pk, previous, target)
+        _move_to(locked, target, actor=actor, reason=reason, by_hand=True)
     round.phase = target
     return locked
 
@@ -215,16 +217,6 @@ def round_advance_due_phases(*, now: dt.datetime | None = None) -> list[tuple[in
             target = max(started, key=position)
             if not is_later(target, round_.phase):
                 continue
-            previous = round_.phase
-            round_.phase = target
-            round_.save(update_fields=["phase"])
-            audit(
-                actor=None,
-                action=AuditAction.PHASE_ADVANCE,
-                round=round_,
-                reason="Scheduled date reached",
-                details={"from": previous, "to": target},
-            )
-            _after_phase_change(round_.pk, previous, target)
+            _move_to(round_, target, actor=None, reason="Scheduled date reached")
             moved.append((round_.pk, str(target)))
     return moved
