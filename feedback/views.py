@@ -181,9 +181,9 @@ def report_pdf(html: str, *, base_url: str) -> bytes:
 @login_required
 def outcome_manage(request: HttpRequest, slug: str) -> HttpResponse:
     """The manager's view of the pipeline: each step's progress, re-run, commentary."""
-    round_ = get_visible_round(user=request.user, slug=slug, with_areas=True)
-    if not rules.can_manage_outcome(request.user, round_):
-        raise PermissionDenied
+    round_ = get_visible_round(
+        user=request.user, slug=slug, with_areas=True, may=rules.can_manage_outcome
+    )
     report_ = selectors.report_current(round=round_)
     form = CommentaryForm(
         request.POST if "commentary" in request.POST else None,

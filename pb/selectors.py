@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
+from django.core.exceptions import PermissionDenied
 from django.db.models import Count, F, Q, QuerySet
 from django.utils.translation import gettext as _
 
@@ -47,16 +48,21 @@ def get_visible_round(
     pk: int | None = None,
     queryset: QuerySet[Round] | None = None,
     with_areas: bool = False,
+    may: Callable[[Any, Round], bool] | None = None,
 ) -> Round:
     """The round named by ``slug`` or ``pk``, if this person may see it: every page, API view
     and consumer fetches a round through here. A round being prepared answers 404 (``Missing``)
-    to all but its managers, exactly as a round that does not exist."""
+    to all but its managers, exactly as a round that does not exist. A staff page passes the
+    rule that lets a person in (``may``, such as ``pb.rules.can_manage_round``): anyone else is
+    refused with 403 (``PermissionDenied``)."""
     rounds = Round.objects.all() if queryset is None else queryset
     if with_areas:
         rounds = rounds.prefetch_related("areas")
     round_ = (rounds.filter(slug=slug) if slug is not None else rounds.filter(pk=pk or 0)).first()
     if round_ is None or not pb_rules.can_see_round(user, round_):
         raise Missing(_("There is no such round."))
+    if may is not None and not may(user, round_):
+        raise PermissionDenied
     return round_
 
 

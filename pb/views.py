@@ -374,9 +374,9 @@ def round_new(request: HttpRequest) -> HttpResponse:
 @login_required
 def round_manage(request: HttpRequest, slug: str) -> HttpResponse:
     """The manager's desk for a round: timetable, moving phases on, rules, review queues."""
-    round_ = get_visible_round(user=request.user, slug=slug, with_areas=True)
-    if not rules.can_manage_round(request.user, round_):
-        raise PermissionDenied
+    round_ = get_visible_round(
+        user=request.user, slug=slug, with_areas=True, may=rules.can_manage_round
+    )
     refused = False
     posted = request.POST if request.method == "POST" else {}
     rules_form = RoundRulesForm(
@@ -466,9 +466,9 @@ def review_queue(request: HttpRequest, slug: str, area: str) -> HttpResponse:
 
 @login_required
 def audit_log(request: HttpRequest, slug: str) -> HttpResponse:
-    round_ = get_visible_round(user=request.user, slug=slug, with_areas=True)
-    if not rules.can_read_audit(request.user, round_):
-        raise PermissionDenied
+    round_ = get_visible_round(
+        user=request.user, slug=slug, with_areas=True, may=rules.can_read_audit
+    )
     entries = selectors.audit_for_round(round=round_)
     if request.GET.get("format") == "csv":
         response = HttpResponse(content_type="text/csv; charset=utf-8")
@@ -525,9 +525,9 @@ SPLIT_LABELS = {"population": "Population", "need": "Need index", "priority": "R
 @login_required
 def round_split(request: HttpRequest, slug: str) -> HttpResponse:
     """Configure, compute, adjust and publish the Porto Alegre split of a city round."""
-    round_ = get_visible_round(user=request.user, slug=slug, with_areas=True)
-    if not rules.can_manage_round(request.user, round_):
-        raise PermissionDenied
+    round_ = get_visible_round(
+        user=request.user, slug=slug, with_areas=True, may=rules.can_manage_round
+    )
     stored = {c["key"]: c for c in (round_.split_config or {}).get("criteria", [])}
     preset = {c["key"]: c for c in split.criteria_to_config(split.PORTO_ALEGRE_PRESET)}
     # Before anything is stored, offer the whole-round preset (population and need): the

@@ -574,9 +574,9 @@ def kiosk_cast(request: HttpRequest) -> HttpResponseBase:
 @login_required
 def kiosk_desk(request: HttpRequest, slug: str) -> HttpResponse:
     """Staff unlock this device as a kiosk (which logs them out of it) or lock others."""
-    round_ = get_visible_round(user=request.user, slug=slug, with_areas=True)
-    if not rules.can_open_event_desk(request.user, round_):
-        raise PermissionDenied
+    round_ = get_visible_round(
+        user=request.user, slug=slug, with_areas=True, may=rules.can_open_event_desk
+    )
     form = KioskUnlockForm(request.POST if "unlock" in request.POST else None, round=round_)
     if request.method == "POST" and "lock" in request.POST:
         try:
@@ -627,9 +627,9 @@ def kiosk_desk(request: HttpRequest, slug: str) -> HttpResponse:
 def register_desk(request: HttpRequest, slug: str) -> HttpResponse:
     """Staff find a resident on the register (name and postcode or year of birth) and tick
     them before handing over a paper ballot or a kiosk code (``pb.voting.services.desk``)."""
-    round_ = get_visible_round(user=request.user, slug=slug, with_areas=True)
-    if not rules.can_open_event_desk(request.user, round_):
-        raise PermissionDenied
+    round_ = get_visible_round(
+        user=request.user, slug=slug, with_areas=True, may=rules.can_open_event_desk
+    )
     search = DeskSearchForm(request.GET if "name" in request.GET else None)
     error = ""
     status = 200
@@ -702,9 +702,9 @@ def qr_svg(text: str) -> str:
 @login_required
 def voter_codes(request: HttpRequest, slug: str) -> HttpResponse:
     """Make a batch of codes and show them once, as a sheet to print and cut."""
-    round_ = get_visible_round(user=request.user, slug=slug, with_areas=True)
-    if not rules.can_open_voter_codes(request.user, round_):
-        raise PermissionDenied
+    round_ = get_visible_round(
+        user=request.user, slug=slug, with_areas=True, may=rules.can_open_voter_codes
+    )
     form = VoterCodesForm(request.POST or None, round=round_)
     if request.method == "POST" and form.is_valid():
         area = form.cleaned_data["area"]
@@ -757,9 +757,9 @@ def voter_codes(request: HttpRequest, slug: str) -> HttpResponse:
 @login_required
 def paper_print(request: HttpRequest, slug: str) -> HttpResponse:
     """Blank, numbered ballot papers for one area in the language chosen, to print."""
-    round_ = get_visible_round(user=request.user, slug=slug, with_areas=True)
-    if not rules.can_open_event_desk(request.user, round_):
-        raise PermissionDenied
+    round_ = get_visible_round(
+        user=request.user, slug=slug, with_areas=True, may=rules.can_open_event_desk
+    )
     areas = selectors.voting_areas(round=round_)
     form = PaperPrintForm(request.GET or None, areas=areas)
     papers = None
@@ -786,9 +786,9 @@ def paper_print(request: HttpRequest, slug: str) -> HttpResponse:
 @login_required
 def paper_desk(request: HttpRequest, slug: str) -> HttpResponse:
     """Key one paper ballot: its number, then the choices as written on it."""
-    round_ = get_visible_round(user=request.user, slug=slug, with_areas=True)
-    if not rules.can_open_event_desk(request.user, round_):
-        raise PermissionDenied
+    round_ = get_visible_round(
+        user=request.user, slug=slug, with_areas=True, may=rules.can_open_event_desk
+    )
     params = request.POST if request.method == "POST" else request.GET
     areas = list(round_.areas.order_by("name"))
     area_id = _int(params.get("area")) or (areas[0].pk if len(areas) == 1 else None)
@@ -851,9 +851,9 @@ def paper_desk(request: HttpRequest, slug: str) -> HttpResponse:
 @login_required
 def paper_reconcile(request: HttpRequest, slug: str) -> HttpResponse:
     """The manager's queue of paper ballots whose two keyings differ."""
-    round_ = get_visible_round(user=request.user, slug=slug, with_areas=True)
-    if not rules.can_open_reconciliation(request.user, round_):
-        raise PermissionDenied
+    round_ = get_visible_round(
+        user=request.user, slug=slug, with_areas=True, may=rules.can_open_reconciliation
+    )
     bound_pk = _int(request.POST.get("paper")) if request.method == "POST" else None
     bound_form = ReconcileForm(request.POST) if bound_pk else None
     if bound_pk and bound_form is not None and bound_form.is_valid():
@@ -909,10 +909,10 @@ def paper_reconcile(request: HttpRequest, slug: str) -> HttpResponse:
 @login_required
 def event_desk(request: HttpRequest, slug: str) -> HttpResponse:
     """The staff page that runs a decision day: open, close, reveal, and links to the rest."""
-    round_ = get_visible_round(user=request.user, slug=slug, with_areas=True)
-    if round_.style != RoundStyle.DECISION_DAY or not rules.can_open_event_desk(
-        request.user, round_
-    ):
+    round_ = get_visible_round(
+        user=request.user, slug=slug, with_areas=True, may=rules.can_open_event_desk
+    )
+    if not round_.is_decision_day:
         raise PermissionDenied
     if request.method == "POST":
         try:
