@@ -25,7 +25,7 @@ from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from django.core.cache import cache
 
-from deliberation import selectors
+from deliberation import light, selectors
 from deliberation.models import Room
 from deliberation.services import ACCOUNTS_GROUP, group_name
 
@@ -278,6 +278,17 @@ def current_seq(room_id: int) -> int:
     return Room.objects.filter(pk=room_id).values_list("last_seq", flat=True).first() or 0
 
 
+def quiet_check(room_id: int) -> int:
+    """The room's latest sequence number, for a hub that heard nothing for a while; also has
+    light changes flushed that a process which died before its flush left waiting."""
+    try:
+        if light.waiting(room_id):
+            light.schedule_flush(room_id)
+    except Exception:  # Redis restarting: the log check below matters more
+        logger.warning("Light changes of room %s not checked", room_id, exc_info=True)
+    return current_seq(room_id)
+
+
 def batch_text(texts: list[str]) -> str:
     """Several event frames as one ``batch`` frame, without parsing them again."""
     return '{"type":"batch","events":[' + ",".join(texts) + "]}"
@@ -353,7 +364,7 @@ class RoomHub:
             if not early:
                 # Quiet for a while: make sure the layer did not lose events (Redis
                 # restarting), and subscribe again in case it lost us.
-                current = await database_sync_to_async(current_seq)(self.room_id)
+                current = await database_sync_to_async(quiet_check)(self.room_id)
                 if current <= self.delivered:
                     return
                 early[current] = ""

@@ -97,7 +97,16 @@ def apply_event(state: dict[str, Any], seq: int, type_: str, data: dict[str, Any
                 "counts": {"agree": 0, "disagree": 0, "unsure": 0},
             }
         )
+    elif type_ == "reactions":
+        # Reactions and hands in aggregate (a few a second per room): the totals of each
+        # contribution reacted to since the last one, and the queue when hands changed.
+        for item in data.get("reacted", ()):
+            if item["contribution"] in contributions:
+                contributions[item["contribution"]]["counts"] = item["counts"]
+        if "queue" in data:
+            state["queue"] = data["queue"]
     elif type_ == "reacted" and data["contribution"] in contributions:
+        # Logs written before reactions were aggregated hold one event per reaction and hand.
         contributions[data["contribution"]]["counts"] = data["counts"]
     elif type_ == "pinned" and data["contribution"] in contributions:
         contributions[data["contribution"]]["pinned"] = data["pinned"]

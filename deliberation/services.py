@@ -21,7 +21,7 @@ from asgiref.sync import SyncToAsync, async_to_sync
 from channels.layers import get_channel_layer
 from django.conf import settings
 from django.core.cache import cache
-from django.db import transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Count
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -30,7 +30,7 @@ from django.utils.translation import gettext_noop
 from backend.accounts.models import Actor, User
 from backend.accounts.rules import signed_in_user
 from backend.errors import Conflict, DomainError, NotAllowed, NotFound
-from deliberation import rules
+from deliberation import light, rules
 from deliberation.models import (
     TEXT_LIMIT,
     AgendaItem,
@@ -296,6 +296,14 @@ def room_close(*, room: Room | int, actor: Actor, summary: str) -> Room:
         open_polls = list(Poll.objects.filter(room=room, closed_at=None))
         for poll in open_polls:
             _close_poll(room, poll)
+        # Reactions still waiting for a flush are counted before the close, not after it.
+        pending = light.take(room.pk)
+        try:
+            if pending:
+                _apply_light(room, pending)
+        except Exception:
+            light.give_back(room.pk, pending)
+            raise
         HandRaise.objects.filter(room=room, lowered_at=None, called_at=None).update(
             lowered_at=timezone.now()
         )
@@ -397,26 +405,104 @@ def _visible_contribution(room: Room, contribution: int) -> Contribution:
     return found
 
 
-def reaction_set(*, room: Room | int, actor: Actor, contribution: int, reaction: str) -> Reaction:
+def reaction_set(*, room: Room | int, actor: Actor, contribution: int, reaction: str) -> None:
+    """Record the person's reaction (reacting again changes it). Nothing is written or sent
+    per reaction: the next flush (``light_flush``, a few times a second) stores the room's
+    waiting reactions at once and announces the totals in one ``reactions`` event."""
     if reaction not in ReactionKind.values:
         raise DomainError(
             _("React with agree, disagree or unsure."), field="reaction", code="invalid"
         )
-    with transaction.atomic():
-        room = _lock(room)
-        _require_part(actor, room)
-        target = _visible_contribution(room, contribution)
-        _rate_limit(actor, "light", LIGHT_LIMIT_PER_MINUTE)
-        obj, _created = Reaction.objects.update_or_create(
-            contribution=target, user=actor, defaults={"kind": reaction}
+    room = _room_for_light(room)
+    _require_part(actor, room)
+    target = _visible_contribution(room, contribution)
+    _rate_limit(actor, "light", LIGHT_LIMIT_PER_MINUTE)
+    light.add_reaction(room.pk, target.pk, signed_in_user(actor).pk, reaction)
+    light.schedule_flush(room.pk)
+
+
+def _room_for_light(room: Room | int) -> Room:
+    pk = room if isinstance(room, int) else room.pk
+    found = Room.objects.select_related("round", "area").filter(pk=pk).first()
+    if found is None:
+        raise NotFound(_("There is no such room."))
+    return found
+
+
+def _share_lock(room: Room | int) -> Room:
+    """The room's row, locked against changes to it (a mute, a call to speak, the close) but
+    not against other holders of this lock, until the end of the transaction: hands raised at
+    once do not wait for each other, and none slips in beside a mute or the close."""
+    pk = room if isinstance(room, int) else room.pk
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1 FROM deliberation_room WHERE id = %s FOR SHARE", [pk])
+    return _room_for_light(pk)
+
+
+def light_flush(room_id: int) -> RoomEvent | None:
+    """Store the room's waiting reactions and announce them, with the hand queue if it
+    changed, as one ``reactions`` event; ``None`` when nothing was waiting.
+
+    Called a few times a second per busy room (``light.schedule_flush``). If it fails (the
+    database unreachable) what it took is put back for the next flush.
+    """
+    pending = light.take(room_id)
+    if not pending:
+        return None
+    try:
+        with transaction.atomic():
+            room = _lock(room_id)
+            return _apply_light(room, pending)
+    except NotFound:  # the room was deleted: nothing to store
+        return None
+    except Exception:
+        light.give_back(room_id, pending)
+        raise
+
+
+def _apply_light(room: Room, pending: light.Pending) -> RoomEvent | None:
+    data: dict[str, Any] = {}
+    if pending.reactions:
+        # A contribution or an account deleted since the click takes its reactions with it.
+        contributions = set(
+            Contribution.objects.filter(
+                room=room, pk__in={c for c, _u in pending.reactions}
+            ).values_list("pk", flat=True)
         )
-        counts = dict.fromkeys(ReactionKind.values, 0)
+        users = set(
+            User.objects.filter(pk__in={u for _c, u in pending.reactions}).values_list(
+                "pk", flat=True
+            )
+        )
+        rows = [
+            Reaction(contribution_id=c, user_id=u, kind=kind)
+            for (c, u), kind in sorted(pending.reactions.items())
+            if c in contributions and u in users
+        ]
+        Reaction.objects.bulk_create(
+            rows,
+            update_conflicts=True,
+            unique_fields=["contribution", "user"],
+            update_fields=["kind"],
+        )
+        reacted_to = {row.contribution_id for row in rows}
+        totals = {c: dict.fromkeys(ReactionKind.values, 0) for c in reacted_to}
         for row in (
-            Reaction.objects.filter(contribution=target).values("kind").annotate(n=Count("id"))
+            Reaction.objects.filter(contribution__in=totals)
+            .values("contribution", "kind")
+            .annotate(n=Count("id"))
         ):
-            counts[row["kind"]] = row["n"]
-        _emit(room, "reacted", {"contribution": target.pk, "counts": counts})
-    return obj
+            totals[row["contribution"]][row["kind"]] = row["n"]
+        if totals:
+            data["reacted"] = [
+                {"contribution": c, "counts": counts} for c, counts in sorted(totals.items())
+            ]
+    if pending.queue_changed:
+        data["queue"] = _queue(room)
+    if not data:
+        return None
+    return _emit(room, "reactions", data)
 
 
 def contribution_pin(
@@ -512,21 +598,28 @@ def participant_mute(*, room: Room | int, actor: Actor, user: int, reason: Any) 
 
 
 def hand_raise(*, room: Room | int, actor: Actor) -> None:
+    """Join the speaker queue. The hand is stored at once (a place in the queue survives a
+    reconnect, a restart of Redis or of the server); the queue is announced by the next
+    flush, with the reactions, in one ``reactions`` event."""
     with transaction.atomic():
-        room = _lock(room)
+        room = _share_lock(room)
         _require_part(actor, room)
         if HandRaise.objects.filter(
             room=room, user=signed_in_user(actor), lowered_at=None, called_at=None
         ).exists():
             raise Conflict(_("Your hand is already raised."))
         _rate_limit(actor, "light", LIGHT_LIMIT_PER_MINUTE)
-        HandRaise.objects.create(room=room, user=signed_in_user(actor))
-        _emit(room, "hand", {"user": person(actor), "raised": True, "queue": _queue(room)})
+        try:
+            with transaction.atomic():
+                HandRaise.objects.create(room=room, user=signed_in_user(actor))
+        except IntegrityError:  # raised from another tab meanwhile
+            raise Conflict(_("Your hand is already raised.")) from None
+        _queue_changed_on_commit(room.pk)
 
 
 def hand_lower(*, room: Room | int, actor: Actor) -> None:
     with transaction.atomic():
-        room = _lock(room)
+        room = _share_lock(room)
         _require_open(room)
         if not rules.is_signed_in(actor):
             raise NotAllowed(_("Log in to take part in this room."))
@@ -535,7 +628,17 @@ def hand_lower(*, room: Room | int, actor: Actor) -> None:
         ).update(lowered_at=timezone.now())
         if not lowered:
             raise Conflict(_("Your hand is not raised."))
-        _emit(room, "hand", {"user": person(actor), "raised": False, "queue": _queue(room)})
+        _queue_changed_on_commit(room.pk)
+
+
+def _queue_changed_on_commit(room_id: int) -> None:
+    def changed() -> None:
+        light.queue_changed(room_id)
+        light.schedule_flush(room_id)
+
+    # robust: the hand is stored either way; if Redis is down the queue is announced with the
+    # next change that reaches it.
+    transaction.on_commit(changed, robust=True)
 
 
 def speaker_next(*, room: Room | int, actor: Actor) -> User | None:

@@ -144,6 +144,9 @@ def room_act(request: HttpRequest, pk: int) -> HttpResponse:
     frame: dict[str, Any] = {k: v for k, v in request.POST.items() if k != "csrfmiddlewaretoken"}
     try:
         protocol.perform(room.pk, request.user, frame)
+        if frame.get("type") in ("react", "hand"):
+            # Counted in aggregate a few times a second; the page that follows shows it now.
+            services.light_flush(room.pk)
     except DomainError as exc:
         context = _page_context(request, room)
         context.update(error=exc, posted=frame)

@@ -92,7 +92,11 @@
   function apply(type, data) {
     if (type === "opened" || type === "closed") { location.reload(); return; }
     if (type === "said") said(data);
-    else if (type === "reacted") reacted(data);
+    else if (type === "reactions") { // reactions and hands in aggregate, a few a second
+      (data.reacted || []).forEach(reacted);
+      if (data.queue) queue("hand", data);
+    }
+    else if (type === "reacted") reacted(data); // one reaction (logs from before aggregation)
     else if (type === "pinned") pinned(data);
     else if (type === "hidden") hidden(data);
     else if (type === "hand" || type === "speaker" || type === "muted") queue(type, data);

@@ -117,11 +117,12 @@ def _no_connection_left_in_the_async_thread() -> Iterator[None]:
 def _own_cache_keys(monkeypatch: Any) -> None:
     """Rate limits and presence counts live in the shared cache (Redis in CI); give each test
     its own keys so reruns and neighbours cannot leave counts behind."""
-    from deliberation import hub
+    from deliberation import hub, light
 
     salt = uuid.uuid4().hex[:8]
     monkeypatch.setattr(services, "RATE_KEY_PREFIX", f"delib-rate-{salt}")
     monkeypatch.setattr(hub, "PRESENCE_KEY_PREFIX", f"delib-presence-{salt}")
+    monkeypatch.setattr(light, "KEY_PREFIX", f"delib-light-{salt}")
 
 
 @pytest.fixture

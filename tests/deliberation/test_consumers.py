@@ -131,11 +131,11 @@ def test_react_hand_and_poll_vote_frames():
     async def go():
         alice = await connected(scene.room.pk, scene.alice, last_seq=3)
         await alice.send_json_to({"type": "react", "contribution": said.pk, "reaction": "agree"})
-        reacted = await expect_event(alice, "reacted")
+        reacted = await expect_event(alice, "reactions")
         await alice.send_json_to({"type": "hand", "raised": True})
-        raised = await expect_event(alice, "hand")
+        raised = await expect_event(alice, "reactions")
         await alice.send_json_to({"type": "hand", "raised": False})
-        lowered = await expect_event(alice, "hand")
+        lowered = await expect_event(alice, "reactions")
         await alice.send_json_to({"type": "poll_vote", "poll": poll.pk, "option": yes.pk})
         voted = await expect_event(alice, "poll_voted")
         await alice.disconnect()
@@ -143,10 +143,8 @@ def test_react_hand_and_poll_vote_frames():
 
     reacted, raised, lowered, voted = run(go())
     assert reacted["data"] == {
-        "contribution": said.pk,
-        "counts": {"agree": 1, "disagree": 0, "unsure": 0},
+        "reacted": [{"contribution": said.pk, "counts": {"agree": 1, "disagree": 0, "unsure": 0}}]
     }
-    assert raised["data"]["raised"] is True
     assert raised["data"]["queue"] == [{"id": scene.alice.pk, "name": "Alice"}]
     assert lowered["data"]["queue"] == []
     assert voted["data"]["counts"][str(yes.pk)] == 1 and voted["data"]["total"] == 1
@@ -171,8 +169,8 @@ def test_facilitator_frames(layer):
 
         await act({"type": "open"}, "opened")
         await alice.send_json_to({"type": "hand", "raised": True})
-        await expect_event(fran, "hand")
-        await expect_event(alice, "hand")
+        await expect_event(fran, "reactions")
+        await expect_event(alice, "reactions")
         await act({"type": "next_speaker"}, "speaker")
         await act({"type": "agenda", "step": 2}, "agenda")
         await act({"type": "timer", "seconds": 90}, "timer")
@@ -248,7 +246,7 @@ def test_reconnecting_with_last_seq_gets_exactly_what_was_missed_in_order(layer)
             await bob.send_json_to({"type": "say", "kind": "message", "text": f"missed {i}"})
             await expect_event(bob, "said")
         await bob.send_json_to({"type": "hand", "raised": True})
-        await expect_event(bob, "hand")
+        await expect_event(bob, "reactions")
 
         alice = communicator(scene.room.pk, scene.alice)
         await alice.connect()
@@ -265,7 +263,8 @@ def test_reconnecting_with_last_seq_gets_exactly_what_was_missed_in_order(layer)
     events = replay[:-1]
     assert [e["seq"] for e in events] == list(range(seen + 1, seen + 7))
     assert [e["data"].get("text") for e in events[:5]] == [f"missed {i}" for i in range(5)]
-    assert events[5]["event"] == "hand"
+    assert events[5]["event"] == "reactions"
+    assert events[5]["data"]["queue"] == [{"id": scene.bob.pk, "name": "Bob"}]
     assert replay[-1] == {"type": "joined", "last_seq": seen + 6, "count": replay[-1]["count"]}
     assert live["seq"] == seen + 7 and live["data"]["text"] == "live"
 
@@ -581,7 +580,7 @@ def test_rate_limit_answers_rate_limited_and_keeps_the_connection(clock):
         await comm.send_json_to({"type": "say", "kind": "message", "text": "#11"})
         await expect_error(comm, "rate_limited")
         await comm.send_json_to({"type": "hand", "raised": True})
-        await expect_event(comm, "hand")
+        await expect_event(comm, "reactions")
         await comm.disconnect()
 
     run(go())

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from backend.errors import Conflict, DomainError, NotAllowed, NotFound
-from deliberation import selectors, services
+from deliberation import light, selectors, services
 from deliberation.models import Contribution, HandRaise, PollVote, Reaction, RoomEvent
 from tests.deliberation.conftest import make_resident
 
@@ -22,10 +22,11 @@ def test_opening_a_room_logs_the_first_event(scene):
     assert scene.room.state == "open"
 
 
-def test_every_change_takes_the_next_sequence_number(scene):
+def test_every_change_takes_the_next_sequence_number(scene, django_capture_on_commit_callbacks):
     c = services.contribution_say(room=scene.room, actor=scene.alice, kind="message", text="Hello")
     services.reaction_set(room=scene.room, actor=scene.bob, contribution=c.pk, reaction="agree")
-    services.hand_raise(room=scene.room, actor=scene.bob)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.hand_raise(room=scene.room, actor=scene.bob)
     services.speaker_next(room=scene.room, actor=scene.facilitator)
     assert seqs(scene.room) == [1, 2, 3, 4, 5]
     scene.room.refresh_from_db()
@@ -87,7 +88,10 @@ def test_reacting_twice_changes_the_reaction(scene):
     services.reaction_set(room=scene.room, actor=scene.bob, contribution=c.pk, reaction="unsure")
     assert Reaction.objects.get().kind == "unsure"
     last = RoomEvent.objects.filter(room=scene.room).last()
-    assert last.data == {"contribution": c.pk, "counts": {"agree": 0, "disagree": 0, "unsure": 1}}
+    assert last.type == "reactions"
+    assert last.data == {
+        "reacted": [{"contribution": c.pk, "counts": {"agree": 0, "disagree": 0, "unsure": 1}}]
+    }
 
 
 def test_reaction_to_a_hidden_contribution_is_refused(scene):
@@ -239,11 +243,12 @@ def test_rate_limit_allows_ten_contributions_a_minute(clock, scene):
     assert Contribution.objects.filter(author=eager).count() == 11
 
 
-def test_state_rebuilt_from_the_log_matches_the_facts(scene):
+def test_state_rebuilt_from_the_log_matches_the_facts(scene, django_capture_on_commit_callbacks):
     c = services.contribution_say(room=scene.room, actor=scene.alice, kind="question", text="When?")
     services.contribution_pin(room=scene.room, actor=scene.facilitator, contribution=c.pk)
     services.reaction_set(room=scene.room, actor=scene.bob, contribution=c.pk, reaction="disagree")
-    services.hand_raise(room=scene.room, actor=scene.alice)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.hand_raise(room=scene.room, actor=scene.alice)
     state = selectors.room_state(scene.room)
     assert state["state"] == "open" and state["last_seq"] == 5
     (only,) = state["contributions"]
@@ -262,3 +267,86 @@ def test_nobody_speaks_in_a_room_while_the_rounds_phase_takes_no_contributions(s
         services.contribution_say(room=scene.room.pk, actor=scene.alice, kind="message", text="Hi")
     assert "phase" in refused.value.message
     assert seqs(scene.room) == before and not Contribution.objects.exists()
+
+
+# --- Reactions and hands in aggregate -------------------------------------------------------
+
+
+@pytest.fixture
+def held(monkeypatch):
+    """Light changes wait until the test flushes them, as they wait for the next flush on a
+    server (``light.schedule_flush`` flushes at once where no event loop runs)."""
+    monkeypatch.setattr(light, "schedule_flush", lambda room_id: None)
+
+
+def test_reactions_and_hands_of_several_people_make_one_event_with_the_totals(
+    scene, held, django_capture_on_commit_callbacks
+):
+    first = services.contribution_say(room=scene.room, actor=scene.alice, kind="message", text="A")
+    second = services.contribution_say(room=scene.room, actor=scene.bob, kind="message", text="B")
+    carol = make_resident(scene.area, display_name="Carol")
+    before = seqs(scene.room)
+    for person, reaction in [(scene.alice, "agree"), (scene.bob, "agree"), (carol, "unsure")]:
+        services.reaction_set(
+            room=scene.room, actor=person, contribution=first.pk, reaction=reaction
+        )
+    services.reaction_set(room=scene.room, actor=carol, contribution=second.pk, reaction="agree")
+    # Carol changes her mind before the flush: only her latest reaction counts.
+    services.reaction_set(room=scene.room, actor=carol, contribution=first.pk, reaction="disagree")
+    with django_capture_on_commit_callbacks(execute=True):
+        for person in (carol, scene.alice, scene.bob):
+            services.hand_raise(room=scene.room, actor=person)
+        services.hand_lower(room=scene.room, actor=scene.alice)
+    assert seqs(scene.room) == before, "nothing is logged per reaction or hand"
+    assert not Reaction.objects.exists(), "nothing is written per reaction"
+
+    event = services.light_flush(scene.room.pk)
+
+    assert seqs(scene.room) == [*before, before[-1] + 1]
+    assert event is not None and event.type == "reactions"
+    assert event.data == {
+        "reacted": [
+            {"contribution": first.pk, "counts": {"agree": 2, "disagree": 1, "unsure": 0}},
+            {"contribution": second.pk, "counts": {"agree": 1, "disagree": 0, "unsure": 0}},
+        ],
+        "queue": [{"id": carol.pk, "name": "Carol"}, {"id": scene.bob.pk, "name": "Bob"}],
+    }
+    assert Reaction.objects.count() == 4
+    assert services.light_flush(scene.room.pk) is None, "a flush with nothing waiting logs nothing"
+    state = selectors.room_state(scene.room)
+    assert [c["counts"]["agree"] for c in state["contributions"]] == [2, 1]
+    assert [p["name"] for p in state["queue"]] == ["Carol", "Bob"]
+
+
+def test_reactions_waiting_at_the_close_are_counted_before_it(scene, held):
+    c = services.contribution_say(room=scene.room, actor=scene.alice, kind="message", text="A")
+    services.reaction_set(room=scene.room, actor=scene.bob, contribution=c.pk, reaction="agree")
+    services.room_close(room=scene.room, actor=scene.facilitator, summary="Done")
+    types = list(RoomEvent.objects.filter(room=scene.room).values_list("type", flat=True))
+    assert types[-2:] == ["reactions", "closed"]
+    assert Reaction.objects.get().kind == "agree"
+
+
+def test_a_failed_flush_puts_the_reactions_back_for_the_next(scene, held, monkeypatch):
+    c = services.contribution_say(room=scene.room, actor=scene.alice, kind="message", text="A")
+    services.reaction_set(room=scene.room, actor=scene.bob, contribution=c.pk, reaction="agree")
+
+    def unreachable(room, pending):
+        raise RuntimeError("database unreachable")
+
+    apply_light = services._apply_light
+    monkeypatch.setattr(services, "_apply_light", unreachable)
+    with pytest.raises(RuntimeError):
+        services.light_flush(scene.room.pk)
+    assert not Reaction.objects.exists()
+    monkeypatch.setattr(services, "_apply_light", apply_light)
+    event = services.light_flush(scene.room.pk)
+    assert event is not None
+    assert event.data["reacted"][0]["counts"]["agree"] == 1
+
+
+def test_a_raised_hand_is_stored_at_once(scene, held):
+    services.hand_raise(room=scene.room, actor=scene.bob)
+    assert HandRaise.objects.filter(user=scene.bob, lowered_at=None, called_at=None).exists()
+    with pytest.raises(Conflict):
+        services.hand_raise(room=scene.room, actor=scene.bob)

@@ -1,0 +1,203 @@
+"""Reactions and hands, counted in aggregate: the light changes of a room waiting to be flushed.
+
+A busy room gets far more reactions and hands than contributions, and writing each as an event
+of its own (a locked room row, a count, a log row and a broadcast to every reader) made them the
+room's ceiling. Instead a reaction is only recorded here (the person's latest choice per
+contribution) and a raised or lowered hand marks the room's queue as changed (the hand itself
+is a row in PostgreSQL at once: a person's place in the queue must not wait for a flush). A
+flush (``services.light_flush``) then writes the waiting reactions in one statement and appends
+one ``reactions`` event with the totals of every contribution reacted to and, when hands
+changed, the queue. See docs/live-protocol.md.
+
+Where waiting changes live: in Redis when the cache is Redis (production: every ASGI and web
+process of the council sees the same pending changes, and whichever flushes first takes them
+all, atomically), else in this process (``make run``'s one process, tests without Redis).
+
+When flushes happen: in an ASGI server, ``FLUSH_INTERVAL`` after the first change that found
+no flush pending in that process, so a room gets a few ``reactions`` events a second however
+many people react; where no event loop runs (a form post under gunicorn, a command, a test
+calling the service) at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import logging
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+from asgiref.sync import SyncToAsync
+from django.conf import settings
+from django.core.cache import cache
+
+logger = logging.getLogger(__name__)
+
+#: Seconds between a first light change and the flush that publishes it (and every change
+#: that came meanwhile). ``None`` schedules nothing: the tests flush by hand.
+FLUSH_INTERVAL: float | None = 0.25
+#: Keys start with this (tests give each test its own).
+KEY_PREFIX = "delib-light"
+
+
+@dataclass
+class Pending:
+    """What a flush takes: each person's latest reaction per contribution, and whether the
+    hand queue changed."""
+
+    reactions: dict[tuple[int, int], str] = field(default_factory=dict)
+    queue_changed: bool = False
+
+    def __bool__(self) -> bool:
+        return bool(self.reactions) or self.queue_changed
+
+
+# --- The store ------------------------------------------------------------------------------
+
+
+_memory: dict[int, Pending] = {}
+_memory_lock = threading.Lock()
+_clients: dict[str, Any] = {}
+
+
+def _redis() -> Any | None:
+    """A client of the cache's Redis, or None when the cache is not Redis."""
+    config = settings.CACHES["default"]
+    if not config["BACKEND"].endswith("RedisCache"):
+        return None
+    location = config["LOCATION"]
+    location = location[0] if isinstance(location, list | tuple) else location
+    client = _clients.get(location)
+    if client is None:
+        import redis
+
+        client = _clients[location] = redis.Redis.from_url(location)
+    return client
+
+
+def _keys(room_id: int) -> tuple[str, str]:
+    base = cache.make_key(f"{KEY_PREFIX}:{room_id}")
+    return f"{base}:reactions", f"{base}:queue"
+
+
+def add_reaction(room_id: int, contribution_id: int, user_id: int, kind: str) -> None:
+    """Record ``user_id``'s reaction; a later one to the same contribution replaces it."""
+    client = _redis()
+    if client is None:
+        with _memory_lock:
+            _memory.setdefault(room_id, Pending()).reactions[contribution_id, user_id] = kind
+        return
+    reactions, _queue = _keys(room_id)
+    client.hset(reactions, f"{contribution_id}:{user_id}", kind)
+
+
+def queue_changed(room_id: int) -> None:
+    """Note that the room's hand queue changed (the hands are already in the database)."""
+    client = _redis()
+    if client is None:
+        with _memory_lock:
+            _memory.setdefault(room_id, Pending()).queue_changed = True
+        return
+    _reactions, queue = _keys(room_id)
+    client.set(queue, 1)
+
+
+def take(room_id: int) -> Pending:
+    """Everything waiting for the room, removed at once: of two flushes (two processes) one
+    gets it all, the other nothing."""
+    client = _redis()
+    if client is None:
+        with _memory_lock:
+            return _memory.pop(room_id, Pending())
+    reactions, queue = _keys(room_id)
+    pipe = client.pipeline(transaction=True)
+    pipe.hgetall(reactions)
+    pipe.delete(reactions)
+    pipe.get(queue)
+    pipe.delete(queue)
+    raw, _deleted, changed, _deleted_too = pipe.execute()
+    taken = Pending(queue_changed=changed is not None)
+    for key, kind in raw.items():
+        contribution_id, user_id = key.decode().split(":")
+        taken.reactions[int(contribution_id), int(user_id)] = kind.decode()
+    return taken
+
+
+def give_back(room_id: int, pending: Pending) -> None:
+    """Put back what a failed flush took; a change made since wins over the one put back."""
+    client = _redis()
+    if client is None:
+        with _memory_lock:
+            mine = _memory.setdefault(room_id, Pending())
+            for key, kind in pending.reactions.items():
+                mine.reactions.setdefault(key, kind)
+            mine.queue_changed = mine.queue_changed or pending.queue_changed
+        return
+    reactions, queue = _keys(room_id)
+    pipe = client.pipeline(transaction=False)
+    for (contribution_id, user_id), kind in pending.reactions.items():
+        pipe.hsetnx(reactions, f"{contribution_id}:{user_id}", kind)
+    if pending.queue_changed:
+        pipe.set(queue, 1)
+    pipe.execute()
+
+
+def waiting(room_id: int) -> bool:
+    """Whether anything waits to be flushed for the room."""
+    client = _redis()
+    if client is None:
+        with _memory_lock:
+            return bool(_memory.get(room_id))
+    return bool(client.exists(*_keys(room_id)))
+
+
+# --- When to flush --------------------------------------------------------------------------
+
+#: (event loop, room) pairs with a flush scheduled, and the tasks that run them.
+_scheduled: set[tuple[int, int]] = set()
+_tasks: set[asyncio.Task[None]] = set()
+
+
+def schedule_flush(room_id: int) -> None:
+    """Have the room's light changes flushed soon: on the server's event loop, once per
+    ``FLUSH_INTERVAL`` per process, when called from a consumer's database thread; at once
+    anywhere else. Call it after the change is recorded (after commit, for a hand)."""
+    from deliberation import services
+
+    loop = getattr(SyncToAsync.threadlocal, "main_event_loop", None)
+    if loop is not None and loop.is_running():
+        if FLUSH_INTERVAL is not None:
+            # A fresh context: the database thread's says a thread-sensitive call is in
+            # progress, and the flush task's own database call would refuse to run in it.
+            loop.call_soon_threadsafe(_schedule_on_loop, room_id, context=contextvars.Context())
+        return
+    services.light_flush(room_id)
+
+
+def _schedule_on_loop(room_id: int) -> None:
+    key = (id(asyncio.get_running_loop()), room_id)
+    if key in _scheduled:
+        return
+    _scheduled.add(key)
+    task = asyncio.get_running_loop().create_task(_flush_later(key, room_id))
+    _tasks.add(task)
+    task.add_done_callback(_tasks.discard)
+
+
+async def _flush_later(key: tuple[int, int], room_id: int) -> None:
+    from channels.db import database_sync_to_async
+
+    from deliberation import services
+
+    try:
+        await asyncio.sleep(FLUSH_INTERVAL or 0)
+    finally:
+        # Before the flush takes anything: a change recorded from now on schedules another.
+        _scheduled.discard(key)
+    try:
+        await database_sync_to_async(services.light_flush)(room_id)
+    except Exception:
+        # What it took is back in the store (services.light_flush); the next change, or the
+        # hub's next quiet check, flushes it.
+        logger.warning("Light changes of room %s not flushed", room_id, exc_info=True)

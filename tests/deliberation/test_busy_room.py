@@ -1,0 +1,161 @@
+"""A busy evening: reactions and hands reach everyone in aggregate (one ``reactions`` event a
+flush, not one event each), and a reader that stops reading is dropped, not waited for."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+from channels.db import database_sync_to_async
+
+from deliberation import light, services
+from deliberation.models import Reaction, RoomEvent
+from tests.deliberation.conftest import (
+    connected,
+    make_resident,
+    make_scene,
+    next_frame,
+    no_more_frames,
+)
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def run_async(coro: Any) -> Any:
+    return asyncio.run(coro)
+
+
+@pytest.fixture(params=["memory", "redis"])
+def store(request: Any, settings: Any) -> str:
+    """Waiting reactions kept in this process (no Redis) and, where Redis is available, in
+    Redis (production: shared by every server process)."""
+    if request.param == "redis":
+        from tests.conftest import need_redis
+
+        url = need_redis()
+        settings.CACHES = {
+            "default": {
+                "BACKEND": "django.core.cache.backends.redis.RedisCache",
+                "LOCATION": url,
+                "KEY_PREFIX": "test",
+            }
+        }
+    else:
+        settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    return str(request.param)
+
+
+async def expect_error_frame(comm: Any, code: str) -> dict[str, Any]:
+    frame = await next_frame(comm)
+    assert frame["type"] == "error" and frame["code"] == code, frame
+    return frame
+
+
+async def processed(comm: Any) -> None:
+    """Every frame ``comm`` sent so far has been carried out: frames of one connection are
+    handled in order, so the answer to a bad frame sent now comes after them. It is an
+    ``error`` frame, and the connection stays open."""
+    await comm.send_json_to({"type": "hand", "raised": "maybe", "ref": "barrier"})
+    frame = await expect_error_frame(comm, "invalid")
+    assert frame["ref"] == "barrier"
+
+
+def test_reactions_and_hands_from_several_clients_reach_everyone_as_one_event(
+    monkeypatch: Any, store: str
+) -> None:
+    monkeypatch.setattr(light, "FLUSH_INTERVAL", None)  # the test decides when to flush
+    scene = make_scene()
+    first = services.contribution_say(room=scene.room, actor=scene.alice, kind="message", text="A")
+    second = services.contribution_say(room=scene.room, actor=scene.bob, kind="message", text="B")
+    carol = make_resident(scene.area, display_name="Carol")
+    seen = scene.room.last_seq + 2
+
+    async def go() -> tuple[list[dict[str, Any]], list[str]]:
+        alice = await connected(scene.room.pk, scene.alice, last_seq=seen)
+        bob = await connected(scene.room.pk, scene.bob, last_seq=seen)
+        carol_ = await connected(scene.room.pk, carol, last_seq=seen)
+        reader = await connected(scene.room.pk, None, last_seq=seen)
+        everyone = [alice, bob, carol_, reader]
+
+        def react(contribution: int, reaction: str) -> dict[str, Any]:
+            return {"type": "react", "contribution": contribution, "reaction": reaction}
+
+        # Ten reactions from three people, some changed, and bad frames among them.
+        await alice.send_json_to(react(first.pk, "agree"))
+        await alice.send_json_to(react(first.pk, "sideways"))
+        await alice.send_json_to(react(second.pk, "unsure"))
+        await bob.send_json_to(react(first.pk, "disagree"))
+        await bob.send_json_to(react(first.pk, "agree"))
+        await bob.send_json_to(react(999_999, "agree"))
+        await bob.send_json_to(react(second.pk, "agree"))
+        await carol_.send_json_to(react(first.pk, "unsure"))
+        await carol_.send_json_to(react(second.pk, "disagree"))
+        await carol_.send_json_to(react(second.pk, "agree"))
+        errors = [(await next_frame(alice))["code"], (await next_frame(bob))["code"]]
+        # Hands in an order the queue must keep: Carol, Alice, Bob; then Alice lowers hers.
+        for comm in (carol_, alice, bob):
+            await comm.send_json_to({"type": "hand", "raised": True})
+            await processed(comm)
+        await alice.send_json_to({"type": "hand", "raised": False})
+        await alice.send_json_to({"type": "hand", "raised": False})  # not raised any more
+        errors.append((await next_frame(alice))["code"])
+        for comm in everyone:
+            await processed(comm)
+
+        await database_sync_to_async(services.light_flush)(scene.room.pk)
+
+        got = [await next_frame(comm) for comm in everyone]
+        for comm in everyone:
+            await no_more_frames(comm)
+            await comm.disconnect()
+        return got, errors
+
+    got, errors = run_async(go())
+    assert errors == ["invalid", "not_found", "conflict"]
+    assert all(frame == got[0] for frame in got), "everyone hears the same event"
+    event = got[0]
+    assert event["type"] == "event" and event["event"] == "reactions"
+    assert event["seq"] == seen + 1
+    assert event["data"] == {
+        "reacted": [
+            {"contribution": first.pk, "counts": {"agree": 2, "disagree": 0, "unsure": 1}},
+            {"contribution": second.pk, "counts": {"agree": 2, "disagree": 0, "unsure": 1}},
+        ],
+        "queue": [{"id": carol.pk, "name": "Carol"}, {"id": scene.bob.pk, "name": "Bob"}],
+    }
+    assert RoomEvent.objects.filter(room=scene.room).count() == seen + 1
+    assert Reaction.objects.count() == 6
+
+
+def test_reactions_are_flushed_by_the_server_a_moment_later(store: str) -> None:
+    """Without anyone asking: the consumer's process flushes ``FLUSH_INTERVAL`` after the first
+    reaction, and a hand raised before a reconnect is still in the queue after it."""
+    scene = make_scene()
+    said = services.contribution_say(room=scene.room, actor=scene.bob, kind="message", text="B")
+
+    async def go() -> tuple[dict[str, Any], list[dict[str, Any]]]:
+        alice = await connected(scene.room.pk, scene.alice, last_seq=2)
+        await alice.send_json_to({"type": "react", "contribution": said.pk, "reaction": "agree"})
+        await alice.send_json_to({"type": "hand", "raised": True})
+        totals: dict[str, Any] = {}
+        while "queue" not in totals or "reacted" not in totals:
+            frame = await next_frame(alice)
+            assert frame["event"] == "reactions", frame
+            totals.update(frame["data"])
+        await alice.disconnect()
+        again = await connected(scene.room.pk, scene.alice, last_seq=None)
+        await again.send_json_to({"type": "join", "last_seq": 0})
+        replay = []
+        while (frame := await next_frame(again))["type"] != "joined":
+            replay.append(frame)
+        await again.disconnect()
+        return totals, replay
+
+    totals, replay = run_async(go())
+    assert totals["reacted"] == [
+        {"contribution": said.pk, "counts": {"agree": 1, "disagree": 0, "unsure": 0}}
+    ]
+    assert totals["queue"] == [{"id": scene.alice.pk, "name": "Alice"}]
+    queues = [f["data"]["queue"] for f in replay if "queue" in f["data"]]
+    assert queues[-1] == [{"id": scene.alice.pk, "name": "Alice"}]
