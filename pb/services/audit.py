@@ -19,6 +19,10 @@ def audit(
     reason: str = "",
     details: dict[str, Any] | None = None,
 ) -> AuditEntry:
+    """Record a staff action. A record about a proposal is also about its round and area."""
+    if proposal is not None:
+        round = proposal.round if round is None else round
+        area = proposal.area if area is None else area
     return AuditEntry.objects.create(
         actor=user_or_none(actor),
         action=action,

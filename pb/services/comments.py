@@ -169,9 +169,7 @@ def comment_hide(*, actor: Any, comment: Comment, reason: str) -> Comment:
         audit(
             actor=actor,
             action=AuditAction.COMMENT_HIDE,
-            round=locked.proposal.round,
             proposal=locked.proposal,
-            area=locked.proposal.area,
             reason=reason,
             details={"comment": locked.pk},
         )
@@ -190,9 +188,7 @@ def comment_flags_dismiss(*, actor: Any, comment: Comment) -> Comment:
         audit(
             actor=actor,
             action=AuditAction.COMMENT_KEEP,
-            round=comment.proposal.round,
             proposal=comment.proposal,
-            area=comment.proposal.area,
             details={"comment": comment.pk},
         )
     comment.refresh_from_db(fields=["flag_count"])

@@ -339,9 +339,7 @@ def proposal_review(
         audit(
             actor=actor,
             action=AuditAction.PROPOSAL_REVIEW,
-            round=locked.round,
             proposal=locked,
-            area=locked.area,
             reason=reason,
             details={
                 "decision": decision,
@@ -414,9 +412,7 @@ def proposal_translation_set(
         audit(
             actor=actor,
             action=AuditAction.PROPOSAL_TRANSLATE,
-            round=proposal.round,
             proposal=proposal,
-            area=proposal.area,
             details={"language": language},
         )
     return translated
@@ -465,9 +461,7 @@ def proposal_hide(
             action=AuditAction.MODERATION_HIDE_IMAGE
             if image_only
             else AuditAction.MODERATION_HIDE_PROPOSAL,
-            round=proposal.round,
             proposal=proposal,
-            area=proposal.area,
             reason=reason,
         )
         if proposal.author is not None:
