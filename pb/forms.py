@@ -57,6 +57,19 @@ class MoneyField(forms.CharField):
             raise forms.ValidationError(str(exc)) from exc
 
 
+def _coordinate(label: Any, limit: int) -> forms.DecimalField:
+    """An optional latitude (``limit`` 90) or longitude (180), in degrees to five decimal places
+    (about a metre), as ``Proposal`` stores them."""
+    return forms.DecimalField(
+        label=label,
+        required=False,
+        max_digits=8,
+        decimal_places=5,
+        min_value=-limit,
+        max_value=limit,
+    )
+
+
 class ProposalForm(forms.Form):
     title = forms.CharField(
         label=_("Title"),
@@ -85,22 +98,8 @@ class ProposalForm(forms.Form):
         required=False,
         help_text=_("Your best guess; the council will check it."),
     )
-    latitude = forms.DecimalField(
-        label=_("Latitude"),
-        required=False,
-        max_digits=8,
-        decimal_places=5,
-        min_value=-90,
-        max_value=90,
-    )
-    longitude = forms.DecimalField(
-        label=_("Longitude"),
-        required=False,
-        max_digits=8,
-        decimal_places=5,
-        min_value=-180,
-        max_value=180,
-    )
+    latitude = _coordinate(_("Latitude"), 90)
+    longitude = _coordinate(_("Longitude"), 180)
     image = forms.ImageField(
         label=_("A picture"),
         required=False,
