@@ -241,56 +241,10 @@ def _unspent_money_field() -> forms.Field:
     return field
 
 
-class RoundForm(forms.Form):
-    name = forms.CharField(label=_("Name"), max_length=160)
-    description = forms.CharField(label=_("Description"), widget=forms.Textarea, required=False)
-    style = forms.ChoiceField(
-        label=_("Kind of round"),
-        choices=RoundStyle.choices,
-        widget=forms.RadioSelect,
-        initial=RoundStyle.CITY,
-    )
-    budget = MoneyField(label=_("Total budget in pounds"))
-    areas = forms.ModelMultipleChoiceField(
-        label=_("Areas taking part"),
-        queryset=Area.objects.none(),
-        widget=forms.CheckboxSelectMultiple,
-    )
-    min_age = forms.IntegerField(
-        label=_("Minimum age to vote"), min_value=0, max_value=120, initial=16
-    )
-    require_residence = forms.BooleanField(
-        label=_("Voters must live in the area"), required=False, initial=True
-    )
-    voter_codes_enabled = forms.BooleanField(
-        label=_("Allow voting with a code from a letter"), required=False
-    )
-    ballot_type = forms.ChoiceField(label=_("Ballot"), choices=BallotType.choices)
-    rule = forms.ChoiceField(label=_("Counting rule"), choices=CountingRule.choices)
-    min_share = forms.DecimalField(
-        label=_("Minimum share of voters (threshold rule only, 0 to 1)"),
-        min_value=0,
-        max_value=1,
-        decimal_places=4,
-        required=False,
-        initial=0,
-    )
-    unspent_money = _unspent_money_field()
-    support_threshold = forms.IntegerField(
-        label=_("Supports needed to go forward to review"),
-        min_value=1,
-        required=False,
-        help_text=SUPPORT_THRESHOLD_HELP,
-        error_messages={"min_value": _("Give 1 or more, or leave it empty.")},
-    )
+class _RoundRules(forms.Form):
+    """A round's rules as a manager sets them: the same fields on a new round's form and on the
+    round's manage page (each form adds its own and puts them in its order)."""
 
-    def __init__(self, *args: Any, areas: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.fields["areas"].queryset = areas  # type: ignore[attr-defined]
-
-
-class RoundRulesForm(forms.Form):
-    budget = MoneyField(label=_("Total budget in pounds"))
     min_age = forms.IntegerField(label=_("Minimum age to vote"), min_value=0, max_value=120)
     require_residence = forms.BooleanField(label=_("Voters must live in the area"), required=False)
     voter_codes_enabled = forms.BooleanField(
@@ -313,11 +267,43 @@ class RoundRulesForm(forms.Form):
         help_text=SUPPORT_THRESHOLD_HELP,
         error_messages={"min_value": _("Give 1 or more, or leave it empty.")},
     )
+
+
+class RoundForm(_RoundRules):
+    name = forms.CharField(label=_("Name"), max_length=160)
+    description = forms.CharField(label=_("Description"), widget=forms.Textarea, required=False)
+    style = forms.ChoiceField(
+        label=_("Kind of round"),
+        choices=RoundStyle.choices,
+        widget=forms.RadioSelect,
+        initial=RoundStyle.CITY,
+    )
+    budget = MoneyField(label=_("Total budget in pounds"))
+    areas = forms.ModelMultipleChoiceField(
+        label=_("Areas taking part"),
+        queryset=Area.objects.none(),
+        widget=forms.CheckboxSelectMultiple,
+    )
+    field_order = ["name", "description", "style", "budget", "areas"]
+
+    def __init__(self, *args: Any, areas: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["areas"].queryset = areas  # type: ignore[attr-defined]
+        # A new round starts from the usual rules.
+        self.fields["min_age"].initial = 16
+        self.fields["require_residence"].initial = True
+        self.fields["min_share"].initial = 0
+        self.fields["min_share"].label = _("Minimum share of voters (threshold rule only, 0 to 1)")
+
+
+class RoundRulesForm(_RoundRules):
+    budget = MoneyField(label=_("Total budget in pounds"))
     reason = _needed(
         forms.CharField(
             label=_("Why the change? (goes in the record)"), widget=forms.Textarea, required=False
         )
     )
+    field_order = ["budget"]
 
 
 class ProposalFilterForm(forms.Form):
