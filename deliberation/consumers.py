@@ -12,14 +12,18 @@ refuse larger ones before they reach here, see ``FRAME_LIMIT_CONFIGS``), each co
 send ``FRAME_BURST`` frames at once and ``FRAME_RATE`` a second after that (an ``error`` frame
 for each one over, and a close once ``STRIKES_BEFORE_CLOSE`` of them pile up), and replays the
 whole log at most once. A person's sockets close when they log out or their account is closed.
+Frames to a client that stops reading wait in a bounded queue (``OUTBOX_LIMIT``); past it the
+connection is closed with ``CLOSE_TOO_SLOW`` and the client comes back with its ``last_seq``.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable
+from collections import deque
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 from channels.db import database_sync_to_async
@@ -42,6 +46,13 @@ CLOSE_NOT_ALLOWED = 4403
 CLOSE_SIGNED_OUT = 4401
 #: The connection kept sending faster than the limit after being told.
 CLOSE_TOO_FAST = 4429
+#: The client stopped reading: more than ``OUTBOX_LIMIT`` waited to be written to it.
+CLOSE_TOO_SLOW = 4408
+
+#: Characters of frames that may wait for a client that does not read (beyond what the server
+#: and the kernel already buffer): about half a minute of a busy room. Past it the connection
+#: is closed with ``CLOSE_TOO_SLOW`` and the client comes back with its ``last_seq``.
+OUTBOX_LIMIT = 256 * 1024
 
 #: The largest frame a client may send, in bytes (UTF-8). uvicorn (``--ws-max-size``) and
 #: daphne (``DAPHNE_WEBSOCKET_MAX_*``) refuse larger ones before they reach the consumer.
@@ -146,8 +157,14 @@ class RoomConsumer(JsonFrameConsumer):
     closing = False
     user_id: int | None = None
     session_key: str | None = None
+    #: Frames waiting behind a write the server could not finish at once (the client is not
+    #: reading), their size in characters, and the task writing them in order.
+    outbox: deque[str]
+    outbox_size = 0
+    writer: asyncio.Task[None] | None = None
 
     async def connect(self) -> None:
+        self.outbox = deque()
         self.room_id = int(self.scope["url_route"]["kwargs"]["room_id"])
         self.user = self.scope.get("user")
         self.language = scope_language(self.scope)
@@ -241,6 +258,72 @@ class RoomConsumer(JsonFrameConsumer):
         await super().close(code=code, reason=reason)
 
     async def send(
+        self, text_data: str | None = None, bytes_data: bytes | None = None, close: bool = False
+    ) -> None:
+        """This connection's own frames (answers, replays): in order with the hub's, and
+        waiting while the client is slow to read rather than piling up."""
+        if text_data is None or bytes_data is not None or close:
+            await self._write(text_data=text_data, bytes_data=bytes_data, close=close)
+            return
+        self.push(text_data)
+        if self.writer is not None:
+            await asyncio.wait((self.writer,))
+
+    def push(self, text: str) -> None:
+        """Write ``text`` without waiting for the client: what the hub calls for every
+        connection of a room, so a client that stops reading costs its own connection only.
+
+        A write usually completes at once (the server waits only when the socket's buffer is
+        full), so it is started here, inline: a task per connection and frame would cost more
+        than the write itself on a 2,000-reader fan-out. A write that has to wait goes on in
+        a task, and later frames queue behind it, in order, up to ``OUTBOX_LIMIT``; past that
+        the client is not reading, and the connection is closed (``CLOSE_TOO_SLOW``). Its
+        client reconnects with its ``last_seq`` and misses nothing.
+        """
+        if self.closing:
+            return
+        if self.writer is not None:
+            self.outbox.append(text)
+            self.outbox_size += len(text)
+            if self.outbox_size > OUTBOX_LIMIT:
+                self._too_slow()
+            return
+        write = self._write(text_data=text)
+        try:
+            waiting_for = write.send(None)
+        except StopIteration:
+            return
+        self.writer = hubs.spawn(self._write_on(write, waiting_for))
+
+    async def _write_on(self, write: Coroutine[Any, Any, None], waiting_for: Any) -> None:
+        """Finish a write that had to wait, then write what queued behind it, in order."""
+        try:
+            await _carry_on(write, waiting_for)
+            while self.outbox and not self.closing:
+                text = self.outbox.popleft()
+                self.outbox_size -= len(text)
+                await self._write(text_data=text)
+        finally:
+            self.writer = None
+            self.outbox.clear()
+            self.outbox_size = 0
+
+    def _too_slow(self) -> None:
+        logger.info("Room %s: a client that stopped reading was dropped", self.room_id)
+        self.closing = True
+        self.outbox.clear()
+        self.outbox_size = 0
+        if self.writer is not None:
+            self.writer.cancel()
+        # The close frame goes out after what the server has already buffered, so the client
+        # reads everything it was sent up to here, then the close, then reconnects.
+        hubs.spawn(self._close_now(CLOSE_TOO_SLOW))
+
+    async def _close_now(self, code: int) -> None:
+        with contextlib.suppress(Exception):
+            await super().close(code=code)
+
+    async def _write(
         self, text_data: str | None = None, bytes_data: bytes | None = None, close: bool = False
     ) -> None:
         if self.closing:
@@ -352,7 +435,7 @@ class RoomConsumer(JsonFrameConsumer):
             self.catching_up = False
         self.joined = True
 
-    async def deliver(self, first: int, last: int, text: str, run: list[tuple[int, str]]) -> None:
+    def deliver(self, first: int, last: int, text: str, run: list[tuple[int, str]]) -> None:
         """Called by the hub with each run of live events ``first``..``last`` (``text`` is the
         frame for all of them; ``run`` the single frames, for a connection that has some)."""
         if not self.joined or self.catching_up or last <= self.last_seq:
@@ -367,13 +450,29 @@ class RoomConsumer(JsonFrameConsumer):
             texts = [t for seq, t in run if seq > self.last_seq]
             text = texts[0] if len(texts) == 1 else batch_text(texts)
         self.last_seq = last
-        await self.send(text_data=text)
+        self.push(text)
 
     async def close_quietly(self) -> None:
         """Close a connection the hub could not write to (usually already gone)."""
         with contextlib.suppress(Exception):
             await self.close()
 
-    async def deliver_presence(self, text: str) -> None:
+    def deliver_presence(self, text: str) -> None:
         if self.joined:
-            await self.send(text_data=text)
+            self.push(text)
+
+
+async def _carry_on(write: Coroutine[Any, Any, None], waiting_for: Any) -> None:
+    """Run a coroutine that was started by hand (``push``) and is waiting for the future it
+    yielded, to its end, as a task would have."""
+    try:
+        while True:
+            if waiting_for is None:  # a bare yield: give the loop a turn
+                await asyncio.sleep(0)
+            else:
+                await asyncio.wait((waiting_for,))
+            waiting_for = write.send(None)
+    except StopIteration:
+        return
+    finally:
+        write.close()

@@ -18,7 +18,7 @@ import asyncio
 import contextlib
 import json
 import logging
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from typing import Any, Protocol
 
 from channels.db import database_sync_to_async
@@ -51,11 +51,9 @@ PRESENCE_KEY_PREFIX = "delib-presence"
 class Member(Protocol):
     """What a hub needs of a connection (``RoomConsumer``)."""
 
-    async def deliver(
-        self, first: int, last: int, text: str, run: list[tuple[int, str]]
-    ) -> None: ...
+    def deliver(self, first: int, last: int, text: str, run: list[tuple[int, str]]) -> None: ...
 
-    async def deliver_presence(self, text: str) -> None: ...
+    def deliver_presence(self, text: str) -> None: ...
 
     async def close_quietly(self) -> None: ...
 
@@ -395,7 +393,7 @@ class RoomHub:
         self.last_flush = loop.time()
         if presence is not None:
             for member in list(self.members):
-                await self._write(member, member.deliver_presence(presence))
+                self._write(member, member.deliver_presence, presence)
 
     async def _receive(self, layer: Any, inbox: asyncio.Queue[dict[str, Any]]) -> None:
         while True:
@@ -425,12 +423,16 @@ class RoomHub:
         text = run[0][1] if len(run) == 1 else batch_text([t for _, t in run])
         first, last = run[0][0], run[-1][0]
         for n, member in enumerate(list(self.members), start=1):
-            await self._write(member, member.deliver(first, last, text, run))
+            self._write(member, member.deliver, first, last, text, run)
             if n % FAN_OUT_SLICE == 0:
                 await asyncio.sleep(0)  # let frames from clients in meanwhile
 
-    async def _write(self, member: Member, write: Coroutine[Any, Any, None]) -> None:
-        """Await one member's write; a failure costs that connection only, never the hub.
+    def _write(self, member: Member, deliver: Callable[..., None], *args: Any) -> None:
+        """Hand one member its frame; a failure costs that connection only, never the hub.
+
+        The member writes without waiting for its client (``RoomConsumer.push``): one that
+        stops reading queues its own frames until it is dropped, and the others are written to
+        meanwhile.
 
         A client can vanish while the hub is writing to it, before its ``disconnect`` has run
         (a page navigating away, as a facilitator's page does when she posts the close form):
@@ -440,7 +442,7 @@ class RoomHub:
         it reconnects with its ``last_seq`` and misses nothing.
         """
         try:
-            await write
+            deliver(*args)
         except Exception:
             logger.info("Room %s: a connection could not be written to", self.room_id)
             self.members.discard(member)

@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 from channels.db import database_sync_to_async
 
-from deliberation import light, services
+from deliberation import consumers, hub, light, services
+from deliberation.hub import current_seq
 from deliberation.models import Reaction, RoomEvent
 from tests.deliberation.conftest import (
     connected,
@@ -24,6 +25,14 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 def run_async(coro: Any) -> Any:
     return asyncio.run(coro)
+
+
+async def closed_with(comm: Any) -> int:
+    """The close code, skipping whatever frames come before it."""
+    while True:
+        out = await comm.receive_output(timeout=5)
+        if out["type"] == "websocket.close":
+            return int(out["code"])
 
 
 @pytest.fixture(params=["memory", "redis"])
@@ -159,3 +168,115 @@ def test_reactions_are_flushed_by_the_server_a_moment_later(store: str) -> None:
     assert totals["queue"] == [{"id": scene.alice.pk, "name": "Alice"}]
     queues = [f["data"]["queue"] for f in replay if "queue" in f["data"]]
     assert queues[-1] == [{"id": scene.alice.pk, "name": "Alice"}]
+
+
+# --- A reader that stops reading ------------------------------------------------------------
+
+
+def not_reading(member: Any) -> asyncio.Event:
+    """Make the server's writes to ``member`` wait, as they do for a client that stopped
+    reading (its socket's buffer is full), until the returned event is set. Closing still
+    goes through, so the test sees the close code."""
+    release = asyncio.Event()
+    real_send = member.base_send
+
+    async def send(message: dict[str, Any]) -> None:
+        if message["type"] == "websocket.send":
+            await release.wait()
+        await real_send(message)
+
+    member.base_send = send
+    return release
+
+
+async def timer_events(scene: Any, count: int) -> None:
+    for seconds in range(1, count + 1):
+        await database_sync_to_async(services.timer_set)(
+            room=scene.room.pk, actor=scene.facilitator, seconds=seconds
+        )
+
+
+async def events(comm: Any, count: int) -> list[int]:
+    seqs = []
+    for _ in range(count):
+        frame = await next_frame(comm)
+        assert frame["type"] == "event", frame
+        seqs.append(frame["seq"])
+    return seqs
+
+
+def test_a_reader_that_stops_reading_is_dropped_and_comes_back_missing_nothing(
+    monkeypatch: Any, layer: str
+) -> None:
+    """Before, the hub waited for each write in turn, so one client that stopped reading held
+    up every event for everyone on its server. Now its frames queue up to ``OUTBOX_LIMIT``,
+    the others are written to meanwhile, and past the limit it is closed with 4408; it
+    reconnects with the last ``seq`` it read and gets every event it missed, once, in order."""
+    monkeypatch.setattr(consumers, "OUTBOX_LIMIT", 1_000)
+    scene = make_scene()
+
+    async def go() -> tuple[int, list[int], list[int], int, list[int], int]:
+        slow = await connected(scene.room.pk, None, last_seq=1)
+        alice = await connected(scene.room.pk, scene.alice, last_seq=1)
+        room_hub = hub.hubs.get(scene.room.pk)
+        assert room_hub is not None
+        member = next(m for m in room_hub.members if m.user_id is None)
+        await timer_events(scene, 3)
+        read_before = await events(slow, 3)
+        await events(alice, 3)
+        release = not_reading(member)
+
+        heard: list[int] = []
+        for _round in range(30):  # each round is its own frame: the hub writes it at once
+            await timer_events(scene, 5)
+            heard += await events(alice, 5)  # the others are not held up
+            if member.closing:  # dropped
+                break
+        code = await closed_with(slow)
+        release.set()
+        last = await database_sync_to_async(current_seq)(scene.room.pk)
+
+        again = await connected(scene.room.pk, None, last_seq=None)
+        await again.send_json_to({"type": "join", "last_seq": read_before[-1]})
+        replayed = []
+        while (frame := await next_frame(again))["type"] != "joined":
+            replayed.append(frame["seq"])
+        await no_more_frames(again)
+        for comm in (alice, again):
+            await comm.disconnect()
+        return code, read_before, heard, last, replayed, member.outbox_size
+
+    code, read_before, heard, last, replayed, left = run_async(go())
+    assert code == consumers.CLOSE_TOO_SLOW == 4408
+    assert read_before == [2, 3, 4]
+    assert heard == list(range(5, last + 1))
+    assert replayed == list(range(5, last + 1)), "every missed event, once, in order"
+    assert left == 0, "nothing is kept for a dropped reader"
+
+
+def test_a_reader_that_falls_behind_and_catches_up_gets_every_frame_in_order(
+    layer: str,
+) -> None:
+    scene = make_scene()
+
+    async def go() -> tuple[list[int], list[int]]:
+        slow = await connected(scene.room.pk, None, last_seq=1)
+        alice = await connected(scene.room.pk, scene.alice, last_seq=1)
+        room_hub = hub.hubs.get(scene.room.pk)
+        assert room_hub is not None
+        member = next(m for m in room_hub.members if m.user_id is None)
+        release = not_reading(member)
+        heard = []
+        for _round in range(4):
+            await timer_events(scene, 3)
+            heard += await events(alice, 3)
+        assert member.outbox, "frames wait behind the write that could not finish"
+        release.set()
+        got = await events(slow, 12)
+        await no_more_frames(slow)
+        for comm in (slow, alice):
+            await comm.disconnect()
+        return heard, got
+
+    heard, got = run_async(go())
+    assert heard == got == list(range(2, 14))
