@@ -63,7 +63,7 @@ def test_a_rolled_back_announcement_is_never_delivered(
     db: Any, monkeypatch: pytest.MonkeyPatch, django_capture_on_commit_callbacks: Any
 ):
     heard: list[int] = []
-    monkeypatch.setattr(events, "_round_counted", [heard.append])
+    monkeypatch.setattr(events.round_counted, "_handlers", [heard.append])
     with django_capture_on_commit_callbacks(execute=True):
         with transaction.atomic():
             events.round_counted_announce(round_id=7)
@@ -73,7 +73,7 @@ def test_a_rolled_back_announcement_is_never_delivered(
 
 
 def test_subscribing_twice_keeps_one_subscription(monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.setattr(events, "_round_counted", [])
+    monkeypatch.setattr(events.round_counted, "_handlers", [])
     events.round_counted_subscribe(feedback_tasks.start_outcome_pipeline)
     events.round_counted_subscribe(feedback_tasks.start_outcome_pipeline)
     assert events.round_counted_subscribers() == (feedback_tasks.start_outcome_pipeline,)
