@@ -83,7 +83,7 @@ def comment_post(request: HttpRequest, pk: int) -> HttpResponse:
 def comment_flag(request: HttpRequest, pk: int) -> HttpResponse:
     comment = _visible_comment(request, pk)
     try:
-        comment_services.comment_flag(user=request.user, comment=comment)
+        comment_services.comment_flag(actor=request.user, comment=comment)
     except DomainError as exc:
         messages.error(request, exc.message)
     else:

@@ -6,14 +6,14 @@ refusal is a ``DomainError`` with a message for the person, so pages never answe
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from backend.accounts.models import Actor, User
+from backend.accounts.rules import signed_in_user
 from backend.accounts.services import notify, user_language
 from backend.errors import Conflict, DomainError
 from pb import rules
@@ -49,7 +49,7 @@ def _validate(*, text: str, stance: str) -> str:
 
 def comment_create(
     *,
-    author: Any,
+    author: Actor,
     proposal: Proposal,
     text: str,
     stance: str,
@@ -80,23 +80,24 @@ def comment_create(
             raise DomainError(
                 _("A moderator hid that comment: it takes no replies."), field="parent"
             )
+    writer = signed_in_user(author)
     comment = Comment.objects.create(
         proposal=proposal,
         parent=parent,
-        author=author,
+        author=writer,
         text=text,
         stance=stance,
         language=_language(language),
     )
-    _tell_author(comment, author)
+    _tell_author(comment, writer)
     return comment
 
 
-def _tell(recipient: Any, subject: str, body: str, url: str) -> None:
+def _tell(recipient: User, subject: str, body: str, url: str) -> None:
     transaction.on_commit(lambda: notify(user=recipient, subject=subject, body=body, url=url))
 
 
-def _tell_author(comment: Comment, writer: Any) -> None:
+def _tell_author(comment: Comment, writer: User) -> None:
     """The proposal's author hears of every comment on it, and a comment's writer of a reply to
     it, each in their own language; nobody hears of what they wrote themselves."""
     proposal = comment.proposal
@@ -124,14 +125,15 @@ def _tell_author(comment: Comment, writer: Any) -> None:
         _tell(replied_to, subject, body, url)
 
 
-def comment_flag(*, user: Any, comment: Comment) -> bool:
+def comment_flag(*, actor: Actor, comment: Comment) -> bool:
     """A resident flags a comment for the area's managers. Flagging twice changes nothing;
     answers whether this was a new flag."""
-    require(rules.can_flag_comment(user), _("Log in to flag a comment."))
-    require(comment.author_id != user.pk, _("This is your own comment: you cannot flag it."))
+    require(rules.can_flag_comment(actor), _("Log in to flag a comment."))
+    flagger = signed_in_user(actor)
+    require(comment.author_id != flagger.pk, _("This is your own comment: you cannot flag it."))
     try:
         with transaction.atomic():
-            CommentFlag.objects.create(comment=comment, user=user)
+            CommentFlag.objects.create(comment=comment, user=flagger)
     except IntegrityError:
         return False
     Comment.objects.filter(pk=comment.pk).update(flag_count=F("flag_count") + 1)
@@ -139,7 +141,7 @@ def comment_flag(*, user: Any, comment: Comment) -> bool:
     return True
 
 
-def comment_hide(*, actor: Any, comment: Comment, reason: str) -> Comment:
+def comment_hide(*, actor: Actor, comment: Comment, reason: str) -> Comment:
     """A manager of the proposal's area hides a comment; the reason is shown in its place.
 
     The comment row is locked (``select_for_update``) and must still be showing, so when two
@@ -163,7 +165,7 @@ def comment_hide(*, actor: Any, comment: Comment, reason: str) -> Comment:
             )
         locked.hidden = True
         locked.hidden_reason = reason
-        locked.hidden_by = actor
+        locked.hidden_by = signed_in_user(actor)
         locked.hidden_at = timezone.now()
         locked.save(update_fields=["hidden", "hidden_reason", "hidden_by", "hidden_at"])
         audit(
@@ -176,7 +178,7 @@ def comment_hide(*, actor: Any, comment: Comment, reason: str) -> Comment:
     return locked
 
 
-def comment_flags_dismiss(*, actor: Any, comment: Comment) -> Comment:
+def comment_flags_dismiss(*, actor: Actor, comment: Comment) -> Comment:
     """A manager looked at a flagged comment and keeps it: it leaves the queue."""
     require(
         rules.can_moderate_comment(actor, comment),

@@ -34,7 +34,7 @@ def a_comment() -> Comment:
 def test_one_person_flagging_at_once_from_two_tabs_counts_once():
     comment = a_comment()
     flagger = UserFactory(email="flagger@example.org")
-    outcomes = race(lambda: comment_flag(user=flagger, comment=comment), threads=THREADS)
+    outcomes = race(lambda: comment_flag(actor=flagger, comment=comment), threads=THREADS)
     assert all(o.ok for o in outcomes), [o.error for o in outcomes]
     assert sorted(o.value for o in outcomes) == [False] * (THREADS - 1) + [True]
     comment.refresh_from_db()
@@ -45,7 +45,7 @@ def test_many_people_flagging_at_once_are_all_counted():
     comment = a_comment()
     # Each thread takes the next person (next() on a list iterator is atomic under the GIL).
     people = iter([UserFactory(email=f"f{i}@example.org") for i in range(THREADS)])
-    outcomes = race(lambda: comment_flag(user=next(people), comment=comment), threads=THREADS)
+    outcomes = race(lambda: comment_flag(actor=next(people), comment=comment), threads=THREADS)
     assert all(o.ok and o.value for o in outcomes), [o.error for o in outcomes]
     comment.refresh_from_db()
     assert comment.flag_count == THREADS == CommentFlag.objects.count()

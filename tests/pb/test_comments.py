@@ -184,8 +184,8 @@ def test_drafts_and_hidden_proposals_take_no_comments(world, proposal):
 
 def test_flagging_twice_counts_once(world, proposal, author):
     comment = say(world, proposal)
-    assert comment_flag(user=author, comment=comment) is True
-    assert comment_flag(user=author, comment=comment) is False
+    assert comment_flag(actor=author, comment=comment) is True
+    assert comment_flag(actor=author, comment=comment) is False
     comment.refresh_from_db()
     assert comment.flag_count == 1 and CommentFlag.objects.count() == 1
 
@@ -193,7 +193,7 @@ def test_flagging_twice_counts_once(world, proposal, author):
 def test_nobody_flags_their_own_comment(world, proposal):
     comment = say(world, proposal)
     with pytest.raises(NotAllowed, match="your own comment"):
-        comment_flag(user=world.resident, comment=comment)
+        comment_flag(actor=world.resident, comment=comment)
     comment.refresh_from_db()
     assert comment.flag_count == 0 and not CommentFlag.objects.exists()
 
@@ -329,7 +329,7 @@ def test_flag_queue_hide_flow_on_the_pages(client, world, proposal, author):
 
 def test_another_areas_manager_sees_an_empty_queue(client, world, proposal, author):
     comment = say(world, proposal)
-    comment_flag(user=author, comment=comment)
+    comment_flag(actor=author, comment=comment)
     client.force_login(world.other_manager)
     queue = client.get(reverse("comment_queue")).content.decode()
     assert "No flagged comments are waiting" in queue
@@ -365,7 +365,7 @@ def test_hiding_a_comment_another_manager_already_hid_keeps_their_reason(client,
 
 def test_keeping_a_flagged_comment_clears_it_from_the_queue(client, world, proposal, author):
     comment = say(world, proposal, text="Borderline")
-    comment_flag(user=author, comment=comment)
+    comment_flag(actor=author, comment=comment)
     client.force_login(world.manager)
     client.post(reverse("comment_keep", args=[comment.pk]), {"next": reverse("comment_queue")})
     comment.refresh_from_db()
