@@ -568,7 +568,7 @@ def test_error_frames_echo_the_clients_ref():
 
 
 def test_rate_limit_answers_rate_limited_and_keeps_the_connection(clock):
-    # The test clock stands still: no minute boundary (a new window) falls inside the test.
+    # The test clock stands still: the eleven frames are all within the same 60 seconds.
     scene = make_scene()
     eager = make_resident(scene.area)
 

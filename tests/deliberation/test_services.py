@@ -228,19 +228,45 @@ def test_facilitator_actions_are_refused_to_residents(scene, action):
 
 
 def test_rate_limit_allows_ten_contributions_a_minute(clock, scene):
-    # The window is the clock minute; the test clock stands still, so no minute boundary can
-    # fall inside the eleven contributions, and moving it a minute on opens a new window.
+    # The test clock stands still unless moved, so the first eleven are all at once.
     eager = make_resident(scene.area)
     for i in range(10):
         services.contribution_say(room=scene.room, actor=eager, kind="message", text=f"#{i}")
     with pytest.raises(DomainError) as info:
-        services.contribution_say(room=scene.room, actor=eager, kind="message", text="one more")
+        services.contribution_say(room=scene.room, actor=eager, kind="message", text="more")
     assert info.value.code == "rate_limited"
     assert Contribution.objects.filter(author=eager).count() == 10
     services.contribution_say(room=scene.room, actor=scene.alice, kind="message", text="others")
-    clock.advance(minutes=1)
-    services.contribution_say(room=scene.room, actor=eager, kind="message", text="a minute on")
-    assert Contribution.objects.filter(author=eager).count() == 11
+    clock.advance(seconds=30)
+    for _ in range(3):  # still within 60 seconds of the ten; refusals are not counted
+        with pytest.raises(DomainError):
+            services.contribution_say(room=scene.room, actor=eager, kind="message", text="soon")
+    clock.advance(seconds=40)  # 70 seconds after the ten, 40 after the refusals
+    for i in range(10):
+        services.contribution_say(room=scene.room, actor=eager, kind="message", text=f"again {i}")
+    assert Contribution.objects.filter(author=eager).count() == 20
+
+
+def test_rate_limit_slides_across_the_clock_minute(clock, scene):
+    """Ten contributions at hh:mm:55 leave none for hh:mm+1:05: the window is any 60 seconds,
+    not the clock minute (which let twenty through within ten seconds)."""
+    eager = make_resident(scene.area)
+    clock.advance(seconds=(55 - clock.now().second) % 60)
+    assert clock.now().second == 55
+    for i in range(10):
+        services.contribution_say(room=scene.room, actor=eager, kind="message", text=f"#{i}")
+    clock.advance(seconds=10)
+    assert clock.now().second == 5  # a new clock minute
+    with pytest.raises(DomainError) as info:
+        services.contribution_say(room=scene.room, actor=eager, kind="message", text="one more")
+    assert info.value.code == "rate_limited"
+    clock.advance(seconds=49)  # 59 seconds after the ten
+    with pytest.raises(DomainError):
+        services.contribution_say(room=scene.room, actor=eager, kind="message", text="not yet")
+    clock.advance(seconds=6)  # 65 seconds after the ten
+    for i in range(10):
+        services.contribution_say(room=scene.room, actor=eager, kind="message", text=f"{i}")
+    assert Contribution.objects.filter(author=eager).count() == 20
 
 
 def test_state_rebuilt_from_the_log_matches_the_facts(scene, django_capture_on_commit_callbacks):
