@@ -495,6 +495,7 @@ def test_two_of_every_process_behind_nginx_behave_as_one(tmp_path: Path) -> None
             return response.status
 
         race = {"url": url, "round_id": setup["round"]}
+        count_began = time.monotonic()
         assert sorted(both_at_once(web, advance, **race)) == [200, 409]  # one closes the vote
         assert both_at_once(web, count_now, **race) == [302, 302]  # both count, or find it done
 
@@ -508,6 +509,7 @@ def test_two_of_every_process_behind_nginx_behave_as_one(tmp_path: Path) -> None
             return done and phase[0][0] == "results"
 
         wait_for(counted, timeout=120, what="the worker's count")
+        count_seconds = time.monotonic() - count_began
         tallies = sql(url, "SELECT area_id, count(*) FROM pb_tally WHERE round_id = %s "
                       "GROUP BY 1", setup["round"])  # fmt: skip
         assert sorted(n for _area, n in tallies) == [1, 1]  # one tally for each area
@@ -528,7 +530,8 @@ def test_two_of_every_process_behind_nginx_behave_as_one(tmp_path: Path) -> None
             f"{flood_seconds:.1f} s ({len(codes) / flood_seconds:.0f}/s) through nginx, "
             f"{ {k: dict(v) for k, v in by_server.items()} }; room {ROOM_EVENTS} events to "
             f"{READERS} readers in {evening['seconds']:.2f} s, "
-            f"{ {k: dict(v) for k, v in rooms.items()} }; total {time.monotonic() - began:.1f} s"
+            f"{ {k: dict(v) for k, v in rooms.items()} }; count {count_seconds:.1f} s; "
+            f"total {time.monotonic() - began:.1f} s; load {os.getloadavg()[0]:.1f}"
         )
     finally:
         if stack is not None:
