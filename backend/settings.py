@@ -150,8 +150,11 @@ if REDIS_URL:
             # pytest-xdist gives each worker a database of its own, so room ids repeat between
             # workers: a prefix per worker keeps their pub/sub groups apart on the one Redis.
             # (PYTEST_XDIST_WORKER is set by the test runner, never by an operator.)
+            # CHANNELS_REDIS_URLS spreads the live rooms over several Redis servers: each
+            # room's group lives on one of them, chosen by a hash of its name, so a room's
+            # fan-out stays on one shard (docs/scaling.md). Unset: REDIS_URL alone.
             "CONFIG": {
-                "hosts": [REDIS_URL],
+                "hosts": env_list("CHANNELS_REDIS_URLS", [REDIS_URL]),
                 "prefix": env_str("CHANNELS_PREFIX", "cp")
                 + os.environ.get("PYTEST_XDIST_WORKER", ""),
             },

@@ -4,15 +4,17 @@ Two gunicorn servers (``backend.wsgi``), two uvicorn servers (``backend.asgi``),
 workers and one beat, as ``make stack WEB_SERVERS=2 WS_SERVERS=2 WORKERS=2`` starts them, behind
 Debian's nginx running the proxy configuration of ``docker-compose.yml`` (its two upstreams each
 given both servers). Everything is the test's own: a fresh PostgreSQL database with the test
-database's schema, a private Redis for the cache and the rooms, and a private append-only Redis
-for Celery's broker (tests/reliability/private.py), so parallel test workers never meet.
+database's schema, two private Redis servers for the cache and the rooms (the channel layer
+sharded over both, ``CHANNELS_REDIS_URLS``), and a private append-only Redis for Celery's broker
+(tests/reliability/private.py), so parallel test workers never meet.
 
 Through nginx, or straight at both servers at once:
 
 - a flood of ballots through nginx: every answer 201, both web servers used, each ballot
   stored once;
 - a deliberation room whose readers nginx spreads over both uvicorn servers while people speak
-  on both: every reader gets every event of the room's log exactly once, in order;
+  on both: every reader gets every event of the room's log exactly once, in order, and the
+  room's group lives on one of the two Redis shards;
 - a count started from both web servers at the same instant (the API's "close voting", then
   the manager's "count now" page) while a worker counts: one tally per area, one "counted"
   record.
@@ -40,8 +42,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from channels_redis.utils import _consistent_hash
 from django.db import connection
 
+from deliberation.services import group_name
 from pb.models import AuditAction
 from tests.conftest import need
 from tests.reliability.private import PrivateRedis, free_port, wait_for
@@ -235,9 +239,12 @@ async def _open(url: str, origin: str, cookie: str = "", last_seq: int = 0) -> A
     return ws
 
 
-async def room_evening(proxy: int, ws_ports: list[int], setup: dict[str, Any]) -> dict[str, Any]:
+async def room_evening(
+    proxy: int, ws_ports: list[int], setup: dict[str, Any], shards: list[PrivateRedis]
+) -> dict[str, Any]:
     """Readers through nginx; speakers and the facilitator straight on both uvicorn servers,
-    all speaking at once. Returns each reader's events and every error frame."""
+    all speaking at once. Returns each reader's events, every error frame and which channel
+    layer shards carry the room's group."""
     path = f"/ws/rooms/{setup['room']}/"
     proxy_origin = f"http://127.0.0.1:{proxy}"
     errors: list[dict[str, Any]] = []
@@ -286,11 +293,13 @@ async def room_evening(proxy: int, ws_ports: list[int], setup: dict[str, Any]) -
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(everyone_heard(), timeout=60)
     heard = time.monotonic() - started
+    group = f"*__group__{group_name(setup['room'])}"
+    carried_by = [i for i, shard in enumerate(shards) if shard.client().pubsub_channels(group)]
     await asyncio.sleep(0.5)  # anything sent twice would arrive now
     for ws, task in sockets:
         await ws.close()
         task.cancel()
-    return {"readers": readers, "errors": errors, "seconds": heard}
+    return {"readers": readers, "errors": errors, "seconds": heard, "shards": carried_by}
 
 
 # --- Both servers at once -----------------------------------------------------------------------
@@ -348,6 +357,7 @@ def test_two_of_every_process_behind_nginx_behave_as_one(tmp_path: Path) -> None
     with psycopg.connect(f"{base}/postgres", autocommit=True) as admin_conn:
         admin_conn.execute(f'CREATE DATABASE "{name}"')
     cache = PrivateRedis(tmp_path / "redis", appendonly=False)
+    shard = PrivateRedis(tmp_path / "shard", appendonly=False)
     broker = PrivateRedis(tmp_path / "broker", appendonly=True)
     stack: Stack | None = None
     try:
@@ -360,12 +370,14 @@ def test_two_of_every_process_behind_nginx_behave_as_one(tmp_path: Path) -> None
             input=schema, check=True, capture_output=True, text=True, timeout=120,
         )  # fmt: skip
         cache.start()
+        shard.start()
         broker.start()
         env = {
             **os.environ,
             "DJANGO_SETTINGS_MODULE": "backend.settings",
             "DATABASE_URL": url,
             "REDIS_URL": cache.url,
+            "CHANNELS_REDIS_URLS": f"{cache.url},{shard.url}",
             "CELERY_BROKER_URL": broker.url,
             "CELERY_TASK_ALWAYS_EAGER": "false",
             "CHANNELS_PREFIX": "stack",
@@ -389,6 +401,18 @@ def test_two_of_every_process_behind_nginx_behave_as_one(tmp_path: Path) -> None
             cwd=ROOT, env=env, check=True, capture_output=True, text=True, timeout=300,
         )  # fmt: skip
         setup = json.loads(made.stdout.strip().splitlines()[-1])
+        # A channel prefix that puts the room's group on the second shard, not the cache's
+        # Redis: finding it there shows the layer really spreads over both.
+        env["CHANNELS_PREFIX"] = next(
+            prefix
+            for prefix in (f"stack{n}" for n in range(100))
+            if _consistent_hash(
+                f"{prefix}{os.environ.get('PYTEST_XDIST_WORKER', '')}__group__"
+                f"{group_name(setup['room'])}",
+                2,
+            )
+            == 1
+        )
 
         stack = Stack(tmp_path / "logs", env)
         bin_ = Path(sys.executable).parent
@@ -458,8 +482,9 @@ def test_two_of_every_process_behind_nginx_behave_as_one(tmp_path: Path) -> None
         assert all(set(c) == {"201"} for c in by_server.values()), by_server
 
         # 2. A room whose readers are spread over both uvicorn servers.
-        evening = asyncio.run(room_evening(proxy, ws, setup))
+        evening = asyncio.run(room_evening(proxy, ws, setup, [cache, shard]))
         assert evening["errors"] == []
+        assert evening["shards"] == [1]  # on one shard, the one its name hashes to
         log = sql(url, "SELECT seq, type FROM deliberation_roomevent WHERE room_id = %s "
                   "ORDER BY seq", setup["room"])  # fmt: skip
         assert [seq for seq, _t in log] == list(range(1, ROOM_EVENTS + 1))
@@ -537,6 +562,7 @@ def test_two_of_every_process_behind_nginx_behave_as_one(tmp_path: Path) -> None
         if stack is not None:
             stack.stop()
         cache.stop()
+        shard.stop()
         broker.stop()
         with psycopg.connect(f"{base}/postgres", autocommit=True) as admin_conn:
             admin_conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
