@@ -89,6 +89,7 @@ def prepare(env: dict[str, str], codes_needed: int) -> dict[str, Any]:
         budget=40_000_000,
         phase="voting",
         voter_codes_enabled=True,
+        anonymous_codes=True,  # codes for nobody in particular, as at an event's door
     )
     areas: list[dict[str, Any]] = []
     for i in range(4):

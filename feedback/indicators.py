@@ -197,6 +197,7 @@ DEFAULT_TOPIC_FIELDS: Mapping[str, str] = {
     "min_age": "eligibility",
     "require_residence": "eligibility",
     "voter_codes_enabled": "eligibility",
+    "anonymous_codes": "eligibility",
     "areas": "eligibility",
 }
 """Which topic a changed field belongs to; fields not listed do not count for integrity."""

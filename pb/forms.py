@@ -250,6 +250,14 @@ class _RoundRules(forms.Form):
     voter_codes_enabled = forms.BooleanField(
         label=_("Allow voting with a code from a letter"), required=False
     )
+    anonymous_codes = forms.BooleanField(
+        label=_("Allow codes for nobody in particular, to hand out at an event's door"),
+        help_text=_(
+            "Without this, voter codes are made only for residents on the register, so each "
+            "person votes once whatever the channel."
+        ),
+        required=False,
+    )
     ballot_type = forms.ChoiceField(label=_("Ballot"), choices=BallotType.choices)
     rule = forms.ChoiceField(label=_("Counting rule"), choices=CountingRule.choices)
     min_share = forms.DecimalField(

@@ -166,6 +166,7 @@ BALLOT_RULE_FIELDS: tuple[str, ...] = (
 #: ``pb.services.rounds``) and the API shows them.
 RULE_FIELDS: tuple[str, ...] = (
     *BALLOT_RULE_FIELDS,
+    "anonymous_codes",
     "rule",
     "min_share",
     "unspent_money",
@@ -217,6 +218,13 @@ class Round(models.Model):
     )
     voter_codes_enabled = models.BooleanField(
         default=False, help_text=_("Residents may vote with a one-time code from a letter.")
+    )
+    anonymous_codes = models.BooleanField(
+        default=False,
+        help_text=_(
+            "Voter codes for nobody in particular may be made, to hand out at an event's door. "
+            "Otherwise codes are made only for residents on the register."
+        ),
     )
 
     # Ballot and count

@@ -96,6 +96,9 @@ class RoundCreateSerializer(serializers.Serializer):
     budget = serializers.IntegerField(help_text="In pence (minor units).")
     areas = serializers.PrimaryKeyRelatedField(queryset=Area.objects.all(), many=True)
     min_age = serializers.IntegerField(required=False, min_value=0, max_value=120)
+    anonymous_codes = serializers.BooleanField(
+        required=False, help_text="Codes not tied to a register entry may be made (door codes)."
+    )
     ballot_type = serializers.ChoiceField(choices=BallotType.choices, required=False)
     rule = serializers.ChoiceField(choices=CountingRule.choices, required=False)
     unspent_money = serializers.ChoiceField(
@@ -111,6 +114,9 @@ class RoundRulesSerializer(serializers.Serializer):
     min_age = serializers.IntegerField(required=False, min_value=0, max_value=120)
     require_residence = serializers.BooleanField(required=False)
     voter_codes_enabled = serializers.BooleanField(required=False)
+    anonymous_codes = serializers.BooleanField(
+        required=False, help_text="Codes not tied to a register entry may be made (door codes)."
+    )
     ballot_type = serializers.ChoiceField(choices=BallotType.choices, required=False)
     rule = serializers.ChoiceField(choices=CountingRule.choices, required=False)
     min_share = serializers.DecimalField(

@@ -51,3 +51,6 @@ class RoundFactory(factory.django.DjangoModelFactory):
     slug = factory.Sequence(lambda n: f"round-{n}")
     budget = 5_000_000
     phase = "intake"
+    # Most tests hand out codes for nobody in particular; the model's default (off) is tested
+    # in tests/register/test_anonymous_codes.py.
+    anonymous_codes = True

@@ -44,7 +44,7 @@ django.setup()
 from pb.models import Area, Proposal, Round, RoundArea, VoterCode
 from pb.voting.services.codes import voter_code_hash, voter_codes_issue
 round_ = Round.objects.create(name="Vote", slug="vote", budget=40_000_000, phase="voting",
-                              voter_codes_enabled=True)
+                              voter_codes_enabled=True, anonymous_codes=True)
 area = Area.objects.create(name="Ward", slug="ward", population=50_000)
 RoundArea.objects.create(round=round_, area=area, allocation=10_000_000)
 projects = [Proposal.objects.create(round=round_, area=area, title=f"Project {j}",

@@ -85,7 +85,7 @@ def session(user):
 
 admin = User.objects.create_user(email="admin@stack.invalid", role=Role.ADMIN)
 vote = Round.objects.create(name="Vote", slug="vote", budget=40_000_000, phase="voting",
-                            voter_codes_enabled=True)
+                            voter_codes_enabled=True, anonymous_codes=True)
 codes, projects = [], {}
 for name in ("North", "South"):
     area = Area.objects.create(name=name, slug=name.lower(), population=50_000)

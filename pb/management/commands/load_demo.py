@@ -223,6 +223,8 @@ class Command(BaseCommand):
                 "budget": 2_000_000,
                 "phase": Phase.DRAFT,
                 "voter_codes_enabled": True,
+                # The demo hands out codes without a register (make run prints three).
+                "anonymous_codes": True,
                 "created_by": people[Role.MANAGER],
             },
         )
@@ -268,6 +270,8 @@ class Command(BaseCommand):
                 "budget": 1_500_000,
                 "phase": Phase.DRAFT,
                 "voter_codes_enabled": True,
+                # The demo hands out codes without a register (make run prints three).
+                "anonymous_codes": True,
                 "created_by": people[Role.MANAGER],
             },
         )

@@ -92,7 +92,10 @@ def voter_codes_issue(
 
     ``entries``: one code for each of these register entries, in their order (``count`` is
     their number); the code then votes as that resident, so no other channel can vote for them
-    too (``register_codes_issue``).
+    too (``register_codes_issue``). Without them the codes are anonymous (for nobody in
+    particular, to hand out at an event's door), which only a round that says so takes
+    (``Round.anonymous_codes``): an anonymous code is a vote the register cannot hold to one
+    per person.
     """
     if is_closed(round.phase):
         raise NotAllowed(_("Voting has closed, so no more codes can be made."), code="wrong_phase")
@@ -118,6 +121,8 @@ def voter_codes_issue(
                 _("Say why codes are needed while voting is open; it goes in the record."),
                 field="reason",
             )
+    if entries is None and not round.anonymous_codes:
+        raise anonymous_codes_off()
     if not 1 <= count <= MAX_CODES_PER_BATCH:
         raise DomainError(
             _("Make between 1 and %(max)d codes at a time.") % {"max": MAX_CODES_PER_BATCH},
@@ -159,6 +164,18 @@ def voter_codes_issue(
             },
         )
     return [format_code(c) for c in codes.values()]
+
+
+def anonymous_codes_off() -> DomainError:
+    return DomainError(
+        _(
+            "This round does not take codes for nobody in particular: make codes for residents "
+            "on the register instead, or allow codes handed out at the door in the round's "
+            "rules."
+        ),
+        field="count",
+        code="anonymous_codes_off",
+    )
 
 
 def register_codes_issue(
