@@ -295,6 +295,64 @@ def recount_check(stored_winners: Sequence[str], recounted_winners: Sequence[str
     )
 
 
+#: How a ballot's voter was identified, in the order the report lists them.
+IDENTIFICATION_KINDS: tuple[str, ...] = (
+    "account_on_register",
+    "account_checked",
+    "letter_code",
+    "desk_ticked",
+    "anonymous_code",
+    "paper_untracked",
+)
+
+IDENTIFICATION_TEXT: Mapping[str, str] = {
+    "account_on_register": "an account matched to the register",
+    "account_checked": "an account checked by a manager, not on the register",
+    "letter_code": "a voter code made for a resident on the register (a letter)",
+    "desk_ticked": "ticked on the register at a paper or kiosk desk",
+    "anonymous_code": "a voter code for nobody in particular (handed out at the door)",
+    "paper_untracked": "a paper ballot with no name ticked",
+}
+
+
+@dataclass(frozen=True)
+class IdentifiedCount:
+    """Ballots whose voter was identified one way; ``ballots`` is None where it is hidden."""
+
+    kind: str
+    ballots: int | None
+
+    @property
+    def suppressed(self) -> bool:
+        return self.ballots is None
+
+
+def identification_counts(
+    counts: Mapping[str, int], *, min_cell: int
+) -> tuple[IdentifiedCount, ...]:
+    """Ballots by how their voter was identified, with small cells hidden.
+
+    Definitions: every kind of ``IDENTIFICATION_KINDS`` is listed (missing ones as 0). A count
+    from 1 to ``min_cell - 1`` is hidden, as the ballot files hide a channel used by fewer than
+    ``min_cell`` ballots of an area. If that hides exactly one count, the smallest other
+    non-zero count is hidden too, so the hidden one cannot be found by subtracting the others
+    from the number of ballots.
+    """
+    unknown = set(counts) - set(IDENTIFICATION_KINDS)
+    if unknown:
+        raise IndicatorError(f"unknown ways of identifying a voter: {sorted(unknown)}")
+    values = {k: _count(counts.get(k, 0), k) for k in IDENTIFICATION_KINDS}
+    hidden = {k for k, n in values.items() if 0 < n < min_cell}
+    if len(hidden) == 1:
+        others = sorted((n, k) for k, n in values.items() if n > 0 and k not in hidden)
+        if others:
+            hidden.add(others[0][1])
+    return tuple(
+        IdentifiedCount(kind=k, ballots=None if k in hidden else values[k])
+        for k in IDENTIFICATION_KINDS
+    )
+
+
 @dataclass(frozen=True)
 class IntegrityReport:
     """Integrity: was the game fixed before play started, and can anyone check the count?"""
@@ -303,6 +361,10 @@ class IntegrityReport:
     topics: tuple[TopicCheck, ...]
     recount: RecountCheck | None
     overrides: tuple[AuditRecord, ...]
+    #: Ballots by how the voter was identified (``identification_counts``); empty when the
+    #: report was made without them.
+    identification: tuple[IdentifiedCount, ...] = ()
+    min_cell: int = 0
 
     @property
     def published_before_opening(self) -> bool:
@@ -336,6 +398,11 @@ class IntegrityReport:
             "recount": self.recount.to_dict() if self.recount else None,
             "overrides": [o.to_dict() for o in self.overrides],
             "overrides_without_reason": self.overrides_without_reason,
+            "identification": [
+                {"kind": c.kind, "ballots": c.ballots, "suppressed": c.suppressed}
+                for c in self.identification
+            ],
+            "min_cell": self.min_cell,
         }
 
     def rows(self) -> list[Row]:
@@ -382,6 +449,19 @@ class IntegrityReport:
                 "Overrides recorded with a blank public reason (should be 0).",
             )
         )
+        for c in self.identification:
+            rows.append(
+                (
+                    f"Integrity: ballots whose voter was identified by {c.kind}",
+                    f"fewer than {self.min_cell}" if c.ballots is None else str(c.ballots),
+                    f"Ballots whose voter was identified by {IDENTIFICATION_TEXT[c.kind]}"
+                    + (
+                        f" (hidden: fewer than {self.min_cell}, or it would reveal one that is)."
+                        if c.ballots is None
+                        else "."
+                    ),
+                )
+            )
         return rows
 
 
@@ -398,6 +478,8 @@ def integrity_indicators(
     recounted_winners: Sequence[str] | None = None,
     topic_fields: Mapping[str, str] = DEFAULT_TOPIC_FIELDS,
     publish_actions: Collection[str] = PUBLISH_ACTIONS,
+    identified: Mapping[str, int] | None = None,
+    min_cell: int = 5,
 ) -> IntegrityReport:
     """Integrity figures from the audit trail.
 
@@ -410,6 +492,8 @@ def integrity_indicators(
     - Override: an entry whose action contains "override" (any case), with its reason.
     - Recount: compared only when both ``stored_winners`` and ``recounted_winners`` are given,
       otherwise ``None`` (see `RecountCheck`).
+    - Identification: ballots by how the voter was identified, when ``identified`` is given
+      (see `identification_counts`).
     """
     records = sorted(entries, key=lambda e: e.at)
     published: dict[str, datetime] = {}
@@ -444,6 +528,10 @@ def integrity_indicators(
         topics=topics,
         recount=recount,
         overrides=tuple(overrides),
+        identification=(
+            identification_counts(identified, min_cell=min_cell) if identified is not None else ()
+        ),
+        min_cell=min_cell,
     )
 
 

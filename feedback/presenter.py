@@ -68,6 +68,17 @@ TOPIC_LABELS: dict[str, str] = {
     "eligibility": gettext_noop("Eligibility"),
 }
 
+# How a ballot's voter was identified (feedback.indicators.IDENTIFICATION_KINDS), said in the
+# reader's language.
+IDENTIFICATION_LABELS: dict[str, str] = {
+    "account_on_register": gettext_noop("Account matched to the register"),
+    "account_checked": gettext_noop("Account checked by a manager, not on the register"),
+    "letter_code": gettext_noop("Voter code from a letter to a resident on the register"),
+    "desk_ticked": gettext_noop("Ticked on the register at a paper or kiosk desk"),
+    "anonymous_code": gettext_noop("Voter code for nobody in particular (handed out at the door)"),
+    "paper_untracked": gettext_noop("Paper ballot with no name ticked"),
+}
+
 RECOUNT_COMMAND = "python -m pb.tally FILE.pb --rule {rule}"
 
 
@@ -296,6 +307,11 @@ def report_view_data(*, report: OutcomeReport, area_ids: set[int] | None) -> dic
         "topics": [
             {**t, "label": _(TOPIC_LABELS.get(t["topic"], t["topic"]))}
             for t in figures["integrity"]["topics"]
+        ],
+        # Reports stored before these counts existed have none.
+        "identification": [
+            {**c, "label": _(IDENTIFICATION_LABELS.get(c["kind"], c["kind"]))}
+            for c in figures["integrity"].get("identification", [])
         ],
     }
     funded = [p for a in results for p in a["projects"] if p["funded"]]

@@ -34,11 +34,12 @@ from feedback.models import (
     SurveyInvitation,
 )
 from pb.counting.selectors import latest_tallies, tally_result
-from pb.counting.services import recount_published
+from pb.counting.services import MIN_CHANNEL_CELL, recount_published
 from pb.counting.wording import stored_sentence
 from pb.models import (
     AuditAction,
     AuditEntry,
+    Channel,
     DetailsRead,
     Participation,
     PhaseWindow,
@@ -133,6 +134,41 @@ def audit_records(*, round: Round) -> list[ind.AuditRecord]:
     return records
 
 
+def identified_ballots(*, round: Round) -> dict[str, int]:
+    """Ballots by how their voter was identified (``feedback.indicators.IDENTIFICATION_KINDS``),
+    counted from the participations, which say who voted and how, never what.
+
+    A paper ballot carries no name: the papers of residents ticked at a paper desk are among
+    the keyed papers, so as many keyed papers as there were paper ticks count as ticked (a
+    ticked voter may still have spoilt their paper) and the rest as untracked. A kiosk desk's
+    tick is its code, counted when it votes.
+    """
+    ballot = Q(desk_tick=False)
+    account = ballot & Q(voter__isnull=False)
+    code = ballot & Q(voter_code__isnull=False)
+    paper = ballot & Q(voter__isnull=True, voter_code__isnull=True, channel=Channel.PAPER)
+    counts = Participation.objects.filter(round=round).aggregate(
+        account_on_register=Count("id", filter=account & Q(register_entry__isnull=False)),
+        account_checked=Count("id", filter=account & Q(register_entry__isnull=True)),
+        desk_code=Count("id", filter=code & Q(voter_code__at_desk=True)),
+        letter_code=Count(
+            "id", filter=code & Q(voter_code__at_desk=False, register_entry__isnull=False)
+        ),
+        anonymous_code=Count("id", filter=code & Q(register_entry__isnull=True)),
+        paper=Count("id", filter=paper),
+        paper_ticks=Count("id", filter=Q(desk_tick=True, channel=Channel.PAPER)),
+    )
+    ticked_papers = min(counts["paper_ticks"], counts["paper"])
+    return {
+        "account_on_register": counts["account_on_register"],
+        "account_checked": counts["account_checked"],
+        "letter_code": counts["letter_code"],
+        "desk_ticked": counts["desk_code"] + ticked_papers,
+        "anonymous_code": counts["anonymous_code"],
+        "paper_untracked": counts["paper"] - ticked_papers,
+    }
+
+
 def integrity_report(*, round: Round, tallies: Sequence[Tally]) -> ind.IntegrityReport:
     """The integrity figures, with the published ballot files counted again: their winners
     against the stored winners of the same tallies (a tampered stored result shows here)."""
@@ -144,6 +180,8 @@ def integrity_report(*, round: Round, tallies: Sequence[Tally]) -> ind.Integrity
         publish_actions=ind.PUBLISH_ACTIONS | {AuditAction.SPLIT_PUBLISH},
         stored_winners=stored,
         recounted_winners=recounted,
+        identified=identified_ballots(round=round),
+        min_cell=MIN_CHANNEL_CELL,
     )
 
 
