@@ -44,6 +44,20 @@ class SurveyForm(forms.Form):
     )
 
 
+class SurveyCodeForm(SurveyForm):
+    """The survey for a voter without an account: the code from their receipt or slip first."""
+
+    code = forms.CharField(
+        label=_("Survey code"),
+        max_length=40,
+        help_text=_(
+            "Printed on your receipt (voter code or kiosk) or on the slip you were given with "
+            "your paper ballot, for example ABCD-EFGH. It answers the survey once."
+        ),
+    )
+    field_order = ["code", "influence", "satisfaction", "comment"]
+
+
 class MilestoneForm(forms.Form):
     status = forms.ChoiceField(label=_("Status"), choices=DeliveryStatus.choices)
     date = forms.DateField(

@@ -55,7 +55,9 @@ from pb.counting.wording import stored_sentence
 from pb.models import Proposal, Round, Tally
 from pb.money import format_money
 from pb.phases import has_results
+from pb.voting.models import SurveyCode
 from pb.voting.sealing import MIN_BATCH, shuffled
+from pb.voting.services.codes import normalise_code, survey_code_hash
 
 DATA_LICENCE = "CC BY 4.0"
 DATA_LICENCE_URL = "https://creativecommons.org/licenses/by/4.0/"
@@ -551,6 +553,86 @@ def report_set_commentary(*, actor: Actor, report: OutcomeReport, text: str) -> 
 # --- The influence survey -------------------------------------------------------------------
 
 
+def _survey_check(*, round: Round, influence: str, satisfaction: int | None, comment: str) -> None:
+    """The survey is open and the answers make sense; the same for accounts and codes."""
+    if not has_results(round.phase):
+        raise NotAllowed(_("The survey opens once the votes are counted."))
+    if influence and influence not in NI4Answer.values:
+        raise DomainError(_("Choose one of the answers."), field="influence")
+    if satisfaction is not None and not 1 <= satisfaction <= 5:
+        raise DomainError(_("Choose a number from 1 to 5."), field="satisfaction")
+    if not influence and satisfaction is None and not comment.strip():
+        raise DomainError(_("Answer at least one question."), field="influence")
+    if len(comment) > 2000:
+        raise DomainError(_("Keep your comment under 2,000 characters."), field="comment")
+    if selectors.survey_closed(round=round):
+        raise NotAllowed(
+            _("The survey closed %(SURVEY_DAYS)s days after the results were published.")
+            % {"SURVEY_DAYS": selectors.SURVEY_DAYS}
+        )
+
+
+def _survey_pending(
+    *, round: Round, area_id: int, influence: str, satisfaction: int | None, comment: str
+) -> PendingSurveyAnswer:
+    # Pending until sealed with at least 19 others: written now beside the invitation (or the
+    # used code), it would name its author to anyone reading the database.
+    answer = PendingSurveyAnswer.objects.create(
+        round=round,
+        area_id=area_id,
+        influence=influence,
+        satisfaction=satisfaction,
+        comment=comment.strip(),
+    )
+    waiting = PendingSurveyAnswer.objects.filter(round=round, area_id=area_id)
+    if waiting.count() == MIN_BATCH:
+        _on_commit("seal_survey_answers", round.pk)
+    return answer
+
+
+def survey_answer_with_code(
+    *,
+    round: Round,
+    code: str,
+    influence: str = "",
+    satisfaction: int | None = None,
+    comment: str = "",
+) -> PendingSurveyAnswer:
+    """One anonymous answer for the survey code on a receipt or a paper ballot's slip: for
+    voters without an account (a voter code, a kiosk, paper). A code answers once.
+
+    Locks the code's row (``select_for_update``), so the same code sent twice at once is
+    stored once; the answer is pending and sealed as an account's is."""
+    if not normalise_code(code):
+        raise DomainError(_("Type the survey code from your receipt or slip."), field="code")
+    _survey_check(round=round, influence=influence, satisfaction=satisfaction, comment=comment)
+    with transaction.atomic():
+        row = (
+            SurveyCode.objects.select_for_update()
+            .filter(round=round, code_hash=survey_code_hash(code))
+            .first()
+        )
+        if row is None:
+            raise DomainError(
+                _(
+                    "We have no survey code like this for this round. Check that you typed it "
+                    "as printed and that it is for this round."
+                ),
+                field="code",
+            )
+        if row.used:
+            raise Conflict(_("This survey code has been used; we kept the first answer."))
+        row.used = True
+        row.save(update_fields=["used"])
+        return _survey_pending(
+            round=round,
+            area_id=row.area_id,
+            influence=influence,
+            satisfaction=satisfaction,
+            comment=comment,
+        )
+
+
 def survey_answer(
     *,
     actor: Actor,
@@ -568,21 +650,7 @@ def survey_answer(
     participation = selectors.took_part(user=actor, round=round)
     if participation is None:
         raise NotAllowed(_("The survey is for people who voted in this round."))
-    if not has_results(round.phase):
-        raise NotAllowed(_("The survey opens once the votes are counted."))
-    if influence and influence not in NI4Answer.values:
-        raise DomainError(_("Choose one of the answers."), field="influence")
-    if satisfaction is not None and not 1 <= satisfaction <= 5:
-        raise DomainError(_("Choose a number from 1 to 5."), field="satisfaction")
-    if not influence and satisfaction is None and not comment.strip():
-        raise DomainError(_("Answer at least one question."), field="influence")
-    if len(comment) > 2000:
-        raise DomainError(_("Keep your comment under 2,000 characters."), field="comment")
-    if selectors.survey_closed(round=round):
-        raise NotAllowed(
-            _("The survey closed %(SURVEY_DAYS)s days after the results were published.")
-            % {"SURVEY_DAYS": selectors.SURVEY_DAYS}
-        )
+    _survey_check(round=round, influence=influence, satisfaction=satisfaction, comment=comment)
     with transaction.atomic():
         SurveyInvitation.objects.get_or_create(
             round=round, user=signed_in_user(actor), defaults={"area_id": participation.area_id}
@@ -594,19 +662,13 @@ def survey_answer(
             raise Conflict(_("You have already answered this survey; we kept your first answer."))
         invitation.answered = True
         invitation.save(update_fields=["answered"])
-        # Pending until sealed with at least 19 others: written now beside the invitation, it
-        # would name its author to anyone reading the database.
-        answer = PendingSurveyAnswer.objects.create(
+        return _survey_pending(
             round=round,
             area_id=participation.area_id,
             influence=influence,
             satisfaction=satisfaction,
-            comment=comment.strip(),
+            comment=comment,
         )
-        waiting = PendingSurveyAnswer.objects.filter(round=round, area_id=participation.area_id)
-        if waiting.count() == MIN_BATCH:
-            _on_commit("seal_survey_answers", round.pk)
-    return answer
 
 
 def survey_answers_seal(*, round_id: int, final: bool = False) -> int:

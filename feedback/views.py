@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import io
 from pathlib import Path
+from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
@@ -24,7 +25,7 @@ from backend.errors import DomainError
 from backend.exports import csv_writer
 from backend.forms import add_domain_error
 from feedback import presenter, rules, selectors, services
-from feedback.forms import CommentaryForm, MilestoneForm, SurveyForm
+from feedback.forms import CommentaryForm, MilestoneForm, SurveyCodeForm, SurveyForm
 from feedback.models import OutcomeReport
 from pb.counting import selectors as counting_selectors
 from pb.models import Proposal, Round
@@ -253,6 +254,40 @@ def survey(request: HttpRequest, slug: str) -> HttpResponse:
                 return render(request, "feedback/survey_thanks.html", {"round": round_})
         status = 400
     return render(request, "feedback/survey.html", {"round": round_, "form": form}, status=status)
+
+
+def survey_by_code(request: HttpRequest, slug: str) -> HttpResponse:
+    """The survey for voters without an account (a voter code, a kiosk, paper): the survey code
+    on their receipt or slip answers it once. Nobody needs to log in."""
+    round_ = get_visible_round(user=request.user, slug=slug, with_areas=True)
+    form = SurveyCodeForm(request.POST or None, initial={"code": request.GET.get("code", "")})
+    context: dict[str, Any] = {"round": round_, "form": form, "by_code": True}
+    if not round_.results_out:
+        return render(request, "feedback/survey.html", {**context, "not_yet": True})
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                services.survey_answer_with_code(
+                    round=round_,
+                    code=form.cleaned_data["code"],
+                    influence=form.cleaned_data["influence"] or "",
+                    satisfaction=form.cleaned_data["satisfaction"],
+                    comment=form.cleaned_data["comment"],
+                )
+            except DomainError as exc:
+                if exc.code == "conflict":
+                    return render(
+                        request,
+                        "feedback/survey_thanks.html",
+                        {"round": round_, "again": True, "by_code": True},
+                        status=409,
+                    )
+                add_domain_error(form, exc)
+            else:
+                return render(request, "feedback/survey_thanks.html", {"round": round_})
+        status = 400
+    return render(request, "feedback/survey.html", context, status=status)
 
 
 def project_delivery(request: HttpRequest, pk: int) -> HttpResponse:

@@ -67,6 +67,10 @@ class ReceiptSerializer(serializers.Serializer):
     channel = serializers.CharField()
     cast_on = serializers.DateField()
     selections = serializers.DictField(child=serializers.IntegerField())
+    survey_code = serializers.CharField(
+        help_text="For a voter code: answers the influence survey once, after the results "
+        "(POST /rounds/{slug}/survey/code/). Empty for an account, whose survey goes by it."
+    )
 
 
 def _json(body: dict[str, Any], status_code: int) -> HttpResponse:
@@ -202,6 +206,7 @@ def _receipt_body(receipt: Receipt) -> dict[str, Any]:
         "channel": receipt.channel,
         "cast_on": receipt.cast_on.isoformat(),
         "selections": receipt.selections,
+        "survey_code": receipt.survey_code,
     }
 
 

@@ -224,6 +224,23 @@ class PaperPrintForm(forms.Form):
         self.fields["area"].queryset = areas  # type: ignore[attr-defined]
 
 
+class SurveySlipsForm(forms.Form):
+    """Survey slips to hand out with paper ballots: one code per slip, for one area."""
+
+    area = forms.ModelChoiceField(label=_("For the area"), queryset=Area.objects.none())
+    count = forms.IntegerField(
+        label=_("How many slips"),
+        min_value=1,
+        max_value=1_000,
+        initial=20,
+        help_text=_("One for each ballot paper you hand out."),
+    )
+
+    def __init__(self, *args: Any, areas: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["area"].queryset = areas  # type: ignore[attr-defined]
+
+
 class PaperHeaderForm(forms.Form):
     serial = forms.CharField(
         label=_("Number printed on the ballot paper"),

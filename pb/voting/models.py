@@ -22,6 +22,7 @@ __all__ = [
     "PendingBallot",
     "Receipt",
     "RegisterEntry",
+    "SurveyCode",
 ]
 
 
@@ -215,3 +216,23 @@ class RegisterEntry(models.Model):
 
     def __str__(self) -> str:
         return f"Register entry in {self.area_id}"
+
+
+class SurveyCode(models.Model):
+    """A one-time code for the influence survey, for a voter without an account to answer it:
+    printed on a voter code's or kiosk's receipt, or on a slip handed out with a paper ballot.
+
+    Stored only as its keyed hash, with the round, the area and the channel (the survey's
+    figures go by area), and nothing else: no time, no person, no ballot. The id is random, so
+    neither it nor the row's place links a code to the ballot cast just before it was made.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    round = models.ForeignKey("pb.Round", on_delete=models.CASCADE, related_name="+")
+    area = models.ForeignKey("pb.Area", on_delete=models.PROTECT, related_name="+")
+    channel = models.CharField(max_length=10)
+    code_hash = models.CharField(max_length=64, unique=True)
+    used = models.BooleanField(default=False)
+
+    def __str__(self) -> str:
+        return "Survey code"

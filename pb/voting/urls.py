@@ -16,6 +16,11 @@ urlpatterns = [
     path("rounds/<slug:slug>/paper/", views.paper_desk, name="paper_desk"),
     path("rounds/<slug:slug>/register-desk/", views.register_desk, name="register_desk"),
     path("rounds/<slug:slug>/paper/print/", views.paper_print, name="paper_print"),
+    path(
+        "rounds/<slug:slug>/paper/survey-slips/",
+        views.paper_survey_slips,
+        name="paper_survey_slips",
+    ),
     path("rounds/<slug:slug>/paper/reconcile/", views.paper_reconcile, name="paper_reconcile"),
     path("rounds/<slug:slug>/event/", views.event_desk, name="event_desk"),
     path("rounds/<slug:slug>/event/screen/", views.event_screen, name="event_screen"),

@@ -48,6 +48,7 @@ from pb.voting.forms import (
     PaperHeaderForm,
     PaperPrintForm,
     ReconcileForm,
+    SurveySlipsForm,
     VoterCodesForm,
 )
 from pb.voting.models import DecisionDay, KioskSession, PaperBallot, PaperStatus
@@ -417,7 +418,8 @@ def vote_cast(request: HttpRequest, slug: str) -> HttpResponse:
     response = redirect("vote_receipt", slug=flow.round.slug)
     response.set_signed_cookie(
         receipt_cookie(flow.round),
-        result.code,
+        # The survey code (voters without an account) rides with the receipt, never stored.
+        f"{result.code}|{result.survey_code}",
         salt=RECEIPT_COOKIE + flow.round.slug,
         max_age=RECEIPT_COOKIE_SECONDS,
         path=reverse("vote_receipt", args=[flow.round.slug]),
@@ -467,10 +469,19 @@ def vote_receipt(request: HttpRequest, slug: str) -> HttpResponse:
     )
     if not code:
         return redirect("round_detail", slug=slug)
+    receipt, _sep, survey_code = code.partition("|")
     return render(
         request,
         "voting/receipt.html",
-        {"round": round_, "receipt": code, "base_template": "base.html"},
+        {
+            "round": round_,
+            "receipt": receipt,
+            "survey_code": survey_code,
+            "survey_url": request.build_absolute_uri(
+                reverse("outcome_survey_code", args=[round_.slug])
+            ),
+            "base_template": "base.html",
+        },
     )
 
 
@@ -563,6 +574,10 @@ def kiosk_cast(request: HttpRequest) -> HttpResponseBase:
             {
                 "round": flow.round,
                 "receipt": result.code,
+                "survey_code": result.survey_code,
+                "survey_url": request.build_absolute_uri(
+                    reverse("outcome_survey_code", args=[flow.round.slug])
+                ),
                 "base_template": flow.base,
                 "reset_seconds": KIOSK_RECEIPT_SECONDS,
             },
@@ -779,6 +794,48 @@ def paper_print(request: HttpRequest, slug: str) -> HttpResponse:
         request,
         "voting/paper_print.html",
         {"round": round_, "form": form, "papers": papers},
+        status=400 if form.errors else 200,
+    )
+
+
+@login_required
+def paper_survey_slips(request: HttpRequest, slug: str) -> HttpResponse:
+    """Survey slips to hand out with paper ballots, so paper voters can answer the influence
+    survey once. A POST makes the codes (shown once, never stored), a GET shows the form."""
+    round_ = get_visible_round(user=request.user, slug=slug, with_areas=True)
+    if not rules.can_open_event_desk(request.user, round_):
+        raise PermissionDenied
+    areas = selectors.voting_areas(round=round_)
+    form = SurveySlipsForm(
+        request.POST if request.method == "POST" else None,
+        areas=areas,
+        initial={"area": areas[0]} if len(areas) == 1 else {},
+    )
+    if request.method == "POST" and form.is_valid():
+        area = form.cleaned_data["area"]
+        try:
+            codes = code_services.survey_slips_issue(
+                actor=request.user, round=round_, area=area, count=form.cleaned_data["count"]
+            )
+        except DomainError as exc:
+            add_domain_error(form, exc)
+        else:
+            return render(
+                request,
+                "voting/survey_slips.html",
+                {
+                    "round": round_,
+                    "area": area,
+                    "codes": codes,
+                    "survey_url": request.build_absolute_uri(
+                        reverse("outcome_survey_code", args=[round_.slug])
+                    ),
+                },
+            )
+    return render(
+        request,
+        "voting/survey_slips_form.html",
+        {"round": round_, "form": form},
         status=400 if form.errors else 200,
     )
 

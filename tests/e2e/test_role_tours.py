@@ -70,6 +70,15 @@ def test_every_demo_role_finds_its_work_from_its_dashboard(page: Any, live_serve
     click_from_dashboard(page, "Paper ballots")
     expect(page.get_by_role("heading", level=1)).to_contain_text("Key a paper ballot")
     assert_accessible(page)
+    # Paper voters get a survey slip with their ballot paper, as kiosk and code voters get a
+    # survey code on their receipt.
+    _main(page).get_by_role("link", name="Print survey slips to hand out with the papers").click()
+    assert_accessible(page)
+    page.get_by_label("How many slips").fill("2")
+    page.get_by_role("button", name="Make the slips").click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("2 survey slips for")
+    expect(page.locator(".receipt-code")).to_have_count(2)
+    assert_accessible(page)
     click_from_dashboard(page, "Kiosks")
     expect(page.get_by_role("heading", level=1)).to_contain_text("Kiosks")
     assert_accessible(page)
@@ -81,6 +90,11 @@ def test_every_demo_role_finds_its_work_from_its_dashboard(page: Any, live_serve
     click_from_dashboard(page, "Start a new round")
     expect(page.get_by_role("heading", level=1)).to_be_visible()
     assert page.url.endswith("/rounds/new/")
+    # What happens to money an area leaves unspent, and the supports a proposal needs to go
+    # forward, are set with the round.
+    expect(page.get_by_text("Money an area leaves unspent")).to_be_visible()
+    expect(page.get_by_label("A second pass across areas")).to_be_visible()
+    expect(page.get_by_label("Supports needed to go forward to review")).to_be_visible()
     assert_accessible(page)
     click_from_dashboard(page, "2 proposals to review")
     expect(page.get_by_role("heading", name="Review by area")).to_be_visible()

@@ -34,6 +34,12 @@ def test_the_results_page_shows_winners_money_the_rule_and_why_not(client, count
     assert "<caption>" in text
 
 
+def test_the_results_page_shows_voters_without_an_account_the_survey_by_code(client, counted):
+    page = client.get(reverse("round_results", args=["city-2027"])).content.decode()
+    assert reverse("outcome_survey_code", args=["city-2027"]) in page
+    assert "Voted with a code, at a kiosk or on paper? Tell us how it went" in page
+
+
 def test_a_round_not_counted_yet_says_so(client, db, round_factory, counted):
     round_ = round_factory(slug="later", phase="voting")
     for name in ("round_results", "open_data"):

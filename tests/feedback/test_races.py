@@ -22,6 +22,8 @@ from feedback.models import (
     SurveyAnswer,
     SurveyInvitation,
 )
+from pb.voting.models import SurveyCode
+from pb.voting.services.codes import survey_code_hash
 from tests.conftest import race
 from tests.feedback.conftest import Counted
 
@@ -125,6 +127,25 @@ def test_a_survey_answer_sent_twice_at_once_is_stored_once(clock):
     assert all(isinstance(o.error, Conflict) for o in outcomes if not o.ok)
     assert PendingSurveyAnswer.objects.filter(round=world.round).count() == 1
     assert SurveyInvitation.objects.get(round=world.round, user=voter).answered
+
+
+def test_a_survey_code_sent_twice_at_once_answers_once(clock):
+    world = Counted()
+    SurveyCode.objects.create(
+        round=world.round, area=world.north, channel="paper", code_hash=survey_code_hash("ABCDEFGH")
+    )
+
+    outcomes = race(
+        lambda: services.survey_answer_with_code(
+            round=world.round, code="ABCD-EFGH", influence="tend_to_agree"
+        ),
+        threads=THREADS,
+        hold='FROM "pb_surveycode"',
+    )
+
+    assert sum(o.ok for o in outcomes) == 1, [o.error for o in outcomes]
+    assert all(isinstance(o.error, Conflict) for o in outcomes if not o.ok)
+    assert PendingSurveyAnswer.objects.filter(round=world.round).count() == 1
 
 
 def test_followers_hear_of_a_milestone_once_when_two_workers_tell_them(clock):

@@ -15,7 +15,7 @@ import json
 import logging
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 from typing import Any
 
@@ -41,6 +41,7 @@ from pb.voting.services.codes import (
     format_code,
     random_code,
     receipt_hash,
+    survey_code_mint,
     voter_code_hash,
 )
 
@@ -61,6 +62,9 @@ class Receipt:
     channel: str
     cast_on: dt.date
     selections: dict[str, int]
+    #: A voter without an account answers the influence survey with this (empty for accounts,
+    #: whose survey goes by their account).
+    survey_code: str = ""
 
 
 def _age_band(birth_year: int | None, today: dt.date) -> str:
@@ -328,6 +332,12 @@ def _cast(
         if code_row is not None:  # a simultaneous cast with the same code won
             raise code_not_accepted() from exc
         raise Conflict(_("You have already voted in this round."), code="already_voted") from exc
+    if code_row is not None:
+        # Written after the ballot, in a statement of its own: it names no ballot or person.
+        receipt = replace(
+            receipt,
+            survey_code=survey_code_mint(round_id=round.pk, area_id=area_id, channel=channel),
+        )
     return receipt
 
 

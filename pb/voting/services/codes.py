@@ -24,11 +24,15 @@ from pb.models import Area, AuditAction, RegisterEntry, Round, VoterCode
 from pb.phases import is_closed
 from pb.services.audit import audit
 from pb.voting import rules
+from pb.voting.models import SurveyCode
 
 #: No 0/O, 1/I/L, 5/S or 8/B: codes are read off paper and typed by people in a hurry.
 CODE_ALPHABET = "ACDEFGHJKMNPQRTUVWXY234679"
 VOTER_CODE_LENGTH = 10  # 26**10 ≈ 1.4e14 codes: unguessable for a round of any size
 RECEIPT_LENGTH = 12
+#: 26**8 ≈ 2e11: a one-time code that only answers a survey, short enough to copy off a slip.
+SURVEY_CODE_LENGTH = 8
+MAX_SURVEY_SLIPS = 1_000
 MAX_CODES_PER_BATCH = 100_000
 
 
@@ -37,7 +41,7 @@ def random_code(length: int) -> str:
 
 
 def format_code(code: str) -> str:
-    """Groups of five (voter codes) or four (receipts), for reading aloud and typing."""
+    """Groups of five (voter codes) or four (receipts, survey codes), for reading aloud."""
     size = 5 if len(code) == VOTER_CODE_LENGTH else 4
     return "-".join(code[i : i + size] for i in range(0, len(code), size))
 
@@ -65,6 +69,50 @@ def code_shape_ok(text: str) -> bool:
 def voter_code_hash(code: str) -> str:
     key = str(settings.VOTER_CODE_KEY).encode()
     return hmac.new(key, normalise_code(code).encode(), hashlib.sha256).hexdigest()
+
+
+def survey_code_hash(code: str) -> str:
+    """The survey code's keyed hash (a voter code's key, another domain: never equal to one)."""
+    key = str(settings.VOTER_CODE_KEY).encode()
+    return hmac.new(key, b"survey:" + normalise_code(code).encode(), hashlib.sha256).hexdigest()
+
+
+def survey_code_mint(*, round_id: int, area_id: int, channel: str) -> str:
+    """One survey code for a voter without an account, printed on their receipt (formatted).
+
+    Only its keyed hash is stored, with the round, area and channel; see ``SurveyCode``."""
+    code = random_code(SURVEY_CODE_LENGTH)
+    SurveyCode.objects.create(
+        round_id=round_id, area_id=area_id, channel=channel, code_hash=survey_code_hash(code)
+    )
+    return format_code(code)
+
+
+def survey_slips_issue(*, actor: Actor, round: Round, area: Area, count: int) -> list[str]:
+    """Survey codes for slips handed out with paper ballots, one per ballot paper, so paper
+    voters can answer the influence survey once too. Event staff and the area's managers make
+    them, until voting closes; like voter codes, this is the one chance to print them."""
+    if not rules.can_run_event(actor, round, area):
+        raise NotAllowed(_("Only event staff and this area's managers can print survey slips."))
+    if is_closed(round.phase):
+        raise NotAllowed(
+            _("Voting has closed, so no more paper ballots are handed out."), code="wrong_phase"
+        )
+    if not round.round_areas.filter(area=area).exists():
+        raise DomainError(_("That area is not taking part in this round."), field="area")
+    if not 1 <= count <= MAX_SURVEY_SLIPS:
+        raise DomainError(
+            _("Print between 1 and %(max)d slips at a time.") % {"max": MAX_SURVEY_SLIPS},
+            field="count",
+        )
+    codes: dict[str, str] = {}
+    while len(codes) < count:
+        code = random_code(SURVEY_CODE_LENGTH)
+        codes[survey_code_hash(code)] = code
+    SurveyCode.objects.bulk_create(
+        SurveyCode(round=round, area=area, channel="paper", code_hash=h) for h in codes
+    )
+    return [format_code(c) for c in codes.values()]
 
 
 def receipt_hash(receipt: str) -> str:
