@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('pb', '0015_round_support_threshold'),
+        ('pb', '0016_round_anonymous_codes'),
     ]
 
     operations = [
