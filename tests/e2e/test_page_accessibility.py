@@ -38,6 +38,8 @@ def test_demo_council_pages_are_accessible_for_each_role(page, live_server):
         f"/proposals/{proposal.pk}/",
         "/accounts/password-reset/",
         "/rounds/westgate-grants-2025/tally/",
+        "/rounds/westgate-grants-2025/results/",
+        "/rounds/westgate-grants-2025/survey/code/",
     ]
     # Each page must have loaded: an error page can pass axe too.
     for path in public:
