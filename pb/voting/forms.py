@@ -291,3 +291,25 @@ class DeskTickForm(forms.Form):
         label=_("Ballot"),
         choices=[("paper", _("Paper ballot")), ("kiosk", _("Kiosk"))],
     )
+
+
+class RegisterLettersForm(forms.Form):
+    area = forms.ModelChoiceField(
+        label=_("Letters for the residents of"), queryset=Area.objects.none(), empty_label=None
+    )
+    reason = forms.CharField(
+        label=_("Why more codes are needed now"),
+        required=False,
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_(
+            "Needed only while voting is open, when only an administrator can make codes. "
+            "It goes in the record."
+        ),
+    )
+
+    def __init__(self, *args: Any, areas: list[Area], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["area"].queryset = Area.objects.filter(  # type: ignore[attr-defined]
+            pk__in=[a.pk for a in areas]
+        ).order_by("name")

@@ -435,3 +435,14 @@ def desk_register_search(
         )
         for e in rows[:DESK_SEARCH_LIMIT]
     ], len(rows) > DESK_SEARCH_LIMIT
+
+
+def letters_waiting(*, round: Round, areas: list[Area]) -> dict[int, int]:
+    """For each area, how many residents on its register (its neighbourhoods' too) have no
+    voter code for this round yet: the letters the next mail merge would make."""
+    return {
+        area.pk: RegisterEntry.objects.filter(Q(area=area) | Q(area__parent=area))
+        .exclude(voter_codes__round=round)
+        .count()
+        for area in areas
+    }

@@ -12,6 +12,9 @@ urlpatterns = [
     path("rounds/<slug:slug>/vote/cast/", views.vote_cast, name="vote_cast"),
     path("rounds/<slug:slug>/vote/receipt/", views.vote_receipt, name="vote_receipt"),
     path("rounds/<slug:slug>/voter-codes/", views.voter_codes, name="voter_codes"),
+    path(
+        "rounds/<slug:slug>/voter-codes/letters/", views.register_letters, name="register_letters"
+    ),
     path("rounds/<slug:slug>/kiosks/", views.kiosk_desk, name="kiosk_desk"),
     path("rounds/<slug:slug>/paper/", views.paper_desk, name="paper_desk"),
     path("rounds/<slug:slug>/register-desk/", views.register_desk, name="register_desk"),

@@ -48,6 +48,7 @@ from pb.voting.forms import (
     PaperHeaderForm,
     PaperPrintForm,
     ReconcileForm,
+    RegisterLettersForm,
     SurveySlipsForm,
     VoterCodesForm,
 )
@@ -763,6 +764,57 @@ def voter_codes(request: HttpRequest, slug: str) -> HttpResponse:
             and not base_rules.is_admin(request.user),
         },
         status=400 if form.errors else 200,
+    )
+
+
+@never_cache
+@login_required
+def register_letters(request: HttpRequest, slug: str) -> HttpResponse:
+    """One voter code for each resident on an area's register who has none yet, as the
+    mail-merge file for the letters (``pb.voting.services.codes.register_codes_issue``)."""
+    round_ = get_visible_round(user=request.user, slug=slug, with_areas=True)
+    if not rules.can_open_voter_codes(request.user, round_):
+        raise PermissionDenied
+    areas = [
+        a
+        for a in round_.areas.order_by("name")
+        if pb_rules.can_act_in_area(request.user, round_, a)
+    ]
+    form = RegisterLettersForm(request.POST or None, areas=areas)
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            area = form.cleaned_data["area"]
+            try:
+                pairs = code_services.register_codes_issue(
+                    actor=request.user, round=round_, area=area, reason=form.cleaned_data["reason"]
+                )
+            except DomainError as exc:
+                add_domain_error(form, exc)
+                status = exc.status
+            else:
+                response = HttpResponse(
+                    code_services.letters_csv(round=round_, area=area, pairs=pairs),
+                    content_type="text/csv; charset=utf-8",
+                )
+                name = f"{round_.slug}-{area.slug}-letters.csv"
+                response["Content-Disposition"] = f'attachment; filename="{name}"'
+                response["Cache-Control"] = "no-store"  # it holds the codes themselves
+                return response
+        else:
+            status = 400
+    waiting = selectors.letters_waiting(round=round_, areas=areas)
+    return render(
+        request,
+        "voting/register_letters.html",
+        {
+            "round": round_,
+            "form": form,
+            "areas": [(a, waiting[a.pk]) for a in areas],
+            "admin_only_now": rules.codes_need_admin(round_)
+            and not base_rules.is_admin(request.user),
+        },
+        status=status,
     )
 
 

@@ -3,6 +3,8 @@ casting two ballots in a row, two staff keying paper with a mismatch, and a deci
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from playwright.sync_api import expect
 
@@ -221,3 +223,27 @@ def test_staff_tick_a_name_on_the_register_from_the_dashboard_by_keyboard(page, 
     expect(page.get_by_role("heading", name="Bob Smith is ticked")).to_be_visible()
     assert_accessible(page)
     assert Participation.objects.filter(desk_tick=True).count() == 1
+
+
+def test_a_manager_downloads_letters_for_the_register_from_the_dashboard(page, live_server):
+    from pb.models import RegisterEntry
+    from pb.services.register import match_key
+
+    world = VotingWorld(phase="deliberation")
+    RegisterEntry.objects.create(
+        area=world.north,
+        name="Ann Jones",
+        postcode="N1 1AA",
+        birth_year=1980,
+        match_key=match_key("Ann Jones", "N1 1AA", 1980),
+    )
+    log_in(page, live_server, "manager@example.org")
+    page.get_by_role("rowheader", name="City 2027").get_by_role("link").click()
+    page.get_by_role("link", name="Letters for the register").click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Letters for the register")
+    assert_accessible(page)
+    page.get_by_label("Letters for the residents of").select_option(label="North")
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Make the codes and download the file").click()
+    assert download.value.suggested_filename == "city-2027-north-letters.csv"
+    assert "Ann Jones" in Path(download.value.path()).read_text(encoding="utf-8")

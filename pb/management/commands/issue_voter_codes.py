@@ -15,7 +15,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from backend.errors import DomainError
 from backend.exports import csv_writer
 from pb.models import Area, Round
-from pb.voting.services.codes import register_codes_issue, voter_codes_issue
+from pb.voting.services.codes import letters_csv, register_codes_issue, voter_codes_issue
 
 
 class Command(BaseCommand):
@@ -70,10 +70,7 @@ class Command(BaseCommand):
         except DomainError as exc:
             raise CommandError(exc.message) from exc
         with open(out, "w", newline="", encoding="utf-8") as handle:
-            writer = csv_writer(handle)  # a name like =HYPERLINK(...) stays text
-            writer.writerow(["round", "area", "name", "postcode", "voter_code"])
-            for entry, code in pairs:
-                writer.writerow([round_.slug, area.slug, entry.name, entry.postcode, code])
+            handle.write(letters_csv(round=round_, area=area, pairs=pairs))
         self.stdout.write(
             self.style.SUCCESS(
                 f"{len(pairs)} voter codes for residents of {area.name} written to {out}."

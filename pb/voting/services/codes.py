@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import io
 import secrets
 from urllib.parse import parse_qs, urlsplit
 
@@ -20,6 +21,7 @@ from django.utils.translation import gettext as _
 from backend.accounts import rules as base_rules
 from backend.accounts.models import Actor
 from backend.errors import DomainError, NotAllowed
+from backend.exports import csv_writer
 from pb.models import Area, AuditAction, RegisterEntry, Round, VoterCode
 from pb.phases import is_closed
 from pb.services.audit import audit
@@ -145,30 +147,7 @@ def voter_codes_issue(
     (``Round.anonymous_codes``): an anonymous code is a vote the register cannot hold to one
     per person.
     """
-    if is_closed(round.phase):
-        raise NotAllowed(_("Voting has closed, so no more codes can be made."), code="wrong_phase")
-    if area is not None and not round.round_areas.filter(area=area).exists():
-        raise DomainError(_("That area is not taking part in this round."), field="area")
-    if area is None and rules.codes_need_area(round):
-        raise DomainError(
-            _("Choose the area the codes are for: this round has several areas."), field="area"
-        )
-    if actor is not None:
-        if rules.codes_need_admin(round) and not base_rules.is_admin(actor):
-            raise NotAllowed(
-                _(
-                    "Voting is open, so only an administrator can make more codes, and they "
-                    "must say why."
-                ),
-                code="voting_open",
-            )
-        if not rules.can_issue_voter_codes(actor, round, area):
-            raise NotAllowed(_("Only the managers of this area can make its voter codes."))
-        if rules.codes_need_admin(round) and not reason.strip():
-            raise DomainError(
-                _("Say why codes are needed while voting is open; it goes in the record."),
-                field="reason",
-            )
+    _require_issuer(actor, round, area, reason)
     if entries is None and not round.anonymous_codes:
         raise anonymous_codes_off()
     if not 1 <= count <= MAX_CODES_PER_BATCH:
@@ -214,6 +193,36 @@ def voter_codes_issue(
     return [format_code(c) for c in codes.values()]
 
 
+def _require_issuer(actor: Actor | None, round: Round, area: Area | None, reason: str) -> None:
+    """The phase, the area and the person (``actor=None``: the command line) for making
+    codes; refusals as ``voter_codes_issue`` says."""
+    if is_closed(round.phase):
+        raise NotAllowed(_("Voting has closed, so no more codes can be made."), code="wrong_phase")
+    if area is not None and not round.round_areas.filter(area=area).exists():
+        raise DomainError(_("That area is not taking part in this round."), field="area")
+    if area is None and rules.codes_need_area(round):
+        raise DomainError(
+            _("Choose the area the codes are for: this round has several areas."), field="area"
+        )
+    if actor is None:
+        return
+    if rules.codes_need_admin(round) and not base_rules.is_admin(actor):
+        raise NotAllowed(
+            _(
+                "Voting is open, so only an administrator can make more codes, and they "
+                "must say why."
+            ),
+            code="voting_open",
+        )
+    if not rules.can_issue_voter_codes(actor, round, area):
+        raise NotAllowed(_("Only the managers of this area can make its voter codes."))
+    if rules.codes_need_admin(round) and not reason.strip():
+        raise DomainError(
+            _("Say why codes are needed while voting is open; it goes in the record."),
+            field="reason",
+        )
+
+
 def anonymous_codes_off() -> DomainError:
     return DomainError(
         _(
@@ -232,7 +241,10 @@ def register_codes_issue(
     """One voter code for each resident on the area's register (its neighbourhoods' too) who
     has none for this round yet, for letters by mail merge; returns (entry, formatted code)
     pairs in postcode order. Running it again makes codes only for residents added since.
+    Whether the person may make the area's codes is checked first, so nobody learns about a
+    register they do not keep.
     """
+    _require_issuer(actor, round, area, reason)
     entries = list(
         RegisterEntry.objects.filter(Q(area=area) | Q(area__parent=area))
         .exclude(voter_codes__round=round)
@@ -247,3 +259,17 @@ def register_codes_issue(
         actor=actor, round=round, count=len(entries), area=area, reason=reason, entries=entries
     )
     return list(zip(entries, codes, strict=True))
+
+
+LETTER_COLUMNS = ("round", "area", "name", "postcode", "voter_code")
+
+
+def letters_csv(*, round: Round, area: Area, pairs: list[tuple[RegisterEntry, str]]) -> str:
+    """The mail-merge file: one line per resident, their name, postcode and code, through the
+    writer that keeps a name like ``=HYPERLINK(...)`` as text in a spreadsheet."""
+    out = io.StringIO()
+    writer = csv_writer(out)
+    writer.writerow(LETTER_COLUMNS)
+    for entry, code in pairs:
+        writer.writerow([round.slug, area.slug, entry.name, entry.postcode, code])
+    return out.getvalue()
