@@ -33,7 +33,7 @@ from feedback.models import (
     SurveyAnswer,
     SurveyInvitation,
 )
-from pb.counting.selectors import latest_tallies, tally_result
+from pb.counting.selectors import latest_tallies, round_unspent, tally_result
 from pb.counting.services import MIN_CHANNEL_CELL, recount_published
 from pb.counting.wording import stored_sentence
 from pb.models import (
@@ -490,9 +490,15 @@ def milestones_for(*, proposal: Proposal) -> QuerySet[Milestone]:
 
 
 def funded_proposal_ids(*, round: Round) -> set[int]:
+    """Proposals the count funded, in their area's count or in the second pass across areas
+    (``Round.unspent_money``): each has a delivery page, followers and milestones."""
+    tallies = latest_tallies(round=round)
     ids: set[int] = set()
-    for tally in latest_tallies(round=round):
+    for tally in tallies:
         ids.update(int(pid) for pid in tally_result(tally).winners if pid.isdigit())
+    unspent = round_unspent(round=round, tallies=tallies)
+    if unspent is not None:
+        ids.update(int(pid) for pid in unspent.funded_ids if pid.isdigit())
     return ids
 
 

@@ -122,8 +122,10 @@ def test_the_outcome_page_shows_the_project_funded_by_the_second_pass(client, se
         "£300 that the areas&#x27; counts left unspent went to a second pass across areas, "
         "which funded 1 more project (£250); £50 is carried to the next round."
     ) in text
-    # Trees is funded, so it has a delivery page like the others.
-    assert reverse("project_delivery", args=[cw.trees.pk]) in text
+    # Trees is funded, so it has a delivery page like the others, which opens.
+    delivery = reverse("project_delivery", args=[cw.trees.pk])
+    assert delivery in text
+    assert client.get(delivery).status_code == 200
 
 
 def test_the_report_says_where_the_unspent_money_went(client, second_pass):
