@@ -171,6 +171,9 @@ def wait_until(
 class Workers:
     """Celery worker processes, each the leader of its own process group."""
 
+    #: The worker's ``python -c`` program (a subclass may run the production options as they are).
+    main = WORKER_MAIN
+
     def __init__(self, logs: Path, broker_url: str) -> None:
         self.logs = logs
         self.logs.mkdir(parents=True, exist_ok=True)
@@ -197,7 +200,7 @@ class Workers:
         ]
         with log.open("wb") as out:
             proc = subprocess.Popen(
-                [sys.executable, "-c", WORKER_MAIN, *argv],
+                [sys.executable, "-c", self.main, *argv],
                 cwd=ROOT,
                 env=self.env,
                 stdout=out,
