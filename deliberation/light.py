@@ -25,6 +25,7 @@ import asyncio
 import contextvars
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -159,12 +160,27 @@ _scheduled: set[tuple[int, int]] = set()
 _tasks: set[asyncio.Task[None]] = set()
 
 
+#: The flush itself (``services.light_flush``), given by the services module as it is imported:
+#: this module keeps and schedules the light changes, services writes them, and the modules of a
+#: package depend one way (services imports this module, never the other way round).
+_flush: Callable[[int], object] | None = None
+
+
+def register_flush(flush: Callable[[int], object]) -> None:
+    global _flush
+    _flush = flush
+
+
+def _the_flush() -> Callable[[int], object]:
+    if _flush is None:  # pragma: no cover - services is imported by everything that records
+        raise RuntimeError("deliberation.services registers the light flush when imported")
+    return _flush
+
+
 def schedule_flush(room_id: int) -> None:
     """Have the room's light changes flushed soon: on the server's event loop, once per
     ``FLUSH_INTERVAL`` per process, when called from a consumer's database thread; at once
     anywhere else. Call it after the change is recorded (after commit, for a hand)."""
-    from deliberation import services
-
     loop = getattr(SyncToAsync.threadlocal, "main_event_loop", None)
     if loop is not None and loop.is_running():
         if FLUSH_INTERVAL is not None:
@@ -172,7 +188,7 @@ def schedule_flush(room_id: int) -> None:
             # progress, and the flush task's own database call would refuse to run in it.
             loop.call_soon_threadsafe(_schedule_on_loop, room_id, context=contextvars.Context())
         return
-    services.light_flush(room_id)
+    _the_flush()(room_id)
 
 
 def _schedule_on_loop(room_id: int) -> None:
@@ -188,15 +204,13 @@ def _schedule_on_loop(room_id: int) -> None:
 async def _flush_later(key: tuple[int, int], room_id: int) -> None:
     from channels.db import database_sync_to_async
 
-    from deliberation import services
-
     try:
         await asyncio.sleep(FLUSH_INTERVAL or 0)
     finally:
         # Before the flush takes anything: a change recorded from now on schedules another.
         _scheduled.discard(key)
     try:
-        await database_sync_to_async(services.light_flush)(room_id)
+        await database_sync_to_async(_the_flush())(room_id)
     except Exception:
         # What it took is back in the store (services.light_flush); the next change, or the
         # hub's next quiet check, flushes it.

@@ -480,6 +480,9 @@ def light_flush(room_id: int) -> RoomEvent | None:
         raise
 
 
+light.register_flush(light_flush)
+
+
 def _apply_light(room: Room, pending: light.Pending) -> RoomEvent | None:
     data: dict[str, Any] = {}
     if pending.reactions:
