@@ -517,6 +517,8 @@ class ResidentCheckForm(forms.Form):
     # The details the page showed, so a confirmation checks those and no later change.
     home_area = forms.IntegerField(required=False, widget=forms.HiddenInput)
     birth_year = forms.IntegerField(required=False, widget=forms.HiddenInput)
+    # The resident on the register the manager chose for this account, if any.
+    register_entry = forms.IntegerField(required=False, min_value=1)
 
 
 class RegisterImportForm(forms.Form):

@@ -18,12 +18,14 @@ from pb.counting.result import CountResult
 from pb.counting.unspent import Policy, unspent_money
 from pb.counting.wording import second_pass_sentence, stored_sentence
 from pb.models import (
+    Area,
     AuditEntry,
     Comment,
     CommentFlag,
     Proposal,
     ProposalStatus,
     ProposalTranslation,
+    RegisterEntry,
     Round,
     RoundStyle,
     Tally,
@@ -31,6 +33,7 @@ from pb.models import (
     UnspentMoney,
 )
 from pb.phases import EVENT_PHASES, Phase, has_results
+from pb.services.register import normalise_name, normalise_postcode
 
 PUBLIC_STATUSES = [
     ProposalStatus.SUBMITTED,
@@ -336,3 +339,58 @@ def comment_counts(*, round: Round) -> dict[int, int]:
         .annotate(n=Count("pk"))
     )
     return {row["proposal_id"]: row["n"] for row in rows}
+
+
+#: The manual check offers at most this many residents on the register for one account.
+REGISTER_CANDIDATES = 5
+
+
+def register_candidates(*, actor: Any, profiles: Iterable[Any]) -> dict[int, list[RegisterEntry]]:
+    """For each waiting account (a ``Profile``), the residents on the register it may be when
+    bulk matching could not tell: linked to no account, in its home area (or the ward around
+    it, or a neighbourhood in it), on a register ``actor`` keeps, born the same year, and with
+    the same postcode or a word of the name in common (case and spaces ignored); at most
+    ``REGISTER_CANDIDATES`` each, by name."""
+    waiting = [p for p in profiles if p.birth_year and p.home_area_id]
+    if not waiting:
+        return {}
+    homes = {p.home_area_id for p in waiting}
+    near: dict[int, set[int]] = {h: {h} for h in homes}
+    for area_id, parent_id in Area.objects.filter(
+        Q(pk__in=homes) | Q(parent_id__in=homes)
+    ).values_list("pk", "parent_id"):
+        if area_id in near and parent_id:
+            near[area_id].add(parent_id)
+        if parent_id in near:
+            near[parent_id].add(area_id)
+    pairs = Q()
+    for p in waiting:
+        pairs |= Q(area_id__in=near[p.home_area_id], birth_year=p.birth_year)
+    entries = list(
+        RegisterEntry.objects.filter(pairs, profile__isnull=True)
+        .select_related("area")
+        .order_by("name", "postcode", "pk")
+    )
+    keeps: dict[int, bool] = {}
+    found: dict[int, list[RegisterEntry]] = {}
+    for p in waiting:
+        words = set(normalise_name(p.user.display_name).split())
+        postcode = normalise_postcode(p.postcode or "")
+        mine = []
+        for e in entries:
+            if e.birth_year != p.birth_year or e.area_id not in near[p.home_area_id]:
+                continue
+            if not (
+                (postcode and normalise_postcode(e.postcode) == postcode)
+                or words & set(normalise_name(e.name).split())
+            ):
+                continue
+            if e.area_id not in keeps:
+                keeps[e.area_id] = pb_rules.can_keep_register(actor, e.area)
+            if keeps[e.area_id]:
+                mine.append(e)
+            if len(mine) == REGISTER_CANDIDATES:
+                break
+        if mine:
+            found[p.pk] = mine
+    return found

@@ -39,7 +39,7 @@ from pb.forms import (
     ThemeRankingForm,
     TimetableForm,
 )
-from pb.models import Area, Proposal, ProposalStatus, Round, Support, UnspentMoney
+from pb.models import Area, Proposal, ProposalStatus, RegisterEntry, Round, Support, UnspentMoney
 from pb.phases import Action, allows
 from pb.selectors import get_visible_round
 from pb.services import budget_split as split_services
@@ -641,6 +641,16 @@ def residents_check(request: HttpRequest) -> HttpResponse:
             if profile is None:
                 messages.error(request, _("That resident is no longer waiting to be checked."))
                 return redirect("residents_check")
+            entry = None
+            if form.cleaned_data["register_entry"]:
+                entry = (
+                    RegisterEntry.objects.select_related("area")
+                    .filter(pk=form.cleaned_data["register_entry"])
+                    .first()
+                )
+                if entry is None:
+                    messages.error(request, _("That resident is no longer on the register."))
+                    return redirect("residents_check")
             try:
                 resident_services.profile_verify(
                     actor=request.user,
@@ -650,20 +660,35 @@ def residents_check(request: HttpRequest) -> HttpResponse:
                     seen=(form.cleaned_data["home_area"], form.cleaned_data["birth_year"])
                     if "home_area" in request.POST
                     else None,
+                    register_entry=entry,
                 )
             except DomainError as exc:
                 messages.error(request, exc.message)
             else:
-                messages.success(
-                    request,
-                    _("%(name)s is checked.") % {"name": profile.user.display_name}
-                    if form.cleaned_data["decision"] == "confirm"
-                    else _("%(name)s has been told why not.") % {"name": profile.user.display_name},
-                )
+                name = {"name": profile.user.display_name}
+                if entry is not None:
+                    text = _("%(name)s is checked and linked to the register.") % name
+                elif form.cleaned_data["decision"] == "confirm":
+                    text = _("%(name)s is checked.") % name
+                else:
+                    text = _("%(name)s has been told why not.") % name
+                messages.success(request, text)
             return redirect("residents_check")
-        messages.error(request, _("Choose confirm or decline."))
-    waiting = account_selectors.profiles_to_check(user=request.user)
-    return render(request, "pb/residents_check.html", {"waiting": waiting[:200]})
+        if "register_entry" in form.errors:
+            messages.error(request, _("Choose a resident on the register from the list."))
+        else:
+            messages.error(request, _("Choose confirm or decline."))
+    waiting = list(
+        account_selectors.profiles_to_check(user=request.user).select_related("user", "home_area")[
+            :200
+        ]
+    )
+    candidates = selectors.register_candidates(actor=request.user, profiles=waiting)
+    return render(
+        request,
+        "pb/residents_check.html",
+        {"waiting": waiting, "rows": [(p, candidates.get(p.pk, [])) for p in waiting]},
+    )
 
 
 @login_required

@@ -247,3 +247,30 @@ def test_a_manager_downloads_letters_for_the_register_from_the_dashboard(page, l
         page.get_by_role("button", name="Make the codes and download the file").click()
     assert download.value.suggested_filename == "city-2027-north-letters.csv"
     assert "Ann Jones" in Path(download.value.path()).read_text(encoding="utf-8")
+
+
+def test_a_manager_links_an_unmatched_account_to_the_register_by_keyboard(page, live_server):
+    from backend.accounts.models import Profile
+    from pb.models import RegisterEntry
+    from pb.services.register import match_key
+    from tests.factories import UserFactory
+
+    world = VotingWorld()
+    entry = RegisterEntry.objects.create(
+        area=world.north,
+        name="Anne Jones",
+        postcode="N1 1AA",
+        birth_year=1980,
+        match_key=match_key("Anne Jones", "N1 1AA", 1980),
+    )
+    ann = UserFactory(display_name="Ann Jones").profile
+    ann.home_area, ann.birth_year = world.north, 1980
+    ann.save()
+    log_in(page, live_server, "manager@example.org")
+    page.get_by_role("link", name="resident's details so they can vote").click()
+    page.get_by_label("Anne Jones, N1 1AA, 1980 (North)").check()
+    assert_accessible(page)
+    page.get_by_role("button", name="Confirm Ann Jones and link to the register").focus()
+    page.keyboard.press("Enter")
+    expect(page.get_by_text("Ann Jones is checked and linked to the register.")).to_be_visible()
+    assert Profile.objects.get(pk=ann.pk).register_entry == entry
