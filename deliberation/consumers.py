@@ -24,6 +24,7 @@ import logging
 import time
 from collections import deque
 from collections.abc import Callable, Coroutine
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from channels.db import database_sync_to_async
@@ -68,6 +69,10 @@ STRIKES_BEFORE_CLOSE = 20
 FULL_REPLAY_EVENTS = 200
 #: The largest ``last_seq`` a client may send: JavaScript's largest exact integer.
 MAX_LAST_SEQ = 2**53 - 1
+#: The thread that checks reaction and hand frames, apart from the database thread that
+#: carries contributions and the room's other changes (one thread, like that one, so no
+#: pile of threads each holding a database connection).
+LIGHT_THREAD = ThreadPoolExecutor(max_workers=1, thread_name_prefix="room-light")
 #: The clock of the frame limits (tests stop it).
 frame_clock: Callable[[], float] = time.monotonic
 
@@ -361,7 +366,15 @@ class RoomConsumer(JsonFrameConsumer):
                     await self.join(content)
                 else:
                     protocol.action_for(content)
-                    await database_sync_to_async(self._perform_checked)(content)
+                    if content.get("type") in protocol.LIGHT_ACTIONS:
+                        # Reactions and hands (checked, then counted in aggregate) have a
+                        # database thread of their own: in the process's one database thread,
+                        # 50 a second queued every contribution behind them.
+                        await database_sync_to_async(
+                            self._perform_checked, thread_sensitive=False, executor=LIGHT_THREAD
+                        )(content)
+                    else:
+                        await database_sync_to_async(self._perform_checked)(content)
             except SignedOut as exc:
                 await self.send_error(exc.code, exc.message, ref=content.get("ref"))
                 await self.shut(CLOSE_SIGNED_OUT)

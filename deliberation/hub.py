@@ -377,6 +377,8 @@ class RoomHub:
             return
         # A busy room gets at most one frame per FRAME_INTERVAL: what arrives meanwhile goes
         # out together, so cost follows frames, not events. A quiet room's events go out at once.
+        # Frames of reactions in aggregate (a few a second) and presence do not count: they
+        # wait like the others, but a contribution right after one is not held back for it.
         wait = self.last_flush + FRAME_INTERVAL - loop.time()
         if wait > 0:
             await asyncio.sleep(wait)
@@ -384,13 +386,16 @@ class RoomHub:
         while not inbox.empty():
             messages.append(inbox.get_nowait())
         presence = None
+        paced = False
         for message in messages:
             if message.get("type") == "room.event" and message["seq"] > self.delivered:
                 early.setdefault(message["seq"], message["text"])
+                paced = paced or not message.get("light")
             elif message.get("type") == "room.presence":
                 presence = message["text"]
         await self._flush(early)
-        self.last_flush = loop.time()
+        if paced:
+            self.last_flush = loop.time()
         if presence is not None:
             for member in list(self.members):
                 self._write(member, member.deliver_presence, presence)

@@ -29,7 +29,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from asgiref.sync import SyncToAsync
+from asgiref.sync import SyncToAsync, sync_to_async
 from django.conf import settings
 from django.core.cache import cache
 
@@ -144,6 +144,17 @@ def give_back(room_id: int, pending: Pending) -> None:
     pipe.execute()
 
 
+def claim_turn(room_id: int) -> bool:
+    """Whether this process may flush the room now: at most one flush per ``FLUSH_INTERVAL``
+    per room among all processes, so two ASGI servers make no more ``reactions`` events than
+    one (without Redis there is one process, and it always may)."""
+    client = _redis()
+    if client is None:
+        return True
+    base = cache.make_key(f"{KEY_PREFIX}:{room_id}")
+    return bool(client.set(f"{base}:turn", 1, nx=True, px=int((FLUSH_INTERVAL or 0) * 1000) or 1))
+
+
 def waiting(room_id: int) -> bool:
     """Whether anything waits to be flushed for the room."""
     client = _redis()
@@ -210,7 +221,12 @@ async def _flush_later(key: tuple[int, int], room_id: int) -> None:
         # Before the flush takes anything: a change recorded from now on schedules another.
         _scheduled.discard(key)
     try:
-        await database_sync_to_async(_the_flush())(room_id)
+        # Redis in a thread of its own: the loop must not wait on a Redis that is restarting.
+        if await sync_to_async(claim_turn, thread_sensitive=False)(room_id):
+            await database_sync_to_async(_the_flush())(room_id)
+        elif await sync_to_async(waiting, thread_sensitive=False)(room_id):
+            # Another process flushed a moment ago; what came since waits for the next turn.
+            _schedule_on_loop(room_id)
     except Exception:
         # What it took is back in the store (services.light_flush); the next change, or the
         # hub's next quiet check, flushes it.

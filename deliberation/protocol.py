@@ -176,6 +176,10 @@ ACTIONS: dict[str, Callable[[int, Any, dict[str, Any]], None]] = {
     "close": _close,
 }
 
+#: Frames counted in aggregate (``deliberation.light``): no event of their own, no row lock
+#: held against each other, so the consumer need not queue them with the room's other changes.
+LIGHT_ACTIONS = frozenset({"react", "hand"})
+
 #: Frames that only facilitators may send; anyone else gets ``not_allowed`` from the services.
 FACILITATOR_ACTIONS = frozenset(
     {"open", "next_speaker", "agenda", "timer", "poll_open", "poll_close", "pin", "hide", "mute"}

@@ -21,8 +21,8 @@ from asgiref.sync import SyncToAsync, async_to_sync
 from channels.layers import get_channel_layer
 from django.conf import settings
 from django.core.cache import cache
-from django.db import IntegrityError, connection, transaction
-from django.db.models import Count
+from django.db import IntegrityError, transaction
+from django.db.models import Count, QuerySet
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
@@ -82,7 +82,7 @@ def group_name(room_id: int) -> str:
 # --- The log --------------------------------------------------------------------------------
 
 
-def _broadcast(room_id: int, seq: int, text: str) -> None:
+def _broadcast(room_id: int, seq: int, text: str, light: bool = False) -> None:
     """Hand the event to the channel layer.
 
     Called from a consumer's worker thread (``database_sync_to_async``), it schedules the send
@@ -90,7 +90,10 @@ def _broadcast(room_id: int, seq: int, text: str) -> None:
     of the process behind a loop that is busy fanning out, capping contributions a second.
     Order and completeness do not depend on it; connections re-read the log on any gap.
     """
-    _group_send(group_name(room_id), {"type": "room.event", "seq": seq, "text": text})
+    message: dict[str, Any] = {"type": "room.event", "seq": seq, "text": text}
+    if light:  # reactions in aggregate: the hub does not hold contributions back for them
+        message["light"] = True
+    _group_send(group_name(room_id), message)
 
 
 def _group_send(group: str, message: dict[str, Any]) -> None:
@@ -138,7 +141,8 @@ def _emit(room: Room, type_: str, data: dict[str, Any]) -> RoomEvent:
     room_id, seq = room.pk, event.seq
     # robust: the event is committed and logged either way; if the layer is down (Redis
     # restarting) clients catch up from the log through last_seq, so the writer must not fail.
-    transaction.on_commit(lambda: _broadcast(room_id, seq, text), robust=True)
+    light_event = type_ == "reactions"
+    transaction.on_commit(lambda: _broadcast(room_id, seq, text, light_event), robust=True)
     return event
 
 
@@ -233,11 +237,19 @@ def _clean_text(text: Any, *, field: str = "text", limit: int = TEXT_LIMIT) -> s
     return text
 
 
-def _queue(room: Room) -> list[dict[str, Any]]:
-    hands = HandRaise.objects.filter(room=room, lowered_at=None, called_at=None).select_related(
-        "user"
+def _waiting_hands(room: Room) -> QuerySet[HandRaise]:
+    """The raised hands of the room, first come first: a hand is stored without locking the
+    room (``hand_raise``), so one raised as its owner was muted is left out here instead."""
+    muted = Mute.objects.filter(room=room).values("user")
+    return (
+        HandRaise.objects.filter(room=room, lowered_at=None, called_at=None)
+        .exclude(user__in=muted)
+        .select_related("user")
     )
-    return [person(h.user) for h in hands]
+
+
+def _queue(room: Room) -> list[dict[str, Any]]:
+    return [person(h.user) for h in _waiting_hands(room)]
 
 
 # --- Rooms ----------------------------------------------------------------------------------
@@ -448,17 +460,6 @@ def _room_for_light(room: Room | int) -> Room:
     return found
 
 
-def _share_lock(room: Room | int) -> Room:
-    """The room's row, locked against changes to it (a mute, a call to speak, the close) but
-    not against other holders of this lock, until the end of the transaction: hands raised at
-    once do not wait for each other, and none slips in beside a mute or the close."""
-    pk = room if isinstance(room, int) else room.pk
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT 1 FROM deliberation_room WHERE id = %s FOR SHARE", [pk])
-    return _room_for_light(pk)
-
-
 def light_flush(room_id: int) -> RoomEvent | None:
     """Store the room's waiting reactions and announce them, with the hand queue if it
     changed, as one ``reactions`` event; ``None`` when nothing was waiting.
@@ -520,8 +521,13 @@ def _apply_light(room: Room, pending: light.Pending) -> RoomEvent | None:
             data["reacted"] = [
                 {"contribution": c, "counts": counts} for c, counts in sorted(totals.items())
             ]
-    if pending.queue_changed:
+    if pending.queue_changed and room.state == RoomState.OPEN:
         data["queue"] = _queue(room)
+    elif pending.queue_changed and room.state == RoomState.CLOSED:
+        # Raised as the room closed (hands take no lock): the close lowered the others.
+        HandRaise.objects.filter(room=room, lowered_at=None, called_at=None).update(
+            lowered_at=timezone.now()
+        )
     if not data:
         return None
     return _emit(room, "reactions", data)
@@ -622,9 +628,13 @@ def participant_mute(*, room: Room | int, actor: Actor, user: int, reason: Any) 
 def hand_raise(*, room: Room | int, actor: Actor) -> None:
     """Join the speaker queue. The hand is stored at once (a place in the queue survives a
     reconnect, a restart of Redis or of the server); the queue is announced by the next
-    flush, with the reactions, in one ``reactions`` event."""
+    flush, with the reactions, in one ``reactions`` event.
+
+    No lock on the room, so that a busy evening's hands never keep a contribution (which
+    locks the row) waiting. A hand raised as its owner is muted is left out of the queue
+    (``_waiting_hands``); one raised as the room closes is lowered by the next flush."""
     with transaction.atomic():
-        room = _share_lock(room)
+        room = _room_for_light(room)
         _require_part(actor, room)
         if HandRaise.objects.filter(
             room=room, user=signed_in_user(actor), lowered_at=None, called_at=None
@@ -641,7 +651,7 @@ def hand_raise(*, room: Room | int, actor: Actor) -> None:
 
 def hand_lower(*, room: Room | int, actor: Actor) -> None:
     with transaction.atomic():
-        room = _share_lock(room)
+        room = _room_for_light(room)
         _require_open(room)
         if not rules.is_signed_in(actor):
             raise NotAllowed(_("Log in to take part in this room."))
@@ -669,11 +679,7 @@ def speaker_next(*, room: Room | int, actor: Actor) -> User | None:
         room = _lock(room)
         _require_runner(actor, room)
         _require_open(room)
-        hand = (
-            HandRaise.objects.filter(room=room, lowered_at=None, called_at=None)
-            .select_related("user")
-            .first()
-        )
+        hand = _waiting_hands(room).first()
         if hand is not None:
             hand.called_at = timezone.now()
             hand.save(update_fields=["called_at"])

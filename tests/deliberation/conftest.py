@@ -105,6 +105,10 @@ def forget_connections_of_the_async_thread() -> None:
                 conn.close()
 
     SyncToAsync.single_thread_executor.submit(forget).result(timeout=10)
+    # Reaction and hand frames have a database thread of their own.
+    from deliberation.consumers import LIGHT_THREAD
+
+    LIGHT_THREAD.submit(forget).result(timeout=10)
 
 
 @pytest.fixture(autouse=True)

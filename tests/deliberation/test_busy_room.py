@@ -280,3 +280,44 @@ def test_a_reader_that_falls_behind_and_catches_up_gets_every_frame_in_order(
 
     heard, got = run_async(go())
     assert heard == got == list(range(2, 14))
+
+
+# --- Pacing -----------------------------------------------------------------------------------
+
+
+def test_a_reactions_frame_does_not_hold_back_the_next_contribution(monkeypatch: Any) -> None:
+    """A busy room sends at most one frame per ``FRAME_INTERVAL``; were reactions frames (a
+    few a second) counted, most contributions would wait up to that long behind one."""
+    monkeypatch.setattr(light, "FLUSH_INTERVAL", None)
+    scene = make_scene()
+    said = services.contribution_say(room=scene.room, actor=scene.bob, kind="message", text="B")
+
+    async def go() -> tuple[float, float, float]:
+        alice = await connected(scene.room.pk, scene.alice, last_seq=2)
+        room_hub = hub.hubs.get(scene.room.pk)
+        assert room_hub is not None
+        await alice.send_json_to({"type": "react", "contribution": said.pk, "reaction": "agree"})
+        await processed(alice)
+        before = room_hub.last_flush
+        await database_sync_to_async(services.light_flush)(scene.room.pk)
+        assert (await next_frame(alice))["event"] == "reactions"
+        after_reactions = room_hub.last_flush
+        await alice.send_json_to({"type": "say", "kind": "message", "text": "Next"})
+        assert (await next_frame(alice))["event"] == "said"
+        after_said = room_hub.last_flush
+        await alice.disconnect()
+        return before, after_reactions, after_said
+
+    before, after_reactions, after_said = run_async(go())
+    assert after_reactions == before
+    assert after_said > before
+
+
+def test_one_process_at_a_time_flushes_a_room(store: str) -> None:
+    """Two ASGI servers each schedule a flush after their own reactions; only the first in a
+    ``FLUSH_INTERVAL`` flushes, so a room gets no more ``reactions`` events with two than
+    with one. Without Redis there is one process: it always may."""
+    first, second = light.claim_turn(41), light.claim_turn(41)
+    assert first is True
+    assert second is (store == "memory")
+    assert light.claim_turn(42) is True, "rooms take turns apart"

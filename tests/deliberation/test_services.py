@@ -376,3 +376,27 @@ def test_a_raised_hand_is_stored_at_once(scene, held):
     assert HandRaise.objects.filter(user=scene.bob, lowered_at=None, called_at=None).exists()
     with pytest.raises(Conflict):
         services.hand_raise(room=scene.room, actor=scene.bob)
+
+
+def test_a_hand_that_slipped_in_as_its_owner_was_muted_is_never_queued_or_called(scene, held):
+    """Hands take no lock on the room: one raised while a facilitator mutes its owner can be
+    stored after the mute lowered the others. It must not show or be called."""
+    services.participant_mute(
+        room=scene.room, actor=scene.facilitator, user=scene.bob.pk, reason="Shouting"
+    )
+    HandRaise.objects.create(room=scene.room, user=scene.bob)  # as if committed just after
+    services.hand_raise(room=scene.room, actor=scene.alice)
+    light.queue_changed(scene.room.pk)
+    event = services.light_flush(scene.room.pk)
+    assert event is not None and event.data["queue"] == [{"id": scene.alice.pk, "name": "Alice"}]
+    assert services.speaker_next(room=scene.room, actor=scene.facilitator) == scene.alice
+    assert services.speaker_next(room=scene.room, actor=scene.facilitator) is None
+
+
+def test_a_hand_raised_as_the_room_closed_is_lowered_and_not_announced(scene, held):
+    services.room_close(room=scene.room, actor=scene.facilitator, summary="Done")
+    HandRaise.objects.create(room=scene.room, user=scene.bob)  # validated before the close
+    light.queue_changed(scene.room.pk)
+    assert services.light_flush(scene.room.pk) is None
+    assert not HandRaise.objects.filter(lowered_at=None, called_at=None).exists()
+    assert selectors.room_state(scene.room)["queue"] == []
