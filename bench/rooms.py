@@ -1,6 +1,12 @@
 """Fan-out benchmark for live deliberation rooms (issue 8). Prints figures; asserts nothing.
 
     .venv/bin/python bench/rooms.py --clients 2000 --procs 2 --rate 5 --duration 30
+    .venv/bin/python bench/rooms.py --clients 2000 --rate 5 --light-rate 50 --compare
+
+``--compare`` keeps one server and the same readers and alternates phases without and with
+``--light-rate`` reactions and hands a second on top (``--rounds`` times, so a change in the
+machine's load falls on both), and prints both p99s, their ratio, and whether every reader
+got every event exactly once (issue 17's target: the ratio at most 1.5).
 
 What it does:
 
@@ -187,7 +193,7 @@ print(json.dumps({{"room": room.pk, "seq": room.last_seq, "speakers": cookies,
     return dict(json.loads(out.stdout.strip().splitlines()[-1]))
 
 
-def count_events(env: dict[str, str], room: int, after: int) -> dict[str, int]:
+def count_events(env: dict[str, str], room: int, after: int) -> dict[str, Any]:
     script = f"""
 import json, django
 django.setup()
@@ -196,7 +202,10 @@ from deliberation.models import RoomEvent
 events = RoomEvent.objects.filter(room_id={room})
 rows = events.filter(seq__gt={after}).values("type").annotate(n=Count("id"))
 last = events.order_by("-seq").values_list("seq", flat=True).first()
-print(json.dumps({{"types": {{r["type"]: r["n"] for r in rows}}, "last": last or 0}}))
+texts = events.filter(seq__gt={after}, type="said").values_list("data__text", flat=True)
+sent = [int(t[len("{MARK}"):].split(" ")[0]) for t in texts if t.startswith("{MARK}")]
+print(json.dumps({{"types": {{r["type"]: r["n"] for r in rows}}, "last": last or 0,
+                   "said_sent": sent}}))
 """
     out = subprocess.run(
         [sys.executable, "-c", script],
@@ -227,7 +236,7 @@ class Reader:
 
     def __init__(self, start_seq: int) -> None:
         self.last_seq = start_seq
-        self.delays: list[float] = []
+        self.delays: list[tuple[int, float]] = []  # (send time in ns, delay in ms)
         self.frames = 0
         self.events = 0
         self.batches = 0
@@ -322,8 +331,8 @@ class RawReader(asyncio.Protocol):
                 if not reader.connect_ms:
                     reader.connect_ms = (time.perf_counter() - self.t0) * 1000
                 self.opened.set_result(None) if not self.opened.done() else None
-            elif text.startswith(b'{"type":"event"'):
-                reader.last_seq = max(reader.last_seq, _seq_of(text))
+            elif text.startswith(b'{"type":"event"'):  # a replay after a reconnect
+                self.on_event(text, time.time_ns())
             return
         now = time.time_ns()
         reader.frames += 1
@@ -350,7 +359,8 @@ class RawReader(asyncio.Protocol):
         i = text.find(MARK_BYTES)
         if i >= 0:
             j = text.find(b" ", i)
-            reader.delays.append((now - int(text[i + len(MARK_BYTES) : j])) / 1e6)
+            sent = int(text[i + len(MARK_BYTES) : j])
+            reader.delays.append((sent, (now - sent) / 1e6))
 
     def connection_lost(self, exc: Exception | None) -> None:
         if not self.closed.done():
@@ -437,8 +447,16 @@ def reader_process(url: str, n: int, start_seq: int, ready: Any, stop_at: Any, o
 
 
 def speaker_process(
-    url: str, cookies: list[str], rate: float, light: float, go: Any, stop_at: Any, out: Any
+    url: str,
+    cookies: list[str],
+    rate: float,
+    windows: list[tuple[float, float, float]],
+    go: Any,
+    out: Any,
 ) -> None:
+    """Speak at ``rate`` a second, with reactions and hands on top, in each window
+    ``(start, end, light rate)`` (seconds after ``go``); quiet between windows."""
+
     async def main() -> None:
         from websockets.asyncio.client import connect
 
@@ -467,43 +485,48 @@ def speaker_process(
         drains = [asyncio.create_task(drain(ws)) for ws in conns]
         go.wait()
         sent = {"say": 0, "light": 0}
-        start = time.perf_counter()
-        period = 1 / rate if rate else None
-        light_period = 1 / light if light else None
-        next_say, next_light, i = start, start, 0
-        while time.time() < stop_at.value:
-            now = time.perf_counter()
-            if period and now >= next_say:
-                ws = conns[i % len(conns)]
-                i += 1
-                text = f"{MARK}{time.time_ns()} contribution {i}"
-                with contextlib.suppress(Exception):
-                    await ws.send(json.dumps({"type": "say", "kind": "message", "text": text}))
-                    sent["say"] += 1
-                next_say += period
-            if light_period and now >= next_light and contribution:
-                k = sent["light"] % len(conns)
-                ws = conns[k]
-                if sent["light"] % 2:
-                    frame = {
-                        "type": "react",
-                        "contribution": contribution[0],
-                        "reaction": ("agree", "disagree", "unsure")[sent["light"] % 3],
-                    }
-                else:
-                    hands[k] = not hands.get(k, False)
-                    frame = {"type": "hand", "raised": hands[k]}
-                with contextlib.suppress(Exception):
-                    await ws.send(json.dumps(frame))
-                    sent["light"] += 1
-                next_light += light_period
-            await asyncio.sleep(
-                max(
-                    0.0,
-                    min(next_say if period else 1e18, next_light if light_period else 1e18)
-                    - time.perf_counter(),
+        i = 0
+        base = time.time()
+        for offset, until, light in windows:
+            start, end = base + offset, base + until
+            await asyncio.sleep(max(0.0, start - time.time()))
+            origin = time.perf_counter()
+            period = 1 / rate if rate else None
+            light_period = 1 / light if light else None
+            next_say, next_light = origin, origin
+            while time.time() < end:
+                now = time.perf_counter()
+                if period and now >= next_say:
+                    ws = conns[i % len(conns)]
+                    i += 1
+                    text = f"{MARK}{time.time_ns()} contribution {i}"
+                    with contextlib.suppress(Exception):
+                        await ws.send(json.dumps({"type": "say", "kind": "message", "text": text}))
+                        sent["say"] += 1
+                    next_say += period
+                if light_period and now >= next_light and contribution:
+                    k = sent["light"] % len(conns)
+                    ws = conns[k]
+                    if sent["light"] % 2:
+                        frame = {
+                            "type": "react",
+                            "contribution": contribution[0],
+                            "reaction": ("agree", "disagree", "unsure")[sent["light"] % 3],
+                        }
+                    else:
+                        hands[k] = not hands.get(k, False)
+                        frame = {"type": "hand", "raised": hands[k]}
+                    with contextlib.suppress(Exception):
+                        await ws.send(json.dumps(frame))
+                        sent["light"] += 1
+                    next_light += light_period
+                await asyncio.sleep(
+                    max(
+                        0.0,
+                        min(next_say if period else 1e18, next_light if light_period else 1e18)
+                        - time.perf_counter(),
+                    )
                 )
-            )
         await asyncio.sleep(0.5)
         for d in drains:
             d.cancel()
@@ -527,7 +550,15 @@ def main() -> None:
     parser.add_argument("--procs", type=int, default=2, help="reader processes")
     parser.add_argument("--rate", type=float, default=5, help="contributions a second")
     parser.add_argument("--light-rate", type=float, default=0, help="reactions+hands a second")
-    parser.add_argument("--duration", type=float, default=20, help="seconds of speaking")
+    parser.add_argument(
+        "--duration", type=float, default=20, help="seconds of speaking (per phase)"
+    )
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=2,
+        help="with --compare: how many times the phases without and with alternate",
+    )
     parser.add_argument("--workers", type=int, default=2, help="uvicorn workers")
     parser.add_argument("--ws", default="auto", help="uvicorn's WebSocket implementation")
     parser.add_argument(
@@ -538,12 +569,69 @@ def main() -> None:
     )
     parser.add_argument("--restart-redis", action="store_true")
     parser.add_argument(
+        "--compare",
+        action="store_true",
+        help="two runs back to back, the same but for reactions and hands: first none, then "
+        "--light-rate (50 when not given); prints both p99s, their ratio and completeness",
+    )
+    parser.add_argument(
         "--database-url",
         default=os.environ.get(
             "BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/commonpurse_bench"
         ),
     )
     args = parser.parse_args()
+    if not args.compare:
+        measure(args, [("run", args.light_rate)])
+        return
+    light = args.light_rate or 50
+    phases = [("without", 0.0), ("with", light)] * args.rounds
+    result = measure(args, phases)
+    print(
+        f"\nCompared in one run (one server, the same {args.clients} readers; phases of "
+        f"{args.duration:.0f} s, alternating {args.rounds} times): {args.rate}/s contributions, "
+        f"without and with {light}/s reactions+hands"
+    )
+    p99 = {}
+    for name in ("without", "with"):
+        mine = [r for r in result["phases"] if r["name"] == name]
+        delays = sorted(d for r in mine for d in r["delays"])
+        delivered = sum(r["delivered"] for r in mine)
+        expected = sum(r["expected"] for r in mine)
+        p99[name] = percentile(delays, 99)
+        print(
+            f"  {name:>7}: fan-out p50 {percentile(delays, 50):.1f} ms, p99 {p99[name]:.1f} ms "
+            f"(per phase: {', '.join(format(r['p99'], '.1f') for r in mine)}); contributions "
+            f"delivered {delivered} of {expected}; load average at each phase's start: "
+            f"{'; '.join(r['load'] for r in mine)}"
+        )
+    ratio = p99["with"] / p99["without"] if p99["without"] else float("nan")
+    print(f"  p99 ratio with/without: {ratio:.2f} (target at most 1.5)")
+    print(
+        f"  every event exactly once, in order, to every reader: "
+        f"{'yes' if result['exact'] else 'NO'} ({result['events']} events received of "
+        f"{result['events_expected']} = {result['logged']} logged x {args.clients} readers; "
+        f"duplicates {result['dupes']}, gaps {result['gaps']}, readers at the last seq "
+        f"{result['complete']}/{args.clients}, reconnects {result['reconnects']})"
+    )
+
+
+def loadavg() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+def measure(args: argparse.Namespace, phases: list[tuple[str, float]]) -> dict[str, Any]:
+    """One run: a fresh Redis, room and server, the readers, then a speaker through each phase
+    ``(name, reactions+hands a second)`` of ``--duration`` seconds, with a quiet gap between
+    phases; prints figures and returns them per phase."""
+    load_before = loadavg()
+    gap = 3.0
+    windows = [
+        (k * (args.duration + gap), k * (args.duration + gap) + args.duration, light)
+        for k, (_name, light) in enumerate(phases)
+    ]
+    total = windows[-1][1]
+    light_rate = max(light for _name, light in phases)
 
     workdir = tempfile.mkdtemp(prefix="rooms-bench-")
     redis_port, web_port = free_port(), free_port()
@@ -566,7 +654,7 @@ def main() -> None:
         speakers = max(
             2,
             int(args.rate * 60 / SAY_LIMIT_PER_MINUTE * 1.5) + 1,
-            int(args.light_rate * 1.5) + 1,
+            int(light_rate * 1.5) + 1,
         )
         setup = prepare_database(env, speakers)
         server = subprocess.Popen(
@@ -614,38 +702,32 @@ def main() -> None:
                 raise SystemExit("the readers did not all connect within 5 minutes")
         connect_all_s = time.perf_counter() - t0
         speaker_out = ctx.Queue()
-        speaker_stop = ctx.Value("d", 0.0)
         speaker = ctx.Process(
             target=speaker_process,
-            args=(
-                url,
-                setup["speakers"],
-                args.rate,
-                args.light_rate,
-                go,
-                speaker_stop,
-                speaker_out,
-            ),
+            args=(url, setup["speakers"], args.rate, windows, go, speaker_out),
         )
         speaker.start()
         time.sleep(2)  # speakers connected, presence settled
         server_cpu0 = tree_cpu(server.pid)
         redis_cpu0 = cpu_seconds(redis.pid)
         start = time.time()
-        speaking_until = start + args.duration
-        speaker_stop.value = speaking_until
+        speaking_until = start + total
         stop_at.value = speaking_until + 5  # readers drain for 5 s after the last say
         go.set()
+        loads = []
+        for offset, _end, _light in windows:
+            time.sleep(max(0.0, start + offset - time.time()))
+            loads.append(loadavg())
         if args.restart_redis:
-            time.sleep(args.duration / 2)
+            time.sleep(max(0.0, start + total / 2 - time.time()))
             redis.send_signal(signal.SIGTERM)
             redis.wait(timeout=10)
             time.sleep(1)
             redis = start_redis(redis_port, workdir)
             print("Redis restarted half way through")
         time.sleep(max(0.0, speaking_until - time.time()))
-        speaker_result = speaker_out.get(timeout=args.duration + 60)
-        results = [out.get(timeout=args.duration + 120) for _ in readers]
+        speaker_result = speaker_out.get(timeout=total + 60)
+        results = [out.get(timeout=total + 120) for _ in readers]
         server_cpu = tree_cpu(server.pid) - server_cpu0
         redis_cpu = cpu_seconds(redis.pid) - (0 if args.restart_redis else redis_cpu0)
         wall = time.time() - start
@@ -664,13 +746,19 @@ def main() -> None:
             redis.wait(timeout=10)
         shutil.rmtree(workdir, ignore_errors=True)
 
-    delays = sorted(d for r in results for d in r["delays"])
+    timed = [d for r in results for d in r["delays"]]  # (send time in ns, delay in ms)
+    delays = sorted(d for _sent, d in timed)
     connect = sorted(c for r in results for c in r["connect_ms"])
     frames = sum(r["frames"] for r in results)
     said_events = counts["types"].get("said", 0)
     last = counts["last"]
     complete = sum(1 for r in results for s in r["last_seqs"] if s == last)
     said_per_client = [n for r in results for n in r["said"]]
+    events = sum(r["events"] for r in results)
+    batches = sum(r["batches"] for r in results)
+    dupes = sum(r["dupes"] for r in results)
+    gaps = sum(r["gaps"] for r in results)
+    logged = last - setup["seq"]
     print(
         f"\nRoom fan-out: {args.clients} readers in {args.procs} processes, "
         f"{len(setup['speakers'])} speakers, uvicorn x{args.workers} (--ws {args.ws}, "
@@ -678,8 +766,10 @@ def main() -> None:
         "RedisPubSubChannelLayer"
     )
     print(
-        f"  asked: {args.rate}/s contributions, {args.light_rate}/s reactions+hands, "
-        f"{args.duration:.0f} s"
+        f"  asked: {args.rate}/s contributions, "
+        + ", then ".join(
+            f"{light}/s reactions+hands for {args.duration:.0f} s" for _n, light in phases
+        )
     )
     print(f"  sent: {speaker_result['sent']}, refused: {speaker_result['errors'] or 'none'}")
     print(f"  logged events: {counts['types']}")
@@ -697,16 +787,13 @@ def main() -> None:
         f"({len(delays) / max(1, said_events * args.clients):.2%}); min per client "
         f"{min(said_per_client)} of {said_events}"
     )
-    events = sum(r["events"] for r in results)
-    batches = sum(r["batches"] for r in results)
     print(
         f"  frames received: {frames} ({frames / wall:.0f}/s over {wall:.1f} s), of which "
         f"{batches} batches; events received: {events} ({events / wall:.0f}/s)"
     )
     print(
         f"  exactly once and in order: {complete}/{args.clients} readers ended at seq {last}; "
-        f"duplicates {sum(r['dupes'] for r in results)}, gaps {sum(r['gaps'] for r in results)}, "
-        f"reconnects {sum(r['reconnects'] for r in results)}"
+        f"duplicates {dupes}, gaps {gaps}, reconnects {sum(r['reconnects'] for r in results)}"
     )
     print(
         f"  CPU seconds: server {server_cpu:.1f} (over {wall:.0f} s wall, 2 cores = "
@@ -714,6 +801,39 @@ def main() -> None:
         f"{' + '.join(format(r['cpu'], '.1f') for r in results)}, "
         f"speaker {speaker_result['cpu']:.1f}"
     )
+    print(f"  load average (1, 5, 15 min): before {load_before}, after {loadavg()}")
+    # Each contribution belongs to the phase it was sent in (phases are `gap` seconds apart).
+    per_phase = []
+    for (name, _light), (offset, end, _l), load in zip(phases, windows, loads, strict=True):
+        low = (start + offset - gap / 2) * 1e9
+        high = (start + end + gap / 2) * 1e9
+        mine = sorted(d for sent, d in timed if low <= sent < high)
+        said = sum(1 for sent in counts["said_sent"] if low <= sent < high)
+        per_phase.append(
+            {
+                "name": name,
+                "delays": mine,
+                "p99": percentile(mine, 99),
+                "delivered": len(mine),
+                "expected": said * args.clients,
+                "load": load,
+            }
+        )
+    return {
+        "phases": per_phase,
+        "events": events,
+        "events_expected": logged * args.clients,
+        "logged": logged,
+        "complete": complete,
+        "dupes": dupes,
+        "gaps": gaps,
+        "reconnects": sum(r["reconnects"] for r in results),
+        "exact": events == logged * args.clients
+        and complete == args.clients
+        and not dupes
+        and not gaps
+        and len(delays) == said_events * args.clients,
+    }
 
 
 if __name__ == "__main__":
