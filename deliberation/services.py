@@ -371,17 +371,21 @@ def contribution_say(
             parent = Contribution.objects.filter(room=room, pk=reply_to).first()
             if parent is None:
                 raise NotFound(_("There is no such contribution to reply to."), field="reply_to")
+        # The proposal's row is read under a lock (whichever way it is named): a manager hiding
+        # it now either waits for this contribution to commit, and the scrub that follows the
+        # hiding finds its title, or has committed, and it is seen hidden. Read unlocked, the
+        # title could be logged after the scrub had run, and stay.
         about = None
         if proposal is not None:
             # Whoever reads the room would see the proposal's title: a draft (known to its
             # author and managers only) or a hidden proposal cannot be named, even by them.
-            about = Proposal.objects.filter(round=room.round_id, pk=proposal).first()
+            about = _proposal_locked(round=room.round_id, pk=proposal)
             if about is None or not rules.can_mention_proposal(about):
                 raise NotFound(_("There is no such proposal in this round."), field="proposal")
         elif parent is not None and parent.proposal_id is not None:
             # A reply is about what it answers: "against" under an argument for a proposal is
             # against that proposal, without naming it again.
-            about = parent.proposal
+            about = _proposal_locked(round=room.round_id, pk=parent.proposal_id)
         elif kind in (ContributionKind.FOR, ContributionKind.AGAINST):
             if room.proposal_id is None:
                 raise DomainError(
@@ -389,7 +393,7 @@ def contribution_say(
                     field="proposal",
                     code="invalid",
                 )
-            about = room.proposal
+            about = _proposal_locked(round=room.round_id, pk=room.proposal_id)
         if about is not None and not rules.can_mention_proposal(about):
             raise DomainError(
                 _("That proposal has been hidden: name another one."),
@@ -422,6 +426,15 @@ def contribution_say(
             },
         )
     return contribution
+
+
+def _proposal_locked(*, round: int, pk: int) -> Proposal | None:
+    return (
+        Proposal.objects.select_for_update(no_key=True, of=("self",))
+        .filter(round=round, pk=pk)
+        .order_by()
+        .first()
+    )
 
 
 def _writing_language() -> str:

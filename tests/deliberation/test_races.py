@@ -3,16 +3,20 @@
 
 from __future__ import annotations
 
+import json
 import threading
 from typing import Any
 
 import pytest
 
+from backend.accounts.models import Role
 from deliberation import services
 from deliberation.models import Room, RoomEvent
 from pb.models import Proposal
+from pb.services.proposals import proposal_hide
 from tests.conftest import race
 from tests.deliberation.conftest import make_resident, make_scene
+from tests.factories import UserFactory
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgres]
 
@@ -85,3 +89,41 @@ def test_a_proposal_scrubbed_while_facilitators_hide_arguments_loses_both_title_
         event = RoomEvent.objects.get(room=room, type="said")
         assert event.data["text"] == "" and event.data["hidden"] is True
         assert event.data["proposal"] == {"id": scene.proposal.pk, "title": "", "hidden": True}
+
+
+@pytest.mark.parametrize("named", ["by its id", "as the room's proposal"])
+def test_an_argument_said_while_its_proposal_is_hidden_leaves_no_title_in_the_log(clock, named):
+    """Either the argument is refused (the proposal is already hidden) or it is logged first
+    and the scrub that follows the hiding removes the title: never logged after the scrub."""
+    scene = make_scene()
+    manager = UserFactory(role=Role.MANAGER)
+    scene.area.managers.add(manager)
+    proposal = scene.proposal
+    jobs = iter(
+        [
+            lambda: services.contribution_say(
+                room=scene.room.pk,
+                actor=scene.alice,
+                kind="for",
+                text="Yes please",
+                proposal=proposal.pk if named == "by its id" else None,
+            ),
+            lambda: proposal_hide(actor=manager, proposal=proposal, reason="Copied"),
+        ]
+    )
+
+    # Each pauses after its first statement on the proposal: the argument after reading it,
+    # the hiding after writing it (uncommitted). Unlocked, the argument reads it not hidden,
+    # the scrub runs before the argument commits, and the title stays in the log.
+    outcomes = race(lambda: next(jobs)(), threads=2, hold='"pb_proposal"')
+
+    errors = [o.error for o in outcomes if not o.ok]
+    # Refused as any hidden proposal is: unknown when named by id, hidden when implied.
+    assert all(getattr(e, "code", None) in {"not_found", "invalid"} for e in errors), errors
+    assert len(errors) <= 1
+    logged = json.dumps(list(RoomEvent.objects.values_list("data", flat=True)))
+    assert "A new bench by the pond" not in logged
+    said = RoomEvent.objects.filter(room=scene.room, type="said")
+    assert said.count() == 1 - len(errors)
+    for event in said:
+        assert event.data["proposal"] == {"id": proposal.pk, "title": "", "hidden": True}
