@@ -1,6 +1,7 @@
 """The rules in tests/conftest.py hold: under CI=true a skip fails, an empty parameter set fails
 at collection, a ``redis`` or ``postgres`` marker checks that the part answers, and the clock
-fixture controls the time the code sees."""
+fixture controls the time the code sees; docs/testing.md lists every row lock in the code with
+its race test."""
 
 from __future__ import annotations
 
@@ -74,3 +75,47 @@ def test_the_clock_starts_where_test_now_says(monkeypatch):
     assert test_now() == dt.datetime(2027, 1, 31, 23, 59, 30, tzinfo=dt.UTC)
     monkeypatch.delenv("TEST_NOW")
     assert test_now() == DEFAULT_NOW
+
+
+def _locks_in_code() -> set[tuple[str, str]]:
+    """(file, function) of every ``select_for_update(...)`` call in the application code."""
+    import ast
+
+    found: set[tuple[str, str]] = set()
+    for package in ("backend", "pb", "feedback", "deliberation"):
+        for path in sorted((ROOT / package).rglob("*.py")):
+            if "migrations" in path.parts:
+                continue
+            tree = ast.parse(path.read_text(), filename=str(path))
+            for function in ast.walk(tree):
+                if not isinstance(function, ast.FunctionDef | ast.AsyncFunctionDef):
+                    continue
+                for node in ast.walk(function):
+                    if (
+                        isinstance(node, ast.Call)
+                        and isinstance(node.func, ast.Attribute)
+                        and node.func.attr == "select_for_update"
+                    ):
+                        found.add((str(path.relative_to(ROOT)), function.name))
+    return found
+
+
+def test_every_row_lock_is_listed_with_a_race_test_that_exists():
+    """docs/testing.md's lock table names every ``select_for_update`` in the code (by file and
+    function) and the race test that fails when it is deleted; a new lock without a row, a row
+    for a lock that is gone, or a row naming a test that does not exist fails here. (That the
+    named test really fails without the lock is checked by deleting it: see that page.)"""
+    import re
+
+    page = (ROOT / "docs" / "testing.md").read_text()
+    section = page.split("## Every row lock has a race test", 1)[1].split("\n## ", 1)[0]
+    rows = re.findall(r"^\| (\S+\.py) `(\w+)` \|[^|]*\| ([^|]*) \|", section, flags=re.MULTILINE)
+    listed = {(file, function) for file, function, _tests in rows}
+    assert listed == _locks_in_code()
+    for _file, _function, tests in rows:
+        ids = re.findall(r"(tests/\S+?\.py)?::(\w+)", tests)
+        assert ids, tests
+        module = ""
+        for path, name in ids:
+            module = path or module  # "::other" names another test of the same file
+            assert f"def {name}(" in (ROOT / module).read_text(), f"{module}::{name}"
