@@ -13,6 +13,7 @@ django_asgi_app = get_asgi_application()
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
+from backend.health import WebSocketOutageGuard  # noqa: E402
 from backend.origins import SameOriginValidator  # noqa: E402
 from backend.routing import websocket_urlpatterns  # noqa: E402
 
@@ -20,6 +21,10 @@ application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
         # The Origin must match in scheme, host and port (backend/origins.py), not host alone.
-        "websocket": SameOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
+        # A database outage (reading the session, or in a consumer) asks the client to try
+        # again (backend/health.py) rather than failing with a traceback.
+        "websocket": WebSocketOutageGuard(
+            SameOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns)))
+        ),
     }
 )

@@ -108,3 +108,43 @@ def readiness() -> dict[str, Any]:
         except Exception as exc:
             checks[name] = f"unavailable: {type(exc).__name__}"
     return {"ready": all(v == "ok" for v in checks.values()), "checks": checks}
+
+
+#: The WebSocket close code for "try again later" (RFC 6455's registry).
+CLOSE_TRY_AGAIN_LATER = 1013
+
+
+class WebSocketOutageGuard:
+    """ASGI middleware for the WebSocket stack: the database being unreachable is an outage,
+    not a fault of ours, so the client is told to try again instead of getting a traceback in
+    the log and a bare 500 (before the handshake) or 1011 (after it): the socket is closed with
+    1013, "try again later" (accepted first if it was not yet, so that every client sees that
+    code rather than an HTTP status). The client reconnects and joins with its ``last_seq``
+    (docs/live-protocol.md). Any other exception goes on as before."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        state = {"accepted": False, "closed": False}
+
+        async def watched(message: Any) -> None:
+            kind = message.get("type")
+            if kind == "websocket.accept":
+                state["accepted"] = True
+            elif kind in ("websocket.close", "websocket.http.response.start"):
+                state["closed"] = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, watched)
+        except Exception as exc:
+            if not database_unavailable(exc) or state["closed"]:
+                raise
+            logger.warning("WebSocket %s: the database is unavailable: %s", scope.get("path"), exc)
+            try:
+                if not state["accepted"]:
+                    await send({"type": "websocket.accept"})
+                await send({"type": "websocket.close", "code": CLOSE_TRY_AGAIN_LATER})
+            except Exception:  # the client has gone meanwhile: nothing left to tell it
+                logger.info("WebSocket %s: gone before it was told", scope.get("path"))

@@ -35,6 +35,7 @@ from django.utils.translation import trans_real
 
 from backend.consumers import JsonFrameConsumer
 from backend.errors import DomainError
+from backend.health import database_unavailable
 from deliberation import protocol, rules
 from deliberation.hub import RoomHub, batch_text, current_seq, hubs, missed, presence_count
 from deliberation.models import Room
@@ -382,6 +383,15 @@ class RoomConsumer(JsonFrameConsumer):
                 await self.send_error(
                     exc.code, exc.message, ref=content.get("ref"), fields=exc.fields
                 )
+            except Exception as exc:
+                if not database_unavailable(exc):
+                    raise
+                # The database is down or restarting: nothing was stored. The connection
+                # stays; the client sends the frame (or its join) again later.
+                logger.warning("Room %s: a frame met a database outage: %s", self.room_id, exc)
+                await self.send_error(
+                    "unavailable", _("Please try again in a minute"), ref=content.get("ref")
+                )
 
     def _perform_checked(self, content: dict[str, Any]) -> None:
         """Carry out a frame (in the database thread), first making sure a signed-in person
@@ -432,6 +442,17 @@ class RoomConsumer(JsonFrameConsumer):
             }
         )
 
+    async def _catch_up_later(self) -> None:
+        """The catch-up a gap in live events starts. While the database is unreachable it
+        fails quietly: the next event, or the hub's check of the log every 2 seconds, finds
+        the same gap and tries again."""
+        try:
+            await self._catch_up()
+        except Exception as exc:
+            if not database_unavailable(exc):
+                raise
+            logger.warning("Room %s: catching up met a database outage: %s", self.room_id, exc)
+
     async def _catch_up(self) -> None:
         """Send what the log holds after ``last_seq``; live events wait meanwhile (the hub
         skips this connection), and a gap they leave is found at the next event."""
@@ -457,7 +478,7 @@ class RoomConsumer(JsonFrameConsumer):
             # Missed some (out-of-order arrival, a layer outage): read them, and this one,
             # from the log in the connection's own task so the hub does not wait.
             self.catching_up = True
-            hubs.spawn(self._catch_up())
+            hubs.spawn(self._catch_up_later())
             return
         if first <= self.last_seq:  # joined during this run: send only what it lacks
             texts = [t for seq, t in run if seq > self.last_seq]

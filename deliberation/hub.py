@@ -25,6 +25,7 @@ from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from django.core.cache import cache
 
+from backend.health import database_unavailable
 from deliberation import light, selectors
 from deliberation.models import Room
 from deliberation.services import ACCOUNTS_GROUP, group_name
@@ -332,11 +333,16 @@ class RoomHub:
             while True:
                 try:
                     await self._turn(layer, group, inbox, early)
-                except Exception:
+                except Exception as exc:
                     # Not a member's failure (those are handled in _write): the database or
                     # the layer. Keep the hub, and so every connection's live updates, alive;
-                    # the next turn reads whatever was missed from the log.
-                    logger.exception("Room hub of room %s: a turn failed", self.room_id)
+                    # the next turn reads whatever was missed from the log. A database outage
+                    # is expected to pass (docs/operations.md): a line, not a traceback.
+                    if database_unavailable(exc):
+                        logger.warning("Room hub of room %s: the database is unavailable: %s",
+                                       self.room_id, exc)  # fmt: skip
+                    else:
+                        logger.exception("Room hub of room %s: a turn failed", self.room_id)
                     await asyncio.sleep(LOG_CHECK_INTERVAL)
         finally:
             receiver.cancel()
