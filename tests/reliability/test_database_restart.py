@@ -242,14 +242,14 @@ class RoomWatch:
                 ws = await self._connect(self.cookie)
                 await ws.send(json.dumps({"type": "join", "last_seq": MAX_SEQ}))
                 while not self.stop.is_set() and not self.quiet.is_set():
+                    # One frame at a time, as a person at a screen: the next once this one is
+                    # answered (its event, or an error), so a server slowed by the outage
+                    # never has a pile of frames to take in at once (its frame rate limit
+                    # would refuse them).
                     self.timers += 1
                     await ws.send(json.dumps({"type": "timer", "seconds": self.timers}))
+                    await self._answered(ws, self.timers)
                     await asyncio.sleep(0.25)
-                    with contextlib.suppress(TimeoutError):
-                        while True:
-                            frame = json.loads(await asyncio.wait_for(ws.recv(), timeout=0.01))
-                            if frame["type"] == "error":
-                                self.errors[f"facilitator:{frame['code']}"] += 1
             except Exception as exc:
                 self.failed(exc)
             finally:
@@ -258,6 +258,17 @@ class RoomWatch:
                     with contextlib.suppress(Exception):
                         await ws.close()
             await asyncio.sleep(0.2)
+
+    async def _answered(self, ws: Any, seconds: int) -> None:
+        """Read until the timer set to ``seconds`` is heard, or an error answers it."""
+        while True:
+            frame = json.loads(await asyncio.wait_for(ws.recv(), timeout=30))
+            if frame["type"] == "error":
+                self.errors[f"facilitator:{frame['code']}"] += 1
+                return
+            events = frame["events"] if frame["type"] == "batch" else [frame]
+            if any(e.get("data", {}).get("seconds") == seconds for e in events):
+                return
 
 
 MAX_SEQ = 2**53 - 1
