@@ -15,8 +15,9 @@ from backend.accounts.models import Role
 from backend.errors import Missing
 from pb import rules as pb_rules
 from pb.counting.result import CountResult
+from pb.counting.selectors import tally_result
 from pb.counting.unspent import Policy, unspent_money
-from pb.counting.wording import second_pass_sentence, stored_sentence
+from pb.counting.wording import project_sentence, second_pass_sentence
 from pb.models import (
     Area,
     AuditEntry,
@@ -260,20 +261,22 @@ def proposal_outcomes(*, round: Round) -> dict[int, dict[str, Any]]:
     outcomes: dict[int, dict[str, Any]] = {}
     seen: set[int | None] = set()
     counts: list[tuple[str, CountResult]] = []
-    for area_id, area_name, outcome in (
+    for tally in (
         Tally.objects.filter(round=round)
+        .select_related("area")
+        .only("area_id", "area__name", "outcome")
         .order_by("-created_at", "-id")
-        .values_list("area_id", "area__name", "outcome")
     ):
-        if area_id in seen:
+        if tally.area_id in seen:
             continue
-        seen.add(area_id)
-        counts.append((area_name or round.name, CountResult.from_json(outcome)))
-        for pid, project in ((outcome or {}).get("projects") or {}).items():
-            if str(pid).isdigit():
-                outcomes[int(pid)] = {
-                    "funded": bool(project.get("funded")),
-                    "sentence": stored_sentence(project),
+        seen.add(tally.area_id)
+        result = tally_result(tally)
+        counts.append((tally.area.name if tally.area else round.name, result))
+        for project in result.projects:
+            if project.id.isdigit():
+                outcomes[int(project.id)] = {
+                    "funded": project.funded,
+                    "sentence": project_sentence(project),
                 }
     if round.style == RoundStyle.CITY and round.unspent_money == UnspentMoney.SECOND_PASS:
         for extra in unspent_money(counts, Policy.SECOND_PASS).funded:

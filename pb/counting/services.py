@@ -461,7 +461,8 @@ def tally_verify(*, tally: Tally) -> list[str]:
     problems = []
     if inputs.inputs_hash != tally.inputs_hash:
         problems.append(f"inputs hash {inputs.inputs_hash} instead of {tally.inputs_hash}")
-    winners = _result(inputs, tally.round).to_json()["winners"]
-    if winners != tally.outcome["winners"]:
-        problems.append(f"winners {winners} instead of {tally.outcome['winners']}")
+    winners = list(_result(inputs, tally.round).winners)
+    stored = list(tally_result(tally).winners)
+    if winners != stored:
+        problems.append(f"winners {winners} instead of {stored}")
     return problems
