@@ -39,7 +39,6 @@ __all__ = [
     "STATUSES",
     "TOPICS",
     "AuditRecord",
-    "BrisbaneReport",
     "Channel",
     "DeliberationReport",
     "DeliveryStatus",
@@ -1318,32 +1317,3 @@ def influence_indicators(
         satisfaction_average=ratio(sum(scores), len(scores)),
         satisfaction_scale=(low, high),
     )
-
-
-# --- All four --------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class BrisbaneReport:
-    """The four Brisbane principles together, for one round's outcome report."""
-
-    integrity: IntegrityReport
-    inclusion: InclusionReport
-    deliberation: DeliberationReport
-    influence: InfluenceReport
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "integrity": self.integrity.to_dict(),
-            "inclusion": self.inclusion.to_dict(),
-            "deliberation": self.deliberation.to_dict(),
-            "influence": self.influence.to_dict(),
-        }
-
-    def rows(self) -> list[Row]:
-        return [
-            *self.integrity.rows(),
-            *self.inclusion.rows(),
-            *self.deliberation.rows(),
-            *self.influence.rows(),
-        ]

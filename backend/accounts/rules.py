@@ -48,11 +48,6 @@ def has_role(user: Any, *roles: Role) -> bool:
     return is_signed_in(user) and (user.role in roles or is_admin(user))
 
 
-def is_staff_member(user: Any) -> bool:
-    """Council staff of any kind (not residents, not councillors)."""
-    return has_role(user, Role.MANAGER, Role.FACILITATOR, Role.EVENT_STAFF)
-
-
 def _area_and_ancestors(area: Area) -> list[int]:
     ids: list[int] = []
     node: Area | None = area

@@ -116,10 +116,6 @@ class Vote:
         """What the ballot says, without its multiplicity (identical ballots have equal keys)."""
         return _ballot_key(self.points)
 
-    def project_ids(self) -> tuple[str, ...]:
-        """Ids the ballot mentions, in ballot order."""
-        return tuple(self.points)
-
     def __hash__(self) -> int:
         return hash((self.key(), self.multiplicity))
 
