@@ -349,13 +349,13 @@ def test_two_of_every_process_behind_nginx_behave_as_one(tmp_path: Path) -> None
     need(os.access(NGINX, os.X_OK), f"nginx ({NGINX}; apt-get install nginx, or make nginx)")
     need(shutil.which("pg_dump") is not None, "pg_dump")
     began = time.monotonic()
-    name = f"cp_stack_{uuid.uuid4().hex[:12]}"
+    database = f"cp_stack_{uuid.uuid4().hex[:12]}"
     base = _test_database_url().rsplit("/", 1)[0]
-    url = f"{base}/{name}"
+    url = f"{base}/{database}"
     import psycopg
 
     with psycopg.connect(f"{base}/postgres", autocommit=True) as admin_conn:
-        admin_conn.execute(f'CREATE DATABASE "{name}"')
+        admin_conn.execute(f'CREATE DATABASE "{database}"')
     cache = PrivateRedis(tmp_path / "redis", appendonly=False)
     shard = PrivateRedis(tmp_path / "shard", appendonly=False)
     broker = PrivateRedis(tmp_path / "broker", appendonly=True)
@@ -565,4 +565,4 @@ def test_two_of_every_process_behind_nginx_behave_as_one(tmp_path: Path) -> None
         shard.stop()
         broker.stop()
         with psycopg.connect(f"{base}/postgres", autocommit=True) as admin_conn:
-            admin_conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            admin_conn.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
