@@ -83,7 +83,11 @@ def _private_redis_url() -> str:
     need(bool(base), "Redis (set REDIS_URL)")
     parts = urlsplit(base)
     used = parts.path.strip("/") or "0"
-    db = os.environ.get("RELIABILITY_REDIS_DB") or ("9" if used != "9" else "10")
+    # One per pytest-xdist worker: the broker fixture empties its database, and a kill test on
+    # one worker must not lose the messages of the retry test running on the other.
+    index = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw") or 0)
+    free = [str(n) for n in range(9, 16) if str(n) != used]
+    db = os.environ.get("RELIABILITY_REDIS_DB") or free[index % len(free)]
     return urlunsplit(parts._replace(path=f"/{db}"))
 
 
