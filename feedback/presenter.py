@@ -441,13 +441,20 @@ def _unspent_line(unspent: Unspent, currency: str) -> str:
     }
 
 
+def indicator_rows(*, report: OutcomeReport) -> list[tuple[str, str, str]]:
+    """Every indicator as (indicator, value, definition): the figures stored with the report,
+    then influence as of now (delivery and the survey go on after the count)."""
+    figures = report.figures or {}
+    influence = influence_report(round=report.round, figures=figures)
+    return [*(tuple(row) for row in figures.get("rows", [])), *influence.rows()]
+
+
 def report_csv_rows(*, report: OutcomeReport, area_ids: set[int] | None) -> list[list[str]]:
     """The report as CSV rows: indicators with definitions, then every project."""
     data = report_view_data(report=report, area_ids=area_ids)
-    influence = influence_report(round=report.round, figures=report.figures or {})
     rows: list[list[str]] = [[_("section"), _("indicator"), _("value"), _("definition")]]
     rows += [[_("summary"), "", line, ""] for line in data["summary"]]
-    for name, value, definition in [*data["figures"]["rows"], *influence.rows()]:
+    for name, value, definition in indicator_rows(report=report):
         rows.append(["indicator", name, value, definition])
     rows.append(
         [

@@ -434,14 +434,11 @@ def outcome_resume_stalled(*, older_than: dt.timedelta) -> dict[str, list[int]]:
 
 
 def indicators_csv(*, report: OutcomeReport) -> str:
-    """Every indicator as (principle, indicator, value, definition), influence as of now."""
-    figures = report.figures or {}
-    influence = selectors.influence_report(round=report.round, figures=figures)
+    """Every indicator as (indicator, value, definition), influence as of now."""
     out = io.StringIO()
     writer = csv_writer(out)
     writer.writerow(["indicator", "value", "definition"])
-    for row in [*figures.get("rows", []), *influence.rows()]:
-        writer.writerow(row)
+    writer.writerows(presenter.indicator_rows(report=report))
     return out.getvalue()
 
 
