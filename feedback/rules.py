@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from backend.accounts import rules as base
+from backend.accounts.models import Actor
 from pb import rules as pb_rules
 from pb.models import Proposal, Round
 
 
-def can_read_report(user: Any, round_: Round) -> bool:
+def can_read_report(user: Actor, round_: Round) -> bool:
     """Admins, the round's managers, and councillors for at least one of its areas."""
     if base.is_admin(user):
         return True
@@ -18,9 +17,9 @@ def can_read_report(user: Any, round_: Round) -> bool:
     )
 
 
-def can_manage_outcome(user: Any, round_: Round) -> bool:
+def can_manage_outcome(user: Actor, round_: Round) -> bool:
     return pb_rules.can_manage_round(user, round_)
 
 
-def can_record_delivery(user: Any, proposal: Proposal) -> bool:
+def can_record_delivery(user: Actor, proposal: Proposal) -> bool:
     return base.manages_area(user, proposal.area)

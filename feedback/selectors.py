@@ -19,7 +19,7 @@ from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from backend.accounts import rules as base
-from backend.accounts.models import Role, User
+from backend.accounts.models import Actor, Role, User
 from deliberation.models import Contribution, ContributionKind, Room, RoomState
 from feedback import indicators as ind
 from feedback.models import (
@@ -363,7 +363,7 @@ def influence_report(*, round: Round, figures: dict[str, Any]) -> ind.InfluenceR
 # --- Reports and the pipeline ---------------------------------------------------------------
 
 
-def reports_readable_by(*, user: Any, limit: int = 10) -> list[Round]:
+def reports_readable_by(*, user: Actor, limit: int = 10) -> list[Round]:
     """Counted rounds whose outcome report this person may read (``rules.can_read_report``):
     every one for an admin, else those of the areas they manage or represent; newest first."""
     if not base.is_signed_in(user):
@@ -387,7 +387,7 @@ def report_latest_built(*, round: Round) -> OutcomeReport | None:
     )
 
 
-def visible_area_ids(*, user: Any, round: Round) -> set[int] | None:
+def visible_area_ids(*, user: Actor, round: Round) -> set[int] | None:
     """Areas whose detail a person may read in the report: ``None`` means every area."""
     from backend.accounts import rules as base
 
@@ -451,9 +451,9 @@ def followers(*, proposal: Proposal) -> Iterator[User]:
         yield follow.user
 
 
-def is_following(*, user: Any, proposal: Proposal) -> bool:
+def is_following(*, user: Actor, proposal: Proposal) -> bool:
     return bool(
-        getattr(user, "is_authenticated", False)
+        isinstance(user, User)
         and ProjectFollow.objects.filter(user=user, proposal=proposal).exists()
     )
 
@@ -473,14 +473,14 @@ def survey_closed(*, round: Round) -> bool:
     return first_built is not None and timezone.now() > first_built + timedelta(days=SURVEY_DAYS)
 
 
-def survey_invitation_for(*, user: Any, round: Round) -> SurveyInvitation | None:
-    if not getattr(user, "is_authenticated", False):
+def survey_invitation_for(*, user: Actor, round: Round) -> SurveyInvitation | None:
+    if not isinstance(user, User):
         return None
     return SurveyInvitation.objects.filter(user=user, round=round).first()
 
 
-def took_part(*, user: Any, round: Round) -> Participation | None:
-    if not getattr(user, "is_authenticated", False):
+def took_part(*, user: Actor, round: Round) -> Participation | None:
+    if not isinstance(user, User):
         return None
     return Participation.objects.filter(round=round, voter=user).first()
 

@@ -11,7 +11,7 @@ from django.db.models import Count, F, Q, QuerySet
 from django.utils.translation import gettext as _
 
 from backend.accounts import rules
-from backend.accounts.models import Role
+from backend.accounts.models import Actor, Role
 from backend.errors import Missing
 from pb import rules as pb_rules
 from pb.counting.result import CountResult
@@ -47,7 +47,7 @@ PUBLIC_STATUSES = [
 
 def get_visible_round(
     *,
-    user: Any,
+    user: Actor,
     slug: str | None = None,
     pk: int | None = None,
     queryset: QuerySet[Round] | None = None,
@@ -75,7 +75,7 @@ def round_list_public() -> QuerySet[Round]:
     return Round.objects.exclude(phase=Phase.DRAFT).prefetch_related("areas")
 
 
-def round_list_for_manager(*, user: Any) -> QuerySet[Round]:
+def round_list_for_manager(*, user: Actor) -> QuerySet[Round]:
     if rules.is_admin(user):
         return Round.objects.all()
     if not rules.manages_any_area(user):
@@ -83,13 +83,13 @@ def round_list_for_manager(*, user: Any) -> QuerySet[Round]:
     return Round.objects.filter(areas__in=user.managed_areas.all()).distinct()
 
 
-def round_list_visible(*, user: Any) -> QuerySet[Round]:
+def round_list_visible(*, user: Actor) -> QuerySet[Round]:
     """Public rounds, plus the drafts this person manages."""
     managed = round_list_for_manager(user=user).values("pk")
     return Round.objects.filter(Q(pk__in=managed) | ~Q(phase=Phase.DRAFT))
 
 
-def proposal_list_for_author(*, author: Any) -> QuerySet[Proposal]:
+def proposal_list_for_author(*, author: Actor) -> QuerySet[Proposal]:
     if not rules.is_signed_in(author):
         return Proposal.objects.none()
     return Proposal.objects.filter(author=author).select_related("round", "area")
@@ -213,7 +213,7 @@ def theme_priorities(*, round: Round) -> dict[int, dict[int, int]]:
     return {a: dict(t) for a, t in totals.items()}
 
 
-def round_list_for_event_staff(*, user: Any) -> QuerySet[Round]:
+def round_list_for_event_staff(*, user: Actor) -> QuerySet[Round]:
     """Rounds whose kiosk, paper or decision-day desks this person runs now: event staff (for
     any round) and managers, in the phases where those desks are used."""
     if not rules.can_run_events(user) and not rules.is_admin(user):
@@ -224,7 +224,7 @@ def round_list_for_event_staff(*, user: Any) -> QuerySet[Round]:
     return rounds.order_by("name")
 
 
-def manager_queues(*, user: Any) -> list[dict[str, Any]]:
+def manager_queues(*, user: Actor) -> list[dict[str, Any]]:
     """Per round this person manages: proposals waiting for their review (in the areas they
     manage) and paper ballots waiting for a decision. Two queries, whatever the number of
     rounds."""
@@ -236,7 +236,7 @@ def manager_queues(*, user: Any) -> list[dict[str, Any]]:
     waiting_q = Proposal.objects.filter(
         shortlisted_for_review(), round__in=rounds, status=ProposalStatus.SUBMITTED
     )
-    if not rules.is_admin(user):
+    if rules.is_signed_in(user) and not rules.is_admin(user):
         mine = user.managed_areas.all()
         waiting_q = waiting_q.filter(Q(area__in=mine) | Q(area__parent__in=mine))
     waiting = dict(waiting_q.values_list("round_id").annotate(n=Count("id")).order_by())
@@ -299,7 +299,7 @@ def proposal_outcomes_for(proposals: Any) -> dict[int, dict[str, Any]]:
     return outcomes
 
 
-def comment_threads(*, proposal: Proposal, user: Any = None) -> list[Comment]:
+def comment_threads(*, proposal: Proposal, user: Actor | None = None) -> list[Comment]:
     """A proposal's top-level comments, oldest first, each with its replies (``thread``) and
     whether ``user`` has flagged it (``flagged``): one level of replies, two queries."""
     comments = list(Comment.objects.filter(proposal=proposal).select_related("author"))
@@ -321,7 +321,7 @@ def comment_threads(*, proposal: Proposal, user: Any = None) -> list[Comment]:
     return top
 
 
-def flagged_comments_for(*, user: Any) -> list[Comment]:
+def flagged_comments_for(*, user: Actor) -> list[Comment]:
     """Flagged comments not yet hidden, on proposals in the areas ``user`` manages, most flagged
     first: a manager's moderation queue."""
     if not rules.manages_any_area(user):
@@ -348,7 +348,7 @@ def comment_counts(*, round: Round) -> dict[int, int]:
 REGISTER_CANDIDATES = 5
 
 
-def register_candidates(*, actor: Any, profiles: Iterable[Any]) -> dict[int, list[RegisterEntry]]:
+def register_candidates(*, actor: Actor, profiles: Iterable[Any]) -> dict[int, list[RegisterEntry]]:
     """For each waiting account (a ``Profile``), the residents on the register it may be when
     bulk matching could not tell: linked to no account, in its home area (or the ward around
     it, or a neighbourhood in it), on a register ``actor`` keeps, born the same year, and with

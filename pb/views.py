@@ -354,7 +354,7 @@ def round_new(request: HttpRequest) -> HttpResponse:
     areas = (
         Area.objects.all()
         if base_rules.is_admin(request.user)
-        else request.user.managed_areas.all()  # type: ignore[union-attr]
+        else request.user.managed_areas.all()
     )
     form = RoundForm(request.POST or None, areas=areas)
     if request.method == "POST" and form.is_valid():

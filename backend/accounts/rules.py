@@ -7,7 +7,7 @@ plain ``bool``; anonymous users are simply ``False`` for anything that needs a r
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeGuard
 
 from backend.accounts.models import Actor, Role, User
 
@@ -23,7 +23,7 @@ class Area(Protocol):
     def parent(self) -> Area | None: ...
 
 
-def is_signed_in(user: Any) -> bool:
+def is_signed_in(user: Actor | None) -> TypeGuard[User]:
     return bool(user is not None and user.is_authenticated and user.is_active)
 
 
@@ -40,11 +40,11 @@ def user_or_none(actor: Actor | None) -> User | None:
     return actor if isinstance(actor, User) else None
 
 
-def is_admin(user: Any) -> bool:
+def is_admin(user: Actor) -> TypeGuard[User]:
     return is_signed_in(user) and (user.is_superuser or user.role == Role.ADMIN)
 
 
-def has_role(user: Any, *roles: Role) -> bool:
+def has_role(user: Actor, *roles: Role) -> TypeGuard[User]:
     return is_signed_in(user) and (user.role in roles or is_admin(user))
 
 
@@ -57,7 +57,7 @@ def _area_and_ancestors(area: Area) -> list[int]:
     return ids
 
 
-def manages_area(user: Any, area: Area) -> bool:
+def manages_area(user: Actor, area: Area) -> bool:
     """Admins manage everything; a manager manages their areas and the neighbourhoods in them."""
     if is_admin(user):
         return True
@@ -66,11 +66,11 @@ def manages_area(user: Any, area: Area) -> bool:
     return user.managed_areas.filter(pk__in=_area_and_ancestors(area)).exists()
 
 
-def manages_any_area(user: Any) -> bool:
+def manages_any_area(user: Actor) -> TypeGuard[User]:
     return is_admin(user) or (has_role(user, Role.MANAGER) and user.managed_areas.exists())
 
 
-def represents_area(user: Any, area: Area) -> bool:
+def represents_area(user: Actor, area: Area) -> bool:
     """A councillor sees reports for their wards and the neighbourhoods inside them."""
     if is_admin(user):
         return True
@@ -79,15 +79,15 @@ def represents_area(user: Any, area: Area) -> bool:
     return user.represented_areas.filter(pk__in=_area_and_ancestors(area)).exists()
 
 
-def can_read_audit(user: Any, area: Area | None = None) -> bool:
+def can_read_audit(user: Actor, area: Area | None = None) -> bool:
     if area is None:
         return is_admin(user) or has_role(user, Role.MANAGER, Role.COUNCILLOR)
     return manages_area(user, area) or represents_area(user, area)
 
 
-def can_facilitate(user: Any) -> bool:
+def can_facilitate(user: Actor) -> bool:
     return has_role(user, Role.FACILITATOR, Role.MANAGER)
 
 
-def can_run_events(user: Any) -> bool:
+def can_run_events(user: Actor) -> bool:
     return has_role(user, Role.EVENT_STAFF, Role.MANAGER)

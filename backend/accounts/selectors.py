@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.db.models import Q, QuerySet
 
 from backend.accounts import rules
-from backend.accounts.models import Profile
+from backend.accounts.models import Actor, Profile
 
 
-def profiles_to_check(*, user: Any) -> QuerySet[Profile]:
+def profiles_to_check(*, user: Actor) -> QuerySet[Profile]:
     """Residents not yet checked whose home area this manager runs (a ward includes its
     neighbourhoods); everyone's for an admin. Never their own: nobody checks themselves."""
     qs = Profile.objects.filter(verified=False, home_area__isnull=False).select_related(
