@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/voting.py --concurrency 20 200 --seconds 15
     .venv/bin/python bench/voting.py --server uvicorn --workers 2   # compare another server
+    .venv/bin/python bench/voting.py --bare     # against bare Django, alternating (issue 17)
 
 What it does:
 
@@ -22,6 +23,15 @@ What it does:
 5. Beside every figure: the load average before the level (other work on the machine skews
    everything) and the CPU seconds the web server and the load generator used, so a client
    that saturates a core is seen, not mistaken for a slow server.
+
+``--bare [PATH]`` compares instead with a bare Django view doing a cast's two inserts
+(``../shared/bench/bare_cast.py`` from the project root unless PATH is given; not part of the
+project): Commonpurse's server (gunicorn gthread, as ``make stack``) and the bare server, each on
+its own database, are started in turn, ``--turns`` times each, alternating (Commonpurse, bare,
+Commonpurse, bare) so that the machine's load swings fall on both, and driven by the same load
+generator at every level. It prints each level's figures and, per level, the ratio Commonpurse /
+bare of the rate and of p99, per pair of turns and over all turns: the ratio within one run is
+the figure, since other work on the machine moves the absolute rates. No pgbench in this mode.
 """
 
 from __future__ import annotations
@@ -127,13 +137,21 @@ async def _request(reader: Any, writer: Any, raw: bytes) -> int:
     await writer.drain()
     status_line = await reader.readline()
     length = 0
+    chunked = False
     while True:
         line = await reader.readline()
         if line in (b"\r\n", b""):
             break
-        if line[:15].lower() == b"content-length:":
+        name = line[:18].lower()
+        if name.startswith(b"content-length:"):
             length = int(line[15:].strip())
-    if length:
+        elif name.startswith(b"transfer-encoding:") and b"chunked" in line.lower():
+            chunked = True  # gunicorn chunks an answer without Content-Length (the bare view)
+    if chunked:
+        while size := int((await reader.readline()).split(b";")[0], 16):
+            await reader.readexactly(size + 2)
+        await reader.readline()  # the empty trailer
+    elif length:
         await reader.readexactly(length)
     return int(status_line.split(b" ", 2)[1])
 
@@ -182,9 +200,13 @@ def client_process(
                         return
                     tried.append(code)
                     body = _body(code, areas[area], rng)
+                # Each attempt from an address of its own, as voters at home are (the server
+                # trusts one proxy's X-Forwarded-For): with every refusal from 127.0.0.1 the
+                # refused-code throttle's history of that one address would grow by thousands.
+                address = f"10.{rng.randrange(256)}.{rng.randrange(256)}.{rng.randrange(1, 255)}"
                 raw = (
                     f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
-                    f"Content-Length: {len(body)}\r\n\r\n"
+                    f"X-Forwarded-For: {address}\r\nContent-Length: {len(body)}\r\n\r\n"
                 ).encode() + body
                 t0 = time.perf_counter()
                 try:
@@ -219,6 +241,24 @@ def client_process(
     result = asyncio.run(main())
     result["cpu"] = time.process_time()
     out.put(result)
+
+
+def warm_up(port: int, round_id: int, seconds: float = 3.0) -> None:
+    """GETs on the ballot URL from 24 connections for a few seconds, so every worker has
+    loaded the app and its URLs (gunicorn listens before its workers are ready)."""
+
+    async def one() -> None:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        raw = f"GET /api/v1/rounds/{round_id}/ballots/ HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+        end = time.time() + seconds
+        while time.time() < end:
+            await _request(reader, writer, raw.encode())
+        writer.close()
+
+    async def main() -> None:
+        await asyncio.gather(*(one() for _ in range(24)))
+
+    asyncio.run(main())
 
 
 def run_level(
@@ -403,12 +443,194 @@ def server_command(args: argparse.Namespace, port: int) -> list[str]:
     return command
 
 
+def default_bare() -> str:
+    return str(ROOT / ".." / "shared" / "bench" / "bare_cast.py")
+
+
+def level_store_check(ok_codes: list[str]) -> tuple[int, int]:
+    """Lost and doubled among one level's 201 answers, in Commonpurse's database."""
+    from django.db.models import Count
+
+    from pb.models import Participation
+    from pb.voting.services.codes import voter_code_hash
+
+    hashes = sorted({voter_code_hash(c) for c in ok_codes})
+    stored = twice = 0
+    for i in range(0, len(hashes), 5000):
+        counts = (
+            Participation.objects.filter(voter_code__code_hash__in=hashes[i : i + 5000])
+            .values("voter_code")
+            .annotate(n=Count("id"))
+        )
+        for row in counts:
+            stored += 1
+            twice += row["n"] > 1
+    return len(hashes) - stored, twice + (len(ok_codes) - len(set(ok_codes)))
+
+
+def bare_store_check(url: str, ok_codes: list[str]) -> tuple[int, int]:
+    """Lost and doubled among one level's 201 answers, in the bare server's tables."""
+    import hashlib
+
+    import psycopg
+
+    hashes = sorted({hashlib.sha256(c.encode()).hexdigest() for c in ok_codes})
+    with psycopg.connect(url) as conn:
+        rows = conn.execute(
+            "SELECT code_hash, count(*) FROM bare_participation WHERE code_hash = ANY(%s)"
+            " GROUP BY code_hash",
+            [hashes],
+        ).fetchall()
+    twice = sum(1 for _h, n in rows if n > 1)
+    return len(hashes) - len(rows), twice + (len(ok_codes) - len(set(ok_codes)))
+
+
+def excess_ballots(bare_url: str | None, answered: int) -> int:
+    """Ballots stored beyond the distinct codes that got a 201 (Commonpurse: cast and still
+    pending; bare: its ballot table, made anew each turn)."""
+    if bare_url is None:
+        from pb.models import Ballot
+        from pb.voting.models import PendingBallot
+
+        return Ballot.objects.count() + PendingBallot.objects.count() - answered
+    import psycopg
+
+    with psycopg.connect(bare_url) as conn:
+        row = conn.execute("SELECT count(*) FROM bare_ballot").fetchone()
+    return int(row[0] if row else 0) - answered
+
+
+def compare_bare(args: argparse.Namespace, env: dict[str, str], port: int) -> None:
+    """Commonpurse against the bare Django view, alternating turns (see the module's text)."""
+    bare_path = Path(args.bare).resolve()
+    if not bare_path.exists():
+        raise SystemExit(f"no bare server at {bare_path} (give its path: --bare PATH)")
+    bare_url = args.bare_database_url or args.database_url + "_bare"
+    name = bare_url.rsplit("/", 1)[1]
+    admin = bare_url.rsplit("/", 1)[0] + "/postgres"
+    subprocess.run(["psql", admin, "-qc", f"DROP DATABASE IF EXISTS {name}"], check=True)
+    subprocess.run(["psql", admin, "-qc", f"CREATE DATABASE {name}"], check=True)
+    print("… preparing the database and voter codes", flush=True)
+    setup = prepare(env, args.codes)
+    cp_codes = setup["codes"]
+    # The bare server takes any code, and its tables are made anew each turn.
+    bare_codes = list(setup["codes"])
+    cp_command = server_command(args, port)
+    bare_command = [
+        sys.executable,
+        str(bare_path),
+        "--port",
+        str(port),
+        "--database-url",
+        bare_url,
+        "--workers",
+        str(args.workers),
+        "--threads",
+        str(args.threads),
+        "--pool",
+        str(args.pool),
+    ]
+    rows: list[dict[str, Any]] = []
+    cp_answered: set[str] = set()
+    for turn in range(args.turns):
+        for who in ("commonpurse", "bare"):
+            command = cp_command if who == "commonpurse" else bare_command
+            print(f"… turn {turn + 1}: {who}", flush=True)
+            log = Path(tempfile.gettempdir()) / f"voting-bench-{who}-{turn + 1}.log"
+            with log.open("wb") as log_file:
+                server = subprocess.Popen(
+                    command, cwd=ROOT, env={**os.environ, **env}, stdout=log_file, stderr=log_file
+                )
+            print(f"  (its output: {log})", flush=True)
+            turn_ok: set[str] = set()
+            try:
+                wait_port(port)
+                warm_up(port, setup["round"])
+                for level in args.concurrency:
+                    load = os.getloadavg()[0]
+                    server_cpu = tree_cpu(server.pid)
+                    codes = cp_codes if who == "commonpurse" else bare_codes
+                    result = run_level(args, port, setup, level, codes)
+                    result["server_cpu"] = tree_cpu(server.pid) - server_cpu
+                    result["load"] = load
+                    result["who"], result["turn"] = who, turn
+                    if who == "commonpurse":
+                        cp_codes = [c for c in cp_codes if c[0] not in result["tried"]]
+                        lost, doubled = level_store_check(result["ok"])
+                        cp_answered |= set(result["ok"])
+                    else:
+                        bare_codes = [c for c in bare_codes if c[0] not in result["tried"]]
+                        lost, doubled = bare_store_check(bare_url, result["ok"])
+                    turn_ok |= set(result["ok"])
+                    result["lost"], result["doubled"] = lost, doubled
+                    rows.append(result)
+            finally:
+                server.terminate()
+                server.wait(timeout=30)
+            if who == "commonpurse":
+                rows[-1]["excess"] = excess_ballots(None, len(cp_answered))
+            else:
+                bare_codes = list(setup["codes"])
+                rows[-1]["excess"] = excess_ballots(bare_url, len(turn_ok))
+    print_comparison(args, rows)
+
+
+def _rate(r: dict[str, Any], seconds: float) -> float:
+    return float(r["statuses"].get(201, 0)) / seconds
+
+
+def print_comparison(args: argparse.Namespace, rows: list[dict[str, Any]]) -> None:
+    print(
+        "\nturn  server       conc.  ballots/s   p50 ms   p99 ms  lost/doubled/5xx"
+        "  load avg  server cpu"
+    )
+    for r in rows:
+        five = sum(v for k, v in r["statuses"].items() if k >= 500) + r["errors"]
+        lat = r["latencies"]
+        print(
+            f"{r['turn'] + 1:>4}  {r['who']:<11}  {r['level']:>5}  {_rate(r, args.seconds):>9.0f}"
+            f"  {pct(lat, 50):>7.1f}  {pct(lat, 99):>7.1f}"
+            f"  {r['lost']:>6}/{r['doubled']}/{five:<6}  {r['load']:>8.2f}"
+            f"  {r['server_cpu'] / args.seconds:>9.2f}c"
+        )
+    print("(5xx includes broken connections; load avg: 1-minute, before the level)")
+    excess = [r["excess"] for r in rows if "excess" in r]
+    print(f"ballots stored beyond one per 201'd code, per turn: {excess}")
+    print("\nratio commonpurse / bare   conc.  rate    p99")
+    for level in args.concurrency:
+        for turn in range(args.turns):
+            cp, bare = (
+                next(r for r in rows if (r["who"], r["turn"], r["level"]) == (w, turn, level))
+                for w in ("commonpurse", "bare")
+            )
+            print(
+                f"  turns {turn + 1} (cp) and {turn + 1} (bare)   {level:>5}"
+                f"  {_rate(cp, args.seconds) / max(_rate(bare, args.seconds), 1e-9):>5.1%}"
+                f"  {pct(cp['latencies'], 99) / pct(bare['latencies'], 99):>5.2f}x"
+            )
+        pooled = {
+            w: [r for r in rows if r["who"] == w and r["level"] == level]
+            for w in ("commonpurse", "bare")
+        }
+        rates = {w: sum(_rate(r, args.seconds) for r in rs) for w, rs in pooled.items()}
+        p99s = {
+            w: pct(sorted(x for r in rs for x in r["latencies"]), 99) for w, rs in pooled.items()
+        }
+        print(
+            f"  all turns                 {level:>5}"
+            f"  {rates['commonpurse'] / max(rates['bare'], 1e-9):>5.1%}"
+            f"  {p99s['commonpurse'] / p99s['bare']:>5.2f}x"
+            f"   ({rates['commonpurse'] / args.turns:.0f} against {rates['bare'] / args.turns:.0f}"
+            f" ballots/s; p99 {p99s['commonpurse']:.0f} against {p99s['bare']:.0f} ms)"
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--database-url", default="postgres://postgres@127.0.0.1:5432/voting_bench")
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/7")
     parser.add_argument("--concurrency", type=int, nargs="+", default=[20, 200])
-    parser.add_argument("--seconds", type=float, default=15)
+    parser.add_argument("--seconds", type=float, default=None, help="per level (15; 8 with --bare)")
     parser.add_argument(
         "--server",
         choices=["gthread", "uvicorn", "uvicorn-asyncio", "gunicorn-uvicorn"],
@@ -424,7 +646,22 @@ def main() -> None:
     parser.add_argument("--repeat", type=float, default=0.2, help="share of repeat attempts")
     parser.add_argument("--codes", type=int, default=60_000)
     parser.add_argument("--pgbench-clients", type=int, default=50)
+    parser.add_argument(
+        "--bare",
+        nargs="?",
+        const=default_bare(),
+        default=None,
+        metavar="PATH",
+        help="compare with the bare Django cast at PATH (default ../shared/bench/bare_cast.py "
+        "from the project root), alternating turns",
+    )
+    parser.add_argument(
+        "--bare-database-url", default=None, help="the bare server's database (default: ..._bare)"
+    )
+    parser.add_argument("--turns", type=int, default=2, help="turns of each server with --bare")
     args = parser.parse_args()
+    if args.seconds is None:
+        args.seconds = 8.0 if args.bare else 15.0
 
     port = free_port()
     env = {
@@ -440,7 +677,11 @@ def main() -> None:
         # Every simulated voter comes from 127.0.0.1 and a share reuse spent codes on purpose:
         # without this the throttle on refused codes (pb/voting/throttles.py) would answer 429.
         "VOTER_CODE_FAILURES": "1000000/hour",
+        "NUM_PROXIES": "1",  # the load generator names each voter's address (X-Forwarded-For)
     }
+    if args.bare:
+        compare_bare(args, env, port)
+        return
     print("… preparing the database and voter codes", flush=True)
     setup = prepare(env, args.codes)
     codes = setup["codes"]
@@ -450,7 +691,7 @@ def main() -> None:
     rows = []
     try:
         wait_port(port)
-        time.sleep(2)
+        warm_up(port, setup["round"])
         for level in args.concurrency:
             print(f"… {level} concurrent voters for {args.seconds:.0f} s", flush=True)
             load = os.getloadavg()[0]
