@@ -84,7 +84,7 @@ def test_embedded_defaults_and_the_switch_to_postgres_and_redis():
         "django.db.backends.postgresql",
         "channels_redis.pubsub.RedisPubSubChannelLayer",
         "False",
-        "django.core.cache.backends.redis.RedisCache",
+        "backend.cache.RedisCache",
     ]
 
 
