@@ -9,10 +9,12 @@ error in the one JSON shape of ``backend.api``.
 
 A cast with a voter code and no credentials (no session cookie, no ``Authorization`` header),
 the bulk of a voting rush, skips DRF's request wrapping, content negotiation and serializer:
-``BallotCreateView.dispatch`` parses the JSON itself, reads the round and the code in one query
-and writes both rows in one statement, answering the same bodies and statuses. Anything else
-(an account, a form-encoded body, a field the fast path does not take as it is) goes through
-DRF exactly as before.
+``cast_with_code`` parses the JSON itself, reads the round and the code in one query and writes
+both rows in one statement, answering the same bodies and statuses. It is called by the
+middleware ``pb.voting.fast_path.BallotCastFastPath`` part-way down the chain, or by
+``BallotCreateView.dispatch`` when a request gets that far. Anything else (an account, a
+form-encoded body, a field the fast path does not take as it is) goes through DRF exactly as
+before.
 """
 
 from __future__ import annotations
@@ -93,7 +95,7 @@ def _int_or_none(value: Any) -> bool:
     return value is None or (isinstance(value, int) and not isinstance(value, bool))
 
 
-def _anonymous_code_cast(request: HttpRequest) -> dict[str, Any] | None:
+def anonymous_code_cast(request: HttpRequest) -> dict[str, Any] | None:
     """The fields of an anonymous JSON cast with a voter code, or None to let DRF handle it."""
     if (
         request.method != "POST"
@@ -125,25 +127,12 @@ class BallotCreateView(APIView):
     permission_classes = [permissions.AllowAny]
 
     def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
-        data = _anonymous_code_cast(request)
+        # Mostly served before it gets here, by pb.voting.fast_path's middleware; this is the
+        # same cast for a request that came through the whole middleware chain.
+        data = anonymous_code_cast(request)
         if data is None:
             return super().dispatch(request, *args, **kwargs)
-        throttle = VoterCodeFailures(request)
-        if throttle.blocked:
-            return _throttled(throttle)
-        try:
-            receipt = ballot_cast_with_code(
-                round_id=kwargs["pk"],
-                voter_code=data["voter_code"].strip(),
-                selections=data["selections"],
-                area_id=data.get("area"),
-                own_bid=data.get("own_bid"),
-            )
-        except DomainError as exc:
-            if exc.code == CODE_NOT_ACCEPTED:
-                throttle.refused()
-            return _json(error_body(exc.status, exc.code, exc.message, exc.fields), exc.status)
-        return _json(_receipt_body(receipt), status.HTTP_201_CREATED)
+        return cast_with_code(request, kwargs["pk"], data)
 
     @extend_schema(
         request=BallotInSerializer,
@@ -187,6 +176,27 @@ class BallotCreateView(APIView):
                 throttle.refused()
             raise
         return Response(_receipt_body(receipt), status=status.HTTP_201_CREATED)
+
+
+def cast_with_code(request: HttpRequest, round_id: int, data: dict[str, Any]) -> HttpResponse:
+    """The anonymous voter-code cast (``anonymous_code_cast`` said yes): the answer DRF's path
+    would give, status, body and the view's own headers."""
+    throttle = VoterCodeFailures(request)
+    if throttle.blocked:
+        return _throttled(throttle)
+    try:
+        receipt = ballot_cast_with_code(
+            round_id=round_id,
+            voter_code=data["voter_code"].strip(),
+            selections=data["selections"],
+            area_id=data.get("area"),
+            own_bid=data.get("own_bid"),
+        )
+    except DomainError as exc:
+        if exc.code == CODE_NOT_ACCEPTED:
+            throttle.refused()
+        return _json(error_body(exc.status, exc.code, exc.message, exc.fields), exc.status)
+    return _json(_receipt_body(receipt), status.HTTP_201_CREATED)
 
 
 def _throttled(throttle: VoterCodeFailures) -> HttpResponse:

@@ -1,0 +1,187 @@
+"""The anonymous voter-code cast served part-way down the middleware chain (pb.voting.fast_path)
+answers what the whole chain answers: status, body and every header."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+from unittest import mock
+
+import pytest
+from django.conf import settings
+from django.db import OperationalError
+from django.http import HttpResponse
+from django.test import Client, override_settings
+from django.urls import resolve
+
+from pb.voting.api import BallotCreateView
+from pb.voting.models import PendingBallot
+from pb.voting.sealing import MIN_BATCH
+
+pytestmark = pytest.mark.django_db
+
+FAST = "pb.voting.fast_path.BallotCastFastPath"
+WITHOUT_FAST = [m for m in settings.MIDDLEWARE if m != FAST]
+# Headers whose value is new on every answer.
+FRESH = {"X-Request-ID"}
+
+
+def url(vw: Any, pk: int | None = None) -> str:
+    return f"/api/v1/rounds/{vw.round.pk if pk is None else pk}/ballots/"
+
+
+def cast(vw: Any, payload: dict[str, Any], *, pk: int | None = None, **extra: Any) -> Any:
+    # An exception is answered as a server would (a 503 for the database down), not re-raised.
+    client = Client(raise_request_exception=False)
+    return client.post(url(vw, pk), json.dumps(payload), content_type="application/json", **extra)
+
+
+def both(vw: Any, payload: Any, **extra: Any) -> tuple[Any, Any]:
+    """The same request through the fast path and through the whole chain (without it)."""
+    fast = cast(vw, payload(), **extra)
+    with override_settings(MIDDLEWARE=WITHOUT_FAST):
+        chain = cast(vw, payload(), **extra)
+    return fast, chain
+
+
+def headers(response: Any) -> dict[str, str]:
+    return {k: v for k, v in response.headers.items() if k not in FRESH}
+
+
+def test_the_fast_path_is_in_the_chain_after_the_language_and_before_csrf():
+    chain = settings.MIDDLEWARE
+    assert chain.index("django.middleware.locale.LocaleMiddleware") < chain.index(FAST)
+    assert chain.index("django.middleware.security.SecurityMiddleware") < chain.index(FAST)
+    assert chain.index(FAST) < chain.index("django.middleware.csrf.CsrfViewMiddleware")
+
+
+def test_an_anonymous_code_cast_never_reaches_the_view_and_a_cookie_still_does(vw):
+    [code] = vw.codes(area=vw.north)
+    payload = {"voter_code": code, "selections": [vw.trees.pk]}
+    resolve(url(vw))  # the URLs are loaded (as_view reads dispatch) before it is replaced
+    reached = HttpResponse(status=418)
+    with mock.patch.object(BallotCreateView, "dispatch", return_value=reached) as view:
+        assert cast(vw, payload).status_code == 201
+        assert not view.called
+        # A session cookie (even a made-up one) means DRF's path, through the whole chain.
+        assert cast(vw, payload, HTTP_COOKIE="sessionid=not-a-session").status_code == 418
+        assert view.called
+    assert PendingBallot.objects.count() == 1
+
+
+def test_a_201_has_the_same_headers_and_body_shape_as_through_the_whole_chain(vw):
+    codes = iter(vw.codes(2, area=vw.north))
+    fast, chain = both(vw, lambda: {"voter_code": next(codes), "selections": [vw.trees.pk]})
+    assert fast.status_code == chain.status_code == 201
+    assert headers(fast) == headers(chain)
+    a, b = fast.json(), chain.json()
+    assert a.keys() == b.keys() and a["receipt"] != b["receipt"]
+    assert {k: v for k, v in a.items() if not k.startswith("receipt")} == {
+        k: v for k, v in b.items() if not k.startswith("receipt")
+    }
+    assert PendingBallot.objects.count() == 2
+
+
+@pytest.mark.parametrize("language", ["", "cy"])
+@pytest.mark.parametrize(
+    "case",
+    ["unknown_code", "used_code", "over_budget", "other_area", "wrong_phase", "draft", "no_round"],
+)
+def test_refusals_are_the_same_word_for_word_with_the_same_headers(vw, case, language):
+    [code] = vw.codes(area=vw.north)
+    good = {"voter_code": code, "selections": [vw.trees.pk]}
+    payload = good
+    pk = None
+    if case == "unknown_code":
+        payload = {**good, "voter_code": "AAAAA-AAAAA"}
+    elif case == "used_code":
+        assert cast(vw, good).status_code == 201
+    elif case == "over_budget":
+        payload = {**good, "selections": [vw.trees.pk, vw.lights.pk, vw.mural.pk]}
+    elif case == "other_area":
+        payload = {**good, "area": vw.south.pk, "selections": [vw.south_pool.pk]}
+    elif case == "wrong_phase":
+        vw.set(phase="counting")
+    elif case == "draft":
+        vw.set(phase="draft")
+    else:
+        pk = vw.round.pk + 1000
+    extra = {"HTTP_ACCEPT_LANGUAGE": language} if language else {}
+    fast = cast(vw, payload, pk=pk, **extra)
+    with override_settings(MIDDLEWARE=WITHOUT_FAST):
+        chain = cast(vw, payload, pk=pk, **extra)
+    assert fast.status_code == chain.status_code and fast.status_code in (400, 403, 404, 409)
+    assert fast.content == chain.content
+    assert headers(fast) == headers(chain)
+    if language:
+        assert fast["Content-Language"] == "cy"
+
+
+def test_a_client_refused_too_often_gets_the_same_429(vw):
+    payload = {"voter_code": "AAAAA-AAAAA", "selections": [vw.trees.pk]}
+    with override_settings(VOTER_CODE_FAILURES="1/hour"):
+        assert cast(vw, payload).status_code == 409
+        fast, chain = both(vw, lambda: payload)
+    assert fast.status_code == chain.status_code == 429
+    assert fast.content == chain.content and headers(fast) == headers(chain)
+    assert fast["Retry-After"]
+
+
+def test_security_headers_are_on_the_fast_answers(vw):
+    [code] = vw.codes(area=vw.north)
+    response = cast(vw, {"voter_code": code, "selections": [vw.trees.pk]})
+    assert response.status_code == 201
+    assert response["X-Content-Type-Options"] == "nosniff"
+    assert response["Referrer-Policy"] == "same-origin"
+    assert response["Cross-Origin-Opener-Policy"] == "same-origin"
+    assert response["X-Frame-Options"] == "DENY"
+    assert "frame-ancestors 'none'" in response["Content-Security-Policy"]
+    assert response["X-Request-ID"]
+    assert set(response["Vary"].split(", ")) == {"Accept", "Accept-Language", "Cookie"}
+    assert int(response["Content-Length"]) == len(response.content)
+
+
+def test_a_changed_policy_is_sent_at_once(vw):
+    [code] = vw.codes(area=vw.north)
+    policy = {"DIRECTIVES": {"default-src": ["'none'"]}}
+    with override_settings(CONTENT_SECURITY_POLICY=policy):
+        response = cast(vw, {"voter_code": code, "selections": [vw.trees.pk]})
+    assert response["Content-Security-Policy"] == "default-src 'none'"
+
+
+@override_settings(SECURE_SSL_REDIRECT=True)
+def test_plain_http_is_still_redirected_to_https(vw):
+    [code] = vw.codes(area=vw.north)
+    response = cast(vw, {"voter_code": code, "selections": [vw.trees.pk]})
+    assert response.status_code == 301 and response["Location"].startswith("https://")
+    assert not PendingBallot.objects.exists()
+
+
+def test_a_host_not_allowed_is_refused_as_through_the_whole_chain(vw):
+    [code] = vw.codes(area=vw.north)
+    payload = {"voter_code": code, "selections": [vw.trees.pk]}
+    fast, chain = both(vw, lambda: payload, HTTP_HOST="evil.example")
+    assert fast.status_code == chain.status_code == 400
+    assert not PendingBallot.objects.exists()
+
+
+def test_the_database_down_is_the_same_503_with_retry_after(vw):
+    [code] = vw.codes(area=vw.north)
+    payload = {"voter_code": code, "selections": [vw.trees.pk]}
+    down = OperationalError("connection refused")
+    with mock.patch("pb.voting.api.ballot_cast_with_code", side_effect=down):
+        fast, chain = both(vw, lambda: payload)
+    assert fast.status_code == chain.status_code == 503
+    assert fast.content == chain.content and headers(fast) == headers(chain)
+    assert fast["Retry-After"] and fast["X-Frame-Options"] == "DENY"
+
+
+def test_the_cast_that_makes_a_batch_still_enqueues_sealing(vw, django_capture_on_commit_callbacks):
+    codes = vw.codes(MIN_BATCH, area=vw.north)
+    with (
+        mock.patch("pb.tasks.seal_ballots.delay") as seal,
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        for code in codes:
+            assert cast(vw, {"voter_code": code, "selections": [vw.trees.pk]}).status_code == 201
+    seal.assert_called_once_with(vw.round.pk)
