@@ -168,6 +168,8 @@ if REDIS_URL:
             "BACKEND": "backend.cache.RedisCache",  # one client per pool (backend/cache.py)
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": env_str("CACHE_PREFIX", "cp"),
+            # A ballot's spec, read on every cast, is also kept in each process for 5 seconds.
+            "NEAR": {"PREFIXES": ["voting:spec:"], "SECONDS": 5},
         }
     }
 else:

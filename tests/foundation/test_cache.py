@@ -46,3 +46,38 @@ def test_threads_share_the_client_without_mixing_answers():
         t.join()
     assert wrong == []
     cache.delete_many([f"t{i}" for i in range(8)])
+
+
+def test_near_entries_are_kept_in_process_until_changed_here_or_their_seconds_pass(monkeypatch):
+    need(bool(os.environ.get("REDIS_URL")), "Redis (set REDIS_URL)")
+    near = {"PREFIXES": ["near:"], "SECONDS": 5}
+    here = RedisCache(os.environ["REDIS_URL"], {"KEY_PREFIX": "test-near", "NEAR": near})
+    other = RedisCache(os.environ["REDIS_URL"], {"KEY_PREFIX": "test-near"})  # another process
+    here.set("near:spec", "first", 30)
+    here.set("far:count", 1, 30)
+    assert here.get("near:spec") == "first" and here.get("far:count") == 1
+    other.set("near:spec", "second", 30)
+    other.set("far:count", 2, 30)
+    assert here.get("near:spec") == "first"  # kept in this process for its seconds
+    assert here.get("far:count") == 2  # not a near key: always Redis
+    clock = [1_000_000.0]
+    monkeypatch.setattr("backend.cache.time.monotonic", lambda: clock[0])
+    here._near.clear()
+    assert here.get("near:spec") == "second"
+    other.set("near:spec", "third", 30)
+    clock[0] += 4.9
+    assert here.get("near:spec") == "second"
+    clock[0] += 0.2
+    assert here.get("near:spec") == "third"  # its 5 seconds have passed
+    # A change made in this process is seen at once.
+    here.set("near:spec", "fourth", 30)
+    assert here.get("near:spec") == "fourth"
+    here.delete_many(["near:spec"])
+    assert here.get("near:spec", "gone") == "gone"
+    here.set_many({"near:spec": "fifth"}, 30)
+    assert here.get("near:spec") == "fifth"
+    here.delete("near:spec")
+    assert here.get("near:spec") is None
+    assert here.add("near:spec", "sixth", 30)
+    assert here.get("near:spec") == "sixth"
+    here.delete_many(["near:spec", "far:count"])
