@@ -272,10 +272,12 @@ def _cast(
     channel: str,
     own_bid: int | None,
     area_hint: int | None = None,
+    round_areas: list[int] | None = None,
 ) -> Receipt:
     """``ballot_cast`` with the voter code's row (and whether it has voted) read by
     ``find_code``, only once the code's shape is checked (``ballot_cast_with_code`` has read it
-    with the round, and passes a usable code's area as ``area_hint``)."""
+    with the round, and passes a usable code's area as ``area_hint`` and the round's areas as
+    ``round_areas``)."""
     require_phase(round, Action.VOTE, _("Voting is not open."))
     today = timezone.localdate()
     code_row: VoterCode | None = None
@@ -288,7 +290,9 @@ def _cast(
             raise DomainError(_("This round does not take voter codes online."), field="voter_code")
         # The ballot is checked before the code, so a bad ballot says the same whatever the
         # code: nobody learns that a code is good without spending it (issue 13).
-        accepted = _ballot_for_some_area(round, area_id, selections, own_bid, area_hint)
+        accepted = _ballot_for_some_area(
+            round, area_id, selections, own_bid, area_hint, round_areas
+        )
         code_row = _usable_code(voter_code, find_code)
         if code_row is None:
             raise code_not_accepted()
@@ -348,6 +352,7 @@ def _ballot_for_some_area(
     selections: Any,
     own_bid: int | None,
     area_hint: int | None = None,
+    round_areas: list[int] | None = None,
 ) -> dict[int, dict[str, int]]:
     """The ballot as each area that takes it would store it, before any code is looked at.
 
@@ -369,10 +374,14 @@ def _ballot_for_some_area(
         except DomainError:
             pass  # that area refuses it (or has left the round): every area decides
     if area_id is None:
-        areas = list(
-            RoundArea.objects.filter(round=round_)
-            .order_by("area_id")
-            .values_list("area_id", flat=True)
+        areas = (
+            round_areas  # read with the round (ballot_cast_with_code), in the same order
+            if round_areas is not None
+            else list(
+                RoundArea.objects.filter(round=round_)
+                .order_by("area_id")
+                .values_list("area_id", flat=True)
+            )
         )
         if len(areas) == 1:
             area_id = areas[0]
@@ -488,10 +497,18 @@ def _round_fields() -> tuple[str, ...]:
 def _round_and_code_sql() -> str:
     qn = connection.ops.quote_name
     round_cols = _columns(Round, _round_fields(), "r.")
+    # The round's areas too, for a ballot that names none (PostgreSQL; SQLite reads them apart).
+    areas = (
+        f"ARRAY(SELECT ra.{qn('area_id')} FROM {qn(RoundArea._meta.db_table)} ra"  # noqa: S608
+        f" WHERE ra.{qn('round_id')} = r.{qn('id')} ORDER BY ra.{qn('area_id')})"
+        if connection.vendor == "postgresql"
+        else "NULL"
+    )
     return (
         f"SELECT {round_cols}, c.{qn('id')}, c.{qn('area_id')}, c.{qn('register_entry_id')},"  # noqa: S608
         f" EXISTS (SELECT 1 FROM {qn(Participation._meta.db_table)} p"
-        f" WHERE p.{qn('voter_code_id')} = c.{qn('id')})"
+        f" WHERE p.{qn('voter_code_id')} = c.{qn('id')}),"
+        f" {areas}"
         f" FROM {qn(Round._meta.db_table)} r LEFT JOIN {qn(VoterCode._meta.db_table)} c"
         f" ON c.{qn('round_id')} = r.{qn('id')} AND c.{qn('code_hash')} = %s"
         f" WHERE r.{qn('id')} = %s AND r.{qn('phase')} <> %s"
@@ -522,7 +539,7 @@ def ballot_cast_with_code(
     fields = _round_fields()
     n = len(fields)
     round_ = Round.from_db(connection.alias, list(fields), row[:n])
-    code_id, code_area, entry_id, used = row[n], row[n + 1], row[n + 2], row[n + 3]
+    code_id, code_area, entry_id, used, round_areas = row[n : n + 5]
     code_row = (
         None
         if code_id is None
@@ -545,4 +562,5 @@ def ballot_cast_with_code(
         channel=Channel.ONLINE,
         own_bid=own_bid,
         area_hint=code_area if usable and area_id is None else None,
+        round_areas=None if round_areas is None else list(round_areas),
     )
