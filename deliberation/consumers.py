@@ -24,7 +24,6 @@ import logging
 import time
 from collections import deque
 from collections.abc import Callable, Coroutine
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from channels.db import database_sync_to_async
@@ -36,7 +35,7 @@ from django.utils.translation import trans_real
 from backend.consumers import JsonFrameConsumer
 from backend.errors import DomainError
 from backend.health import database_unavailable
-from deliberation import protocol, rules
+from deliberation import light, protocol, rules
 from deliberation.hub import RoomHub, batch_text, current_seq, hubs, missed, presence_count
 from deliberation.models import Room
 
@@ -70,10 +69,6 @@ STRIKES_BEFORE_CLOSE = 20
 FULL_REPLAY_EVENTS = 200
 #: The largest ``last_seq`` a client may send: JavaScript's largest exact integer.
 MAX_LAST_SEQ = 2**53 - 1
-#: The thread that checks reaction and hand frames, apart from the database thread that
-#: carries contributions and the room's other changes (one thread, like that one, so no
-#: pile of threads each holding a database connection).
-LIGHT_THREAD = ThreadPoolExecutor(max_workers=1, thread_name_prefix="room-light")
 #: The clock of the frame limits (tests stop it).
 frame_clock: Callable[[], float] = time.monotonic
 
@@ -368,11 +363,11 @@ class RoomConsumer(JsonFrameConsumer):
                 else:
                     protocol.action_for(content)
                     if content.get("type") in protocol.LIGHT_ACTIONS:
-                        # Reactions and hands (checked, then counted in aggregate) have a
-                        # database thread of their own: in the process's one database thread,
-                        # 50 a second queued every contribution behind them.
+                        # Reactions and hands (checked, then counted in aggregate) have database
+                        # threads of their own: in the process's one database thread, 50 a
+                        # second queued every contribution behind them.
                         await database_sync_to_async(
-                            self._perform_checked, thread_sensitive=False, executor=LIGHT_THREAD
+                            self._perform_checked, thread_sensitive=False, executor=light.THREADS
                         )(content)
                     else:
                         await database_sync_to_async(self._perform_checked)(content)

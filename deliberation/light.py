@@ -26,6 +26,7 @@ import contextvars
 import logging
 import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -38,6 +39,12 @@ logger = logging.getLogger(__name__)
 #: Seconds between a first light change and the flush that publishes it (and every change
 #: that came meanwhile). ``None`` schedules nothing: the tests flush by hand.
 FLUSH_INTERVAL: float | None = 0.25
+#: The threads that check reaction and hand frames and flush them, apart from the database
+#: thread that carries contributions and the room's other changes: a few, so the checks'
+#: round trips to PostgreSQL and Redis overlap (one thread fell behind 25 frames a second on
+#: the shared machine), and few, so they hold few database connections.
+THREAD_COUNT = 4
+THREADS = ThreadPoolExecutor(max_workers=THREAD_COUNT, thread_name_prefix="room-light")
 #: Keys start with this (tests give each test its own).
 KEY_PREFIX = "delib-light"
 
@@ -223,7 +230,9 @@ async def _flush_later(key: tuple[int, int], room_id: int) -> None:
     try:
         # Redis in a thread of its own: the loop must not wait on a Redis that is restarting.
         if await sync_to_async(claim_turn, thread_sensitive=False)(room_id):
-            await database_sync_to_async(_the_flush())(room_id)
+            await database_sync_to_async(_the_flush(), thread_sensitive=False, executor=THREADS)(
+                room_id
+            )
         elif await sync_to_async(waiting, thread_sensitive=False)(room_id):
             # Another process flushed a moment ago; what came since waits for the next turn.
             _schedule_on_loop(room_id)

@@ -105,10 +105,20 @@ def forget_connections_of_the_async_thread() -> None:
                 conn.close()
 
     SyncToAsync.single_thread_executor.submit(forget).result(timeout=10)
-    # Reaction and hand frames have a database thread of their own.
-    from deliberation.consumers import LIGHT_THREAD
+    # Reaction and hand frames have database threads of their own: one job each, held until
+    # all have started, so every thread forgets its connections.
+    import threading
 
-    LIGHT_THREAD.submit(forget).result(timeout=10)
+    from deliberation.light import THREAD_COUNT, THREADS
+
+    started = threading.Barrier(THREAD_COUNT)
+
+    def forget_in_step() -> None:
+        started.wait(timeout=10)
+        forget()
+
+    for job in [THREADS.submit(forget_in_step) for _ in range(THREAD_COUNT)]:
+        job.result(timeout=20)
 
 
 @pytest.fixture(autouse=True)
