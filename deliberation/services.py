@@ -25,7 +25,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Count, QuerySet
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_noop
+from django.utils.translation import gettext_noop, ngettext
 
 from backend.accounts.models import Actor, User
 from backend.accounts.rules import signed_in_user
@@ -229,7 +229,11 @@ def _clean_text(text: Any, *, field: str = "text", limit: int = TEXT_LIMIT) -> s
         raise DomainError(_("Write some text."), field=field, code="invalid")
     if len(text) > limit:
         raise DomainError(
-            _("Keep it to %(limit)s characters (this is %(len)s).")
+            ngettext(
+                "Keep it to %(limit)s character (this is %(len)s).",
+                "Keep it to %(limit)s characters (this is %(len)s).",
+                limit,
+            )
             % {"limit": limit, "len": len(text)},
             field=field,
             code="too_long",
@@ -777,8 +781,12 @@ def poll_open(
     cleaned = [o.strip() for o in options if isinstance(o, str) and o.strip()]
     if len(cleaned) != len(options) or not 2 <= len(cleaned) <= POLL_MAX_OPTIONS:
         raise DomainError(
-            _("Give the poll from 2 to %(POLL_MAX_OPTIONS)s options, each with some text.")
-            % {"POLL_MAX_OPTIONS": POLL_MAX_OPTIONS},
+            ngettext(
+                "Give the poll from 2 to %(n)s option, each with some text.",
+                "Give the poll from 2 to %(n)s options, each with some text.",
+                POLL_MAX_OPTIONS,
+            )
+            % {"n": POLL_MAX_OPTIONS},
             field="options",
             code="invalid",
         )

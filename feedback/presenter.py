@@ -369,9 +369,12 @@ def report_view_data(*, report: OutcomeReport, area_ids: set[int] | None) -> dic
         },
         rules_line,
         (
-            _(
+            ngettext(
+                "%(percent)s of the %(n)s resident who answered feels they can influence "
+                "decisions affecting their area.",
                 "%(percent)s of the %(n)s residents who answered feel they can influence "
-                "decisions affecting their area."
+                "decisions affecting their area.",
+                influence.ni4.base,
             )
             % {
                 "percent": influence_dict["ni4"]["agreeing"]["percent"],

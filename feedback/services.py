@@ -564,8 +564,12 @@ def _survey_check(*, round: Round, influence: str, satisfaction: int | None, com
         raise DomainError(_("Keep your comment under 2,000 characters."), field="comment")
     if selectors.survey_closed(round=round):
         raise NotAllowed(
-            _("The survey closed %(SURVEY_DAYS)s days after the results were published.")
-            % {"SURVEY_DAYS": selectors.SURVEY_DAYS}
+            ngettext(
+                "The survey closed %(n)s day after the results were published.",
+                "The survey closed %(n)s days after the results were published.",
+                selectors.SURVEY_DAYS,
+            )
+            % {"n": selectors.SURVEY_DAYS}
         )
 
 

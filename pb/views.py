@@ -13,6 +13,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from backend.accounts import rules as base_rules
@@ -731,7 +732,21 @@ def register_match(request: HttpRequest) -> HttpResponse:
     report = register_services.register_match(actor=request.user)
     messages.success(
         request,
-        _("%(matched)s matched the register and are checked; %(left)s left to check by hand.")
-        % {"matched": report.matched, "left": report.unmatched},
+        " ".join(
+            (
+                ngettext(
+                    "%(n)s account matched the register and is checked.",
+                    "%(n)s accounts matched the register and are checked.",
+                    report.matched,
+                )
+                % {"n": report.matched},
+                ngettext(
+                    "%(n)s is left to check by hand.",
+                    "%(n)s are left to check by hand.",
+                    report.unmatched,
+                )
+                % {"n": report.unmatched},
+            )
+        ),
     )
     return redirect("residents_check")

@@ -17,6 +17,7 @@ from django.utils import translation
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_decode, urlsafe_base64_encode
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from backend.accounts.models import Notification, Profile, Role, User
 from backend.errors import DomainError
@@ -143,10 +144,14 @@ def _send_confirmation(user: User) -> None:
     link = settings.SITE_URL + reverse("confirm_email", args=[uid, token])
     send_mail(
         _("Confirm your e-mail address for %(site)s") % {"site": settings.SITE_NAME},
-        _(
+        ngettext(
+            "Open this link to confirm your e-mail address and finish creating your account:"
+            "\n\n%(link)s\n\nThe link works once, for %(days)s day. If you did not sign up, "
+            "ignore this message: nothing happens without the link.",
             "Open this link to confirm your e-mail address and finish creating your account:"
             "\n\n%(link)s\n\nThe link works once, for %(days)s days. If you did not sign up, "
-            "ignore this message: nothing happens without the link."
+            "ignore this message: nothing happens without the link.",
+            settings.PASSWORD_RESET_TIMEOUT // 86400,
         )
         % {"link": link, "days": settings.PASSWORD_RESET_TIMEOUT // 86400},
         None,

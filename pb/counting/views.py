@@ -6,7 +6,8 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils.translation import ngettext
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_POST
 
 from backend.errors import DomainError
@@ -48,19 +49,25 @@ def round_count(request: HttpRequest, slug: str) -> HttpResponse:
 RECEIPT_ANSWERS = {
     selectors.ReceiptStatus.COUNTED: (
         "success",
-        "This receipt's ballot is in the sealed ballots that the count reads"
-        " and, once voting has closed, in the published ballot files. The receipt does not say how"
-        " it was voted, and nobody can find that out from it.",
+        gettext_lazy(
+            "This receipt's ballot is in the sealed ballots that the count reads"
+            " and, once voting has closed, in the published ballot files. The receipt does not"
+            " say how it was voted, and nobody can find that out from it."
+        ),
     ),
     selectors.ReceiptStatus.WAITING: (
         "info",
-        "This receipt's ballot has been received and is waiting to be sealed with at least 19"
-        " others, which happens within minutes and always before the count. Check again later.",
+        gettext_lazy(
+            "This receipt's ballot has been received and is waiting to be sealed with at least 19"
+            " others, which happens within minutes and always before the count. Check again later."
+        ),
     ),
     selectors.ReceiptStatus.UNKNOWN: (
         "warning",
-        "We have no ballot with this receipt in this round. Check that you typed it as printed"
-        " and that it is for this round; if it still is not found, tell the council.",
+        gettext_lazy(
+            "We have no ballot with this receipt in this round. Check that you typed it as printed"
+            " and that it is for this round; if it still is not found, tell the council."
+        ),
     ),
 }
 
@@ -77,7 +84,7 @@ def round_tally(request: HttpRequest, slug: str) -> HttpResponse:
     if request.method == "POST":
         code = request.POST.get("receipt", "")
         if not normalise_code(code):
-            receipt_error = "Type the receipt code you were given when you voted."
+            receipt_error = _("Type the receipt code you were given when you voted.")
         else:
             receipt_answer = RECEIPT_ANSWERS[selectors.receipt_status(round=round_, code=code)]
     tallies = selectors.latest_tallies(round=round_)

@@ -11,6 +11,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from backend.accounts.models import Actor, User
 from backend.accounts.rules import signed_in_user
@@ -37,7 +38,11 @@ def _validate(*, text: str, stance: str) -> str:
         fields["text"] = [_("Write your comment.")]
     elif len(text) > Comment.MAX_LENGTH:
         fields["text"] = [
-            _("Your comment is %(length)d characters long: keep it to %(max)d.")
+            ngettext(
+                "Your comment is %(length)d character long: keep it to %(max)d.",
+                "Your comment is %(length)d characters long: keep it to %(max)d.",
+                len(text),
+            )
             % {"length": len(text), "max": Comment.MAX_LENGTH}
         ]
     if stance not in CommentStance.values:

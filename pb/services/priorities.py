@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 from django.db import transaction
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from backend.accounts.models import Actor
 from backend.accounts.rules import signed_in_user
@@ -60,7 +61,11 @@ def themes_rank(*, actor: Actor, round: Round, themes: Sequence[Theme]) -> list[
         raise DomainError(_("Each theme can only be ranked once."), field="themes")
     points = round.priority_points or list(DEFAULT_PRIORITY_POINTS)
     if len(themes) > len(points):
-        raise DomainError(_("Rank at most %(len)s themes.") % {"len": len(points)}, field="themes")
+        raise DomainError(
+            ngettext("Rank at most %(n)s theme.", "Rank at most %(n)s themes.", len(points))
+            % {"n": len(points)},
+            field="themes",
+        )
     with transaction.atomic():
         ThemeRanking.objects.filter(round=round, user=signed_in_user(actor)).delete()
         return ThemeRanking.objects.bulk_create(

@@ -22,6 +22,7 @@ from typing import IO
 
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from backend.accounts import selectors as account_selectors
 from backend.accounts.models import Actor, Profile
@@ -144,7 +145,12 @@ def register_import(
         ) from exc
     if len(rows) > MAX_ROWS:
         raise DomainError(
-            _("The file has more than %(max)d rows: split it by area.") % {"max": MAX_ROWS},
+            ngettext(
+                "The file has more than %(max)d row: split it by area.",
+                "The file has more than %(max)d rows: split it by area.",
+                MAX_ROWS,
+            )
+            % {"max": MAX_ROWS},
             field="file",
         )
     year_now = (today or dt.date.today()).year

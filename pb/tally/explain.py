@@ -88,10 +88,10 @@ def wording(
                 minimum=score_phrase(d.threshold, c.election.vote_type),
             )
         return gettext_noop(
-            "Not funded: %(supporters)s of %(voters)s voters, below the minimum share of "
+            "Not funded: %(supporters)s of %(voters)s, below the minimum share of "
             "%(share)s needed to take part.",
             supporters=supporters_phrase(c.supporters[i]),
-            voters=c.num_voters,
+            voters=ngettext_lazy("%(n)s voter", "%(n)s voters", c.num_voters, n=c.num_voters),
             share=Percent(min_share or Fraction(0)),
         )
     if reason == "shares_exhausted":

@@ -146,7 +146,11 @@ def rule_sentence(spec: BallotSpec) -> str:
         top = spec.max_choices or len(spec.items)
         if top == spec.min_choices:
             return ngettext("Choose %(n)d project.", "Choose %(n)d projects.", top) % {"n": top}
-        return _("Choose between %(low)d and %(high)d projects.") % {
+        return ngettext(
+            "Choose between %(low)d and %(high)d project.",
+            "Choose between %(low)d and %(high)d projects.",
+            top,
+        ) % {
             "low": spec.min_choices,
             "high": top,
         }
@@ -158,10 +162,16 @@ def rule_sentence(spec: BallotSpec) -> str:
             sentence += " " + _("If you belong to a group that made a bid, leave your bid out.")
         return sentence
     if spec.ballot_type == BallotType.CUMULATIVE:
-        return _("Share out exactly %(n)d points between the projects you like.") % {
-            "n": spec.points_total
-        }
-    return _("Put up to %(k)d projects in order: 1 for your first choice.") % {"k": spec.rank_k}
+        return ngettext(
+            "Share out exactly %(n)d point between the projects you like.",
+            "Share out exactly %(n)d points between the projects you like.",
+            spec.points_total,
+        ) % {"n": spec.points_total}
+    return ngettext(
+        "Put up to %(k)d project in order: 1 for your first choice.",
+        "Put up to %(k)d projects in order: 1 for your first choice.",
+        spec.rank_k,
+    ) % {"k": spec.rank_k}
 
 
 def proposals_for_ballot(spec: BallotSpec) -> list[Proposal]:

@@ -77,6 +77,11 @@ KIOSK_IDLE_SECONDS = 120
 KIOSK_RECEIPT_SECONDS = 30
 
 
+def _wait_minutes(seconds: str) -> int:
+    """Whole minutes to wait for a Retry-After of ``seconds``, rounded up, at least one."""
+    return max(1, -(-int(seconds) // 60))
+
+
 def _message(
     request: HttpRequest,
     title: str,
@@ -329,12 +334,16 @@ def _cast(request: HttpRequest, flow: Flow) -> HttpResponse | casting_services.R
             response = _message(
                 request,
                 _("Too many wrong voter codes"),
-                _(
+                ngettext(
+                    "Too many voter codes were refused here. Wait %(minutes)s minute, then "
+                    "try again with the code printed on your letter. If it still does not "
+                    "work, ask the council or a member of staff.",
                     "Too many voter codes were refused here. Wait %(minutes)s minutes, then "
                     "try again with the code printed on your letter. If it still does not "
-                    "work, ask the council or a member of staff."
+                    "work, ask the council or a member of staff.",
+                    _wait_minutes(throttle.retry_after()),
                 )
-                % {"minutes": max(1, -(-int(throttle.retry_after()) // 60))},
+                % {"minutes": _wait_minutes(throttle.retry_after())},
                 status=429,
                 round_=flow.round,
                 base=flow.base,

@@ -110,7 +110,8 @@ def test_the_button_matches_and_says_how_many(client: Any, world: World) -> None
     assert reverse("register_match") in page
     mail.outbox.clear()
     done = client.post(reverse("register_match"), follow=True)
-    assert "1 matched the register and are checked; 1 left to check by hand." in (
+    # One of each: the sentence is said in the singular (ngettext), not "1 ... are checked".
+    assert "1 account matched the register and is checked. 1 is left to check by hand." in (
         done.content.decode()
     )
     ann.refresh_from_db()

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from backend.errors import DomainError
 from pb.models import BallotType, Round
@@ -87,7 +88,11 @@ def check_selections(spec: BallotSpec, raw: Any, *, own_bid: int | None = None) 
         total = sum(pairs.values())
         if total != spec.points_total:
             raise _invalid(
-                _("Share out exactly %(n)d points; you gave %(total)d.")
+                ngettext(
+                    "Share out exactly %(n)d point; you gave %(total)d.",
+                    "Share out exactly %(n)d points; you gave %(total)d.",
+                    spec.points_total,
+                )
                 % {"n": spec.points_total, "total": total},
                 "points",
             )
@@ -96,7 +101,11 @@ def check_selections(spec: BallotSpec, raw: Any, *, own_bid: int | None = None) 
         if not ranks:
             raise _invalid(_("Put at least one project in order."), "too_few")
         if len(ranks) > spec.rank_k:
-            raise _invalid(_("Rank at most %(k)d projects.") % {"k": spec.rank_k}, "too_many")
+            raise _invalid(
+                ngettext("Rank at most %(k)d project.", "Rank at most %(k)d projects.", spec.rank_k)
+                % {"k": spec.rank_k},
+                "too_many",
+            )
         if ranks != list(range(1, len(ranks) + 1)):
             raise _invalid(_("Number your choices 1, 2, 3… in order, each number once."), "ranking")
     return dict(sorted(pairs.items(), key=lambda kv: int(kv[0])))
@@ -109,13 +118,18 @@ def _check_count(spec: BallotSpec, n: int) -> None:
         high = len(spec.items)
     if n < low:
         raise _invalid(
-            _("Choose at least %(n)d projects.") % {"n": low}
+            ngettext("Choose at least %(n)d project.", "Choose at least %(n)d projects.", low)
+            % {"n": low}
             if low > 1
             else _("Choose at least one project."),
             "too_few",
         )
     if high is not None and n > high:
-        raise _invalid(_("Choose at most %(n)d projects.") % {"n": high}, "too_many")
+        raise _invalid(
+            ngettext("Choose at most %(n)d project.", "Choose at most %(n)d projects.", high)
+            % {"n": high},
+            "too_many",
+        )
 
 
 def _check_scores(spec: BallotSpec, pairs: dict[str, int], own_bid: int | None) -> None:

@@ -17,6 +17,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from backend.accounts import rules as base_rules
 from backend.accounts.models import Actor
@@ -104,7 +105,12 @@ def survey_slips_issue(*, actor: Actor, round: Round, area: Area, count: int) ->
         raise DomainError(_("That area is not taking part in this round."), field="area")
     if not 1 <= count <= MAX_SURVEY_SLIPS:
         raise DomainError(
-            _("Print between 1 and %(max)d slips at a time.") % {"max": MAX_SURVEY_SLIPS},
+            ngettext(
+                "Print between 1 and %(max)d slip at a time.",
+                "Print between 1 and %(max)d slips at a time.",
+                MAX_SURVEY_SLIPS,
+            )
+            % {"max": MAX_SURVEY_SLIPS},
             field="count",
         )
     codes: dict[str, str] = {}
@@ -152,7 +158,12 @@ def voter_codes_issue(
         raise anonymous_codes_off()
     if not 1 <= count <= MAX_CODES_PER_BATCH:
         raise DomainError(
-            _("Make between 1 and %(max)d codes at a time.") % {"max": MAX_CODES_PER_BATCH},
+            ngettext(
+                "Make between 1 and %(max)d code at a time.",
+                "Make between 1 and %(max)d codes at a time.",
+                MAX_CODES_PER_BATCH,
+            )
+            % {"max": MAX_CODES_PER_BATCH},
             field="count",
         )
     codes: dict[str, str] = {}
