@@ -16,7 +16,8 @@ figure carries its definition:
 Conventions: shares are exact `Fraction`s, and a share whose base is zero (no population, no
 voters, no answers) is ``None``, never a division by zero. Money is an ``int`` in minor units.
 Every report has ``to_dict()`` (JSON-serialisable: fractions as "p/q" text next to a percentage
-with one decimal) and ``rows()``: (indicator, value, definition) tuples for a CSV.
+with one decimal). Their words, each figure as a CSV row with its definition, are in
+``feedback.definitions``.
 """
 
 from __future__ import annotations
@@ -72,8 +73,6 @@ __all__ = [
     "recount_check",
 ]
 
-Row = tuple[str, str, str]
-"""(indicator, value as text, definition): one line of the CSV export."""
 
 NOT_AVAILABLE = "n/a"
 
@@ -149,10 +148,6 @@ class Share:
 
 def _share_dict(value: Fraction | None) -> dict[str, str | None]:
     return {"fraction": format_fraction(value), "percent": format_percent(value)}
-
-
-def _yes_no(value: bool | None) -> str:
-    return NOT_AVAILABLE if value is None else ("yes" if value else "no")
 
 
 def _count(value: int, what: str) -> int:
@@ -304,15 +299,6 @@ IDENTIFICATION_KINDS: tuple[str, ...] = (
     "paper_untracked",
 )
 
-IDENTIFICATION_TEXT: Mapping[str, str] = {
-    "account_on_register": "an account matched to the register",
-    "account_checked": "an account checked by a manager, not on the register",
-    "letter_code": "a voter code made for a resident on the register (a letter)",
-    "desk_ticked": "ticked on the register at a paper or kiosk desk",
-    "anonymous_code": "a voter code for nobody in particular (handed out at the door)",
-    "paper_untracked": "a paper ballot with no name ticked",
-}
-
 
 @dataclass(frozen=True)
 class IdentifiedCount:
@@ -403,70 +389,6 @@ class IntegrityReport:
             ],
             "min_cell": self.min_cell,
         }
-
-    def rows(self) -> list[Row]:
-        rows: list[Row] = []
-        for t in self.topics:
-            rows.append(
-                (
-                    f"Integrity: {t.topic} published before voting opened",
-                    _yes_no(t.published_before_opening),
-                    f"The {t.topic} were published before voting opened at "
-                    f"{self.voting_opened_at.isoformat()}.",
-                )
-            )
-            rows.append(
-                (
-                    f"Integrity: changes to {t.topic} after voting opened",
-                    str(len(t.changes_after_opening)),
-                    f"Recorded staff actions on the {t.topic} at or after voting opened: "
-                    + ("; ".join(_describe(c) for c in t.changes_after_opening) or "none")
-                    + ".",
-                )
-            )
-        rows.append(
-            (
-                "Integrity: recount matched the published result",
-                _yes_no(self.recount.matched if self.recount else None),
-                "Counting the published anonymised ballot file again gave the same winning "
-                "projects as the stored result (n/a: no recount yet).",
-            )
-        )
-        rows.append(
-            (
-                "Integrity: staff overrides",
-                str(len(self.overrides)),
-                "Staff actions that overrode a figure, each with its public reason: "
-                + ("; ".join(_describe(o) for o in self.overrides) or "none")
-                + ".",
-            )
-        )
-        rows.append(
-            (
-                "Integrity: staff overrides without a reason",
-                str(self.overrides_without_reason),
-                "Overrides recorded with a blank public reason (should be 0).",
-            )
-        )
-        for c in self.identification:
-            rows.append(
-                (
-                    f"Integrity: ballots whose voter was identified by {c.kind}",
-                    f"fewer than {self.min_cell}" if c.ballots is None else str(c.ballots),
-                    f"Ballots whose voter was identified by {IDENTIFICATION_TEXT[c.kind]}"
-                    + (
-                        f" (hidden: fewer than {self.min_cell}, or it would reveal one that is)."
-                        if c.ballots is None
-                        else "."
-                    ),
-                )
-            )
-        return rows
-
-
-def _describe(entry: AuditRecord) -> str:
-    reason = entry.reason.strip() or "no reason given"
-    return f"{entry.at.isoformat()} {entry.action} {entry.what} ({reason})"
 
 
 def integrity_indicators(
@@ -713,73 +635,6 @@ class InclusionReport:
             "demographics": [d.to_dict() for d in self.demographics],
         }
 
-    def rows(self) -> list[Row]:
-        rows: list[Row] = [
-            (
-                "Inclusion: voters",
-                f"{self.total_voters:,}",
-                "People who voted in the round, on any channel.",
-            ),
-            (
-                "Inclusion: turnout",
-                _turnout_text(self.overall),
-                "Voters / population of the round's areas (n/a if a population is unknown).",
-            ),
-        ]
-        for area in self.areas:
-            rows.append(
-                (
-                    f"Inclusion: turnout in {area.key}",
-                    _turnout_text(area),
-                    "The area's voters / the area's population.",
-                )
-            )
-        for band in self.age_bands:
-            rows.append(
-                (
-                    f"Inclusion: turnout aged {band.key}",
-                    _turnout_text(band),
-                    "Voters in the age band / people in the age band in the areas.",
-                )
-            )
-        for channel, voters in self.channels:
-            rows.append(
-                (
-                    f"Inclusion: voters by {channel}",
-                    Share(voters, self.channel_total).text(),
-                    f"Voters who voted by {channel} / voters on all channels.",
-                )
-            )
-        percent = format_percent(self.margin, 0)
-        for summary in self.demographics:
-            where = f" in {summary.area_id}" if summary.area_id is not None else ""
-            rows.append(
-                (
-                    f"Inclusion: answered '{summary.question}'{where}",
-                    f"{summary.answered:,} of {summary.answered + summary.not_answered:,}",
-                    "Voters who answered this voluntary question / voters asked.",
-                )
-            )
-            for g in summary.groups:
-                rows.append(
-                    (
-                        f"Inclusion: {summary.question} '{g.group}'{where}",
-                        f"{format_percent(g.voter_share) or NOT_AVAILABLE} of voters, "
-                        f"{format_percent(g.population_share) or NOT_AVAILABLE} of population"
-                        + (" (under-represented)" if g.under_represented else ""),
-                        "Group's voters / voters who answered, against the group's population / "
-                        "the population of all groups; under-represented when the voter share is "
-                        f"more than {percent} below the population share (relative).",
-                    )
-                )
-        return rows
-
-
-def _turnout_text(turnout: Turnout) -> str:
-    population = NOT_AVAILABLE if turnout.population is None else f"{turnout.population:,}"
-    value = format_percent(turnout.turnout) or NOT_AVAILABLE
-    return f"{value} ({turnout.voters:,} of {population})"
-
 
 def _turnouts(counts: Sequence[GroupCount], what: str) -> tuple[Turnout, ...]:
     seen: set[str] = set()
@@ -936,45 +791,6 @@ class DeliberationReport:
             "proposals": [p.to_dict() for p in self.proposals],
             "opened_details": self.opened_details.to_dict(),
         }
-
-    def rows(self) -> list[Row]:
-        rows: list[Row] = [
-            (
-                "Deliberation: rooms held",
-                f"{self.rooms_held} of {self.rooms_planned}",
-                "Deliberation rooms that met / rooms planned.",
-            ),
-            (
-                "Deliberation: people taking part",
-                f"{self.distinct_participants:,}",
-                "Distinct people who took part in at least one room (each counted once).",
-            ),
-            (
-                "Deliberation: contributions in rooms",
-                f"{self.room_contributions:,}",
-                "Contributions made in the rooms held.",
-            ),
-            (
-                "Deliberation: proposals with arguments on both sides",
-                f"{self.proposals_with_both_sides} of {len(self.proposals)}",
-                "Proposals with at least one argument for and one against.",
-            ),
-            (
-                "Deliberation: voters who read proposal details",
-                self.opened_details.text(),
-                "Voters who opened at least one proposal's details before voting / voters.",
-            ),
-        ]
-        for p in self.proposals:
-            rows.append(
-                (
-                    f"Deliberation: discussion of '{p.title}'",
-                    f"{p.contributions} contributions, {p.arguments_for} for, "
-                    f"{p.arguments_against} against",
-                    "Contributions about the proposal, and arguments marked for and against it.",
-                )
-            )
-        return rows
 
 
 def deliberation_indicators(
@@ -1171,78 +987,6 @@ class InfluenceReport:
                 "scale": list(self.satisfaction_scale),
             },
         }
-
-    def rows(self) -> list[Row]:
-        low, high = self.satisfaction_scale
-        rows: list[Row] = [
-            (
-                "Influence: share of the budget decided by residents",
-                self.resident_decided.text(),
-                "Money allocated by residents' votes / all the money of the round (minor units).",
-            ),
-            (
-                "Influence: projects funded",
-                f"{len(self.funded)} of {len(self.funded) + len(self.not_funded)}",
-                "Projects on the ballot that the count funded.",
-            ),
-            (
-                "Influence: resident proposals that reached the ballot",
-                self.reached_ballot.text(),
-                "Residents' proposals put on the ballot / residents' proposals submitted.",
-            ),
-        ]
-        for status in STATUSES:
-            rows.append(
-                (
-                    f"Influence: funded projects {status.replace('_', ' ')}",
-                    str(self.status_counts.get(status, 0)),
-                    f"Funded projects whose implementation status is '{status}'.",
-                )
-            )
-        rows += [
-            (
-                "Influence: delivered, by money",
-                self.delivered_by_money.text(),
-                "Cost of funded projects delivered / cost of all funded projects.",
-            ),
-            (
-                "Influence: residents who feel they can influence decisions (NI4)",
-                self.ni4.agreeing.text(),
-                "(Definitely agree + tend to agree) / all answers except don't know "
-                "(the NI4 convention).",
-            ),
-            (
-                "Influence: NI4 answers",
-                f"{self.ni4.answers:,}",
-                "Answers to the NI4 question, don't know included.",
-            ),
-        ]
-        for area in self.ni4_by_area:
-            rows.append(
-                (
-                    f"Influence: NI4 in {area.area_id}",
-                    area.agreeing.text(),
-                    "As NI4, counting the area's answers only.",
-                )
-            )
-        rows.append(
-            (
-                "Influence: satisfaction",
-                f"{_decimal(self.satisfaction_average) or NOT_AVAILABLE} "
-                f"({self.satisfaction_answers:,} answers)",
-                f"Mean satisfaction score on a scale from {low} to {high}, over those who "
-                "answered.",
-            )
-        )
-        for p in self.not_funded:
-            rows.append(
-                (
-                    f"Influence: not funded: {p.title}",
-                    "not funded",
-                    p.explanation or "No explanation recorded.",
-                )
-            )
-        return rows
 
 
 def _decimal(value: Fraction | None) -> str | None:

@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, gettext_noop, ngettext
 
 from backend.accounts.models import AgeBand, Role
+from feedback import definitions
 from feedback import indicators as ind
 from feedback.models import DeliveryStatus, OutcomeReport
 from feedback.selectors import (
@@ -173,7 +174,11 @@ def report_figures(*, round: Round, tallies: Sequence[Tally]) -> dict[str, Any]:
     inclusion = inclusion_report(round=round)
     integrity = integrity_report(round=round, tallies=tallies)
     deliberation = deliberation_report(round=round)
-    rows = [*integrity.rows(), *inclusion.rows(), *deliberation.rows()]
+    rows = [
+        *definitions.integrity_rows(integrity),
+        *definitions.inclusion_rows(inclusion),
+        *definitions.deliberation_rows(deliberation),
+    ]
     area_rows = {
         ra.area_id: ra for ra in round.round_areas.select_related("area").order_by("area__name")
     }
@@ -449,7 +454,10 @@ def indicator_rows(*, report: OutcomeReport) -> list[tuple[str, str, str]]:
     then influence as of now (delivery and the survey go on after the count)."""
     figures = report.figures or {}
     influence = influence_report(round=report.round, figures=figures)
-    return [*(tuple(row) for row in figures.get("rows", [])), *influence.rows()]
+    return [
+        *(tuple(row) for row in figures.get("rows", [])),
+        *definitions.influence_rows(influence),
+    ]
 
 
 def report_csv_rows(*, report: OutcomeReport, area_ids: set[int] | None) -> list[list[str]]:

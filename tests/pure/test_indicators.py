@@ -12,6 +12,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from feedback.definitions import (
+    deliberation_rows,
+    inclusion_rows,
+    influence_rows,
+    integrity_rows,
+)
 from feedback.indicators import (
     AuditRecord,
     DemographicQuestion,
@@ -129,7 +135,9 @@ def test_integrity_lists_late_publications_changes_after_opening_and_overrides()
     assert report.overrides_without_reason == 1
     assert report.recount is None
 
-    rows = {indicator: (value, definition) for indicator, value, definition in report.rows()}
+    rows = {
+        indicator: (value, definition) for indicator, value, definition in integrity_rows(report)
+    }
     assert rows["Integrity: changes to rules after voting opened"][0] == "1"
     assert (
         "max_choices (Typo in the limit.)"
@@ -227,7 +235,7 @@ def test_inclusion_turnout_channels_and_representation() -> None:
     data = report.to_dict()
     assert json.loads(json.dumps(data)) == data
     assert data["overall"]["turnout"] == {"fraction": "21/500", "percent": "4.2%"}
-    rows = {indicator: value for indicator, value, _ in report.rows()}
+    rows = {indicator: value for indicator, value, _ in inclusion_rows(report)}
     assert rows["Inclusion: turnout in Hillcrest"] == "n/a (0 of 0)"
     assert rows["Inclusion: turnout"] == "4.2% (2,100 of 50,000)"
     assert rows["Inclusion: tenure 'social renter' in Riverside"] == (
@@ -313,7 +321,7 @@ def test_deliberation_counts_people_once_and_only_held_rooms() -> None:
     assert report.room_contributions == 17
     assert report.opened_details.value == Fraction(3, 4)
     assert report.proposals_with_both_sides == 1
-    rows = {indicator: value for indicator, value, _ in report.rows()}
+    rows = {indicator: value for indicator, value, _ in deliberation_rows(report)}
     assert rows["Deliberation: voters who read proposal details"] == "75.0% (180 of 240)"
     assert rows["Deliberation: discussion of 'Skate park'"] == "9 contributions, 3 for, 1 against"
     assert json.loads(json.dumps(report.to_dict())) == report.to_dict()
@@ -409,7 +417,7 @@ def test_influence_on_a_hand_worked_round() -> None:
     assert data["ni4"]["agreeing"]["percent"] == "57.1%"
     assert data["satisfaction"]["average_text"] == "3.4"
     assert data["not_funded"][0]["status"] is None
-    rows = {indicator: value for indicator, value, _ in report.rows()}
+    rows = {indicator: value for indicator, value, _ in influence_rows(report)}
     assert rows["Influence: residents who feel they can influence decisions (NI4)"] == (
         "57.1% (8 of 14)"
     )
@@ -483,25 +491,33 @@ def test_impossible_influence_data_is_refused(kwargs: dict[str, object], message
 def test_the_whole_report_exports_to_json_and_csv() -> None:
     areas, tenure = inclusion_example()
     # As feedback.presenter stores them: each principle's figures and its CSV rows.
-    reports = {
-        "integrity": integrity_indicators([], voting_opened_at=OPENS),
-        "inclusion": inclusion_indicators(areas=areas, demographics=[tenure]),
-        "deliberation": deliberation_indicators(
-            rooms=[], proposals=[], voters=2_100, voters_who_opened_details=1_000
-        ),
-        "influence": influence_indicators(
-            total_budget=100,
-            resident_decided=100,
-            projects=PROJECTS,
-            proposals_submitted=5,
-            proposals_on_ballot=5,
-            survey=survey(),
-        ),
+    integrity = integrity_indicators([], voting_opened_at=OPENS)
+    inclusion = inclusion_indicators(areas=areas, demographics=[tenure])
+    deliberation = deliberation_indicators(
+        rooms=[], proposals=[], voters=2_100, voters_who_opened_details=1_000
+    )
+    influence = influence_indicators(
+        total_budget=100,
+        resident_decided=100,
+        projects=PROJECTS,
+        proposals_submitted=5,
+        proposals_on_ballot=5,
+        survey=survey(),
+    )
+    data = {
+        "integrity": integrity.to_dict(),
+        "inclusion": inclusion.to_dict(),
+        "deliberation": deliberation.to_dict(),
+        "influence": influence.to_dict(),
     }
-    data = {name: report.to_dict() for name, report in reports.items()}
     assert json.loads(json.dumps(data)) == data
 
-    rows = [row for report in reports.values() for row in report.rows()]
+    rows = [
+        *integrity_rows(integrity),
+        *inclusion_rows(inclusion),
+        *deliberation_rows(deliberation),
+        *influence_rows(influence),
+    ]
     assert all(
         len(row) == 3 and all(isinstance(cell, str) and cell for cell in row) for row in rows
     )

@@ -11,6 +11,7 @@ from django.urls import reverse
 
 from feedback import indicators as ind
 from feedback import tasks
+from feedback.definitions import integrity_rows
 from feedback.selectors import identified_ballots
 from pb.models import Participation, RegisterEntry
 from pb.services.register import match_key
@@ -83,7 +84,7 @@ def test_the_report_rows_say_hidden_counts_in_words() -> None:
         identified={"account_checked": 7, "anonymous_code": 1},
         min_cell=5,
     )
-    rows = {r[0]: r[1] for r in report.rows()}
+    rows = {r[0]: r[1] for r in integrity_rows(report)}
     assert rows["Integrity: ballots whose voter was identified by anonymous_code"] == (
         "fewer than 5"
     )
