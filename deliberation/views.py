@@ -17,6 +17,7 @@ from django.views.decorators.http import require_POST
 
 from backend.errors import DomainError
 from backend.forms import add_domain_error
+from backend.plurals import plural_forms
 from deliberation import protocol, rules, selectors, services
 from deliberation.forms import RoomForm
 from deliberation.models import ContributionKind, ReactionKind, Room, RoomState
@@ -75,7 +76,7 @@ def _labels() -> dict[str, Any]:
         "nobody": _("Nobody is waiting."),
         "hidden_note": _("A facilitator hid this contribution. The reason:"),
         "closed": _("Closed."),
-        "answers": _("answers"),
+        "answers": plural_forms("%(n)s answer", "%(n)s answers"),
         "at_close": _("results at the close"),
         "your_answer": _("Your answer"),
         "answer": _("Answer"),
@@ -84,7 +85,7 @@ def _labels() -> dict[str, Any]:
         "lower": _("Lower your hand"),
         "pin": _("Pin"),
         "unpin": _("Unpin"),
-        "people_here": _("people here"),
+        "people_here": plural_forms("%(n)s person here", "%(n)s people here"),
         "new_contribution": _("New contribution from"),
         "offline": _("Live updates paused; reconnecting…"),
     }

@@ -34,6 +34,12 @@
     return node;
   }
   function csrf() { var i = $("input[name=csrfmiddlewaretoken]"); return i ? i.value : ""; }
+  // A count with its noun, in the page's language: the page gives each plural category's words
+  // (backend/plurals.py), and the browser knows which category a number is in.
+  function plural(forms, n) {
+    var category = new Intl.PluralRules(document.documentElement.lang || "en").select(n);
+    return (forms[category] || forms.other || "").split("{n}").join(String(n));
+  }
   function announce(text) { var s = $("#live-status"); if (s) s.textContent = text; }
 
   // --- Connection ---------------------------------------------------------------------------
@@ -85,7 +91,7 @@
     var p = $("#presence");
     if (!p || mode === "screen") return;
     p.hidden = false;
-    p.textContent = " · " + count + " " + L.people_here;
+    p.textContent = " · " + plural(L.people_here, count);
   }
 
   // --- Events -------------------------------------------------------------------------------
@@ -280,7 +286,7 @@
       form.appendChild(el("button", { type: "submit" }, L.answer));
       div.appendChild(form);
     }
-    var status = (poll.closed ? L.closed + " " : "") + poll.total + " " + L.answers +
+    var status = (poll.closed ? L.closed + " " : "") + plural(L.answers, poll.total) +
       (!poll.show_live && !poll.closed ? " · " + L.at_close : "");
     div.appendChild(el("p", { "class": "poll-status" }, status));
     if (poll.counts) {

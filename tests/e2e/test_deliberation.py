@@ -161,6 +161,8 @@ def test_two_residents_and_a_facilitator_hold_a_room_and_the_venue_screen_follow
     alice.get_by_label("Yes").check()
     alice.get_by_role("button", name="Answer").click()
     screen.locator(".poll-results li", has_text="Yes: 1").wait_for()
+    # The script counts in the page's language: one answer, not "1 answers".
+    expect(screen.locator(".poll-status")).to_have_text("1 answer")
     assert_accessible(alice)
 
     # Bob is rude; Fran hides it with a reason that everyone sees in its place.
