@@ -29,6 +29,7 @@ from pb.models import (
     RegisterEntry,
     Round,
     RoundStyle,
+    Support,
     Tally,
     ThemeRanking,
     UnspentMoney,
@@ -87,6 +88,13 @@ def round_list_visible(*, user: Actor) -> QuerySet[Round]:
     """Public rounds, plus the drafts this person manages."""
     managed = round_list_for_manager(user=user).values("pk")
     return Round.objects.filter(Q(pk__in=managed) | ~Q(phase=Phase.DRAFT))
+
+
+def has_supported(*, user: Actor, proposal: Proposal) -> bool:
+    """Whether this person supports the proposal (anyone not signed in does not)."""
+    return (
+        rules.is_signed_in(user) and Support.objects.filter(proposal=proposal, user=user).exists()
+    )
 
 
 def proposal_list_for_author(*, author: Actor) -> QuerySet[Proposal]:

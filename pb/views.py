@@ -40,7 +40,7 @@ from pb.forms import (
     ThemeRankingForm,
     TimetableForm,
 )
-from pb.models import Area, Proposal, ProposalStatus, RegisterEntry, Round, Support, UnspentMoney
+from pb.models import Area, Proposal, ProposalStatus, RegisterEntry, Round, UnspentMoney
 from pb.phases import Action, allows
 from pb.selectors import get_visible_round
 from pb.services import budget_split as split_services
@@ -138,8 +138,7 @@ def proposal_detail(request: HttpRequest, pk: int) -> HttpResponse:
         and proposal.status not in (ProposalStatus.WITHDRAWN, ProposalStatus.MERGED),
         "can_support": allows(proposal.round.phase, Action.SUPPORT)
         and proposal.status == ProposalStatus.SUBMITTED,
-        "supports": request.user.is_authenticated
-        and Support.objects.filter(proposal=proposal, user=request.user).exists(),
+        "supports": selectors.has_supported(user=request.user, proposal=proposal),
         "hide_form": HideForm(),
         "translations": proposal.translations.all(),
         "translation_form": ProposalTranslationForm(proposal=proposal),

@@ -11,7 +11,7 @@ from django.utils import timezone
 from pb.counting.result import CountResult
 from pb.counting.unspent import Policy, Unspent, unspent_money
 from pb.models import AuditAction, AuditEntry, Round, RoundStyle, Tally
-from pb.phases import has_results
+from pb.phases import Phase, has_results
 
 
 def latest_tallies(*, round: Round) -> list[Tally]:
@@ -27,6 +27,18 @@ def latest_tallies(*, round: Round) -> list[Tally]:
 def tally_result(tally: Tally) -> CountResult:
     """The one way to read a stored count (``Tally.outcome``)."""
     return CountResult.from_json(tally.outcome)
+
+
+def count_failure(*, round: Round) -> AuditEntry | None:
+    """While a round waits in counting, the newest record of its count failing (what is missing
+    for a manager to fix); ``None`` otherwise."""
+    if round.phase != Phase.COUNTING:
+        return None
+    return (
+        AuditEntry.objects.filter(round=round, action=AuditAction.ROUND_COUNT_FAILED)
+        .order_by("-at")
+        .first()
+    )
 
 
 def round_unspent(*, round: Round, tallies: list[Tally] | None = None) -> Unspent | None:
@@ -75,7 +87,6 @@ def rounds_stalled_in_counting(*, older_than: dt.timedelta) -> list[int]:
     whose fix writes a newer record) and rounds with paper ballots still to settle (the count
     waits for them on purpose).
     """
-    from pb.phases import Phase
     from pb.voting.models import PaperBallot, PaperStatus
 
     latest = AuditEntry.objects.filter(round=OuterRef("pk")).order_by("-at", "-pk")

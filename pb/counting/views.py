@@ -13,8 +13,8 @@ from django.views.decorators.http import require_POST
 from backend.errors import DomainError
 from pb import rules
 from pb.counting import selectors, services
-from pb.models import AuditAction, AuditEntry, RoundStyle
-from pb.phases import Phase, is_closed
+from pb.models import RoundStyle
+from pb.phases import is_closed
 from pb.selectors import get_visible_round
 from pb.voting.services.codes import normalise_code
 
@@ -90,13 +90,7 @@ def round_tally(request: HttpRequest, slug: str) -> HttpResponse:
     tallies = selectors.latest_tallies(round=round_)
     counted = {t.area_id for t in tallies}
     closed = is_closed(round_.phase)
-    failure = None
-    if round_.phase == Phase.COUNTING:
-        failure = (
-            AuditEntry.objects.filter(round=round_, action=AuditAction.ROUND_COUNT_FAILED)
-            .order_by("-at")
-            .first()
-        )
+    failure = selectors.count_failure(round=round_)
     context = {
         "receipt_answer": receipt_answer,
         "receipt_error": receipt_error,
