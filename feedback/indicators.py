@@ -36,6 +36,7 @@ __all__ = [
     "NI4_AGREE",
     "NI4_ANSWERS",
     "NI4_DONT_KNOW",
+    "PUBLISH",
     "PUBLISH_ACTIONS",
     "STATUSES",
     "TOPICS",
@@ -196,7 +197,10 @@ DEFAULT_TOPIC_FIELDS: Mapping[str, str] = {
 }
 """Which topic a changed field belongs to; fields not listed do not count for integrity."""
 
-PUBLISH_ACTIONS: frozenset[str] = frozenset({"publish"})
+#: The action of a record that publishes its ``what`` (the report writes one per topic when a
+#: round leaves preparation).
+PUBLISH = "publish"
+PUBLISH_ACTIONS: frozenset[str] = frozenset({PUBLISH})
 """Audit actions that publish their ``what`` (every other action on a topic is a change); a
 caller adds its own publishing actions (feedback.selectors adds pb's ``split.publish``)."""
 

@@ -121,7 +121,9 @@ def audit_records(*, round: Round) -> list[ind.AuditRecord]:
         if entry.action == AuditAction.PHASE_ADVANCE:
             if details.get("from") == Phase.DRAFT:
                 for topic in ind.TOPICS:
-                    records.append(ind.AuditRecord(entry.at, "publish", topic, entry.reason, actor))
+                    records.append(
+                        ind.AuditRecord(entry.at, ind.PUBLISH, topic, entry.reason, actor)
+                    )
             continue
         if entry.action == AuditAction.ROUND_UPDATE:
             for field in (details.get("after") or {}) or {"rules": None}:
