@@ -62,6 +62,12 @@ def test_every_demo_role_finds_its_work_from_its_dashboard(page: Any, live_serve
     )
     expect(page.locator("#queue")).to_contain_text("Rosa Resident")
     assert_accessible(page)
+    _main(page).get_by_role("link", name="Venue screen").click()
+    expect(page.locator("#agenda-current")).to_have_text(
+        "The Station Road crossing: for and against"
+    )
+    assert_accessible(page)
+    page.go_back()
     log_out_waiting(page)
 
     # Event staff: the voting desks of the open round.
@@ -99,6 +105,13 @@ def test_every_demo_role_finds_its_work_from_its_dashboard(page: Any, live_serve
     click_from_dashboard(page, "2 proposals to review")
     expect(page.get_by_role("heading", name="Review by area")).to_be_visible()
     assert_accessible(page)
+    click_from_dashboard(page, "Check residents' details so they can vote with their account")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Check residents' details")
+    assert_accessible(page)
+    # The city round's split between areas, its bands entered as rows of a table.
+    click_from_dashboard(page, "City budget 2027", "Budget split between areas")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Share the budget between areas")
+    assert_accessible(page)
     log_out_waiting(page)
 
     # Councillor: the outcome report of last year's round, with rules published before voting.
@@ -109,4 +122,15 @@ def test_every_demo_role_finds_its_work_from_its_dashboard(page: Any, live_serve
         "The rules, budget and eligibility were published before voting opened"
     )
     assert_accessible(page)
+    with page.expect_response(lambda r: r.url.startswith(url) and "pdf" in r.url) as pdf:
+        _main(page).get_by_role("link", name="Download as PDF").click()
+    assert pdf.value.status == 200 and pdf.value.headers["content-type"] == "application/pdf"
+    page.go_back()
     log_out_waiting(page)
+
+    # Admin: the site's administration, from "Running the site" on their page.
+    log_in_by_clicking(page, url, "admin@example.org")
+    click_from_dashboard(page, "Site administration: areas, census figures and people's roles")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Site administration")
+    expect(page.get_by_role("link", name="Areas")).to_be_visible()
+    assert_accessible(page)
