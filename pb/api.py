@@ -19,7 +19,7 @@ from rest_framework.response import Response
 from backend.accounts import rules as base_rules
 from backend.errors import NotAllowed
 from pb import rules, selectors
-from pb.models import Area, Proposal, ProposalStatus, Theme
+from pb.models import Area, Proposal, ProposalStatus, Round, Theme
 from pb.serializers import (
     AdvancePhaseSerializer,
     AreaSerializer,
@@ -62,6 +62,18 @@ class RoundViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
     def get_queryset(self) -> Any:
         qs = selectors.round_list_visible(user=self.request.user)
         return qs.prefetch_related("round_areas__area", "phase_windows")
+
+    def get_object(self) -> Round:
+        """One round as every page and API view fetches it (``get_visible_round``): a round being
+        prepared is "There is no such round." to all but its managers."""
+        pk = str(self.kwargs["pk"])
+        round_ = selectors.get_visible_round(
+            user=self.request.user,
+            pk=int(pk) if pk.isdigit() else None,
+            queryset=Round.objects.prefetch_related("round_areas__area", "phase_windows"),
+        )
+        self.check_object_permissions(self.request, round_)
+        return round_
 
     @extend_schema(request=RoundCreateSerializer, responses={201: RoundSerializer})
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:

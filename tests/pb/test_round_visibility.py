@@ -35,7 +35,7 @@ PAGES = [
     ("open_data", {}),
     ("room_list", {}),
 ]
-API_BY_PK = ["api-round-tally", "api-round-turnout"]
+API_BY_PK = ["round-detail", "api-round-tally", "api-round-turnout"]
 API_BY_SLUG = ["api-round-results", "api-open-data", "api-outcome-report"]
 
 
