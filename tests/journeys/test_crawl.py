@@ -14,6 +14,7 @@ from django.test import Client
 
 from pb.models import Area
 from tests.factories import UserFactory
+from tests.journeys.test_form_markup import dangling_describedby
 
 pytestmark = [pytest.mark.django_db, pytest.mark.slow]
 
@@ -43,9 +44,12 @@ class _Links(HTMLParser):
             self.hrefs.append(href)
 
 
-def crawl(client: Client, start: list[str]) -> dict[str, tuple[int, str]]:
+def crawl(
+    client: Client, start: list[str], dangling: dict[str, list[str]] | None = None
+) -> dict[str, tuple[int, str]]:
     """Every same-site address reachable by links from ``start``: its status and where it was
-    linked from."""
+    linked from. Pages whose ``aria-describedby`` names an id they do not have are put in
+    ``dangling``, when given."""
     found: dict[str, tuple[int, str]] = {}
     todo = [(path, "(start)") for path in start]
     while todo:
@@ -56,8 +60,11 @@ def crawl(client: Client, start: list[str]) -> dict[str, tuple[int, str]]:
         found[path] = (response.status_code, linked_from)
         if response.status_code != 200 or "text/html" not in response.get("Content-Type", ""):
             continue
+        html = response.content.decode()
+        if dangling is not None and (missing := dangling_describedby(html)):
+            dangling[path] = missing
         parser = _Links()
-        parser.feed(response.content.decode())
+        parser.feed(html)
         for href in parser.hrefs:
             parts = urlsplit(urljoin(path, href))
             if parts.scheme not in ("", "http") or parts.netloc not in ("", "testserver"):
@@ -89,17 +96,20 @@ def _log_in(client: Client, email: str) -> None:
 def test_no_link_any_demo_role_can_follow_answers_a_server_error_or_a_refusal(demo: None):
     """One demo council, crawled as each role in turn (loading it once keeps this quick)."""
     broken: dict[str, dict[str, tuple[int, str]]] = {}
+    # A screen reader follows aria-describedby to a hint or an error: none may point nowhere.
+    dangling: dict[str, list[str]] = {}
     for email in ROLES:
         client = Client()
         if email:
             _log_in(client, email)
-        found = crawl(client, ["/", "/dashboard/"] if email else ["/"])
+        found = crawl(client, ["/", "/dashboard/"] if email else ["/"], dangling)
         # The crawl really walked the site, rounds and proposals included.
         assert len(found) > 30 and any(p.startswith("/proposals/") for p in found), email
         bad = {path: how for path, how in found.items() if how[0] >= 500 or how[0] in (403, 404)}
         if bad:
             broken[email or "a visitor"] = bad
     assert broken == {}
+    assert dangling == {}
 
 
 def test_the_demo_resident_who_did_not_vote_is_not_invited_to_the_voters_survey(demo: None):
