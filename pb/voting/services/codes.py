@@ -23,7 +23,7 @@ from backend.accounts import rules as base_rules
 from backend.accounts.models import Actor
 from backend.errors import DomainError, NotAllowed
 from backend.exports import csv_writer
-from pb.models import Area, AuditAction, RegisterEntry, Round, VoterCode
+from pb.models import Area, AuditAction, Channel, RegisterEntry, Round, VoterCode
 from pb.phases import is_closed
 from pb.services.audit import audit
 from pb.voting import rules
@@ -118,7 +118,7 @@ def survey_slips_issue(*, actor: Actor, round: Round, area: Area, count: int) ->
         code = random_code(SURVEY_CODE_LENGTH)
         codes[survey_code_hash(code)] = code
     SurveyCode.objects.bulk_create(
-        SurveyCode(round=round, area=area, channel="paper", code_hash=h) for h in codes
+        SurveyCode(round=round, area=area, channel=Channel.PAPER, code_hash=h) for h in codes
     )
     return [format_code(c) for c in codes.values()]
 
