@@ -152,6 +152,17 @@ def test_the_survey_is_answered_once(client, reported):
     assert PendingSurveyAnswer.objects.get().influence == "tend_to_agree"
 
 
+def test_a_voter_sees_first_that_they_voted_and_how_to_check_their_receipt(client, reported):
+    client.force_login(reported.voters[0])
+    page = client.get(reverse("round_results", args=["city-2027"])).content.decode()
+    first = page.split("</h1>", 1)[1].split("</div>", 1)[0]
+    assert "You voted in this round" in first
+    assert f'href="{reverse("round_tally", args=["city-2027"])}#check-receipt"' in first
+    client.force_login(reported.author)  # who did not vote is not told they did
+    page = client.get(reverse("round_results", args=["city-2027"])).content.decode()
+    assert "#check-receipt" not in page
+
+
 def test_a_bad_survey_answer_shows_the_error(client, reported):
     client.force_login(reported.voters[0])
     page = client.post(reverse("outcome_survey", args=["city-2027"]), {"influence": "maybe"})

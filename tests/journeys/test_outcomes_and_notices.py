@@ -85,6 +85,9 @@ def test_a_resident_who_has_voted_is_told_before_a_fresh_ballot(client, vw):
     client.force_login(vw.resident)
     page = client.get(reverse("round_detail", args=[vw.round.slug])).content.decode()
     assert "You have voted in this round" in page
+    # ...with the way to check their receipt, first thing on the page.
+    check = f'href="{reverse("round_tally", args=[vw.round.slug])}#check-receipt"'
+    assert check in page.split("</h1>", 1)[1].split("</div>", 1)[0]
     assert f'href="{reverse("vote", args=[vw.round.slug])}"' not in page
     ballot = client.get(reverse("vote", args=[vw.round.slug])).content.decode()
     assert "You have already voted in this round" in ballot
