@@ -71,7 +71,7 @@ def _age_band(birth_year: int | None, today: dt.date) -> str:
     return AgeBand.for_age(today.year - birth_year).value if birth_year else ""
 
 
-def _round_area_for_home(taking_part: set[int], home: Area | None) -> int | None:
+def round_area_for_home(taking_part: set[int], home: Area | None) -> int | None:
     """The round's area that holds ``home`` (itself or the ward around it), else ``home``'s id."""
     if home is None:
         return None
@@ -99,7 +99,7 @@ def account_eligibility(
         )
     taking_part = set(RoundArea.objects.filter(round=round_).values_list("area_id", flat=True))
     if area_id is None:
-        area_id = _round_area_for_home(taking_part, profile.home_area)
+        area_id = round_area_for_home(taking_part, profile.home_area)
     if area_id is None:
         raise DomainError(_("Choose the area you are voting in."), field="area")
     if area_id not in taking_part:

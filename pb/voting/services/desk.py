@@ -41,7 +41,7 @@ from pb.phases import Action
 from pb.services.audit import audit
 from pb.services.guards import require_phase
 from pb.voting import rules
-from pb.voting.services.casting import _round_area_for_home, resident_voted
+from pb.voting.services.casting import resident_voted, round_area_for_home
 from pb.voting.services.codes import VOTER_CODE_LENGTH, format_code, random_code, voter_code_hash
 
 DESK_CHANNELS = (Channel.PAPER, Channel.KIOSK)
@@ -71,7 +71,7 @@ def ticked_at_kiosk() -> Conflict:
 def round_area_of(round_: Round, entry: RegisterEntry) -> int | None:
     """The round's area a resident on the register votes in (theirs or the ward around it)."""
     taking_part = set(RoundArea.objects.filter(round=round_).values_list("area_id", flat=True))
-    area_id = _round_area_for_home(taking_part, entry.area)
+    area_id = round_area_for_home(taking_part, entry.area)
     return area_id if area_id in taking_part else None
 
 
