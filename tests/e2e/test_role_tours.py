@@ -50,6 +50,8 @@ def test_every_demo_role_finds_its_work_from_its_dashboard(page: Any, live_serve
     )
     expect(_main(page)).to_contain_text("Children cross here twice a day")
     expect(_main(page)).to_contain_text("Should the crossing go forward")
+    # Only the one contribution the facilitator pinned shows the badge (every one did once).
+    expect(page.locator("#contributions .c-pinned:visible")).to_have_count(1)
     assert_accessible(page)
     log_out_waiting(page)
 
@@ -62,12 +64,20 @@ def test_every_demo_role_finds_its_work_from_its_dashboard(page: Any, live_serve
     )
     expect(page.locator("#queue")).to_contain_text("Rosa Resident")
     assert_accessible(page)
+    # The venue screen on a 1080p projector: the whole width, no site navigation, and the
+    # poll whole on the screen (it was cut off, in a narrow column under the site's menu).
+    page.set_viewport_size({"width": 1920, "height": 1080})
     _main(page).get_by_role("link", name="Venue screen").click()
     expect(page.locator("#agenda-current")).to_have_text(
         "The Station Road crossing: for and against"
     )
+    expect(page.get_by_role("navigation", name="Main")).to_have_count(0)
+    assert page.locator("#room").bounding_box()["width"] > 1600
+    poll = page.locator("#polls").bounding_box()
+    assert poll["height"] > 0 and poll["y"] + poll["height"] <= 1080
     assert_accessible(page)
     page.go_back()
+    page.set_viewport_size({"width": 1280, "height": 720})
     log_out_waiting(page)
 
     # Event staff: the voting desks of the open round.
