@@ -14,7 +14,6 @@ from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
 from pb.models import Area, BallotType, Proposal, Round
-from pb.money import format_money
 from pb.voting.selectors import BallotSpec
 
 
@@ -136,9 +135,6 @@ class BallotForm(forms.Form):
         if "choice" not in self.fields:
             return set()
         return {str(v) for v in (self["choice"].value() or [])}
-
-    def cost_text(self, proposal: Proposal) -> str:
-        return format_money(proposal.cost, self.spec.currency)
 
 
 class AreaChoiceForm(forms.Form):
