@@ -23,6 +23,18 @@ def _main(page: Any) -> Any:
     return page.get_by_role("main")
 
 
+def _checkboxes_sit_beside_their_labels(page: Any) -> None:
+    """Each single checkbox on the page is on its label's line, before it (they were drawn
+    above their labels on the manage and profile pages)."""
+    fields = page.locator(".field-checkbox")
+    assert fields.count() > 0
+    for i in range(fields.count()):
+        box = fields.nth(i).locator("input[type=checkbox]").bounding_box()
+        label = fields.nth(i).locator("label").first.bounding_box()
+        assert box["x"] + box["width"] <= label["x"], (i, box, label)
+        assert box["y"] < label["y"] + label["height"] and label["y"] < box["y"] + box["height"]
+
+
 def test_every_demo_role_finds_its_work_from_its_dashboard(page: Any, live_server: Any):
     call_command("load_demo", verbosity=0)
     url = live_server.url
@@ -31,6 +43,8 @@ def test_every_demo_role_finds_its_work_from_its_dashboard(page: Any, live_serve
     # with their account, as a warning with a way on, not a server error.
     log_in_by_clicking(page, url, "resident@example.org")
     assert_accessible(page)
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Your details").click()
+    _checkboxes_sit_beside_their_labels(page)
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Rounds").click()
     _main(page).get_by_role("link", name="Westgate small grants 2026", exact=True).click()
     # The round page says so before the ballot is opened...
@@ -111,6 +125,7 @@ def test_every_demo_role_finds_its_work_from_its_dashboard(page: Any, live_serve
     expect(page.get_by_text("Money an area leaves unspent")).to_be_visible()
     expect(page.get_by_label("A second pass across areas")).to_be_visible()
     expect(page.get_by_label("Supports needed to go forward to review")).to_be_visible()
+    _checkboxes_sit_beside_their_labels(page)
     assert_accessible(page)
     click_from_dashboard(page, "2 proposals to review")
     expect(page.get_by_role("heading", name="Review by area")).to_be_visible()
