@@ -10,6 +10,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
 from pb.models import (
+    MAX_SUPPORT_THRESHOLD,
     SUPPORT_THRESHOLD_HELP,
     UNSPENT_MONEY_HELP,
     Area,
@@ -271,9 +272,13 @@ class _RoundRules(forms.Form):
     support_threshold = forms.IntegerField(
         label=_("Supports needed to go forward to review"),
         min_value=1,
+        max_value=MAX_SUPPORT_THRESHOLD,
         required=False,
         help_text=SUPPORT_THRESHOLD_HELP,
-        error_messages={"min_value": _("Give 1 or more, or leave it empty.")},
+        error_messages={
+            "min_value": _("Give 1 or more, or leave it empty."),
+            "max_value": _("Give at most %(limit_value)s, or leave it empty."),
+        },
     )
 
 

@@ -190,6 +190,9 @@ UNSPENT_MONEY_HELP = _(
 )
 
 
+# The most supports a round may ask for: far above any real area, well inside the column.
+MAX_SUPPORT_THRESHOLD = 1_000_000
+
 SUPPORT_THRESHOLD_HELP = _(
     "Optional. Proposals with at least this many supports from residents go forward to the "
     "council's review; the others are listed apart and cannot go on the ballot. Leave empty to "

@@ -7,6 +7,7 @@ from typing import Any
 from rest_framework import serializers
 
 from pb.models import (
+    MAX_SUPPORT_THRESHOLD,
     RULE_FIELDS,
     SUPPORT_THRESHOLD_HELP,
     UNSPENT_MONEY_HELP,
@@ -105,7 +106,11 @@ class RoundCreateSerializer(serializers.Serializer):
         choices=UnspentMoney.choices, required=False, help_text=UNSPENT_MONEY_HELP
     )
     support_threshold = serializers.IntegerField(
-        min_value=1, required=False, allow_null=True, help_text=SUPPORT_THRESHOLD_HELP
+        min_value=1,
+        max_value=MAX_SUPPORT_THRESHOLD,
+        required=False,
+        allow_null=True,
+        help_text=SUPPORT_THRESHOLD_HELP,
     )
 
 
@@ -126,7 +131,11 @@ class RoundRulesSerializer(serializers.Serializer):
         choices=UnspentMoney.choices, required=False, help_text=UNSPENT_MONEY_HELP
     )
     support_threshold = serializers.IntegerField(
-        min_value=1, required=False, allow_null=True, help_text=SUPPORT_THRESHOLD_HELP
+        min_value=1,
+        max_value=MAX_SUPPORT_THRESHOLD,
+        required=False,
+        allow_null=True,
+        help_text=SUPPORT_THRESHOLD_HELP,
     )
     reason = serializers.CharField(required=False, allow_blank=True, default="")
 

@@ -17,7 +17,16 @@ from backend.accounts.rules import user_or_none
 from backend.errors import Conflict, DomainError, NotAllowed
 from pb import rules
 from pb.counting.tasks import tally_round
-from pb.models import RULE_FIELDS, Area, AuditAction, PhaseWindow, Round, RoundArea, RoundStyle
+from pb.models import (
+    MAX_SUPPORT_THRESHOLD,
+    RULE_FIELDS,
+    Area,
+    AuditAction,
+    PhaseWindow,
+    Round,
+    RoundArea,
+    RoundStyle,
+)
 from pb.phases import Phase, is_closed, is_frozen, is_later, position
 from pb.services.audit import audit
 from pb.services.guards import require
@@ -35,6 +44,11 @@ def _check_threshold(fields: dict[str, Any]) -> None:
     if threshold is not None and int(threshold) < 1:
         raise DomainError(
             _("The supports needed must be 1 or more; leave it empty to review every proposal."),
+            field="support_threshold",
+        )
+    if threshold is not None and int(threshold) > MAX_SUPPORT_THRESHOLD:
+        raise DomainError(
+            _("The supports needed can be at most %(max)d.") % {"max": MAX_SUPPORT_THRESHOLD},
             field="support_threshold",
         )
 

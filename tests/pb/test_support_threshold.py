@@ -10,9 +10,10 @@ import pytest
 from django.urls import reverse
 
 from backend.errors import DomainError
-from pb.models import Proposal, ProposalStatus, Round
+from pb.models import MAX_SUPPORT_THRESHOLD, Proposal, ProposalStatus, Round
 from pb.selectors import manager_queues
 from pb.services.proposals import proposal_review
+from pb.services.rounds import round_update_rules
 from tests.pb.test_api import api_for
 
 pytestmark = pytest.mark.django_db
@@ -138,7 +139,11 @@ RULES = {
 
 @pytest.mark.parametrize(
     ("value", "error"),
-    [("0", "Give 1 or more, or leave it empty."), ("lots", "Enter a whole number.")],
+    [
+        ("0", "Give 1 or more, or leave it empty."),
+        ("lots", "Enter a whole number."),
+        ("99999999999", "Give at most 1000000, or leave it empty."),
+    ],
 )
 def test_a_bad_threshold_on_the_manage_page_is_a_field_error(client, world, value, error):
     client.force_login(world.manager)
@@ -168,3 +173,62 @@ def test_the_api_sets_the_threshold_and_refuses_zero(world):
     assert "support_threshold" in bad.content.decode()
     done = api.post(url, {"support_threshold": 25, "reason": "Pre-selection"}, format="json")
     assert done.status_code == 200 and done.json()["support_threshold"] == 25
+
+
+HUGE = 99_999_999_999
+
+
+def test_a_huge_threshold_is_refused_by_the_api_not_a_500(world):
+    api = api_for(world.manager)
+    rules = api.post(
+        f"/api/v1/rounds/{world.round.pk}/rules/",
+        {"support_threshold": HUGE, "reason": "x"},
+        format="json",
+    )
+    assert rules.status_code == 400
+    assert "support_threshold" in rules.json()["error"]["fields"]
+    created = api.post(
+        "/api/v1/rounds/",
+        {
+            "name": "North 2029",
+            "budget": 100_000,
+            "areas": [world.north.pk],
+            "support_threshold": HUGE,
+        },
+        format="json",
+    )
+    assert created.status_code == 400
+    assert "support_threshold" in created.json()["error"]["fields"]
+    assert not Round.objects.filter(name="North 2029").exists()
+    assert Round.objects.get(pk=world.round.pk).support_threshold is None
+
+
+def test_a_huge_threshold_on_the_new_round_form_is_a_field_error(client, world):
+    client.force_login(world.manager)
+    response = client.post(
+        reverse("round_new"),
+        {
+            "name": "North 2029",
+            "style": "city",
+            "budget": "50,000",
+            "areas": [world.north.pk],
+            "min_age": "16",
+            "ballot_type": "approval_budget",
+            "rule": "greedy",
+            "support_threshold": str(HUGE),
+        },
+    )
+    assert response.status_code == 400
+    assert 'id="id_support_threshold_error"' in response.content.decode()
+    assert not Round.objects.filter(name="North 2029").exists()
+
+
+def test_the_service_refuses_a_threshold_above_the_most(world):
+    with pytest.raises(DomainError) as refused:
+        round_update_rules(
+            actor=world.manager,
+            round=world.round,
+            reason="x",
+            support_threshold=MAX_SUPPORT_THRESHOLD + 1,
+        )
+    assert "support_threshold" in refused.value.fields
