@@ -125,3 +125,28 @@ def test_the_demo_resident_who_did_not_vote_is_not_invited_to_the_voters_survey(
     # Not the voters' survey; the survey by code (for paper, kiosk and code voters) may show.
     assert 'href="/rounds/westgate-grants-2025/survey/"' not in results
     assert 'href="/rounds/westgate-grants-2025/survey/code/"' in results
+
+
+def test_the_demo_dates_hang_together_so_last_months_delivery_is_accepted(demo: None):
+    """The 2025 round was counted 'today' with its rules from today, so a manager could not
+    record a delivery step from before today; its timetable now runs over the last months."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from feedback.models import Milestone
+    from pb.models import Proposal
+
+    funded = Proposal.objects.get(title="Defibrillator at the community centre")
+    client = Client()
+    _log_in(client, "manager@example.org")
+    url = f"/projects/{funded.pk}/delivery/"
+    delivery = client.get(url)
+    assert delivery.status_code == 200 and "Record progress" in delivery.content.decode()
+    earlier = (timezone.localdate() - dt.timedelta(days=60)).isoformat()
+    response = client.post(url, {"status": "planned", "date": earlier, "note": "Ordered"})
+    assert response.status_code == 302, response.content.decode()[-2000:]
+    assert Milestone.objects.filter(proposal=funded, date=earlier).exists()
+    # Before the round's rules were published is still refused.
+    too_early = (timezone.localdate() - dt.timedelta(days=400)).isoformat()
+    assert client.post(url, {"status": "planned", "date": too_early}).status_code == 400
