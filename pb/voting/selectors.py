@@ -18,6 +18,8 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from backend.accounts import rules as base_rules
+from backend.accounts.models import Actor
 from backend.errors import DomainError
 from pb.counting.selectors import tally_result
 from pb.counting.wording import project_sentence
@@ -35,6 +37,7 @@ from pb.models import (
     VoterCode,
 )
 from pb.money import format_money
+from pb.phases import EVENT_PHASES
 from pb.selectors import shortlist, translations_for
 from pb.services.register import normalise_postcode
 from pb.voting import rules
@@ -381,6 +384,16 @@ def has_voted(*, round: Round, user: Any) -> bool:
     if not getattr(user, "is_authenticated", False):
         return False
     return Participation.objects.filter(round=round, voter=user).exists()
+
+
+def rounds_with_receipt_cookie(*, user: Actor) -> QuerySet[Round]:
+    """The rounds whose receipt page may hold a receipt cookie in this person's browser: every
+    round open for a vote or being counted (the cookie lives 15 minutes) and, for a signed-in
+    person, every round they voted in. Only ``pk`` and ``slug`` are loaded."""
+    rounds = Round.objects.filter(phase__in=EVENT_PHASES)
+    if base_rules.is_signed_in(user):
+        rounds = rounds | Round.objects.filter(participations__voter=user)
+    return rounds.only("pk", "slug").distinct()
 
 
 def ballots_cast_by_round() -> dict[str, int]:

@@ -30,13 +30,14 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from backend.accounts import rules as base_rules
+from backend.accounts.models import Actor
 from backend.errors import Conflict, DomainError, NotAllowed
 from backend.forms import add_domain_error
 from pb import rules as pb_rules
 from pb import selectors as pb_selectors
 from pb.models import BallotType, RegisterEntry, Round, RoundStyle
 from pb.money import format_money
-from pb.phases import EVENT_PHASES, Action, allows
+from pb.phases import Action, allows
 from pb.selectors import get_visible_round
 from pb.voting import rules, selectors
 from pb.voting.forms import (
@@ -440,15 +441,12 @@ def vote_cast(request: HttpRequest, slug: str) -> HttpResponse:
     return response
 
 
-def receipt_cookies_clear(response: HttpResponse, user: Any) -> None:
+def receipt_cookies_clear(response: HttpResponse, user: Actor) -> None:
     """Expire the receipt cookie wherever it may be set: log-out calls this so the next person
     at a shared computer does not see the receipt. The cookie is scoped to one round's receipt
     page, so it is deleted on the pages of every round open for a vote or being counted (the
     cookie lives 15 minutes) and of every round this account voted in."""
-    rounds = Round.objects.filter(phase__in=EVENT_PHASES)
-    if base_rules.is_signed_in(user):
-        rounds = rounds | Round.objects.filter(participations__voter=user)
-    for round_ in rounds.only("pk", "slug").distinct():
+    for round_ in selectors.rounds_with_receipt_cookie(user=user):
         response.delete_cookie(
             receipt_cookie(round_),
             path=reverse("vote_receipt", args=[round_.slug]),

@@ -8,11 +8,13 @@ from collections import Counter
 from typing import Any
 
 import pytest
+from django.contrib.auth.models import AnonymousUser
 from django.urls import reverse
 
 from pb.counting import services as counting
 from pb.counting.services import round_count
 from pb.voting.sealing import MIN_BATCH
+from pb.voting.selectors import rounds_with_receipt_cookie
 from pb.voting.services.casting import ballot_cast
 from pb.voting.services.codes import receipt_hash
 from pb.voting.services.kiosk import kiosk_cast, kiosk_unlock
@@ -142,3 +144,13 @@ def test_the_receipt_page_says_what_a_receipt_proves_and_log_out_clears_its_cook
     # The next person at this computer does not see the receipt.
     again = client.get(reverse("vote_receipt", args=[vw.round.slug]))
     assert again.status_code == 302
+
+
+def test_log_out_clears_the_receipt_cookie_of_every_open_round_and_of_rounds_one_voted_in(vw):
+    ballot_cast(round=vw.round, voter=vw.resident, selections=[vw.trees.pk])
+    vw.set(phase="results")  # counted and closed: only who voted in it may hold its cookie
+    anyone = {r.slug for r in rounds_with_receipt_cookie(user=AnonymousUser())}
+    assert anyone == {vw.other_round.slug}
+    voter = {r.slug for r in rounds_with_receipt_cookie(user=vw.resident)}
+    assert voter == {vw.round.slug, vw.other_round.slug}
+    assert {r.slug for r in rounds_with_receipt_cookie(user=vw.manager)} == anyone
