@@ -16,10 +16,11 @@ class JsonFrameConsumer(AsyncJsonWebsocketConsumer):
 
     async def read_frame(self, text_data: str | None) -> tuple[bool, Any]:
         """``(True, the frame's JSON value)``, or ``(False, None)`` once the client has been told
-        its frame is not JSON."""
+        its frame is not JSON. A frame nested too deeply for the parser (``[[[[...``) counts as
+        not JSON too, rather than closing the socket with a traceback."""
         try:
             return True, json.loads(text_data or "")
-        except ValueError:
+        except (ValueError, RecursionError):
             await self.send_error("bad_json", _("Frames must be JSON objects."))
             return False, None
 
