@@ -282,7 +282,8 @@ class DeskSearchForm(forms.Form):
 
 
 class DeskTickForm(forms.Form):
-    entry = forms.IntegerField(min_value=1)
+    #: Signed by the search for this user and round (``pb.voting.desk_token``), never an id.
+    token = forms.CharField(max_length=200, required=False)
     channel = forms.ChoiceField(
         label=_("Ballot"),
         choices=[("paper", _("Paper ballot")), ("kiosk", _("Kiosk"))],

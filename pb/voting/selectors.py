@@ -41,6 +41,7 @@ from pb.phases import EVENT_PHASES
 from pb.selectors import shortlist, translations_for
 from pb.services.register import normalise_postcode
 from pb.voting import rules
+from pb.voting.desk_token import desk_token
 from pb.voting.models import KioskSession, PaperBallot, PaperStatus
 
 SPEC_SECONDS = 60
@@ -417,6 +418,8 @@ class DeskEntry:
     area_name: str
     voted: bool
     ticked_at_kiosk: bool
+    #: What the tick button sends instead of the entry's id (``pb.voting.desk_token``).
+    token: str
 
 
 def desk_register_search(
@@ -455,6 +458,7 @@ def desk_register_search(
             area_name=(by_id.get(e.area_id) or by_id[e.area.parent_id or 0]).name,
             voted=e.voted,
             ticked_at_kiosk=e.at_desk,
+            token=desk_token(round_id=round.pk, user_id=actor.pk, entry_id=e.pk),
         )
         for e in rows[:DESK_SEARCH_LIMIT]
     ], len(rows) > DESK_SEARCH_LIMIT

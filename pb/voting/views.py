@@ -35,7 +35,7 @@ from backend.errors import Conflict, DomainError, NotAllowed
 from backend.forms import add_domain_error
 from pb import rules as pb_rules
 from pb import selectors as pb_selectors
-from pb.models import BallotType, RegisterEntry, Round, RoundStyle
+from pb.models import BallotType, Round, RoundStyle
 from pb.money import format_money
 from pb.phases import Action, allows
 from pb.selectors import get_visible_round
@@ -658,21 +658,18 @@ def register_desk(request: HttpRequest, slug: str) -> HttpResponse:
     status = 200
     if request.method == "POST":
         tick_form = DeskTickForm(request.POST)
-        if not tick_form.is_valid() and "entry" in tick_form.errors:
-            raise Http404  # a made-up resident, not a server error
-        entry = get_object_or_404(
-            RegisterEntry.objects.select_related("area"), pk=tick_form.cleaned_data["entry"]
-        )
+        tick_form.is_valid()  # a bad field leaves it out; the service refuses what is missing
         try:
-            tick = desk_services.desk_tick(
+            tick = desk_services.desk_tick_by_token(
                 actor=request.user,
                 round=round_,
-                entry=entry,
+                token=tick_form.cleaned_data.get("token") or "",
                 channel=tick_form.cleaned_data.get("channel", ""),
             )
         except DomainError as exc:
             error, status = exc.message, exc.status
         else:
+            entry = tick.entry
             area = round_.areas.get(pk=tick.area_id)
             if tick.code:
                 response = render(

@@ -41,6 +41,7 @@ from pb.phases import Action
 from pb.services.audit import audit
 from pb.services.guards import require_phase
 from pb.voting import rules
+from pb.voting.desk_token import desk_token_entry_id
 from pb.voting.services.casting import resident_voted, round_area_for_home
 from pb.voting.services.codes import VOTER_CODE_LENGTH, format_code, random_code, voter_code_hash
 
@@ -73,6 +74,30 @@ def round_area_of(round_: Round, entry: RegisterEntry) -> int | None:
     taking_part = set(RoundArea.objects.filter(round=round_).values_list("area_id", flat=True))
     area_id = round_area_for_home(taking_part, entry.area)
     return area_id if area_id in taking_part else None
+
+
+def desk_tick_by_token(*, actor: Actor, round: Round, token: str, channel: str) -> Tick:
+    """Tick the resident a desk search signed ``token`` for (``pb.voting.desk_token``).
+
+    A raw register id, a forged or expired token, or one made for another member of staff or
+    another round is refused with ``DomainError`` (``bad_token``) that names nobody: it says
+    nothing of the resident's area or whether they voted. Otherwise as ``desk_tick``.
+    """
+    entry_id = desk_token_entry_id(round_id=round.pk, user_id=actor.pk, token=token)
+    entry = (
+        RegisterEntry.objects.select_related("area").filter(pk=entry_id).first()
+        if entry_id is not None
+        else None
+    )
+    if entry is None:
+        raise DomainError(
+            _(
+                "This tick button is out of date or was not made for you. Find the resident "
+                "again and tick them from the new search."
+            ),
+            code="bad_token",
+        )
+    return desk_tick(actor=actor, round=round, entry=entry, channel=channel)
 
 
 def desk_tick(*, actor: Actor, round: Round, entry: RegisterEntry, channel: str) -> Tick:
