@@ -854,6 +854,7 @@ def paper_print(request: HttpRequest, slug: str) -> HttpResponse:
     )
 
 
+@never_cache
 @login_required
 def paper_survey_slips(request: HttpRequest, slug: str) -> HttpResponse:
     """Survey slips to hand out with paper ballots, so paper voters can answer the influence

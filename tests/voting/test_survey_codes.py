@@ -84,6 +84,7 @@ def test_staff_print_survey_slips_for_paper_ballots_from_the_paper_desk(client, 
     sheet = client.post(url, {"area": vw.north.pk, "count": "3"})
     html = sheet.content.decode()
     assert sheet.status_code == 200 and "3 survey slips for North" in html
+    assert "no-store" in sheet["Cache-Control"]  # the codes are shown once: never cached
     codes = SURVEY_CODE.findall(html)
     assert len(set(codes)) == 3
     assert sorted(SurveyCode.objects.values_list("code_hash", flat=True)) == sorted(
