@@ -9,6 +9,7 @@ from django.conf import settings
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
+from backend.fields import AreaTreeChoiceField
 from pb.models import (
     MAX_SUPPORT_THRESHOLD,
     SUPPORT_THRESHOLD_HELP,
@@ -82,7 +83,8 @@ class ProposalForm(forms.Form):
         widget=forms.Textarea,
         error_messages={"required": _("Describe what the project would do.")},
     )
-    area = forms.ModelChoiceField(
+    # The round's areas as the tree they are: a ward's neighbourhoods grouped under it.
+    area = AreaTreeChoiceField(
         label=_("Area"),
         queryset=Area.objects.none(),
         empty_label=_("Choose the area"),

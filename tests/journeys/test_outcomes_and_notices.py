@@ -287,3 +287,25 @@ def test_supports_show_can_be_withdrawn_and_are_not_for_ones_own_proposal(client
     assert idea.support_count == 0
     page = client.get(reverse("proposal_detail", args=[idea.pk])).content.decode()
     assert "Support this proposal" in page
+
+
+def test_the_proposal_form_lists_the_rounds_areas_as_a_tree(client):
+    """A resident picking the area of a proposal sees a ward's neighbourhoods under it, as at
+    sign-up, not one flat list mixing both."""
+    harbour = AreaFactory(name="Harbour", slug="harbour")
+    marina = AreaFactory(name="Marina", slug="marina", parent=harbour)
+    westgate = AreaFactory(name="Westgate", slug="westgate")
+    round_ = RoundFactory(slug="ideas", phase="intake")
+    for area in (harbour, marina, westgate):
+        RoundArea.objects.create(round=round_, area=area)
+    resident = UserFactory()
+    resident.profile.home_area = marina
+    resident.profile.verified = True
+    resident.profile.save()
+    client.force_login(resident)
+    html = client.get(reverse("proposal_new", args=["ideas"])).content.decode()
+    group = html.split('<optgroup label="Harbour">', 1)[1].split("</optgroup>", 1)[0]
+    # Marina, the resident's home area, comes chosen.
+    assert f'<option value="{marina.pk}" selected>Marina</option>' in group
+    assert f'<option value="{harbour.pk}">Elsewhere in Harbour</option>' in group
+    assert f'<option value="{westgate.pk}">Westgate</option>' in html.split("</optgroup>")[-1]
