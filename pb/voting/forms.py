@@ -266,7 +266,12 @@ class ReconcileForm(forms.Form):
 class DeskSearchForm(forms.Form):
     """Find a resident on the register at a desk: a name and a postcode or a birth year."""
 
-    name = forms.CharField(label=_("Name"), max_length=200, min_length=2)
+    name = forms.CharField(
+        label=_("Name"),
+        max_length=200,
+        min_length=2,
+        help_text=_("Whole words of the name, such as the full name or the surname."),
+    )
     postcode = forms.CharField(label=_("Postcode"), max_length=10, required=False)
     birth_year = forms.IntegerField(
         label=_("Year of birth"), min_value=1900, max_value=2100, required=False

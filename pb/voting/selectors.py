@@ -8,6 +8,7 @@ served from the cache in between, however many screens ask.
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
@@ -37,7 +38,7 @@ from pb.models import (
     VoterCode,
 )
 from pb.money import format_money
-from pb.phases import EVENT_PHASES
+from pb.phases import EVENT_PHASES, Action, allows
 from pb.selectors import shortlist, translations_for
 from pb.services.register import normalise_postcode
 from pb.voting import rules
@@ -422,21 +423,34 @@ class DeskEntry:
     token: str
 
 
+def desk_name_query(name: str) -> Q | None:
+    """Register names that hold every word of ``name`` as a whole word (case ignored; a word
+    ends at a space or a hyphen, so "Jones" finds "Ann Smith-Jones"), or ``None`` when ``name``
+    has no word of at least 2 letters. "Jon" does not find "Ann Jones": the desk finds a person
+    the voter names, it is not a way to read the register by fragments."""
+    words = name.split()
+    if not any(len(w) >= 2 for w in words):
+        return None
+    query = Q()
+    for word in words:
+        query &= Q(name__iregex=rf"(^|[ -]){re.escape(word)}($|[ -])")
+    return query
+
+
 def desk_register_search(
     *, actor: Any, round: Round, name: str, postcode: str = "", birth_year: int | None = None
 ) -> tuple[list[DeskEntry], bool]:
     """Residents on the register of the round's areas whose desks ``actor`` runs, whose name
-    contains ``name`` and who have this postcode or birth year (case and spaces ignored), and
-    whether more were found than are shown. A name alone finds nobody: the desk is not a way
-    to browse the register."""
-    name = " ".join(name.split())
+    holds every word of ``name`` whole (``desk_name_query``) and who have this postcode or
+    birth year (case and spaces ignored), and whether more were found than are shown. A name
+    alone, part of a word, or a round whose voting is not open finds nobody: the desk is not a
+    way to browse the register, and a name is ticked only while voting is open."""
     postcode = normalise_postcode(postcode)
-    if len(name) < 2 or not (postcode or birth_year):
+    by_name = desk_name_query(name)
+    if by_name is None or not (postcode or birth_year) or not allows(round.phase, Action.VOTE):
         return [], False
     areas = [a for a in round.areas.all() if rules.can_run_event(actor, round, a)]
-    found = RegisterEntry.objects.filter(
-        Q(area__in=areas) | Q(area__parent__in=areas), name__icontains=name
-    )
+    found = RegisterEntry.objects.filter(Q(area__in=areas) | Q(area__parent__in=areas), by_name)
     if postcode:
         found = found.filter(match_key__contains=f"|{postcode}|")
     if birth_year:

@@ -56,6 +56,16 @@ def test_staff_find_and_tick_for_paper(client: Any, vw: VotingWorld, ann: Regist
     assert "Has voted already" in again.content.decode()
 
 
+def test_a_fragment_of_a_name_finds_nobody(
+    client: Any, vw: VotingWorld, ann: RegisterEntry
+) -> None:
+    client.force_login(vw.staff)
+    page = client.get(URL, {"name": "Jon", "birth_year": "1980"})
+    assert page.status_code == 200
+    assert "Ann Jones" not in page.content.decode() and page.context["found"] == []
+    assert "type whole words of the name" in page.content.decode()
+
+
 def test_a_kiosk_tick_shows_the_code_once(client: Any, vw: VotingWorld, ann: RegisterEntry) -> None:
     client.force_login(vw.staff)
     page = client.post(URL, {"token": _token(vw, ann), "channel": "kiosk"})
@@ -209,5 +219,9 @@ def test_after_voting_the_desk_says_so_and_ticks_nobody(
     vw.set(phase="counting")
     client.force_login(vw.staff)
     assert "Voting is not open" in client.get(URL).content.decode()
+    search = client.get(URL, {"name": "Ann Jones", "postcode": "N1 1AA"})
+    assert search.context["found"] == []
+    assert "Residents found" not in search.content.decode()
+    assert 'name="token"' not in search.content.decode()
     assert client.post(URL, {"token": _token(vw, ann), "channel": "paper"}).status_code == 403
     assert not Participation.objects.exists()
