@@ -591,6 +591,16 @@ def _survey_pending(
     return answer
 
 
+SURVEY_CODE_REFUSED = "survey_code_refused"
+
+
+def _survey_code_refused() -> str:
+    return _(
+        "We cannot take an answer with this survey code. Check that you typed it as printed on "
+        "your receipt or slip and that it is for this round. Each code answers the survey once."
+    )
+
+
 def survey_answer_with_code(
     *,
     round: Round,
@@ -603,7 +613,8 @@ def survey_answer_with_code(
     voters without an account (a voter code, a kiosk, paper). A code answers once.
 
     Locks the code's row (``select_for_update``), so the same code sent twice at once is
-    stored once; the answer is pending and sealed as an account's is."""
+    stored once; the answer is pending and sealed as an account's is. An unknown code and a
+    used one are refused with the same words (code ``SURVEY_CODE_REFUSED``)."""
     if not normalise_code(code):
         raise DomainError(_("Type the survey code from your receipt or slip."), field="code")
     _survey_check(round=round, influence=influence, satisfaction=satisfaction, comment=comment)
@@ -614,15 +625,11 @@ def survey_answer_with_code(
             .first()
         )
         if row is None:
-            raise DomainError(
-                _(
-                    "We have no survey code like this for this round. Check that you typed it "
-                    "as printed and that it is for this round."
-                ),
-                field="code",
-            )
+            raise DomainError(_survey_code_refused(), field="code", code=SURVEY_CODE_REFUSED)
         if row.used:
-            raise Conflict(_("This survey code has been used; we kept the first answer."))
+            # Worded as an unknown code: the answer must not tell someone trying codes which
+            # ones were real. Still a Conflict, for callers that care (the same code sent twice).
+            raise Conflict(_survey_code_refused(), field="code", code=SURVEY_CODE_REFUSED)
         row.used = True
         row.save(update_fields=["used"])
         return _survey_pending(

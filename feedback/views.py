@@ -19,6 +19,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.utils import translation
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from backend.errors import DomainError
@@ -31,6 +32,7 @@ from pb.counting import selectors as counting_selectors
 from pb.models import Proposal, Round
 from pb.rules import can_see_round
 from pb.selectors import get_visible_round
+from pb.voting.throttles import SurveyCodeFailures
 
 REPORT_FORMATS = {"html", "pdf", "csv"}
 REPORT_CACHE_SECONDS = 60
@@ -258,7 +260,8 @@ def survey(request: HttpRequest, slug: str) -> HttpResponse:
 
 def survey_by_code(request: HttpRequest, slug: str) -> HttpResponse:
     """The survey for voters without an account (a voter code, a kiosk, paper): the survey code
-    on their receipt or slip answers it once. Nobody needs to log in."""
+    on their receipt or slip answers it once. Nobody needs to log in. A client that sends too
+    many refused codes (unknown or used, answered alike) waits (429), as with voter codes."""
     round_ = get_visible_round(user=request.user, slug=slug, with_areas=True)
     form = SurveyCodeForm(request.POST or None, initial={"code": request.GET.get("code", "")})
     context: dict[str, Any] = {"round": round_, "form": form, "by_code": True}
@@ -266,6 +269,27 @@ def survey_by_code(request: HttpRequest, slug: str) -> HttpResponse:
         return render(request, "feedback/survey.html", {**context, "not_yet": True})
     status = 200
     if request.method == "POST":
+        throttle = SurveyCodeFailures(request)
+        if throttle.blocked:
+            minutes = max(1, -(-int(throttle.retry_after()) // 60))
+            response = render(
+                request,
+                "feedback/survey.html",
+                {
+                    **context,
+                    "blocked": ngettext(
+                        "Too many survey codes were refused here. Wait %(minutes)s minute, then "
+                        "try again with the code printed on your receipt or slip.",
+                        "Too many survey codes were refused here. Wait %(minutes)s minutes, then "
+                        "try again with the code printed on your receipt or slip.",
+                        minutes,
+                    )
+                    % {"minutes": minutes},
+                },
+                status=429,
+            )
+            response["Retry-After"] = throttle.retry_after()
+            return response
         if form.is_valid():
             try:
                 services.survey_answer_with_code(
@@ -276,13 +300,8 @@ def survey_by_code(request: HttpRequest, slug: str) -> HttpResponse:
                     comment=form.cleaned_data["comment"],
                 )
             except DomainError as exc:
-                if exc.code == "conflict":
-                    return render(
-                        request,
-                        "feedback/survey_thanks.html",
-                        {"round": round_, "again": True, "by_code": True},
-                        status=409,
-                    )
+                if exc.code == services.SURVEY_CODE_REFUSED:
+                    throttle.refused()
                 add_domain_error(form, exc)
             else:
                 return render(request, "feedback/survey_thanks.html", {"round": round_})

@@ -58,3 +58,10 @@ class VoterCodeFailures(SimpleRateThrottle):
 
     def retry_after(self) -> str:
         return str(max(1, math.ceil(self.wait())))
+
+
+class SurveyCodeFailures(VoterCodeFailures):
+    """Wrong, used or made-up survey codes one client may send to the survey by code: the same
+    allowance as voter codes (``VOTER_CODE_FAILURES``), counted apart from them."""
+
+    scope = "survey_code"

@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from django.test import Client
 from django.urls import reverse
 
 from backend.errors import Conflict, DomainError
@@ -120,6 +121,9 @@ def test_residents_cannot_print_slips_and_nobody_once_voting_has_closed(client, 
     assert not SurveyCode.objects.exists()
 
 
+REFUSED = "We cannot take an answer with this survey code."
+
+
 @pytest.fixture
 def slips(vw: VotingWorld) -> list[str]:
     codes = survey_slips_issue(actor=vw.staff, round=vw.round, area=vw.south, count=2)
@@ -136,14 +140,15 @@ def test_a_paper_voter_answers_the_survey_once_with_their_slip(client, vw, slips
     assert pending.area == vw.south and pending.influence == "tend_to_agree"
     assert SurveyCode.objects.get(code_hash=survey_code_hash(slips[0])).used
     again = client.post(url, {**answer, "influence": "definitely_disagree"})
-    assert again.status_code == 409 and "kept your first answer" in again.content.decode()
+    assert again.status_code == 400 and REFUSED in again.content.decode()
     assert PendingSurveyAnswer.objects.count() == 1
+    assert PendingSurveyAnswer.objects.get().influence == "tend_to_agree"
 
 
 @pytest.mark.parametrize(
     ("data", "error"),
     [
-        ({"code": "ZZZZ-ZZZZ", "influence": "tend_to_agree"}, "We have no survey code like this"),
+        ({"code": "ZZZZ-ZZZZ", "influence": "tend_to_agree"}, "We cannot take an answer"),
         ({"code": "", "influence": "tend_to_agree"}, "This field is required."),
         ({"code": "slip", "influence": ""}, "Answer at least one question."),
     ],
@@ -196,3 +201,40 @@ def test_a_code_from_another_round_does_not_answer_this_one(vw, slips):
     survey_answer_with_code(round=vw.round, code=slips[0], influence="tend_to_agree")
     with pytest.raises(Conflict):
         survey_answer_with_code(round=vw.round, code=slips[0], influence="tend_to_agree")
+
+
+def _without_noise(html: str) -> str:
+    """The page minus what differs from one request to the next (the CSRF token, the nonce)."""
+    return re.sub(r'(value|nonce)="[^"]*"', "", html)
+
+
+def test_a_used_code_and_an_unknown_one_are_answered_alike(client, vw, slips):
+    url = reverse("outcome_survey_code", args=[vw.round.slug])
+    answer = {"influence": "tend_to_agree"}
+    assert client.post(url, {**answer, "code": slips[0]}).status_code == 200
+    used = client.post(url, {**answer, "code": slips[0]})
+    unknown = client.post(url, {**answer, "code": "ZZZZ-ZZZZ"})
+    assert used.status_code == unknown.status_code == 400
+    assert REFUSED in used.content.decode()
+    assert _without_noise(used.content.decode()).replace(slips[0], "") == _without_noise(
+        unknown.content.decode()
+    ).replace("ZZZZ-ZZZZ", "")
+
+
+def test_too_many_refused_survey_codes_from_one_client_wait(client, vw, slips, settings):
+    settings.VOTER_CODE_FAILURES = "3/hour"
+    url = reverse("outcome_survey_code", args=[vw.round.slug])
+    answer = {"influence": "tend_to_agree"}
+    assert client.post(url, {**answer, "code": slips[0]}).status_code == 200
+    statuses = [
+        client.post(url, {**answer, "code": code}).status_code
+        for code in (slips[0], "ZZZZ-ZZZZ", "YYYY-YYYY")
+    ]
+    assert statuses == [400, 400, 400]  # the used code counts as a refusal too
+    blocked = client.post(url, {**answer, "code": slips[1]}, REMOTE_ADDR="127.0.0.1")
+    html = blocked.content.decode()
+    assert blocked.status_code == 429 and "Too many survey codes were refused here" in html
+    assert int(blocked["Retry-After"]) > 0
+    assert not SurveyCode.objects.get(code_hash=survey_code_hash(slips[1])).used
+    other = Client(REMOTE_ADDR="10.0.0.9").post(url, {**answer, "code": slips[1]})
+    assert other.status_code == 200  # another client is not held back
