@@ -32,6 +32,7 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import trans_real
 
+from backend.accounts.models import Actor
 from backend.consumers import JsonFrameConsumer
 from backend.errors import DomainError
 from backend.health import database_unavailable
@@ -73,14 +74,14 @@ MAX_LAST_SEQ = 2**53 - 1
 frame_clock: Callable[[], float] = time.monotonic
 
 
-def _readable(room_id: int, user: Any) -> bool | None:
+def _readable(room_id: int, user: Actor) -> bool | None:
     room = Room.objects.select_related("round").filter(pk=room_id).first()
     if room is None:
         return None
     return rules.can_read_room(user, room)
 
 
-def _perform(language: str, room_id: int, user: Any, content: dict[str, Any]) -> None:
+def _perform(language: str, room_id: int, user: Actor, content: dict[str, Any]) -> None:
     # The ORM work runs in a worker thread: activate the person's language there too.
     with translation.override(language):
         protocol.perform(room_id, user, content)

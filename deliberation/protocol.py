@@ -12,6 +12,7 @@ from typing import Any
 
 from django.utils.translation import gettext as _
 
+from backend.accounts.models import Actor
 from backend.errors import DomainError
 from deliberation import services
 
@@ -68,7 +69,7 @@ def _bool(frame: dict[str, Any], name: str, default: bool | None = None) -> bool
     )
 
 
-def _say(room: int, user: Any, f: dict[str, Any]) -> None:
+def _say(room: int, user: Actor, f: dict[str, Any]) -> None:
     services.contribution_say(
         room=room,
         actor=user,
@@ -79,7 +80,7 @@ def _say(room: int, user: Any, f: dict[str, Any]) -> None:
     )
 
 
-def _react(room: int, user: Any, f: dict[str, Any]) -> None:
+def _react(room: int, user: Actor, f: dict[str, Any]) -> None:
     services.reaction_set(
         room=room,
         actor=user,
@@ -88,36 +89,36 @@ def _react(room: int, user: Any, f: dict[str, Any]) -> None:
     )
 
 
-def _hand(room: int, user: Any, f: dict[str, Any]) -> None:
+def _hand(room: int, user: Actor, f: dict[str, Any]) -> None:
     if _bool(f, "raised"):
         services.hand_raise(room=room, actor=user)
     else:
         services.hand_lower(room=room, actor=user)
 
 
-def _poll_vote(room: int, user: Any, f: dict[str, Any]) -> None:
+def _poll_vote(room: int, user: Actor, f: dict[str, Any]) -> None:
     services.poll_vote(
         room=room, actor=user, poll=_req_int(f, "poll"), option=_req_int(f, "option")
     )
 
 
-def _open(room: int, user: Any, f: dict[str, Any]) -> None:
+def _open(room: int, user: Actor, f: dict[str, Any]) -> None:
     services.room_open(room=room, actor=user)
 
 
-def _next_speaker(room: int, user: Any, f: dict[str, Any]) -> None:
+def _next_speaker(room: int, user: Actor, f: dict[str, Any]) -> None:
     services.speaker_next(room=room, actor=user)
 
 
-def _agenda(room: int, user: Any, f: dict[str, Any]) -> None:
+def _agenda(room: int, user: Actor, f: dict[str, Any]) -> None:
     services.agenda_step(room=room, actor=user, step=_req_int(f, "step"))
 
 
-def _timer(room: int, user: Any, f: dict[str, Any]) -> None:
+def _timer(room: int, user: Actor, f: dict[str, Any]) -> None:
     services.timer_set(room=room, actor=user, seconds=_req_int(f, "seconds"))
 
 
-def _poll_open(room: int, user: Any, f: dict[str, Any]) -> None:
+def _poll_open(room: int, user: Actor, f: dict[str, Any]) -> None:
     options = _field(f, "options")
     if isinstance(options, str):  # a form's textarea: one option a line
         options = [line for line in options.splitlines() if line.strip()]
@@ -130,11 +131,11 @@ def _poll_open(room: int, user: Any, f: dict[str, Any]) -> None:
     )
 
 
-def _poll_close(room: int, user: Any, f: dict[str, Any]) -> None:
+def _poll_close(room: int, user: Actor, f: dict[str, Any]) -> None:
     services.poll_close(room=room, actor=user, poll=_req_int(f, "poll"))
 
 
-def _pin(room: int, user: Any, f: dict[str, Any]) -> None:
+def _pin(room: int, user: Actor, f: dict[str, Any]) -> None:
     services.contribution_pin(
         room=room,
         actor=user,
@@ -143,23 +144,23 @@ def _pin(room: int, user: Any, f: dict[str, Any]) -> None:
     )
 
 
-def _hide(room: int, user: Any, f: dict[str, Any]) -> None:
+def _hide(room: int, user: Actor, f: dict[str, Any]) -> None:
     services.contribution_hide(
         room=room, actor=user, contribution=_req_int(f, "contribution"), reason=_field(f, "reason")
     )
 
 
-def _mute(room: int, user: Any, f: dict[str, Any]) -> None:
+def _mute(room: int, user: Actor, f: dict[str, Any]) -> None:
     services.participant_mute(
         room=room, actor=user, user=_req_int(f, "user"), reason=_field(f, "reason")
     )
 
 
-def _close(room: int, user: Any, f: dict[str, Any]) -> None:
+def _close(room: int, user: Actor, f: dict[str, Any]) -> None:
     services.room_close(room=room, actor=user, summary=_field(f, "summary"))
 
 
-ACTIONS: dict[str, Callable[[int, Any, dict[str, Any]], None]] = {
+ACTIONS: dict[str, Callable[[int, Actor, dict[str, Any]], None]] = {
     "say": _say,
     "react": _react,
     "hand": _hand,
@@ -187,7 +188,7 @@ FACILITATOR_ACTIONS = frozenset(
 )
 
 
-def action_for(frame: Any) -> Callable[[int, Any, dict[str, Any]], None]:
+def action_for(frame: Any) -> Callable[[int, Actor, dict[str, Any]], None]:
     """The action a frame asks for; ``ProtocolError`` when it is not an object or its type is
     unknown (the consumer asks first, so such a frame costs no trip to the database)."""
     if not isinstance(frame, dict):
@@ -199,6 +200,6 @@ def action_for(frame: Any) -> Callable[[int, Any, dict[str, Any]], None]:
     return action
 
 
-def perform(room_id: int, user: Any, frame: Any) -> None:
+def perform(room_id: int, user: Actor, frame: Any) -> None:
     """Carry out one client frame (other than ``join``) for ``user`` in room ``room_id``."""
     action_for(frame)(room_id, user, frame)

@@ -15,6 +15,7 @@ from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from backend.accounts.models import Actor
 from backend.errors import DomainError
 from backend.forms import add_domain_error
 from backend.plurals import plural_forms
@@ -30,7 +31,7 @@ _DONE = {
 }
 
 
-def _room(pk: int, user: Any) -> Room:
+def _room(pk: int, user: Actor) -> Room:
     room = selectors.room_for_page(pk)
     if room is None or not rules.can_read_room(user, room):
         raise Http404

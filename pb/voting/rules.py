@@ -7,21 +7,19 @@ and minting voter codes while voting is open take more than that.
 
 from __future__ import annotations
 
-from typing import Any
-
 from backend.accounts import rules as base
-from backend.accounts.models import Role
+from backend.accounts.models import Actor, Role
 from pb import rules as pb_rules
 from pb.models import Area, Round
 from pb.phases import Action, allows
 
 
-def can_open_event_desk(user: Any, round_: Round) -> bool:
+def can_open_event_desk(user: Actor, round_: Round) -> bool:
     """May open the kiosk and paper desks at all: event staff, or one of the round's managers."""
     return base.has_role(user, Role.EVENT_STAFF) or pb_rules.can_manage_round(user, round_)
 
 
-def can_run_event(user: Any, round_: Round, area: Area | None) -> bool:
+def can_run_event(user: Actor, round_: Round, area: Area | None) -> bool:
     """Unlock or lock a kiosk and key paper ballots for one area: event staff (anywhere, the
     area taking part) and that area's managers."""
     if not pb_rules.in_round(round_, area):
@@ -29,7 +27,7 @@ def can_run_event(user: Any, round_: Round, area: Area | None) -> bool:
     return base.has_role(user, Role.EVENT_STAFF) or pb_rules.can_act_in_area(user, round_, area)
 
 
-def can_open_voter_codes(user: Any, round_: Round) -> bool:
+def can_open_voter_codes(user: Actor, round_: Round) -> bool:
     """May open the voter codes page: a manager of one of the round's areas, or its owner."""
     return pb_rules.can_manage_round(user, round_)
 
@@ -44,7 +42,7 @@ def codes_need_admin(round_: Round) -> bool:
     return allows(round_.phase, Action.VOTE)
 
 
-def can_issue_voter_codes(user: Any, round_: Round, area: Area | None) -> bool:
+def can_issue_voter_codes(user: Actor, round_: Round, area: Area | None) -> bool:
     """Codes for one area of the round: its managers (admins only while voting is open). An
     area-less code, allowed only in a single-area round, needs the round's owner."""
     if codes_need_admin(round_) and not base.is_admin(user):
@@ -54,11 +52,11 @@ def can_issue_voter_codes(user: Any, round_: Round, area: Area | None) -> bool:
     return pb_rules.can_act_in_area(user, round_, area)
 
 
-def can_open_reconciliation(user: Any, round_: Round) -> bool:
+def can_open_reconciliation(user: Actor, round_: Round) -> bool:
     return pb_rules.can_manage_round(user, round_)
 
 
-def can_reconcile(user: Any, round_: Round, areas: list[Area], keyers: list[int]) -> bool:
+def can_reconcile(user: Actor, round_: Round, areas: list[Area], keyers: list[int]) -> bool:
     """A manager of every area the keyings name settles a differing paper ballot, and never one
     who keyed it: two people look at every disputed paper."""
     if not base.is_signed_in(user) or user.pk in keyers:
@@ -66,6 +64,6 @@ def can_reconcile(user: Any, round_: Round, areas: list[Area], keyers: list[int]
     return bool(areas) and all(pb_rules.can_act_in_area(user, round_, a) for a in areas)
 
 
-def can_open_and_close(user: Any, round_: Round) -> bool:
+def can_open_and_close(user: Actor, round_: Round) -> bool:
     """Opening and closing a decision day moves the whole round: its owner or an admin."""
     return pb_rules.can_change_round(user, round_)

@@ -381,11 +381,10 @@ def reveal_rows(*, round: Round) -> list[RevealRow] | None:
     return rows
 
 
-def has_voted(*, round: Round, user: Any) -> bool:
+def has_voted(*, round: Round, user: Actor) -> bool:
     """Whether this signed-in person has already voted in the round with their account."""
-    if not getattr(user, "is_authenticated", False):
-        return False
-    return Participation.objects.filter(round=round, voter=user).exists()
+    voter = base_rules.user_or_none(user)
+    return voter is not None and Participation.objects.filter(round=round, voter=voter).exists()
 
 
 def rounds_with_receipt_cookie(*, user: Actor) -> QuerySet[Round]:
@@ -438,7 +437,7 @@ def desk_name_query(name: str) -> Q | None:
 
 
 def desk_register_search(
-    *, actor: Any, round: Round, name: str, postcode: str = "", birth_year: int | None = None
+    *, actor: Actor, round: Round, name: str, postcode: str = "", birth_year: int | None = None
 ) -> tuple[list[DeskEntry], bool]:
     """Residents on the register of the round's areas whose desks ``actor`` runs, whose name
     holds every word of ``name`` whole (``desk_name_query``) and who have this postcode or
