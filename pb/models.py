@@ -558,6 +558,7 @@ class AuditAction(StrEnum):
     REGISTER_IMPORTED = "register.imported"
     RESIDENT_MATCHED = "resident.matched"
     VOTING_DESK_TICK = "voting.desk_tick"
+    VOTING_SURVEY_SLIPS = "voting.survey_slips"
     COMMENT_HIDE = "comment.hide"
     COMMENT_KEEP = "comment.keep"
 

@@ -10,9 +10,10 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from backend.errors import Conflict, DomainError
+from backend.errors import Conflict, DomainError, NotAllowed
 from feedback.models import PendingSurveyAnswer
 from feedback.services import survey_answer_with_code
+from pb.models import AuditAction, AuditEntry
 from pb.voting.models import SurveyCode
 from pb.voting.services.casting import ballot_cast
 from pb.voting.services.codes import survey_code_hash, survey_slips_issue
@@ -238,3 +239,21 @@ def test_too_many_refused_survey_codes_from_one_client_wait(client, vw, slips, s
     assert not SurveyCode.objects.get(code_hash=survey_code_hash(slips[1])).used
     other = Client(REMOTE_ADDR="10.0.0.9").post(url, {**answer, "code": slips[1]})
     assert other.status_code == 200  # another client is not held back
+
+
+def test_each_batch_of_slips_is_in_the_audit_log_with_its_count_not_its_codes(vw):
+    codes = survey_slips_issue(actor=vw.staff, round=vw.round, area=vw.north, count=3)
+    entry = AuditEntry.objects.get(action=AuditAction.VOTING_SURVEY_SLIPS)
+    assert (entry.actor, entry.round, entry.area) == (vw.staff, vw.round, vw.north)
+    assert entry.details == {"count": 3, "area": vw.north.pk, "phase": "voting"}
+    assert not any(survey_code_hash(c) in str(entry.details) for c in codes)
+
+
+@pytest.mark.parametrize("phase", ["draft", "intake", "review"])
+def test_no_slips_before_voting_opens(client, vw, phase):
+    vw.set(phase=phase)
+    with pytest.raises(NotAllowed) as refused:
+        survey_slips_issue(actor=vw.staff, round=vw.round, area=vw.north, count=1)
+    assert refused.value.code == "wrong_phase"
+    assert not SurveyCode.objects.exists()
+    assert not AuditEntry.objects.filter(action=AuditAction.VOTING_SURVEY_SLIPS).exists()

@@ -24,7 +24,7 @@ from backend.accounts.models import Actor
 from backend.errors import DomainError, NotAllowed
 from backend.exports import csv_writer
 from pb.models import Area, AuditAction, Channel, RegisterEntry, Round, VoterCode
-from pb.phases import is_closed
+from pb.phases import is_closed, is_frozen
 from pb.services.audit import audit
 from pb.voting import rules
 from pb.voting.models import SurveyCode
@@ -94,12 +94,22 @@ def survey_code_mint(*, round_id: int, area_id: int, channel: str) -> str:
 def survey_slips_issue(*, actor: Actor, round: Round, area: Area, count: int) -> list[str]:
     """Survey codes for slips handed out with paper ballots, one per ballot paper, so paper
     voters can answer the influence survey once too. Event staff and the area's managers make
-    them, until voting closes; like voter codes, this is the one chance to print them."""
+    them while voting is open; like voter codes, this is the one chance to print them. Each
+    batch is in the audit log with its count (never its codes), so the slips printed can be
+    set against the paper ballots handed out."""
     if not rules.can_run_event(actor, round, area):
         raise NotAllowed(_("Only event staff and this area's managers can print survey slips."))
     if is_closed(round.phase):
         raise NotAllowed(
             _("Voting has closed, so no more paper ballots are handed out."), code="wrong_phase"
+        )
+    if not is_frozen(round.phase):
+        raise NotAllowed(
+            _(
+                "Voting has not opened yet. Print survey slips once it has, with the paper "
+                "ballots they go with."
+            ),
+            code="wrong_phase",
         )
     if not round.round_areas.filter(area=area).exists():
         raise DomainError(_("That area is not taking part in this round."), field="area")
@@ -117,9 +127,17 @@ def survey_slips_issue(*, actor: Actor, round: Round, area: Area, count: int) ->
     while len(codes) < count:
         code = random_code(SURVEY_CODE_LENGTH)
         codes[survey_code_hash(code)] = code
-    SurveyCode.objects.bulk_create(
-        SurveyCode(round=round, area=area, channel=Channel.PAPER, code_hash=h) for h in codes
-    )
+    with transaction.atomic():
+        SurveyCode.objects.bulk_create(
+            SurveyCode(round=round, area=area, channel=Channel.PAPER, code_hash=h) for h in codes
+        )
+        audit(
+            actor=actor,
+            action=AuditAction.VOTING_SURVEY_SLIPS,
+            round=round,
+            area=area,
+            details={"count": count, "area": area.pk, "phase": round.phase},
+        )
     return [format_code(c) for c in codes.values()]
 
 
