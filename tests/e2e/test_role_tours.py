@@ -57,6 +57,15 @@ def test_every_demo_role_finds_its_work_from_its_dashboard(page: Any, live_serve
     # ...and the live room of the city round is two clicks from the round page.
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Rounds").click()
     _main(page).get_by_role("link", name="City budget 2027", exact=True).click()
+    # The README's tour: a comment under their proposal, then the live room.
+    _main(page).get_by_role("link", name="Safer crossing on Station Road").first.click()
+    page.get_by_label("Your comment").fill("The crossing would help the whole street.")
+    page.get_by_role("group", name="Where do you stand?").get_by_label("For").check()
+    page.get_by_role("button", name="Publish your comment").click()
+    expect(_main(page)).to_contain_text("The crossing would help the whole street.")
+    assert_accessible(page)
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Rounds").click()
+    _main(page).get_by_role("link", name="City budget 2027", exact=True).click()
     _main(page).get_by_role("link", name="See the rooms").click()
     _main(page).get_by_role("link", name="Poulton evening: the Station Road crossing").click()
     expect(page.locator("#agenda-current")).to_have_text(
