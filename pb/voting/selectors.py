@@ -448,6 +448,9 @@ def desk_register_search(
     by_name = desk_name_query(name)
     if by_name is None or not (postcode or birth_year) or not allows(round.phase, Action.VOTE):
         return [], False
+    staff = base_rules.user_or_none(actor)
+    if staff is None:  # a visitor runs no desk (``rules.can_run_event``)
+        return [], False
     areas = [a for a in round.areas.all() if rules.can_run_event(actor, round, a)]
     found = RegisterEntry.objects.filter(Q(area__in=areas) | Q(area__parent__in=areas), by_name)
     if postcode:
@@ -471,7 +474,7 @@ def desk_register_search(
             area_name=(by_id.get(e.area_id) or by_id[e.area.parent_id or 0]).name,
             voted=e.voted,
             ticked_at_kiosk=e.at_desk,
-            token=desk_token(round_id=round.pk, user_id=actor.pk, entry_id=e.pk),
+            token=desk_token(round_id=round.pk, user_id=staff.pk, entry_id=e.pk),
         )
         for e in rows[:DESK_SEARCH_LIMIT]
     ], len(rows) > DESK_SEARCH_LIMIT
