@@ -101,6 +101,10 @@ def test_every_demo_role_finds_its_work_from_its_dashboard(page: Any, live_serve
     assert_accessible(page)
     page.go_back()
     page.set_viewport_size({"width": 1280, "height": 720})
+    # Plan a room for a round from the dashboard.
+    click_from_dashboard(page, "City budget 2027")
+    expect(page.get_by_role("heading", name="Plan a room")).to_be_visible()
+    assert_accessible(page)
     log_out_waiting(page)
 
     # Event staff: the voting desks of the open round.
@@ -146,6 +150,10 @@ def test_every_demo_role_finds_its_work_from_its_dashboard(page: Any, live_serve
     click_from_dashboard(page, "City budget 2027", "Budget split between areas")
     expect(page.get_by_role("heading", level=1)).to_have_text("Share the budget between areas")
     assert_accessible(page)
+    # The open round's manage page moves it on to counting.
+    click_from_dashboard(page, "Westgate small grants 2026")
+    expect(page.get_by_role("button", name="Move the round on")).to_be_visible()
+    assert_accessible(page)
     log_out_waiting(page)
 
     # Councillor: the outcome report of last year's round, with rules published before voting.
@@ -160,6 +168,9 @@ def test_every_demo_role_finds_its_work_from_its_dashboard(page: Any, live_serve
         _main(page).get_by_role("link", name="Download as PDF").click()
     assert pdf.value.status == 200 and pdf.value.headers["content-type"] == "application/pdf"
     page.go_back()
+    with page.expect_download() as csv:
+        _main(page).get_by_role("link", name="Download the figures (CSV)").click()
+    assert csv.value.suggested_filename.endswith(".csv")
     log_out_waiting(page)
 
     # Admin: the site's administration, from "Running the site" on their page.
