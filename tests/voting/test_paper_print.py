@@ -111,3 +111,26 @@ def test_voter_code_cards_print_in_the_language_chosen(client: Any, vw: Any) -> 
     assert "Twój jednorazowy kod do głosowania:" in text or "kod" in text.split("code-sheet")[1]
     # The page around the cards stays in the manager's language.
     assert "voter codes for City 2027" in text
+
+
+SHUFFLE = "Shuffle each stack of ballot papers well before you hand any out"
+
+
+def test_staff_are_told_to_shuffle_papers_wherever_they_handle_them(client: Any, vw: Any) -> None:
+    """Ticks are kept in the order names were ticked: papers handed out in number order would
+    pair each ticked name with a keyed paper's choices (docs/secrecy.md)."""
+    client.force_login(vw.staff)
+    slug = vw.round.slug
+    pages = [
+        client.get(reverse("paper_print", args=[slug])),
+        client.get(
+            reverse("paper_print", args=[slug]),
+            {"area": vw.north.pk, "language": "cy", "first": 1, "copies": 2},
+        ),
+        client.get(reverse("paper_desk", args=[slug])),
+        client.get(reverse("paper_desk", args=[slug]), {"area": vw.north.pk}),
+        client.get(reverse("register_desk", args=[slug])),
+    ]
+    for page in pages:
+        assert page.status_code == 200
+        assert SHUFFLE in page.content.decode(), page.request["PATH_INFO"]
