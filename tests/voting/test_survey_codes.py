@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from django.db import connection
 from django.test import Client
 from django.urls import reverse
 
@@ -15,6 +16,7 @@ from feedback.models import PendingSurveyAnswer
 from feedback.services import survey_answer_with_code
 from pb.models import AuditAction, AuditEntry
 from pb.voting.models import SurveyCode
+from pb.voting.services import casting
 from pb.voting.services.casting import ballot_cast
 from pb.voting.services.codes import survey_code_hash, survey_slips_issue
 from tests.voting.conftest import VotingWorld
@@ -50,6 +52,35 @@ def test_the_online_receipt_shows_the_survey_code_and_where_to_use_it(client, vw
     [shown] = SURVEY_CODE.findall(page)
     assert SurveyCode.objects.get().code_hash == survey_code_hash(shown)
     assert "http://testserver/rounds/city-2027/survey/code/" in page
+
+
+def _failing_mint(**kwargs: object) -> str:
+    """A survey code store that fails the way a database does, mid-transaction."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT * FROM no_such_table_for_survey_codes")
+    raise AssertionError("unreachable")
+
+
+def test_a_failed_survey_code_still_gives_the_voter_their_receipt(vw, monkeypatch, caplog):
+    monkeypatch.setattr(casting, "survey_code_mint", _failing_mint)
+    [code] = vw.codes(area=vw.south)
+    receipt = ballot_cast(round=vw.round, voter_code=code, selections=[vw.south_pool.pk])
+    assert receipt.code and receipt.survey_code == ""
+    assert not SurveyCode.objects.exists()
+    with pytest.raises(Conflict):  # the ballot is in: its code is spent
+        ballot_cast(round=vw.round, voter_code=code, selections=[vw.south_pool.pk])
+    assert "could not make a survey code" in caplog.text
+
+
+def test_a_failed_survey_code_still_shows_the_receipt_page(client, vw, monkeypatch):
+    monkeypatch.setattr(casting, "survey_code_mint", _failing_mint)
+    [code] = vw.codes(area=vw.south)
+    data = {"area": vw.south.pk, "with_code": "1", "voter_code": code, "choice": [vw.south_pool.pk]}
+    cast = client.post(reverse("vote_cast", args=[vw.round.slug]), data)
+    assert cast.status_code == 302
+    page = client.get(cast["Location"])
+    assert page.status_code == 200 and "Your survey code" not in page.content.decode()
+    assert not SURVEY_CODE.findall(page.content.decode())
 
 
 def test_an_account_voters_receipt_sends_them_to_the_results_page_instead(client, vw):

@@ -19,7 +19,7 @@ from dataclasses import dataclass, replace
 from functools import cache
 from typing import Any
 
-from django.db import IntegrityError, connection, transaction
+from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -339,10 +339,15 @@ def _cast(
         raise Conflict(_("You have already voted in this round."), code="already_voted") from exc
     if code_row is not None:
         # Written after the ballot, in a statement of its own: it names no ballot or person.
-        receipt = replace(
-            receipt,
-            survey_code=survey_code_mint(round_id=round.pk, area_id=area_id, channel=channel),
-        )
+        # The ballot is in by now, so a failure here must not hide the receipt behind a 500:
+        # the voter keeps their receipt, without a survey code (the survey is a bonus).
+        try:
+            with transaction.atomic():
+                survey_code = survey_code_mint(round_id=round.pk, area_id=area_id, channel=channel)
+        except DatabaseError:
+            logger.exception("could not make a survey code for a ballot in round %s", round.pk)
+        else:
+            receipt = replace(receipt, survey_code=survey_code)
     return receipt
 
 
