@@ -8,8 +8,10 @@ the same categories. Each category's message is the catalogue's ngettext for a n
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from babel import Locale, UnknownLocaleError
-from django.utils.translation import get_language, ngettext, to_locale
+from django.utils.translation import get_language, to_locale
 
 # Every category of every language has a number below this (CLDR's own examples do).
 _SAMPLES = range(0, 200)
@@ -22,13 +24,15 @@ def _locale() -> Locale:
         return Locale.parse("en_GB")
 
 
-def plural_forms(singular: str, plural: str) -> dict[str, str]:
-    """``{category: message}`` in the active language; ``singular`` and ``plural`` hold
-    ``%(n)s``, written as ``{n}`` in what is returned."""
+def plural_forms(say: Callable[[int], str]) -> dict[str, str]:
+    """``{category: message}`` in the active language. ``say(n)`` is the ngettext call, written
+    out with its two literal messages so that makemessages finds them
+    (``lambda n: ngettext("%(n)s answer", "%(n)s answers", n)``); its ``%(n)s`` is written as
+    ``{n}`` in what is returned."""
     rule = _locale().plural_form
     forms: dict[str, str] = {}
     for n in _SAMPLES:
         category = rule(n)
         if category not in forms:
-            forms[category] = ngettext(singular, plural, n) % {"n": "{n}"}
+            forms[category] = say(n) % {"n": "{n}"}
     return forms

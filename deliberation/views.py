@@ -13,6 +13,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from backend.accounts.models import Actor
@@ -77,7 +78,7 @@ def _labels() -> dict[str, Any]:
         "nobody": _("Nobody is waiting."),
         "hidden_note": _("A facilitator hid this contribution. The reason:"),
         "closed": _("Closed."),
-        "answers": plural_forms("%(n)s answer", "%(n)s answers"),
+        "answers": plural_forms(lambda n: ngettext("%(n)s answer", "%(n)s answers", n)),
         "at_close": _("results at the close"),
         "your_answer": _("Your answer"),
         "answer": _("Answer"),
@@ -86,7 +87,9 @@ def _labels() -> dict[str, Any]:
         "lower": _("Lower your hand"),
         "pin": _("Pin"),
         "unpin": _("Unpin"),
-        "people_here": plural_forms("%(n)s person here", "%(n)s people here"),
+        "people_here": plural_forms(
+            lambda n: ngettext("%(n)s person here", "%(n)s people here", n)
+        ),
         "new_contribution": _("New contribution from"),
         "offline": _("Live updates paused; reconnecting…"),
     }

@@ -9,9 +9,13 @@ from django.utils import translation
 from backend.plurals import plural_forms
 
 
+def answers(n: int) -> str:
+    return translation.ngettext("%(n)s answer", "%(n)s answers", n)
+
+
 def test_english_has_one_and_other() -> None:
     with translation.override("en-gb"):
-        assert plural_forms("%(n)s answer", "%(n)s answers") == {
+        assert plural_forms(answers) == {
             "one": "{n} answer",
             "other": "{n} answers",
         }
@@ -19,7 +23,7 @@ def test_english_has_one_and_other() -> None:
 
 def test_polish_has_its_own_categories_from_the_catalogue() -> None:
     with translation.override("pl"):
-        forms = plural_forms("%(n)s answer", "%(n)s answers")
+        forms = plural_forms(answers)
         assert set(forms) == {"one", "few", "many"}  # "other" is for fractions only
         # Polish says 1 answer and 5 answers differently (translated in the catalogue).
         assert forms["one"] == translation.ngettext("%(n)s answer", "%(n)s answers", 1) % {
