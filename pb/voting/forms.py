@@ -206,13 +206,11 @@ class VoterCodesForm(forms.Form):
 
 
 class PaperPrintForm(forms.Form):
-    """Blank ballot papers for one area, numbered for the two people who key them later."""
+    """Blank ballot papers for one area, each with a random number for the two people who key
+    it later (``pb.voting.selectors.paper_numbers``)."""
 
     area = forms.ModelChoiceField(label=_("For the area"), queryset=Area.objects.none())
     language = PrintLanguageField()
-    first = forms.IntegerField(
-        label=_("Number of the first paper"), min_value=1, max_value=999_999, initial=1
-    )
     copies = forms.IntegerField(label=_("How many papers"), min_value=1, max_value=500, initial=20)
 
     def __init__(self, *args: Any, areas: Any, **kwargs: Any) -> None:

@@ -44,6 +44,7 @@ from pb.services.register import normalise_postcode
 from pb.voting import rules
 from pb.voting.desk_token import desk_token
 from pb.voting.models import KioskSession, PaperBallot, PaperStatus
+from pb.voting.services.codes import random_code
 
 SPEC_SECONDS = 60
 TURNOUT_SECONDS = 3
@@ -205,15 +206,28 @@ class PrintedPapers:
     sentence: str
     how_to_mark: str
     choices: tuple[PrintedChoice, ...]
-    numbers: tuple[int, ...]
+    numbers: tuple[str, ...]
 
 
-def papers_to_print(
-    *, round: Round, area: Area, language: str, first: int, copies: int
-) -> PrintedPapers:
+#: Letters and digits of a printed paper's number: 26**8 ≈ 2e11, so papers printed at different
+#: times do not share a number, and short enough to type when keying.
+PAPER_NUMBER_LENGTH = 8
+
+
+def paper_numbers(copies: int) -> tuple[str, ...]:
+    """``copies`` different random paper numbers. Not consecutive on purpose: ticks are kept
+    in the order names were ticked, so papers numbered in the order they are handed out would
+    pair each ticked name with its keyed paper's choices (docs/secrecy.md)."""
+    numbers: dict[str, None] = {}
+    while len(numbers) < copies:
+        numbers[random_code(PAPER_NUMBER_LENGTH)] = None
+    return tuple(numbers)
+
+
+def papers_to_print(*, round: Round, area: Area, language: str, copies: int) -> PrintedPapers:
     """The ballot of ``area`` as paper, in ``language``: the rule, how to mark it, and each
-    project (in a manager's translation where there is one), numbered ``first`` onwards so
-    that the two people who key a paper later type the number printed on it."""
+    project (in a manager's translation where there is one), each paper with its own random
+    number (``paper_numbers``) that the two people who key it later type."""
     spec = ballot_spec(round=round, area_id=area.pk)
     proposals = proposals_for_ballot(spec)
     translated = translations_for(proposal_ids=[p.pk for p in proposals], language=language)
@@ -246,7 +260,7 @@ def papers_to_print(
         sentence=sentence,
         how_to_mark=marking,
         choices=choices,
-        numbers=tuple(range(first, first + copies)),
+        numbers=paper_numbers(copies),
     )
 
 

@@ -843,7 +843,6 @@ def paper_print(request: HttpRequest, slug: str) -> HttpResponse:
                 round=round_,
                 area=area,
                 language=form.cleaned_data["language"] or translation.get_language(),
-                first=form.cleaned_data["first"],
                 copies=form.cleaned_data["copies"],
             )
     return render(

@@ -15,6 +15,9 @@ from django.urls import reverse
 from backend.accounts.models import Role
 from pb.models import ProposalTranslation
 from pb.voting import selectors
+from pb.voting.models import PaperBallot, PaperStatus
+from pb.voting.services.codes import CODE_ALPHABET
+from pb.voting.services.paper import paper_entry_add
 from tests.factories import AreaFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -24,10 +27,8 @@ def test_papers_are_written_in_the_language_chosen_with_translated_titles(vw: An
     ProposalTranslation.objects.create(
         proposal=vw.trees, language="cy", title="Coed", summary="Coed i'r ardal."
     )
-    papers = selectors.papers_to_print(
-        round=vw.round, area=vw.north, language="cy", first=7, copies=3
-    )
-    assert papers.numbers == (7, 8, 9)
+    papers = selectors.papers_to_print(round=vw.round, area=vw.north, language="cy", copies=3)
+    assert len(set(papers.numbers)) == 3
     assert papers.language == "cy" and not papers.bidi
     titles = {c.title: c.language for c in papers.choices}
     assert titles["Coed"] == "cy"  # the manager's translation, marked as Welsh
@@ -36,9 +37,7 @@ def test_papers_are_written_in_the_language_chosen_with_translated_titles(vw: An
     assert papers.sentence.startswith("Dewiswch")  # the rule, in Welsh
     assert "South" not in {c.title for c in papers.choices} and "Pool" not in titles
 
-    urdu = selectors.papers_to_print(
-        round=vw.round, area=vw.north, language="ur", first=1, copies=1
-    )
+    urdu = selectors.papers_to_print(round=vw.round, area=vw.north, language="ur", copies=1)
     assert urdu.bidi and urdu.sentence != papers.sentence
 
 
@@ -48,27 +47,54 @@ def test_a_manager_prints_numbered_papers_in_urdu(client: Any, vw: Any) -> None:
     assert reverse("paper_print", args=[vw.round.slug]) in page  # reachable by clicking
     response = client.get(
         reverse("paper_print", args=[vw.round.slug]),
-        {"area": vw.north.pk, "language": "ur", "first": 101, "copies": 4},
+        {"area": vw.north.pk, "language": "ur", "copies": 4},
     )
     text = html.unescape(response.content.decode())
     assert response.status_code == 200
     assert text.count('class="paper-ballot"') == 4
+    for number in response.context["papers"].numbers:
+        assert text.count(number) == 2  # the paper's label and its printed number
     assert '<div class="paper-ballots" lang="ur" dir="rtl">' in text
-    assert "101" in text and "104" in text and "105" not in text
     assert "Trees" in text and "Pool" not in text
+
+
+def test_paper_numbers_are_random_not_consecutive() -> None:
+    """Numbers in hand-out order would pair ticked names with keyed papers (docs/secrecy.md):
+    a paper's number says nothing of the papers printed before or after it."""
+    numbers = selectors.paper_numbers(500)
+    assert len(set(numbers)) == 500
+    assert all(len(n) == selectors.PAPER_NUMBER_LENGTH for n in numbers)
+    assert all(set(n) <= set(CODE_ALPHABET) for n in numbers)
+    assert list(numbers) != sorted(numbers)
+    assert not set(numbers) & set(selectors.paper_numbers(500))  # another print run
+
+
+def test_a_printed_number_is_keyed_as_it_is_printed(vw: Any) -> None:
+    [number] = selectors.papers_to_print(
+        round=vw.round, area=vw.north, language="en", copies=1
+    ).numbers
+    for who in (vw.staff, vw.staff2):
+        paper_entry_add(
+            actor=who,
+            round=vw.round,
+            serial=f" {number.lower()} ",
+            area=vw.north,
+            selections=[vw.trees.pk],
+        )
+    assert PaperBallot.objects.get().serial == number
+    assert PaperBallot.objects.get().status == PaperStatus.COUNTED
 
 
 @pytest.mark.parametrize(
     "params",
     [
-        {"area": "", "copies": 3, "first": 1},
-        {"area": "abc", "copies": 3, "first": 1},
-        {"area": 999_999, "copies": 3, "first": 1},
-        {"area": "NORTH", "copies": 0, "first": 1},
-        {"area": "NORTH", "copies": 501, "first": 1},
-        {"area": "NORTH", "copies": "many", "first": 1},
-        {"area": "NORTH", "copies": 3, "first": -5},
-        {"area": "NORTH", "copies": 3, "first": 1, "language": "fr"},
+        {"area": "", "copies": 3},
+        {"area": "abc", "copies": 3},
+        {"area": 999_999, "copies": 3},
+        {"area": "NORTH", "copies": 0},
+        {"area": "NORTH", "copies": 501},
+        {"area": "NORTH", "copies": "many"},
+        {"area": "NORTH", "copies": 3, "language": "fr"},
     ],
 )
 def test_bad_requests_for_papers_get_field_errors(
@@ -85,7 +111,7 @@ def test_bad_requests_for_papers_get_field_errors(
 
 def test_only_those_who_run_an_area_print_its_papers(client: Any, vw: Any) -> None:
     url = reverse("paper_print", args=[vw.round.slug])
-    params = {"area": vw.north.pk, "copies": 2, "first": 1}
+    params = {"area": vw.north.pk, "copies": 2}
     client.force_login(vw.resident)
     assert client.get(url, params).status_code == 403
     south_only = UserFactory(role=Role.MANAGER, email="south@example.org")
@@ -113,7 +139,7 @@ def test_voter_code_cards_print_in_the_language_chosen(client: Any, vw: Any) -> 
     assert "voter codes for City 2027" in text
 
 
-SHUFFLE = "Shuffle each stack of ballot papers well before you hand any out"
+SHUFFLE = "Shuffle each stack of ballot papers well before you hand any out, so"
 
 
 def test_staff_are_told_to_shuffle_papers_wherever_they_handle_them(client: Any, vw: Any) -> None:
@@ -125,7 +151,7 @@ def test_staff_are_told_to_shuffle_papers_wherever_they_handle_them(client: Any,
         client.get(reverse("paper_print", args=[slug])),
         client.get(
             reverse("paper_print", args=[slug]),
-            {"area": vw.north.pk, "language": "cy", "first": 1, "copies": 2},
+            {"area": vw.north.pk, "language": "cy", "copies": 2},
         ),
         client.get(reverse("paper_desk", args=[slug])),
         client.get(reverse("paper_desk", args=[slug]), {"area": vw.north.pk}),
