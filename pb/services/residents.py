@@ -101,6 +101,13 @@ def profile_verify(
 def _link(actor: Actor, profile: Profile, home: Area, entry: RegisterEntry) -> None:
     """Link ``profile`` to ``entry`` inside ``profile_verify``'s transaction (see there)."""
     there = entry.area
+    # Permission first: the mismatch message below names the entry's area, which someone who
+    # does not keep that register must not learn by trying entry ids.
+    if not rules.can_keep_register(actor, there):
+        raise NotAllowed(
+            _("Only the managers of the resident's area link them to its register."),
+            field="register_entry",
+        )
     if not (home.pk == there.pk or there.parent_id == home.pk or home.parent_id == there.pk):
         raise DomainError(
             _(
@@ -110,8 +117,6 @@ def _link(actor: Actor, profile: Profile, home: Area, entry: RegisterEntry) -> N
             % {"there": there.name, "home": home.name},
             field="register_entry",
         )
-    if not rules.can_keep_register(actor, there):
-        raise NotAllowed(_("Only the managers of the resident's area link them to its register."))
     taken = Conflict(
         _("That resident on the register is already linked to another account."),
         field="register_entry",

@@ -215,7 +215,8 @@ def test_the_check_page_offers_the_candidates_and_links_one(client: Any, world: 
         ("abc", "Choose a resident on the register from the list."),
         ("-3", "Choose a resident on the register from the list."),
         ("999999", "That resident is no longer on the register."),
-        ("SOUTH", "lives in South, but this account says North"),
+        # Another area's entry, which North's manager does not keep: refused without its area.
+        ("SOUTH", "Only the managers of the resident&#x27;s area link them to its register."),
     ],
 )
 def test_a_bad_entry_is_refused_with_a_message(
@@ -236,6 +237,40 @@ def test_a_bad_entry_is_refused_with_a_message(
     assert message in page.content.decode()
     ann.refresh_from_db()
     assert not ann.verified and ann.register_entry is None
+
+
+def test_an_entry_of_an_area_one_does_not_keep_is_refused_without_naming_it(
+    world: World,
+) -> None:
+    south = _entry(world.south, "Ann Jones")
+    ann = _waiting(world.north, "Ann Jones")
+    with pytest.raises(NotAllowed) as refused:
+        profile_verify(
+            actor=world.manager,
+            profile=ann,
+            confirmed=True,
+            seen=_seen(ann),
+            register_entry=south,
+        )
+    assert "South" not in refused.value.message
+    assert not any("South" in m for ms in refused.value.fields.values() for m in ms)
+    ann.refresh_from_db()
+    assert not ann.verified and ann.register_entry is None
+
+
+def test_a_manager_of_both_areas_is_told_the_entry_lives_elsewhere(world: World) -> None:
+    world.south.managers.add(world.manager)
+    south = _entry(world.south, "Ann Jones")
+    ann = _waiting(world.north, "Ann Jones")
+    with pytest.raises(DomainError) as refused:
+        profile_verify(
+            actor=world.manager,
+            profile=ann,
+            confirmed=True,
+            seen=_seen(ann),
+            register_entry=south,
+        )
+    assert "lives in South, but this account says North" in refused.value.message
 
 
 def test_other_roles_cannot_link(client: Any, world: World) -> None:
