@@ -16,10 +16,12 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from backend.health import WebSocketOutageGuard  # noqa: E402
 from backend.origins import SameOriginValidator  # noqa: E402
 from backend.routing import websocket_urlpatterns  # noqa: E402
+from backend.server_loop import ServerLoop  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
-        "http": django_asgi_app,
+        # Views run in worker threads; ServerLoop lets them hand broadcasts to the loop.
+        "http": ServerLoop(django_asgi_app),
         # The Origin must match in scheme, host and port (backend/origins.py), not host alone.
         # A database outage (reading the session, or in a consumer) asks the client to try
         # again (backend/health.py) rather than failing with a traceback.

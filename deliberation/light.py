@@ -30,9 +30,11 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from asgiref.sync import SyncToAsync, sync_to_async
+from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.core.cache import cache
+
+from backend import server_loop
 
 logger = logging.getLogger(__name__)
 
@@ -199,8 +201,8 @@ def schedule_flush(room_id: int) -> None:
     """Have the room's light changes flushed soon: on the server's event loop, once per
     ``FLUSH_INTERVAL`` per process, when called from a consumer's database thread; at once
     anywhere else. Call it after the change is recorded (after commit, for a hand)."""
-    loop = getattr(SyncToAsync.threadlocal, "main_event_loop", None)
-    if loop is not None and loop.is_running():
+    loop = server_loop.running()
+    if loop is not None:
         if FLUSH_INTERVAL is not None:
             # A fresh context: the database thread's says a thread-sensitive call is in
             # progress, and the flush task's own database call would refuse to run in it.
@@ -214,6 +216,8 @@ def _schedule_on_loop(room_id: int) -> None:
     if key in _scheduled:
         return
     _scheduled.add(key)
+    # The flush's broadcast, from its worker thread, is handed back to this loop too.
+    server_loop.current.set(asyncio.get_running_loop())
     task = asyncio.get_running_loop().create_task(_flush_later(key, room_id))
     _tasks.add(task)
     task.add_done_callback(_tasks.discard)

@@ -17,7 +17,7 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
-from asgiref.sync import SyncToAsync, async_to_sync
+from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.conf import settings
 from django.core.cache import cache
@@ -30,6 +30,7 @@ from django.utils.translation import gettext_noop, ngettext
 from backend.accounts.models import Actor, User
 from backend.accounts.rules import signed_in_user
 from backend.errors import Conflict, DomainError, NotAllowed, NotFound
+from backend.server_loop import running
 from deliberation import light, rules
 from deliberation.models import (
     TEXT_LIMIT,
@@ -100,8 +101,8 @@ def _group_send(group: str, message: dict[str, Any]) -> None:
     layer = get_channel_layer()
     if layer is None:
         return
-    loop = getattr(SyncToAsync.threadlocal, "main_event_loop", None)
-    if loop is not None and loop.is_running():
+    loop = running()
+    if loop is not None:
         future = asyncio.run_coroutine_threadsafe(layer.group_send(group, message), loop)
         future.add_done_callback(_log_failure)
         return
