@@ -57,6 +57,9 @@ def test_every_demo_role_finds_its_work_from_its_dashboard(page: Any, live_serve
     # ...and the live room of the city round is two clicks from the round page.
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Rounds").click()
     _main(page).get_by_role("link", name="City budget 2027", exact=True).click()
+    # The proposals with a place are on the round's map (Leaflet, the tile server a setting).
+    expect(page.locator("#proposal-map")).to_be_visible()
+    expect(page.locator("#proposal-map .leaflet-marker-icon")).to_have_count(2)
     # The README's tour: a comment under their proposal, then the live room.
     _main(page).get_by_role("link", name="Safer crossing on Station Road").first.click()
     page.get_by_label("Your comment").fill("The crossing would help the whole street.")

@@ -6,6 +6,7 @@ Safe to run twice: it finds what it made before instead of making it again.
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 from typing import Any
 
 from django.core.management import call_command
@@ -339,6 +340,8 @@ class Command(BaseCommand):
             {"group_name": "Poulton Friends"} if round_.style == RoundStyle.DECISION_DAY else {}
         )
         for area_slug, title, description, pounds, theme in ideas:
+            where = DEMO_LOCATIONS.get(title)
+            place: dict[str, Any] = {"latitude": where[0], "longitude": where[1]} if where else {}
             proposal_create(
                 author=resident,
                 round=round_,
@@ -348,6 +351,7 @@ class Command(BaseCommand):
                 estimated_cost=pounds * 100,
                 theme=themes[theme],
                 **group,
+                **place,
             )
         if spec["slug"] == "city-2027" and ideas:
             # A discussion under the first idea, so a proposal's page shows comments.
@@ -373,6 +377,12 @@ DEMO_PLACES: dict[str, tuple[float, float]] = {
     "Street trees on Quay Lane": (54.0712, -2.8741),
     "Pocket park by the marina": (54.0695, -2.8822),
     "Planters on the promenade": (54.0730, -2.8770),
+}
+
+# Where the city round's ideas are, so the round page shows its map of proposals.
+DEMO_LOCATIONS: dict[str, tuple[Decimal, Decimal]] = {
+    "Safer crossing on Station Road": (Decimal("54.06962"), Decimal("-2.86871")),
+    "Skate park refresh": (Decimal("54.07470"), Decimal("-2.87950")),
 }
 
 DEMO_PROPOSALS: dict[str, list[tuple[str, str, str, int, str]]] = {
