@@ -66,9 +66,28 @@ class Pending:
 # --- The store ------------------------------------------------------------------------------
 
 
-_memory: dict[int, Pending] = {}
-_memory_lock = threading.Lock()
-_clients: dict[str, Any] = {}
+@dataclass
+class LightState:
+    """The process's light-change state: one instance, ``state``, per process.
+
+    ``memory`` holds the waiting changes when the cache is not Redis (behind ``memory_lock``);
+    ``clients`` the Redis clients by location; ``scheduled`` the (event loop, room) pairs with
+    a flush scheduled and ``tasks`` the tasks that run them; ``flush`` the flush itself
+    (``services.light_flush``, given by ``register_flush``).
+    """
+
+    memory: dict[int, Pending] = field(default_factory=dict)
+    memory_lock: threading.Lock = field(default_factory=threading.Lock)
+    clients: dict[str, Any] = field(default_factory=dict)
+    scheduled: set[tuple[int, int]] = field(default_factory=set)
+    tasks: set[asyncio.Task[None]] = field(default_factory=set)
+    #: Given by the services module as it is imported: this module keeps and schedules the
+    #: light changes, services writes them, and the modules of a package depend one way
+    #: (services imports this module, never the other way round).
+    flush: Callable[[int], object] | None = None
+
+
+state = LightState()
 
 
 def _redis() -> Any | None:
@@ -78,11 +97,11 @@ def _redis() -> Any | None:
         return None
     location = config["LOCATION"]
     location = location[0] if isinstance(location, list | tuple) else location
-    client = _clients.get(location)
+    client = state.clients.get(location)
     if client is None:
         import redis
 
-        client = _clients[location] = redis.Redis.from_url(location)
+        client = state.clients[location] = redis.Redis.from_url(location)
     return client
 
 
@@ -95,8 +114,8 @@ def add_reaction(room_id: int, contribution_id: int, user_id: int, kind: str) ->
     """Record ``user_id``'s reaction; a later one to the same contribution replaces it."""
     client = _redis()
     if client is None:
-        with _memory_lock:
-            _memory.setdefault(room_id, Pending()).reactions[contribution_id, user_id] = kind
+        with state.memory_lock:
+            state.memory.setdefault(room_id, Pending()).reactions[contribution_id, user_id] = kind
         return
     reactions, _queue = _keys(room_id)
     client.hset(reactions, f"{contribution_id}:{user_id}", kind)
@@ -106,8 +125,8 @@ def queue_changed(room_id: int) -> None:
     """Note that the room's hand queue changed (the hands are already in the database)."""
     client = _redis()
     if client is None:
-        with _memory_lock:
-            _memory.setdefault(room_id, Pending()).queue_changed = True
+        with state.memory_lock:
+            state.memory.setdefault(room_id, Pending()).queue_changed = True
         return
     _reactions, queue = _keys(room_id)
     client.set(queue, 1)
@@ -118,8 +137,8 @@ def take(room_id: int) -> Pending:
     gets it all, the other nothing."""
     client = _redis()
     if client is None:
-        with _memory_lock:
-            return _memory.pop(room_id, Pending())
+        with state.memory_lock:
+            return state.memory.pop(room_id, Pending())
     reactions, queue = _keys(room_id)
     pipe = client.pipeline(transaction=True)
     pipe.hgetall(reactions)
@@ -138,8 +157,8 @@ def give_back(room_id: int, pending: Pending) -> None:
     """Put back what a failed flush took; a change made since wins over the one put back."""
     client = _redis()
     if client is None:
-        with _memory_lock:
-            mine = _memory.setdefault(room_id, Pending())
+        with state.memory_lock:
+            mine = state.memory.setdefault(room_id, Pending())
             for key, kind in pending.reactions.items():
                 mine.reactions.setdefault(key, kind)
             mine.queue_changed = mine.queue_changed or pending.queue_changed
@@ -168,33 +187,22 @@ def waiting(room_id: int) -> bool:
     """Whether anything waits to be flushed for the room."""
     client = _redis()
     if client is None:
-        with _memory_lock:
-            return bool(_memory.get(room_id))
+        with state.memory_lock:
+            return bool(state.memory.get(room_id))
     return bool(client.exists(*_keys(room_id)))
 
 
 # --- When to flush --------------------------------------------------------------------------
 
-#: (event loop, room) pairs with a flush scheduled, and the tasks that run them.
-_scheduled: set[tuple[int, int]] = set()
-_tasks: set[asyncio.Task[None]] = set()
-
-
-#: The flush itself (``services.light_flush``), given by the services module as it is imported:
-#: this module keeps and schedules the light changes, services writes them, and the modules of a
-#: package depend one way (services imports this module, never the other way round).
-_flush: Callable[[int], object] | None = None
-
 
 def register_flush(flush: Callable[[int], object]) -> None:
-    global _flush
-    _flush = flush
+    state.flush = flush
 
 
 def _the_flush() -> Callable[[int], object]:
-    if _flush is None:  # pragma: no cover - services is imported by everything that records
+    if state.flush is None:  # pragma: no cover - services is imported by everything that records
         raise RuntimeError("deliberation.services registers the light flush when imported")
-    return _flush
+    return state.flush
 
 
 def schedule_flush(room_id: int) -> None:
@@ -213,14 +221,14 @@ def schedule_flush(room_id: int) -> None:
 
 def _schedule_on_loop(room_id: int) -> None:
     key = (id(asyncio.get_running_loop()), room_id)
-    if key in _scheduled:
+    if key in state.scheduled:
         return
-    _scheduled.add(key)
+    state.scheduled.add(key)
     # The flush's broadcast, from its worker thread, is handed back to this loop too.
     server_loop.current.set(asyncio.get_running_loop())
     task = asyncio.get_running_loop().create_task(_flush_later(key, room_id))
-    _tasks.add(task)
-    task.add_done_callback(_tasks.discard)
+    state.tasks.add(task)
+    task.add_done_callback(state.tasks.discard)
 
 
 async def _flush_later(key: tuple[int, int], room_id: int) -> None:
@@ -230,7 +238,7 @@ async def _flush_later(key: tuple[int, int], room_id: int) -> None:
         await asyncio.sleep(FLUSH_INTERVAL or 0)
     finally:
         # Before the flush takes anything: a change recorded from now on schedules another.
-        _scheduled.discard(key)
+        state.scheduled.discard(key)
     try:
         # Redis in a thread of its own: the loop must not wait on a Redis that is restarting.
         if await sync_to_async(claim_turn, thread_sensitive=False)(room_id):
