@@ -341,14 +341,24 @@ def _cast(
         # Written after the ballot, in a statement of its own: it names no ballot or person.
         # The ballot is in by now, so a failure here must not hide the receipt behind a 500:
         # the voter keeps their receipt, without a survey code (the survey is a bonus).
-        try:
-            with transaction.atomic():
-                survey_code = survey_code_mint(round_id=round.pk, area_id=area_id, channel=channel)
-        except DatabaseError:
-            logger.exception("could not make a survey code for a ballot in round %s", round.pk)
-        else:
-            receipt = replace(receipt, survey_code=survey_code)
+        receipt = replace(receipt, survey_code=_survey_code_or_none(round.pk, area_id, channel))
     return receipt
+
+
+def _survey_code_or_none(round_id: int, area_id: int, channel: str) -> str:
+    """A survey code for the receipt, or "" (logged) when it could not be stored.
+
+    Cast from a request, outside any transaction, the insert is a statement of its own, and
+    one that fails leaves nothing to undo: no extra round trip on the voting path. Inside a
+    caller's transaction it gets a savepoint, so a failure does not break that transaction."""
+    try:
+        if connection.in_atomic_block:
+            with transaction.atomic():
+                return survey_code_mint(round_id=round_id, area_id=area_id, channel=channel)
+        return survey_code_mint(round_id=round_id, area_id=area_id, channel=channel)
+    except DatabaseError:
+        logger.exception("could not make a survey code for a ballot in round %s", round_id)
+        return ""
 
 
 def _ballot_for_some_area(
