@@ -109,8 +109,8 @@ def anonymous_code_cast(request: HttpRequest) -> dict[str, Any] | None:
         return None
     try:
         data = json.loads(request.body, parse_constant=_strict_constant)
-    except ValueError:
-        return None  # DRF words the parse error
+    except (ValueError, RecursionError):
+        return None  # DRF words the parse error (too deep included: backend.api.JSONParser)
     if not isinstance(data, dict) or "selections" not in data:
         return None
     code = data.get("voter_code")

@@ -142,3 +142,22 @@ def test_a_choice_that_looks_like_digits_but_is_no_number_gets_a_400_not_a_500(v
         assert response.json()["error"]["code"] == "malformed"
     assert not Participation.objects.exists()
 
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "[" * 100_000,
+        '{"voter_code": "ABCD-EFGH", "area": 1, "own_bid": 1, "selections": ' + "[" * 100_000 + "}",
+    ],
+)
+def test_json_nested_too_deeply_gets_a_400_not_a_500(vw, body):
+    from django.test import Client
+
+    response = Client(raise_request_exception=False).post(
+        url(vw), body, content_type="application/json"
+    )
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "parse_error"
+    signed_in = api_for(vw.resident).post(url(vw), body, content_type="application/json")
+    assert signed_in.status_code == 400
+    assert not PendingBallot.objects.exists()
