@@ -42,9 +42,9 @@ from pb.phases import EVENT_PHASES, Action, allows
 from pb.selectors import shortlist, translations_for
 from pb.services.register import normalise_postcode
 from pb.voting import rules
+from pb.voting.alphabet import random_code
 from pb.voting.desk_token import desk_token
 from pb.voting.models import KioskSession, PaperBallot, PaperStatus
-from pb.voting.services.codes import random_code
 
 SPEC_SECONDS = 60
 TURNOUT_SECONDS = 3

@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import io
-import secrets
 from urllib.parse import parse_qs, urlsplit
 
 from django.conf import settings
@@ -27,20 +26,15 @@ from pb.models import Area, AuditAction, Channel, RegisterEntry, Round, VoterCod
 from pb.phases import is_closed, is_frozen
 from pb.services.audit import audit
 from pb.voting import rules
+from pb.voting.alphabet import CODE_ALPHABET, random_code
 from pb.voting.models import SurveyCode
 
-#: No 0/O, 1/I/L, 5/S or 8/B: codes are read off paper and typed by people in a hurry.
-CODE_ALPHABET = "ACDEFGHJKMNPQRTUVWXY234679"
 VOTER_CODE_LENGTH = 10  # 26**10 ≈ 1.4e14 codes: unguessable for a round of any size
 RECEIPT_LENGTH = 12
 #: 26**8 ≈ 2e11: a one-time code that only answers a survey, short enough to copy off a slip.
 SURVEY_CODE_LENGTH = 8
 MAX_SURVEY_SLIPS = 1_000
 MAX_CODES_PER_BATCH = 100_000
-
-
-def random_code(length: int) -> str:
-    return "".join(secrets.choice(CODE_ALPHABET) for _ in range(length))
 
 
 def format_code(code: str) -> str:
