@@ -10,6 +10,10 @@ from babel.numbers import format_decimal
 from django.utils.translation import get_language, get_language_bidi, to_locale
 from django.utils.translation import gettext as _
 
+#: The largest amount, in minor units, a person or a client may give: £1 trillion, far above
+#: any council's budget and well inside the database's 64-bit columns.
+MAX_MONEY = 100_000_000_000_000
+
 SYMBOLS = {"GBP": "£", "EUR": "€", "USD": "$", "PLN": "zł"}
 
 
@@ -60,4 +64,6 @@ def parse_money(text: str) -> int:
     minor = (value * 100).quantize(Decimal(1), rounding=ROUND_HALF_UP)
     if minor != value * 100:
         raise ValueError(_("Use at most two decimal places."))
+    if minor > MAX_MONEY:
+        raise ValueError(_("That amount is too large."))
     return int(minor)

@@ -25,6 +25,7 @@ from pb.models import (
     Theme,
     UnspentMoney,
 )
+from pb.money import MAX_MONEY
 from pb.phases import Phase
 
 
@@ -94,7 +95,7 @@ class RoundCreateSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=160)
     description = serializers.CharField(required=False, allow_blank=True, default="")
     style = serializers.ChoiceField(choices=RoundStyle.choices, default=RoundStyle.CITY)  # type: ignore[assignment]
-    budget = serializers.IntegerField(help_text="In pence (minor units).")
+    budget = serializers.IntegerField(help_text="In pence (minor units).", max_value=MAX_MONEY)
     areas = serializers.PrimaryKeyRelatedField(queryset=Area.objects.all(), many=True)
     min_age = serializers.IntegerField(required=False, min_value=0, max_value=120)
     anonymous_codes = serializers.BooleanField(
@@ -115,7 +116,7 @@ class RoundCreateSerializer(serializers.Serializer):
 
 
 class RoundRulesSerializer(serializers.Serializer):
-    budget = serializers.IntegerField(required=False)
+    budget = serializers.IntegerField(required=False, max_value=MAX_MONEY)
     min_age = serializers.IntegerField(required=False, min_value=0, max_value=120)
     require_residence = serializers.BooleanField(required=False)
     voter_codes_enabled = serializers.BooleanField(required=False)
@@ -202,7 +203,7 @@ class ProposalWriteSerializer(serializers.Serializer):
     )
     title = serializers.CharField(max_length=140, allow_blank=True)
     description = serializers.CharField(allow_blank=True)
-    estimated_cost = serializers.IntegerField(help_text="In pence.")
+    estimated_cost = serializers.IntegerField(help_text="In pence.", max_value=MAX_MONEY)
     latitude = serializers.DecimalField(
         max_digits=8, decimal_places=5, required=False, min_value=-90, max_value=90
     )
@@ -229,7 +230,7 @@ class ReviewSerializer(serializers.Serializer):
         choices=[ProposalStatus.FEASIBLE, ProposalStatus.NOT_FEASIBLE, ProposalStatus.MERGED]
     )
     reason = serializers.CharField(allow_blank=True)
-    council_cost = serializers.IntegerField(required=False, allow_null=True)
+    council_cost = serializers.IntegerField(required=False, allow_null=True, max_value=MAX_MONEY)
     merged_into = serializers.PrimaryKeyRelatedField(
         queryset=Proposal.objects.all(), required=False, allow_null=True
     )

@@ -27,6 +27,7 @@ from pb.models import (
     RoundArea,
     RoundStyle,
 )
+from pb.money import MAX_MONEY
 from pb.phases import Phase, is_closed, is_frozen, is_later, position
 from pb.services.audit import audit
 from pb.services.guards import require
@@ -53,6 +54,11 @@ def _check_threshold(fields: dict[str, Any]) -> None:
         )
 
 
+def _check_budget_size(budget: int) -> None:
+    if budget > MAX_MONEY:
+        raise DomainError(_("That amount is too large."), field="budget")
+
+
 def round_create(
     *,
     actor: Actor,
@@ -75,6 +81,7 @@ def round_create(
         raise DomainError(_("Give the round a name."), field="name")
     if budget <= 0:
         raise DomainError(_("The budget must be more than zero."), field="budget")
+    _check_budget_size(budget)
     _check_threshold(rules_fields)
     unknown = set(rules_fields) - set(RULE_FIELDS)
     if unknown:
@@ -117,6 +124,8 @@ def round_update_rules(*, actor: Actor, round: Round, reason: str = "", **change
         raise DomainError(_("Unknown settings: %(join)s.") % {"join": ", ".join(sorted(unknown))})
     if "budget" in changes and int(changes["budget"]) <= 0:
         raise DomainError(_("The budget must be more than zero."), field="budget")
+    if "budget" in changes:
+        _check_budget_size(int(changes["budget"]))
     _check_threshold(changes)
     before = {k: _jsonable(getattr(round, k)) for k in changes}
     with transaction.atomic():
