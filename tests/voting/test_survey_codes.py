@@ -9,6 +9,7 @@ import re
 import pytest
 from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from backend.errors import Conflict, DomainError, NotAllowed
@@ -288,3 +289,25 @@ def test_no_slips_before_voting_opens(client, vw, phase):
     assert refused.value.code == "wrong_phase"
     assert not SurveyCode.objects.exists()
     assert not AuditEntry.objects.filter(action=AuditAction.VOTING_SURVEY_SLIPS).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.postgres
+def test_outside_a_transaction_a_failed_survey_code_still_gives_the_receipt(clock, monkeypatch):
+    # As from a request: no transaction around the cast, so the survey code's insert is a
+    # statement of its own, with no savepoint, and its failure leaves the connection usable.
+    vw = VotingWorld()
+    mint = casting.survey_code_mint
+    monkeypatch.setattr(casting, "survey_code_mint", _failing_mint)
+    [code] = vw.codes(area=vw.south)
+    receipt = ballot_cast(round=vw.round, voter_code=code, selections=[vw.south_pool.pk])
+    assert receipt.code and receipt.survey_code == ""
+    assert not SurveyCode.objects.exists()
+    with pytest.raises(Conflict):
+        ballot_cast(round=vw.round, voter_code=code, selections=[vw.south_pool.pk])
+    monkeypatch.setattr(casting, "survey_code_mint", mint)
+    [other] = vw.codes(area=vw.south)
+    with CaptureQueriesContext(connection) as queries:
+        ballot_cast(round=vw.round, voter_code=other, selections=[vw.south_pool.pk])
+    assert SurveyCode.objects.count() == 1
+    assert not [q for q in queries.captured_queries if "SAVEPOINT" in q["sql"]]
