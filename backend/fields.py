@@ -30,14 +30,27 @@ class AreaTreeIterator(ModelChoiceIterator):
             if not kids:
                 yield self.choice(area)
                 continue
-            elsewhere = (
-                self.choice(area)[0],
-                _("Elsewhere in %(ward)s") % {"ward": area.name},
-            )
-            yield (area.name, [*(self.choice(k) for k in kids), elsewhere])
+            yield (area.name, [*(self.choice(k) for k in kids), self.ward_choice(area)])
+
+    def ward_choice(self, ward: Any) -> tuple[Any, str]:
+        """The ward itself, inside its own group: for a resident's home, the rest of the ward."""
+        return (self.choice(ward)[0], _("Elsewhere in %(ward)s") % {"ward": ward.name})
+
+
+class AreaTreeManyIterator(AreaTreeIterator):
+    """The tree for ticking several areas: the ward is a choice of its own, under its name."""
+
+    def ward_choice(self, ward: Any) -> tuple[Any, str]:
+        return self.choice(ward)
 
 
 class AreaTreeChoiceField(forms.ModelChoiceField):
     """Pick one area from the ward-then-neighbourhood tree (a select with a group per ward)."""
 
     iterator = AreaTreeIterator
+
+
+class AreaTreeMultipleChoiceField(forms.ModelMultipleChoiceField):
+    """Tick several areas from the ward-then-neighbourhood tree (checkboxes grouped per ward)."""
+
+    iterator = AreaTreeManyIterator

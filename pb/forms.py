@@ -9,7 +9,7 @@ from django.conf import settings
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
-from backend.fields import AreaTreeChoiceField
+from backend.fields import AreaTreeChoiceField, AreaTreeMultipleChoiceField
 from pb.models import (
     MAX_SUPPORT_THRESHOLD,
     SUPPORT_THRESHOLD_HELP,
@@ -294,7 +294,8 @@ class RoundForm(_RoundRules):
         initial=RoundStyle.CITY,
     )
     budget = MoneyField(label=_("Total budget in pounds"))
-    areas = forms.ModelMultipleChoiceField(
+    # The council's areas as the tree they are: a ward's neighbourhoods grouped under it.
+    areas = AreaTreeMultipleChoiceField(
         label=_("Areas taking part"),
         queryset=Area.objects.none(),
         widget=forms.CheckboxSelectMultiple,

@@ -346,3 +346,35 @@ def test_manager_sets_the_timetable_and_bad_dates_are_refused(client, world):
     assert [w.phase for w in world.round.phase_windows.all()] == ["review", "voting"]
     page = client.get(reverse("round_detail", args=[world.round.slug])).content.decode()
     assert "1 Feb 2027" in page
+
+
+def test_the_new_round_form_ticks_areas_from_the_tree_they_are(client, world):
+    """A manager choosing the areas of a new round sees a ward's neighbourhoods grouped under it,
+    as residents do when they pick one (issue 15: areas as a tree everywhere)."""
+    from tests.factories import AreaFactory
+
+    marina = AreaFactory(name="Marina", slug="marina", parent=world.north)
+    world.manager.managed_areas.add(marina)
+    client.force_login(world.manager)
+    html = client.get(reverse("round_new")).content.decode()
+    areas = html.split('id="id_areas"', 1)[1].split('class="field', 1)[0]
+    # The ward's group holds its neighbourhood and the ward itself, under its own name.
+    group = areas.split(f"<label>{world.north.name}</label>", 1)[1]
+    assert f'value="{marina.pk}"' in group
+    assert f'value="{world.north.pk}"' in group
+    assert "Elsewhere in" not in areas
+    created = client.post(
+        reverse("round_new"),
+        {
+            "name": "North and Marina 2028",
+            "style": "city",
+            "budget": "50,000",
+            "areas": [world.north.pk, marina.pk],
+            "min_age": "16",
+            "ballot_type": "approval_budget",
+            "rule": "greedy",
+        },
+    )
+    assert created.status_code == 302
+    round_ = Round.objects.get(name="North and Marina 2028")
+    assert set(round_.areas.values_list("pk", flat=True)) == {world.north.pk, marina.pk}
