@@ -44,7 +44,7 @@ from pb.services.register import normalise_postcode
 from pb.voting import rules
 from pb.voting.alphabet import random_code
 from pb.voting.desk_token import desk_token
-from pb.voting.models import KioskSession, PaperBallot, PaperStatus
+from pb.voting.models import DecisionDay, KioskSession, PaperBallot, PaperStatus
 
 SPEC_SECONDS = 60
 TURNOUT_SECONDS = 3
@@ -268,6 +268,16 @@ def voting_areas(*, round: Round) -> QuerySet[Area]:
     return round.areas.order_by("name")
 
 
+def round_area(*, round: Round, area_id: int) -> Area:
+    """One of the round's areas (``Area.DoesNotExist`` if it takes no part)."""
+    return round.areas.get(pk=area_id)
+
+
+def decision_day(*, round: Round) -> DecisionDay | None:
+    """A decision day round's live state (opened, closed, bids revealed), once opened."""
+    return DecisionDay.objects.filter(round=round).first()
+
+
 # --- Turnout --------------------------------------------------------------------------------
 
 
@@ -330,6 +340,24 @@ def forget_turnout(*, round_id: int) -> None:
 
 def kiosks_for_round(*, round: Round) -> QuerySet[KioskSession]:
     return KioskSession.objects.filter(round=round).select_related("area", "unlocked_by")
+
+
+def kiosk_session(*, kiosk_id: Any, round: Round | None = None) -> KioskSession | None:
+    """The kiosk a browser's session names (with its round and area), or one of ``round``'s
+    kiosks; ``None`` when there is no such kiosk."""
+    found = KioskSession.objects.select_related("round", "area").filter(pk=kiosk_id)
+    if round is not None:
+        found = found.filter(round=round)
+    return found.first()
+
+
+def paper_of_round(*, round: Round, paper_id: int) -> PaperBallot | None:
+    return PaperBallot.objects.filter(pk=paper_id, round=round).first()
+
+
+def proposal_titles(*, round: Round) -> dict[int, str]:
+    """Each of the round's proposals' title by id, to show a paper's keyed choices."""
+    return dict(round.proposals.values_list("pk", "title"))
 
 
 def reconciliation_queue(*, round: Round) -> QuerySet[PaperBallot]:

@@ -19,7 +19,7 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.html import format_html
@@ -53,7 +53,7 @@ from pb.voting.forms import (
     SurveySlipsForm,
     VoterCodesForm,
 )
-from pb.voting.models import DecisionDay, KioskSession, PaperBallot, PaperStatus
+from pb.voting.models import KioskSession, PaperStatus
 from pb.voting.services import casting as casting_services
 from pb.voting.services import checking as checking_services
 from pb.voting.services import codes as code_services
@@ -206,7 +206,7 @@ def _online_flow(request: HttpRequest, round_: Round) -> Flow | HttpResponse:
             return Flow(round_, area_id, with_code=False)
     if not round_.voter_codes_enabled:
         return redirect(f"{reverse('login')}?next={request.path}")
-    areas = list(round_.areas.order_by("name"))
+    areas = list(selectors.voting_areas(round=round_))
     if area_id is None and len(areas) == 1:
         area_id = areas[0].pk
     if area_id is None or area_id not in {a.pk for a in areas}:
@@ -246,7 +246,7 @@ def _choose(request: HttpRequest, flow: Flow, form: BallotForm | None = None) ->
             "spec": form.spec,
             "sentence": selectors.rule_sentence(form.spec),
             "base_template": flow.base,
-            "area": flow.round.areas.get(pk=flow.area_id),
+            "area": selectors.round_area(round=flow.round, area_id=flow.area_id),
             "idle_seconds": KIOSK_IDLE_SECONDS,
             "translations": _translations(form.proposals),
         },
@@ -500,7 +500,7 @@ def _kiosk(request: HttpRequest) -> KioskSession | None:
     kiosk_id = request.session.get(KIOSK_SESSION_KEY)
     if not kiosk_id:
         return None
-    return KioskSession.objects.select_related("round", "area").filter(pk=kiosk_id).first()
+    return selectors.kiosk_session(kiosk_id=kiosk_id)
 
 
 def _kiosk_flow(request: HttpRequest) -> Flow | HttpResponse:
@@ -606,7 +606,9 @@ def kiosk_desk(request: HttpRequest, slug: str) -> HttpResponse:
             kiosk_id = uuid.UUID(request.POST["lock"])
         except ValueError:  # a made-up value is no kiosk of this round, not a server error
             raise Http404 from None
-        kiosk = get_object_or_404(KioskSession, pk=kiosk_id, round=round_)
+        kiosk = selectors.kiosk_session(kiosk_id=kiosk_id, round=round_)
+        if kiosk is None:
+            raise Http404
         try:
             kiosk_services.kiosk_lock(actor=request.user, kiosk=kiosk)
         except DomainError as exc:
@@ -670,7 +672,7 @@ def register_desk(request: HttpRequest, slug: str) -> HttpResponse:
             error, status = exc.message, exc.status
         else:
             entry = tick.entry
-            area = round_.areas.get(pk=tick.area_id)
+            area = selectors.round_area(round=round_, area_id=tick.area_id)
             if tick.code:
                 response = render(
                     request,
@@ -781,7 +783,7 @@ def register_letters(request: HttpRequest, slug: str) -> HttpResponse:
         raise PermissionDenied
     areas = [
         a
-        for a in round_.areas.order_by("name")
+        for a in selectors.voting_areas(round=round_)
         if pb_rules.can_act_in_area(request.user, round_, a)
     ]
     form = RegisterLettersForm(request.POST or None, areas=areas)
@@ -903,7 +905,7 @@ def paper_desk(request: HttpRequest, slug: str) -> HttpResponse:
         user=request.user, slug=slug, with_areas=True, may=rules.can_open_event_desk
     )
     params = request.POST if request.method == "POST" else request.GET
-    areas = list(round_.areas.order_by("name"))
+    areas = list(selectors.voting_areas(round=round_))
     area_id = _int(params.get("area")) or (areas[0].pk if len(areas) == 1 else None)
     if area_id not in {a.pk for a in areas}:
         return render(
@@ -970,7 +972,9 @@ def paper_reconcile(request: HttpRequest, slug: str) -> HttpResponse:
     bound_pk = _int(request.POST.get("paper")) if request.method == "POST" else None
     bound_form = ReconcileForm(request.POST) if bound_pk else None
     if bound_pk and bound_form is not None and bound_form.is_valid():
-        paper = get_object_or_404(PaperBallot, pk=bound_pk, round=round_)
+        paper = selectors.paper_of_round(round=round_, paper_id=bound_pk)
+        if paper is None:
+            raise Http404
         try:
             paper_services.paper_reconcile(
                 actor=request.user,
@@ -983,7 +987,7 @@ def paper_reconcile(request: HttpRequest, slug: str) -> HttpResponse:
         else:
             messages.success(request, _("Ballot %(s)s is settled.") % {"s": paper.serial})
             return redirect("paper_reconcile", slug=slug)
-    titles = dict(round_.proposals.values_list("pk", "title"))
+    titles = selectors.proposal_titles(round=round_)
     queue = []
     for paper in selectors.reconciliation_queue(round=round_):
         keyed = list(paper.entries.all())
@@ -1040,7 +1044,7 @@ def event_desk(request: HttpRequest, slug: str) -> HttpResponse:
         except DomainError as exc:
             messages.error(request, exc.message)
         return redirect("event_desk", slug=slug)
-    day = DecisionDay.objects.filter(round=round_).first()
+    day = selectors.decision_day(round=round_)
     return render(
         request,
         "voting/event_desk.html",
@@ -1063,7 +1067,7 @@ def event_screen(request: HttpRequest, slug: str) -> HttpResponse:
     round_ = get_visible_round(user=request.user, slug=slug, with_areas=True)
     if round_.style != RoundStyle.DECISION_DAY:
         raise Http404
-    day = DecisionDay.objects.filter(round=round_).first()
+    day = selectors.decision_day(round=round_)
     revealed = day.revealed if day else 0
     rows = selectors.reveal_rows(round=round_) if day and day.closed_at else None
     shown = (rows or [])[:revealed]
