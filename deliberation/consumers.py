@@ -28,11 +28,13 @@ from typing import Any
 
 from channels.db import database_sync_to_async
 from django.conf import settings
+from django.contrib.auth.models import AnonymousUser
 from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import trans_real
 
 from backend.accounts.models import Actor
+from backend.accounts.rules import user_or_none
 from backend.consumers import JsonFrameConsumer
 from backend.errors import DomainError
 from backend.health import database_unavailable
@@ -87,11 +89,18 @@ def _perform(language: str, room_id: int, user: Actor, content: dict[str, Any]) 
         protocol.perform(room_id, user, content)
 
 
+def scope_user(scope: dict[str, Any]) -> Actor:
+    """The person behind a WebSocket, as Channels' ``AuthMiddlewareStack`` put them in its
+    scope: a ``User``, or the anonymous visitor (also without that middleware)."""
+    user: Actor | None = scope.get("user")
+    return AnonymousUser() if user is None else user
+
+
 def scope_language(scope: dict[str, Any]) -> str:
     """The language of the person behind a WebSocket, chosen as for their pages: the account's,
     else the language cookie, else the browser's Accept-Language, else the site's."""
-    user = scope.get("user")
-    chosen = getattr(user, "language", "") if getattr(user, "is_authenticated", False) else ""
+    user = user_or_none(scope_user(scope))
+    chosen = user.language if user is not None else ""
     if not chosen:
         chosen = scope.get("cookies", {}).get(settings.LANGUAGE_COOKIE_NAME, "")
     if not chosen:
@@ -168,7 +177,7 @@ class RoomConsumer(JsonFrameConsumer):
     async def connect(self) -> None:
         self.outbox = deque()
         self.room_id = int(self.scope["url_route"]["kwargs"]["room_id"])
-        self.user = self.scope.get("user")
+        self.user = scope_user(self.scope)
         self.language = scope_language(self.scope)
         self.checked_at = frame_clock()
         await self.accept()

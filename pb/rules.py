@@ -13,11 +13,9 @@ and a socket get the same answer. Three scopes:
 
 from __future__ import annotations
 
-from typing import Any
-
 from backend.accounts import rules as base
-from backend.accounts.models import Actor, Role
-from pb.models import Area, Proposal, ProposalStatus, Round
+from backend.accounts.models import Actor, Role, User
+from pb.models import Area, Comment, Proposal, ProposalStatus, Round
 from pb.phases import is_public
 
 is_signed_in = base.is_signed_in
@@ -108,9 +106,9 @@ def is_checked_resident(user: Actor, area: Area | None = None) -> bool:
     return bool(profile.home_area.lies_within(area.pk))
 
 
-def can_check_resident(user: Actor, resident: Any, area: Area) -> bool:
+def can_check_resident(user: Actor, resident: User, area: Area) -> bool:
     """The managers of the resident's home area confirm them; nobody confirms themselves."""
-    if base.is_signed_in(user) and user.pk == getattr(resident, "pk", None):
+    if base.is_signed_in(user) and user.pk == resident.pk:
         return False
     return base.manages_area(user, area)
 
@@ -134,6 +132,6 @@ def can_flag_comment(user: Actor) -> bool:
     return base.is_signed_in(user)
 
 
-def can_moderate_comment(user: Actor, comment: Any) -> bool:
+def can_moderate_comment(user: Actor, comment: Comment) -> bool:
     """The managers of the proposal's area hide comments, as they hide proposals."""
     return can_moderate(user, comment.proposal)
