@@ -274,6 +274,9 @@ REST_FRAMEWORK = {
 #: Refused voter codes one client address (or one kiosk) may send before it must wait:
 #: "count/period" with period s, m, h or d (pb/voting/throttles.py).
 VOTER_CODE_FAILURES = env_str("VOTER_CODE_FAILURES", "20/hour")
+#: Register searches one member of staff may make at the desks in any such period (sliding):
+#: a busy desk serves a voter a minute; paging through the register takes thousands.
+DESK_SEARCHES = env_str("DESK_SEARCHES", "150/hour")
 SPECTACULAR_SETTINGS = {
     "TITLE": "Commonpurse API",
     "DESCRIPTION": "Participatory budgeting rounds, proposals, ballots and outcome feedback.",

@@ -558,6 +558,8 @@ class AuditAction(StrEnum):
     REGISTER_IMPORTED = "register.imported"
     RESIDENT_MATCHED = "resident.matched"
     VOTING_DESK_TICK = "voting.desk_tick"
+    VOTING_DESK_SEARCH = "voting.desk_search"
+    VOTING_DESK_SEARCH_LIMITED = "voting.desk_search_limited"
     VOTING_SURVEY_SLIPS = "voting.survey_slips"
     COMMENT_HIDE = "comment.hide"
     COMMENT_KEEP = "comment.keep"

@@ -14,10 +14,16 @@ address by sending that header.
 
 from __future__ import annotations
 
+import logging
 import math
+import secrets
+import threading
+import time
 from typing import Any
 
 from django.conf import settings
+from django.core.cache import caches
+from django.core.cache.backends.redis import RedisCache
 from rest_framework.throttling import SimpleRateThrottle
 
 
@@ -65,3 +71,93 @@ class SurveyCodeFailures(VoterCodeFailures):
     allowance as voter codes (``VOTER_CODE_FAILURES``), counted apart from them."""
 
     scope = "survey_code"
+
+
+# --- Register desk searches -----------------------------------------------------------------
+
+logger = logging.getLogger(__name__)
+
+_PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+_local_lock = threading.Lock()
+
+
+def parse_rate(rate: str) -> tuple[int, int]:
+    """``"150/hour"`` as ``(150, 3600)``: the "count/period" form of ``VOTER_CODE_FAILURES``."""
+    count, _slash, period = rate.partition("/")
+    return int(count), _PERIODS[period.strip()[:1].lower()]
+
+
+class DeskSearches:
+    """How many register searches one member of staff may make at the desks: at most ``limit``
+    in any ``seconds`` (``settings.DESK_SEARCHES``), counted over the last ``seconds`` exactly
+    (a sliding window: no burst at the turn of a clock hour), across every round and desk.
+
+    A desk serves a voter a minute at its busiest, with a search or two each; a member of staff
+    paging through the register by surnames and years of birth needs thousands. A refused search
+    is not counted, so waiting works.
+
+    On Redis (production and CI) each search is one ``MULTI`` on a sorted set of the window's
+    search times (``ZREMRANGEBYSCORE``, ``ZADD``, ``ZCARD``): atomic, so parallel requests
+    cannot slip past the limit as they can past DRF's read-modify-write history (which the
+    voter code throttle above uses, where a race costs little). Without Redis (the single
+    machine demo's in-process cache) a lock does the same within the process. If Redis does not
+    answer the search is let through and logged: a desk must keep working through a blip, and
+    the audit log still records every search.
+    """
+
+    scope = "desk_search"
+
+    def __init__(self, *, user_id: int) -> None:
+        self.limit, self.seconds = parse_rate(str(settings.DESK_SEARCHES))
+        self.cache: Any = caches["default"]
+        self.name = f"throttle_{self.scope}_{user_id}"
+        self.key = self.cache.make_and_validate_key(self.name)  # with the cache's prefix
+        #: Seconds until the next search would be allowed, after a refusal.
+        self.wait = 0.0
+
+    def take(self) -> bool:
+        """Count one search now and say whether it is allowed (a refused one is not counted)."""
+        now = time.time()
+        try:
+            if isinstance(self.cache, RedisCache):
+                return self._take_redis(now)
+        except Exception:  # Redis is down: let the desk work, the audit log records the search
+            logger.warning("Desk search limit not checked for %s", self.key, exc_info=True)
+            return True
+        return self._take_local(now)
+
+    def _take_redis(self, now: float) -> bool:
+        client = self.cache._cache.get_client(self.key, write=True)
+        member = f"{now!r}:{secrets.token_hex(6)}"
+        with client.pipeline(transaction=True) as pipe:
+            pipe.zremrangebyscore(self.key, "-inf", now - self.seconds)
+            pipe.zadd(self.key, {member: now})
+            pipe.zcard(self.key)
+            pipe.zrange(self.key, 0, 0, withscores=True)
+            pipe.expire(self.key, self.seconds + 1)
+            _removed, _added, count, oldest, _expiry = pipe.execute()
+        if count <= self.limit:
+            return True
+        client.zrem(self.key, member)
+        self.wait = max(0.0, float(oldest[0][1]) + self.seconds - now) if oldest else 0.0
+        return False
+
+    def _take_local(self, now: float) -> bool:
+        with _local_lock:
+            history = [t for t in self.cache.get(self.name, []) if t > now - self.seconds]
+            if len(history) >= self.limit:
+                self.wait = max(0.0, min(history) + self.seconds - now)
+                return False
+            self.cache.set(self.name, [*history, now], self.seconds + 1)
+            return True
+
+    def retry_after(self) -> str:
+        return str(max(1, math.ceil(self.wait)))
+
+    def first_refusal(self) -> bool:
+        """Whether this refusal is the first since the limit was reached (so the audit log
+        records a run of refusals once, however many requests a script sends)."""
+        try:
+            return bool(self.cache.add(f"{self.name}_refused", 1, max(1, math.ceil(self.wait))))
+        except Exception:  # the cache went away since the refusal: record it rather than not
+            return True

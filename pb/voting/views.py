@@ -688,28 +688,35 @@ def register_desk(request: HttpRequest, slug: str) -> HttpResponse:
             )
             return redirect("register_desk", slug=slug)
     found: list[selectors.DeskEntry] = []
-    more = False
+    retry_after = ""
     if search.is_bound and search.is_valid():
-        found, more = selectors.desk_register_search(
-            actor=request.user,
-            round=round_,
-            name=search.cleaned_data["name"],
-            postcode=search.cleaned_data["postcode"],
-            birth_year=search.cleaned_data["birth_year"],
-        )
-    return render(
+        try:
+            found = desk_services.desk_search(
+                actor=request.user,
+                round=round_,
+                name=search.cleaned_data["name"],
+                postcode=search.cleaned_data["postcode"],
+                birth_year=search.cleaned_data["birth_year"],
+            )
+        except DomainError as exc:
+            add_domain_error(search, exc)
+            status = exc.status
+            retry_after = getattr(exc, "retry_after", "")
+    response = render(
         request,
         "voting/register_desk.html",
         {
             "round": round_,
             "search": search,
             "found": found,
-            "more": more,
             "error": error,
             "voting": allows(round_.phase, Action.VOTE),
         },
-        status=status if error else (400 if search.errors else 200),
+        status=status if error or status != 200 else (400 if search.errors else 200),
     )
+    if retry_after:
+        response["Retry-After"] = retry_after
+    return response
 
 
 # --- Voter codes ----------------------------------------------------------------------------

@@ -12,6 +12,9 @@ A tick records *that* the resident voted, never *how*:
   resident's participation, exactly as a letter's code does, so sealing separates it from the
   ballot as for every cast (docs/secrecy.md).
 
+Finding the resident first (``desk_search``) is limited per member of staff
+(``pb.voting.throttles.DeskSearches``) and recorded in the audit log, without the words typed.
+
 Two desks ticking the same person at once cannot both succeed: the unique constraints on
 ``Participation`` (round and register entry) and on desk codes (round and register entry)
 decide, with no check-then-act. A resident who has voted on any channel is refused with what
@@ -25,8 +28,10 @@ from dataclasses import dataclass
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from backend.accounts.models import Actor
+from backend.accounts.rules import user_or_none
 from backend.errors import Conflict, DomainError, NotAllowed
 from pb.models import (
     AuditAction,
@@ -37,13 +42,21 @@ from pb.models import (
     RoundArea,
     VoterCode,
 )
-from pb.phases import Action
+from pb.phases import Action, allows
 from pb.services.audit import audit
 from pb.services.guards import require_phase
+from pb.services.register import normalise_postcode
 from pb.voting import rules
 from pb.voting.desk_token import desk_token_entry_id
+from pb.voting.selectors import (
+    DESK_SEARCH_LIMIT,
+    DeskEntry,
+    desk_name_query,
+    desk_register_search,
+)
 from pb.voting.services.casting import resident_voted, round_area_for_home
 from pb.voting.services.codes import VOTER_CODE_LENGTH, format_code, random_code, voter_code_hash
+from pb.voting.throttles import DeskSearches
 
 DESK_CHANNELS = (Channel.PAPER, Channel.KIOSK)
 
@@ -67,6 +80,100 @@ def ticked_at_kiosk() -> Conflict:
         ),
         code="already_ticked",
     )
+
+
+class TooManySearches(DomainError):
+    """A member of staff has made as many register searches as they may for now (429)."""
+
+    status = 429
+    code = "rate_limited"
+
+    def __init__(self, message: str, *, retry_after: str) -> None:
+        super().__init__(message, field="name")
+        #: Seconds to wait, for the ``Retry-After`` header.
+        self.retry_after = retry_after
+
+
+def desk_search(
+    *, actor: Actor, round: Round, name: str, postcode: str = "", birth_year: int | None = None
+) -> list[DeskEntry]:
+    """Find a resident on the register at a desk (``pb.voting.selectors.desk_register_search``),
+    for a member of staff, at most ``settings.DESK_SEARCHES`` times in a sliding window.
+
+    Refusals, each on a field and before the register is read: a name with no whole word of two
+    letters or more (``name``), no postcode and no year of birth (``postcode``), and a member of
+    staff past their limit (``TooManySearches``, 429; not counted). A search that matches more
+    than ``DESK_SEARCH_LIMIT`` residents shows none of them and asks for more (``name``,
+    ``too_many``): a search should find one person, not a page of the register.
+
+    Every search that reads the register (too broad ones too) writes an audit entry: who, when
+    (the entry's time), the round, how many residents it showed and what it was narrowed by.
+    Never the words typed or who was found: the log would otherwise be a list of the residents
+    staff looked up, readable by everyone who reads the audit log. The first refusal in a window
+    is recorded too. Outside voting, and for someone signed out, it finds nobody and records
+    nothing, as the selector does.
+    """
+    if desk_name_query(name) is None:
+        raise DomainError(
+            _("Type at least one whole word of the name, of two letters or more."),
+            field="name",
+            code="name_too_short",
+        )
+    if not normalise_postcode(postcode) and not birth_year:
+        raise DomainError(
+            _("Give the postcode or the year of birth as well as the name."), field="postcode"
+        )
+    staff = user_or_none(actor)
+    if staff is None or not allows(round.phase, Action.VOTE):
+        return []
+    limit = DeskSearches(user_id=staff.pk)
+    if not limit.take():
+        minutes = max(1, -(-int(limit.retry_after()) // 60))
+        if limit.first_refusal():
+            audit(
+                actor=actor,
+                action=AuditAction.VOTING_DESK_SEARCH_LIMITED,
+                details={"round": round.pk, "limit": limit.limit, "seconds": limit.seconds},
+            )
+        raise TooManySearches(
+            ngettext(
+                "You have searched the register as often as one member of staff may for now. "
+                "Try again in %(n)d minute.",
+                "You have searched the register as often as one member of staff may for now. "
+                "Try again in %(n)d minutes.",
+                minutes,
+            )
+            % {"n": minutes},
+            retry_after=limit.retry_after(),
+        )
+    found, more = desk_register_search(
+        actor=actor, round=round, name=name, postcode=postcode, birth_year=birth_year
+    )
+    # Not filed under the round (the outcome report lists a round's audit log): as for ticks.
+    audit(
+        actor=actor,
+        action=AuditAction.VOTING_DESK_SEARCH,
+        details={
+            "round": round.pk,
+            "shown": 0 if more else len(found),
+            "too_many": more,
+            "by": [k for k, v in (("postcode", postcode.strip()), ("birth_year", birth_year)) if v],
+        },
+    )
+    if more:
+        raise DomainError(
+            ngettext(
+                "More than %(n)d resident matches, too many to show. Add the postcode and the "
+                "year of birth, or more of the name.",
+                "More than %(n)d residents match, too many to show. Add the postcode and the "
+                "year of birth, or more of the name.",
+                DESK_SEARCH_LIMIT,
+            )
+            % {"n": DESK_SEARCH_LIMIT},
+            field="name",
+            code="too_many",
+        )
+    return found
 
 
 def round_area_of(round_: Round, entry: RegisterEntry) -> int | None:
