@@ -22,7 +22,7 @@ from backend.accounts.models import Profile
 from backend.errors import DomainError, NotAllowed
 from backend.exports import csv_writer
 from backend.forms import add_domain_error
-from pb import rules, selectors, split
+from pb import rules, selectors
 from pb.forms import (
     AdvancePhaseForm,
     HideForm,
@@ -43,12 +43,12 @@ from pb.forms import (
 from pb.models import Area, Proposal, ProposalStatus, RegisterEntry, Round, UnspentMoney
 from pb.phases import Action, allows
 from pb.selectors import get_visible_round
-from pb.services import budget_split as split_services
-from pb.services import priorities as priority_services
 from pb.services import proposals as proposal_services
 from pb.services import register as register_services
 from pb.services import residents as resident_services
 from pb.services import rounds as round_services
+from pb.split import formula as split
+from pb.split import services as split_services
 from pb.voting import rules as voting_rules
 from pb.voting import selectors as voting_selectors
 
@@ -92,7 +92,7 @@ def round_detail(request: HttpRequest, slug: str) -> HttpResponse:
         "can_rank": allows(round_.phase, Action.RANK_THEMES),
         # Said beside the buttons, so nobody fills in a form that will refuse them.
         "rank_refusal": (
-            priority_services.themes_rank_refusal(actor=request.user, round=round_)
+            split_services.themes_rank_refusal(actor=request.user, round=round_)
             if request.user.is_authenticated and allows(round_.phase, Action.RANK_THEMES)
             else ""
         ),
@@ -494,11 +494,11 @@ def audit_log(request: HttpRequest, slug: str) -> HttpResponse:
 @login_required
 def priorities(request: HttpRequest, slug: str) -> HttpResponse:
     round_ = get_visible_round(user=request.user, slug=slug, with_areas=True)
-    positions = len(round_.priority_points or priority_services.DEFAULT_PRIORITY_POINTS)
+    positions = len(round_.priority_points or split_services.DEFAULT_PRIORITY_POINTS)
     form = ThemeRankingForm(request.POST or None, positions=positions)
     if request.method == "POST" and form.is_valid():
         try:
-            priority_services.themes_rank(
+            split_services.themes_rank(
                 actor=request.user, round=round_, themes=form.ordered_themes()
             )
         except DomainError as exc:
@@ -507,7 +507,7 @@ def priorities(request: HttpRequest, slug: str) -> HttpResponse:
             messages.success(request, _("Thank you: your priorities are recorded."))
             return redirect("round_detail", slug=slug)
     refusal = (
-        priority_services.themes_rank_refusal(actor=request.user, round=round_)
+        split_services.themes_rank_refusal(actor=request.user, round=round_)
         if request.user.is_authenticated
         else ""
     )

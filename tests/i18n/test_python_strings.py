@@ -15,7 +15,7 @@ from django.conf import settings
 from django.utils import translation
 from django.utils.functional import Promise
 
-from pb.services import budget_split
+from pb.split import services as budget_split
 
 APPS = ("backend", "pb", "feedback", "deliberation")
 
@@ -66,7 +66,7 @@ def test_the_influence_survey_asks_in_welsh() -> None:
 
 
 def test_a_split_refusal_reaches_the_manager_in_polish() -> None:
-    from pb import split
+    from pb.split import formula as split
 
     with pytest.raises(split.SplitError) as caught:
         split.criteria_from_config(

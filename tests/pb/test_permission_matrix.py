@@ -21,7 +21,6 @@ from rest_framework.test import APIClient
 from backend.accounts.models import Role
 from backend.errors import Conflict, DomainError, NotAllowed
 from pb import rules as pb_rules
-from pb import split
 from pb.models import (
     AuditEntry,
     Proposal,
@@ -32,15 +31,16 @@ from pb.models import (
     ThemeRanking,
     VoterCode,
 )
-from pb.services.budget_split import (
+from pb.services.residents import profile_verify
+from pb.services.rounds import round_advance_phase, round_set_phase_windows, round_update_rules
+from pb.split import formula as split
+from pb.split.services import (
     split_compute,
     split_configure,
     split_override,
     split_publish,
+    themes_rank,
 )
-from pb.services.priorities import themes_rank
-from pb.services.residents import profile_verify
-from pb.services.rounds import round_advance_phase, round_set_phase_windows, round_update_rules
 from pb.voting.models import DecisionDay, KioskSession, PaperBallot, PaperEntry
 from pb.voting.services.codes import voter_code_hash, voter_codes_issue
 from pb.voting.services.decision_day import decision_day_close, decision_day_open

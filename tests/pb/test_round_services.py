@@ -9,7 +9,6 @@ from backend.errors import Conflict, DomainError, NotAllowed
 from pb import selectors
 from pb.models import AuditEntry, Round, ThemeRanking
 from pb.phases import PHASE_ACTIONS, Action, Phase, allows
-from pb.services.priorities import themes_rank
 from pb.services.rounds import (
     round_advance_due_phases,
     round_advance_phase,
@@ -17,6 +16,7 @@ from pb.services.rounds import (
     round_set_phase_windows,
     round_update_rules,
 )
+from pb.split.services import themes_rank
 
 pytestmark = pytest.mark.django_db
 

@@ -8,10 +8,15 @@ import pytest
 from django.urls import reverse
 
 from backend.errors import DomainError, NotAllowed
-from pb import split
 from pb.models import AreaNeed, AuditEntry, RoundArea
-from pb.services.budget_split import split_compute, split_configure, split_override, split_publish
-from pb.services.priorities import themes_rank
+from pb.split import formula as split
+from pb.split.services import (
+    split_compute,
+    split_configure,
+    split_override,
+    split_publish,
+    themes_rank,
+)
 
 pytestmark = pytest.mark.django_db
 

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pb.split import (
+from pb.split.formula import (
     PORTO_ALEGRE_PRESET,
     PORTO_ALEGRE_ROUND_PRESET,
     UNRANKED,

@@ -15,7 +15,6 @@ from django.db import transaction
 from django.utils import timezone
 
 from backend.accounts.models import Profile, Role, User
-from pb import split
 from pb.models import (
     Area,
     AreaKind,
@@ -30,10 +29,11 @@ from pb.models import (
     Theme,
 )
 from pb.phases import Phase
-from pb.services.budget_split import split_compute, split_configure, split_publish
 from pb.services.comments import comment_create
 from pb.services.proposals import proposal_create
 from pb.services.rounds import round_advance_phase
+from pb.split import formula as split
+from pb.split.services import split_compute, split_configure, split_publish
 
 DEMO_PASSWORD = "demo-pass-2026"  # noqa: S105 - printed for the demo, never for production
 

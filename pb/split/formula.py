@@ -53,7 +53,7 @@ AreaId = str | int
 
 def gettext_noop(message: str) -> str:
     """Marks a message for the translation catalogues (makemessages looks for this name); the
-    site says it in the manager's language (``pb.services.budget_split``). Returns it as it is."""
+    site says it in the manager's language (``pb.split.services``). Returns it as it is."""
     return message
 
 

@@ -1,28 +1,35 @@
-"""Writes for the Porto Alegre split of a round's budget between its areas (maths: ``pb.split``)."""
+"""Writes for the Porto Alegre split of a round's budget between its areas (maths:
+``pb.split.formula``), and for the thematic priorities that feed it: residents rank the
+themes for their area."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from backend.accounts.models import Actor
-from backend.errors import DomainError
-from pb import rules, split
-from pb.models import Area, AuditAction, Round, RoundArea, Theme
+from backend.accounts.rules import signed_in_user
+from backend.errors import DomainError, NotAllowed
+from pb import rules
+from pb.models import Area, AuditAction, Round, RoundArea, Theme, ThemeRanking
 from pb.phases import Action
 from pb.services.audit import audit
 from pb.services.guards import require, require_phase
+from pb.split import formula as split
 
 #: The criteria a manager can use: the keys of the Porto Alegre preset, in its order.
 SPLIT_CRITERIA: tuple[str, ...] = tuple(c.key for c in split.PORTO_ALEGRE_PRESET)
 
 
 def _split_said(exc: split.SplitError) -> str:
-    """A ``pb.split.SplitError`` in the manager's language. Criterion names are translated too
-    (the preset ones are in the catalogues; a name a manager typed stays as typed)."""
+    """A ``pb.split.formula.SplitError`` in the manager's language. Criterion names are
+    translated too (the preset ones are in the catalogues; a name a manager typed stays as
+    typed)."""
     params = {
         key: _(value) if key in ("name", "criterion", "what") and isinstance(value, str) else value
         for key, value in exc.params.items()
@@ -149,7 +156,7 @@ def _store_split(
 
 
 def _compute(round_: Round, *, field: str) -> split.SplitResult:
-    """The split from the round's stored settings (``pb.split.compute_split``)."""
+    """The split from the round's stored settings (``pb.split.formula.compute_split``)."""
     criteria, inputs, theme = _split_inputs(round_)
     try:
         return split.compute_split(
@@ -228,3 +235,65 @@ def split_publish(*, actor: Actor, round: Round) -> Round:
     round.save(update_fields=["split_published_at"])
     audit(actor=actor, action=AuditAction.SPLIT_PUBLISH, round=round)
     return round
+
+
+# --- Thematic priorities ----------------------------------------------------------------
+
+DEFAULT_PRIORITY_POINTS = (4, 3, 2, 1)
+
+
+def themes_rank_refusal(*, actor: Actor, round: Round) -> str:
+    """Why this signed-in person may not rank the round's priorities, or "" when they may.
+    Pages ask it before showing the form, so nobody fills it in to be refused."""
+    profile = getattr(actor, "profile", None)
+    area = profile.home_area if profile else None
+    if area is not None and round.round_areas.filter(area=area).exists():
+        if rules.is_checked_resident(actor, area):
+            return ""
+        # The priorities feed the split of the money between areas: a home area anyone can
+        # declare would let a few sign-ups move it, so only checked residents rank.
+        return _(
+            "Only residents whose home area the council has checked can rank this round's "
+            "priorities. You can read them meanwhile; to get checked, see how on your details "
+            "page."
+        )
+    names = ", ".join(round.areas.order_by("name").values_list("name", flat=True))
+    if area is None:
+        return _(
+            "Only residents of %(areas)s can rank this round's priorities. Say where you live "
+            "on your details page."
+        ) % {"areas": names}
+    return _(
+        "Only residents of %(areas)s can rank this round's priorities, and your home area is "
+        "%(home)s. If you live in one of them, choose it on your details page."
+    ) % {"areas": names, "home": area.name}
+
+
+def themes_rank(*, actor: Actor, round: Round, themes: Sequence[Theme]) -> list[ThemeRanking]:
+    """A checked resident ranks themes for their area (1st, 2nd, ...); ranking again replaces
+    it."""
+    require(rules.is_signed_in(actor), _("Log in to rank the priorities."))
+    require_phase(round, Action.RANK_THEMES, _("Priorities are not being ranked now."))
+    refusal = themes_rank_refusal(actor=actor, round=round)
+    if refusal:
+        raise NotAllowed(refusal, code="not_eligible")
+    area = signed_in_user(actor).profile.home_area
+    if not themes:
+        raise DomainError(_("Choose at least one theme."), field="themes")
+    if len({t.pk for t in themes}) != len(themes):
+        raise DomainError(_("Each theme can only be ranked once."), field="themes")
+    points = round.priority_points or list(DEFAULT_PRIORITY_POINTS)
+    if len(themes) > len(points):
+        raise DomainError(
+            ngettext("Rank at most %(n)s theme.", "Rank at most %(n)s themes.", len(points))
+            % {"n": len(points)},
+            field="themes",
+        )
+    with transaction.atomic():
+        ThemeRanking.objects.filter(round=round, user=signed_in_user(actor)).delete()
+        return ThemeRanking.objects.bulk_create(
+            ThemeRanking(
+                round=round, area=area, user=signed_in_user(actor), theme=t, position=i + 1
+            )
+            for i, t in enumerate(themes)
+        )
