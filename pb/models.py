@@ -560,6 +560,7 @@ class AuditAction(StrEnum):
     VOTING_DESK_TICK = "voting.desk_tick"
     VOTING_DESK_SEARCH = "voting.desk_search"
     VOTING_DESK_SEARCH_LIMITED = "voting.desk_search_limited"
+    VOTING_PAPER_KEYINGS_CLEARED = "voting.paper_keyings_cleared"
     VOTING_SURVEY_SLIPS = "voting.survey_slips"
     COMMENT_HIDE = "comment.hide"
     COMMENT_KEEP = "comment.keep"

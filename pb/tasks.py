@@ -31,8 +31,10 @@ def seal_ballots(round_id: int) -> int:
 @shared_task(acks_late=True)
 def seal_due_ballots() -> int:
     """Beat's backstop, every minute: seal every round with a batch waiting (a cast's enqueue
-    can be missed when casts race past the threshold, or the broker was down)."""
+    can be missed when casts race past the threshold, or the broker was down), and clear the
+    paper keyings of counted rounds (``pb.voting.services.paper.paper_keyings_clear``)."""
     from pb.voting import sealing
+    from pb.voting.services import paper
 
     sealed = sum(
         sealing.ballots_seal(round_id=round_id, final=final)
@@ -40,4 +42,7 @@ def seal_due_ballots() -> int:
     )
     if sealed:
         sealing.pending_vacuum()
+    # A counted round whose paper keyings were not cleared (its count's worker died after
+    # storing it, or it was counted before clearing existed): clear them now.
+    paper.paper_keyings_clear_due()
     return sealed

@@ -50,6 +50,7 @@ from pb.services.audit import audit
 from pb.tally import Election, Project, Vote, tally
 from pb.tally.pabulib import dumps, loads
 from pb.voting.sealing import seal_all, shuffled
+from pb.voting.services.paper import paper_keyings_clear
 
 #: How each kind of ballot is written in pabulib terms.
 VOTE_TYPES: dict[str, str] = {
@@ -320,6 +321,9 @@ def round_count(*, round: Round, actor: Actor | None = None) -> list[Tally]:
         # finds the round already in results. The pipeline is keyed by the count, so starting
         # it again for the same tallies finds its report and skips the steps already done.
         round_counted_announce(round_id=round.pk)
+    # The paper keyings served only to settle papers: once the count is stored they go, so that
+    # none can be lined up with the names ticked at the desks (docs/secrecy.md).
+    paper_keyings_clear(round_id=round.pk)
     return tallies
 
 

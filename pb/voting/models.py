@@ -11,6 +11,7 @@ import uuid
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 __all__ = [
@@ -119,6 +120,9 @@ class PaperBallot(models.Model):
 
     It counts only once two different staff members keyed it the same way (or a manager decided
     a mismatch); then its ``Ballot`` row is written. There is deliberately no link to that row.
+    Once the round is counted its keyings are deleted and the settled papers written again in a
+    random order with only their day (``pb.voting.services.paper.paper_keyings_clear``): the
+    order of keying could otherwise be lined up with the order names were ticked at the desk.
     """
 
     round = models.ForeignKey("pb.Round", on_delete=models.CASCADE, related_name="paper_ballots")
@@ -132,7 +136,10 @@ class PaperBallot(models.Model):
     decision = models.CharField(max_length=10, blank=True)
     decision_reason = models.TextField(blank=True)
     decided_at = models.DateTimeField(null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    #: When it was first keyed; once its keyings are cleared after the count, only the day
+    #: (``pb.voting.services.paper.paper_keyings_clear``). Set here, not ``auto_now_add``, so
+    #: that clearing can write the day.
+    created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         ordering = ["created_at", "id"]
@@ -145,7 +152,8 @@ class PaperBallot(models.Model):
 
 
 class PaperEntry(models.Model):
-    """One staff member's keying of a paper ballot: what they read on it."""
+    """One staff member's keying of a paper ballot: what they read on it. Kept only until the
+    round is counted (``pb.voting.services.paper.paper_keyings_clear``)."""
 
     paper_ballot = models.ForeignKey(PaperBallot, on_delete=models.CASCADE, related_name="entries")
     area = models.ForeignKey("pb.Area", on_delete=models.PROTECT, related_name="+")

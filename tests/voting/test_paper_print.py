@@ -140,11 +140,13 @@ def test_voter_code_cards_print_in_the_language_chosen(client: Any, vw: Any) -> 
 
 
 SHUFFLE = "Shuffle each stack of ballot papers well before you hand any out, so"
+MIX = "Mix the papers in the ballot box before you key them, and never key them one by one"
 
 
 def test_staff_are_told_to_shuffle_papers_wherever_they_handle_them(client: Any, vw: Any) -> None:
-    """Ticks are kept in the order names were ticked: papers handed out in number order would
-    pair each ticked name with a keyed paper's choices (docs/secrecy.md)."""
+    """Ticks are kept in the order names were ticked: papers handed out in number order, or keyed
+    in the order voters handed them back, would pair each ticked name with a keyed paper's
+    choices until the count clears the keyings (docs/secrecy.md)."""
     client.force_login(vw.staff)
     slug = vw.round.slug
     pages = [
@@ -160,3 +162,4 @@ def test_staff_are_told_to_shuffle_papers_wherever_they_handle_them(client: Any,
     for page in pages:
         assert page.status_code == 200
         assert SHUFFLE in page.content.decode(), page.request["PATH_INFO"]
+        assert MIX in page.content.decode(), page.request["PATH_INFO"]

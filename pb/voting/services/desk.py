@@ -5,8 +5,9 @@ A tick records *that* the resident voted, never *how*:
 
 - At a **paper** desk the tick is a ``Participation`` of the resident (``desk_tick``), written on
   its own. The paper they fill in is keyed later, by serial, and writes its own participation
-  without a name; nothing ties the keyed paper to the tick (turnout counts the keyed papers,
-  ``Participation.objects.ballots()``).
+  without a name; no column ties the keyed paper to the tick (turnout counts the keyed papers,
+  ``Participation.objects.ballots()``). The order of keying could, where it follows the order
+  of ticking, until the count deletes the keyings (``paper.paper_keyings_clear``).
 - At a **kiosk** desk the tick makes a one-time code for the resident (``VoterCode.at_desk``),
   shown once to the staff member to hand over. Casting with it at the kiosk writes the
   resident's participation, exactly as a letter's code does, so sealing separates it from the

@@ -1,11 +1,14 @@
-"""Paper ballots keyed twice by different staff; differing keyings settled by a manager."""
+"""Paper ballots keyed twice by different staff; differing keyings settled by a manager; the
+keyings cleared once the round is counted (``paper_keyings_clear``)."""
 
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
+from django.db.models import Count
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -13,12 +16,13 @@ from backend.accounts import rules as base_rules
 from backend.accounts.models import Actor
 from backend.accounts.rules import signed_in_user
 from backend.errors import Conflict, DomainError, NotAllowed
-from pb.models import Area, AuditAction, Channel, Round
-from pb.phases import Action
+from pb.models import Area, AuditAction, Channel, Round, Tally
+from pb.phases import RESULTS_PHASES, Action, allows
 from pb.services.audit import audit
 from pb.services.guards import require_phase
 from pb.voting import rules
 from pb.voting.models import PaperBallot, PaperEntry, PaperStatus
+from pb.voting.sealing import shuffled
 from pb.voting.selectors import ballot_spec, forget_turnout
 from pb.voting.services.casting import ballot_write
 from pb.voting.services.checking import check_selections
@@ -170,3 +174,121 @@ def paper_reconcile(*, actor: Actor, paper: PaperBallot, decision: str, reason: 
             details={"serial": locked.serial, "decision": decision},
         )
     return locked
+
+
+# --- After the count -----------------------------------------------------------------------
+
+#: Papers settled one way or the other: their keyings are no longer needed once counted.
+SETTLED = (PaperStatus.COUNTED, PaperStatus.RESOLVED, PaperStatus.SPOILT)
+
+
+def _day(moment: dt.datetime) -> dt.datetime:
+    """The start of ``moment``'s local day: when, to the day, and nothing finer."""
+    return timezone.localtime(moment).replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def paper_keyings_clear(*, round_id: int) -> int:
+    """Once a round is counted, delete its paper keyings and write its settled papers again in
+    a random order, with only the day; returns how many papers were cleared (0 the second time).
+
+    Why: a name ticked at a paper desk is a participation in the order of ticking, with the time
+    in the audit log; each keying (``PaperEntry``) holds what a paper said, in the order and at
+    the time it was keyed. Where papers are keyed in about the order they were handed out (a
+    desk that keys each paper as it comes back), a database reader lines the two lists up and
+    reads each ticked resident's choices. The sealed ``Ballot`` rows are all the count needs;
+    the keyings served only to settle papers, and the count waits until every paper is settled.
+
+    So, in one transaction: every keying of the round's settled papers is deleted, and the
+    papers themselves (serial, status and a manager's decision, kept for the turnout, the paper
+    counts and an audit of the paper count against the papers) are deleted and written again in
+    an order drawn from the OS's random source, so their ids and places on disk no longer follow
+    the keying, with their times cut to the day. How many keyings each member of staff made goes
+    in the round's audit log, as counts. Then both tables are vacuumed so the deleted rows'
+    bytes do not stay in the live table (docs/secrecy.md: WAL and backups).
+
+    Only once the count is stored and no paper can be keyed any more (the round is in results
+    or later; ``pb.counting.services.round_count`` calls this after moving it there, and beat's
+    sealing backstop catches a round whose clearing was missed). A paper still waiting or in
+    dispute then (a round moved on by hand) keeps its keyings. Safe to run twice or at once:
+    the round row is locked and a cleared paper has no keyings left.
+    """
+    with transaction.atomic():
+        round_ = Round.objects.select_for_update(no_key=True).filter(pk=round_id).first()
+        if round_ is None or round_.phase not in RESULTS_PHASES:
+            return 0
+        if (
+            allows(round_.phase, Action.KEY_PAPER)
+            or not Tally.objects.filter(round=round_).exists()
+        ):
+            return 0
+        papers = list(
+            PaperBallot.objects.filter(round=round_, status__in=SETTLED, entries__isnull=False)
+            .distinct()
+            .order_by()
+        )
+        if not papers:
+            return 0
+        keyings = PaperEntry.objects.filter(paper_ballot__in=papers)
+        by_staff = {
+            str(user_id): n
+            for user_id, n in keyings.values_list("keyed_by_id").annotate(n=Count("id")).order_by()
+        }
+        keyings.delete()
+        PaperBallot.objects.filter(pk__in=[p.pk for p in papers]).delete()
+        # One INSERT, in shuffled order: fresh ids from the sequence and places on disk in that
+        # order, unrelated to the order of keying.
+        PaperBallot.objects.bulk_create(
+            [
+                PaperBallot(
+                    round_id=round_id,
+                    serial=p.serial,
+                    status=p.status,
+                    decided_by_id=p.decided_by_id,
+                    decision=p.decision,
+                    decision_reason=p.decision_reason,
+                    decided_at=_day(p.decided_at) if p.decided_at else None,
+                    created_at=_day(p.created_at),
+                )
+                for p in shuffled(papers)
+            ]
+        )
+        audit(
+            actor=None,
+            action=AuditAction.VOTING_PAPER_KEYINGS_CLEARED,
+            round=round_,
+            reason="Paper keyings deleted after the count, so none can be tied to a ticked name.",
+            details={
+                "papers": dict(sorted(Counter(str(p.status) for p in papers).items())),
+                "keyings": sum(by_staff.values()),
+                "keyed_by": by_staff,
+            },
+        )
+    _paper_vacuum()
+    return len(papers)
+
+
+def paper_keyings_clear_due() -> int:
+    """Clear the keyings of every counted round that still has some (beat's backstop, every
+    minute with sealing); how many papers were cleared."""
+    due = (
+        PaperEntry.objects.filter(
+            paper_ballot__round__phase__in=RESULTS_PHASES, paper_ballot__status__in=SETTLED
+        )
+        .values_list("paper_ballot__round_id", flat=True)
+        .distinct()
+        .order_by()
+    )
+    return sum(paper_keyings_clear(round_id=round_id) for round_id in list(due))
+
+
+def _paper_vacuum() -> None:
+    """``VACUUM`` the paper tables on PostgreSQL (not inside a transaction, where it cannot
+    run): the deleted keyings' bytes are otherwise left in the live table's pages until
+    autovacuum gets round to it."""
+    if connection.vendor != "postgresql" or connection.in_atomic_block:
+        return
+    tables = ", ".join(
+        connection.ops.quote_name(m._meta.db_table) for m in (PaperEntry, PaperBallot)
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(f"VACUUM {tables}")

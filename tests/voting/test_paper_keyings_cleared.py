@@ -1,0 +1,108 @@
+"""When the paper keyings are cleared (pb.voting.services.paper.paper_keyings_clear): once the
+count is stored and no paper can be keyed any more, by the count itself or by beat's sealing
+backstop, and never a paper that still waits to be settled. The database reader's attack is in
+test_paper_secrecy.py."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from pb.counting.services import round_count
+from pb.models import AuditAction, AuditEntry, RoundArea, Tally
+from pb.tasks import seal_due_ballots
+from pb.voting.models import PaperBallot, PaperEntry, PaperStatus
+from pb.voting.services.paper import paper_entry_add, paper_keyings_clear
+from tests.voting.conftest import VotingWorld
+
+
+def _key(vw: VotingWorld, serial: str, *who: Any) -> None:
+    for person in who or (vw.staff, vw.staff2):
+        paper_entry_add(
+            actor=person, round=vw.round, serial=serial, area=vw.north, selections=[vw.trees.pk]
+        )
+
+
+def _cleared() -> int:
+    return AuditEntry.objects.filter(action=AuditAction.VOTING_PAPER_KEYINGS_CLEARED).count()
+
+
+@pytest.fixture
+def counted_papers(vw: VotingWorld) -> VotingWorld:
+    RoundArea.objects.filter(round=vw.round).update(allocation=5_000_000)
+    _key(vw, "P-1")
+    _key(vw, "P-2")
+    return vw
+
+
+def test_the_count_clears_the_keyings_and_keeps_the_papers(counted_papers: VotingWorld) -> None:
+    vw = counted_papers
+    vw.set(phase="counting")
+    round_count(round=vw.round, actor=vw.manager)
+    assert not PaperEntry.objects.exists()
+    assert sorted(PaperBallot.objects.values_list("serial", "status")) == [
+        ("P-1", PaperStatus.COUNTED),
+        ("P-2", PaperStatus.COUNTED),
+    ]
+    assert _cleared() == 1
+
+
+def test_nothing_is_cleared_while_papers_may_still_be_keyed(counted_papers: VotingWorld) -> None:
+    """During counting a paper may still be keyed or settled, and nothing is counted yet."""
+    vw = counted_papers
+    for phase in ("voting", "counting"):
+        vw.set(phase=phase)
+        assert paper_keyings_clear(round_id=vw.round.pk) == 0
+    assert PaperEntry.objects.count() == 4 and _cleared() == 0
+
+
+def test_nothing_is_cleared_before_a_count_is_stored(counted_papers: VotingWorld) -> None:
+    vw = counted_papers
+    vw.set(phase="results")  # moved on by hand, never counted
+    assert paper_keyings_clear(round_id=vw.round.pk) == 0
+    assert PaperEntry.objects.count() == 4
+
+
+def test_a_paper_still_waiting_keeps_its_keying(counted_papers: VotingWorld) -> None:
+    """A round moved to results by hand with a paper keyed once: that paper was never settled,
+    so what was read on it stays for whoever sorts it out; the settled ones are cleared."""
+    vw = counted_papers
+    _key(vw, "P-3", vw.staff)
+    vw.set(phase="results")
+    Tally.objects.create(round=vw.round, rule=vw.round.rule, inputs_hash="x", outcome={}, seconds=0)
+    assert paper_keyings_clear(round_id=vw.round.pk) == 2
+    assert list(PaperEntry.objects.values_list("paper_ballot__serial", flat=True)) == ["P-3"]
+    assert PaperBallot.objects.get(serial="P-3").status == PaperStatus.WAITING
+
+
+def test_beat_clears_a_counted_round_whose_clearing_was_missed(
+    counted_papers: VotingWorld, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The count's worker died between storing the count and clearing (or the round was counted
+    before clearing existed): the sealing backstop clears it within a minute."""
+    vw = counted_papers
+    vw.set(phase="counting")
+    monkeypatch.setattr("pb.counting.services.paper_keyings_clear", lambda **_kw: 0)
+    round_count(round=vw.round)
+    assert PaperEntry.objects.count() == 4
+    seal_due_ballots()
+    assert not PaperEntry.objects.exists() and _cleared() == 1
+    seal_due_ballots()
+    assert _cleared() == 1
+
+
+def test_another_rounds_keyings_are_left_alone(counted_papers: VotingWorld) -> None:
+    vw = counted_papers
+    paper_entry_add(
+        actor=vw.staff,
+        round=vw.other_round,
+        serial="P-1",
+        area=vw.north,
+        selections=[vw.other_round_project.pk],
+    )
+    vw.set(phase="counting")
+    round_count(round=vw.round)
+    assert list(PaperEntry.objects.values_list("paper_ballot__round", flat=True)) == [
+        vw.other_round.pk
+    ]
