@@ -305,3 +305,38 @@ def test_a_manager_searching_from_another_area_is_still_counted(
     assert _search(vw, who=south_only) == []
     with pytest.raises(TooManySearches):
         _search(vw, who=south_only)
+
+
+def test_paging_through_the_register_stops_at_the_documented_limit(
+    vw: VotingWorld, clock: Any
+) -> None:
+    """The attack: a member of staff tries surname after year of birth to read the register (and
+    who on it has voted). With the shipped setting (150 an hour, docs/secrecy.md) the 151st
+    search within the hour is refused, and the log shows 150 searches by that person."""
+    _entry(vw.north)
+    for year in range(150):
+        _search(vw, name="Jones", postcode="", birth_year=1900 + year)
+        clock.advance(seconds=20)  # 50 minutes in all
+    with pytest.raises(TooManySearches):
+        _search(vw, name="Smith", postcode="", birth_year=1980)
+    assert len(_searches()) == 150
+    assert {e.actor_id for e in _searches()} == {vw.staff.pk}
+
+
+def test_if_redis_does_not_answer_the_desk_keeps_working_and_says_so_in_the_log(
+    vw: VotingWorld, settings: Any, monkeypatch: pytest.MonkeyPatch, caplog: Any
+) -> None:
+    from tests.conftest import need_redis
+
+    need_redis()
+    settings.DESK_SEARCHES = "1/hour"
+
+    def down(self: Any, now: float) -> bool:
+        raise ConnectionError("Redis is down")
+
+    monkeypatch.setattr(DeskSearches, "_take_redis", down)
+    _entry(vw.north)
+    for _ in range(3):
+        assert [f.entry.name for f in _search(vw)] == ["Ann Jones"]
+    assert len(_searches()) == 3  # still recorded
+    assert "Desk search limit not checked" in caplog.text
