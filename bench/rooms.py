@@ -569,6 +569,13 @@ def main() -> None:
     )
     parser.add_argument("--restart-redis", action="store_true")
     parser.add_argument(
+        "--profile",
+        metavar="OUT",
+        help="run the server as one process under cProfile, every thread profiled "
+        "(bench/profiled_uvicorn.py): stats in OUT.<thread>.prof and OUT.all.prof; "
+        "the figures are then the profiler's, not the server's",
+    )
+    parser.add_argument(
         "--compare",
         action="store_true",
         help="two runs back to back, the same but for reactions and hands: first none, then "
@@ -657,9 +664,14 @@ def measure(args: argparse.Namespace, phases: list[tuple[str, float]]) -> dict[s
             int(light_rate * 1.5) + 1,
         )
         setup = prepare_database(env, speakers)
+        if args.profile:
+            args.workers = 1
+            command = [sys.executable, str(ROOT / "bench" / "profiled_uvicorn.py"), args.profile]
+        else:
+            command = [str(Path(sys.executable).parent / "uvicorn")]
         server = subprocess.Popen(
             [
-                str(Path(sys.executable).parent / "uvicorn"),
+                *command,
                 "backend.asgi:application",
                 "--host",
                 "127.0.0.1",
@@ -738,7 +750,7 @@ def measure(args: argparse.Namespace, phases: list[tuple[str, float]]) -> dict[s
         if server is not None:
             server.send_signal(signal.SIGINT)
             try:
-                server.wait(timeout=15)
+                server.wait(timeout=60 if args.profile else 15)
             except subprocess.TimeoutExpired:
                 server.kill()
         redis.send_signal(signal.SIGTERM)
