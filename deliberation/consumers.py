@@ -38,9 +38,10 @@ from backend.accounts.rules import user_or_none
 from backend.consumers import JsonFrameConsumer
 from backend.errors import DomainError
 from backend.health import database_unavailable
-from deliberation import light, protocol, rules
+from deliberation import light, protocol, rights, rules
 from deliberation.hub import RoomHub, batch_text, current_seq, hubs, missed, presence_count
 from deliberation.models import Room
+from deliberation.rights import RoomRights
 
 logger = logging.getLogger(__name__)
 
@@ -83,10 +84,16 @@ def _readable(room_id: int, user: Actor) -> bool | None:
     return rules.can_read_room(user, room)
 
 
-def _perform(language: str, room_id: int, user: Actor, content: dict[str, Any]) -> None:
+def _perform(
+    language: str,
+    room_id: int,
+    user: Actor,
+    content: dict[str, Any],
+    room_rights: RoomRights | None = None,
+) -> None:
     # The ORM work runs in a worker thread: activate the person's language there too.
     with translation.override(language):
-        protocol.perform(room_id, user, content)
+        protocol.perform(room_id, user, content, room_rights)
 
 
 def scope_user(scope: dict[str, Any]) -> Actor:
@@ -168,6 +175,9 @@ class RoomConsumer(JsonFrameConsumer):
     closing = False
     user_id: int | None = None
     session_key: str | None = None
+    #: Until when (``rights.clock``) a reaction or hand need not check again that the account
+    #: is active and the session exists; a contribution always checks.
+    signed_in_until = 0.0
     #: Frames waiting behind a write the server could not finish at once (the client is not
     #: reading), their size in characters, and the task writing them in order.
     outbox: deque[str]
@@ -375,10 +385,11 @@ class RoomConsumer(JsonFrameConsumer):
                     if content.get("type") in protocol.LIGHT_ACTIONS:
                         # Reactions and hands (checked, then counted in aggregate) have database
                         # threads of their own: in the process's one database thread, 50 a
-                        # second queued every contribution behind them.
+                        # second queued every contribution behind them. Their checks are kept
+                        # by the room's hub (deliberation.rights): most need no database.
                         await database_sync_to_async(
                             self._perform_checked, thread_sensitive=False, executor=light.THREADS
-                        )(content)
+                        )(content, self.hub.rights)
                     else:
                         await database_sync_to_async(self._perform_checked)(content)
             except SignedOut as exc:
@@ -398,12 +409,21 @@ class RoomConsumer(JsonFrameConsumer):
                     "unavailable", _("Please try again in a minute"), ref=content.get("ref")
                 )
 
-    def _perform_checked(self, content: dict[str, Any]) -> None:
+    def _perform_checked(
+        self, content: dict[str, Any], room_rights: RoomRights | None = None
+    ) -> None:
         """Carry out a frame (in the database thread), first making sure a signed-in person
-        still is: the account active and the session not logged out."""
-        if self.user_id is not None and not _still_signed_in(self.user_id, self.session_key):
-            raise SignedOut(_("You are logged out: log in again to take part."))
-        _perform(self.language, self.room_id, self.user, content)
+        still is: the account active and the session not logged out. A reaction or hand
+        (``room_rights`` given) trusts a check made less than ``rights.TTL`` seconds ago: a
+        logout or a closed account closes the socket at once anyway (``signed_out``); this
+        check is the backstop for when that announcement is lost."""
+        if self.user_id is not None:
+            now = rights.clock()
+            if room_rights is None or now >= self.signed_in_until:
+                if not _still_signed_in(self.user_id, self.session_key):
+                    raise SignedOut(_("You are logged out: log in again to take part."))
+                self.signed_in_until = now + rights.TTL
+        _perform(self.language, self.room_id, self.user, content, room_rights)
 
     async def join(self, frame: dict[str, Any]) -> None:
         last_seq = frame.get("last_seq", 0)

@@ -28,6 +28,7 @@ from django.core.cache import cache
 from backend.health import database_unavailable
 from deliberation import light, selectors
 from deliberation.models import Room
+from deliberation.rights import RoomRights
 from deliberation.services import ACCOUNTS_GROUP, group_name
 
 logger = logging.getLogger(__name__)
@@ -315,6 +316,9 @@ class RoomHub:
         self.last_flush = 0.0
         self.task: asyncio.Task[None] | None = None
         self.resubscribing: asyncio.Task[None] | None = None
+        #: The light-frame checks made for this room's connections, kept until the hub hears
+        #: of a change (``deliberation.rights``).
+        self.rights = RoomRights()
 
     async def run(self) -> None:
         layer = get_channel_layer()
@@ -408,10 +412,21 @@ class RoomHub:
 
     async def _receive(self, layer: Any, inbox: asyncio.Queue[dict[str, Any]]) -> None:
         while True:
-            inbox.put_nowait(await layer.receive(self.channel))
+            message = await layer.receive(self.channel)
+            # Rights are forgotten as soon as a change arrives, not when its turn to be
+            # written comes: a reaction checked meanwhile is checked again.
+            kind = message.get("type")
+            if kind == "room.rights":
+                self.rights.forget()
+                continue
+            if kind == "room.event":
+                self.rights.heard(message.get("event"))
+            inbox.put_nowait(message)
 
     async def _fill_from_log(self, early: dict[int, str]) -> None:
         logged = await database_sync_to_async(missed)(self.room_id, self.delivered, max(early))
+        if logged:  # events the layer lost or delayed: what they changed is not known here
+            self.rights.forget()
         early.update(logged)
         for seq in [seq for seq, text in early.items() if not text]:
             del early[seq]

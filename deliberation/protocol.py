@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 from backend.accounts.models import Actor
 from backend.errors import DomainError
 from deliberation import services
+from deliberation.rights import RoomRights
 
 
 class ProtocolError(DomainError):
@@ -80,20 +81,21 @@ def _say(room: int, user: Actor, f: dict[str, Any]) -> None:
     )
 
 
-def _react(room: int, user: Actor, f: dict[str, Any]) -> None:
+def _react(room: int, user: Actor, f: dict[str, Any], rights: RoomRights | None = None) -> None:
     services.reaction_set(
         room=room,
         actor=user,
         contribution=_req_int(f, "contribution"),
         reaction=_field(f, "reaction"),
+        rights=rights,
     )
 
 
-def _hand(room: int, user: Actor, f: dict[str, Any]) -> None:
+def _hand(room: int, user: Actor, f: dict[str, Any], rights: RoomRights | None = None) -> None:
     if _bool(f, "raised"):
-        services.hand_raise(room=room, actor=user)
+        services.hand_raise(room=room, actor=user, rights=rights)
     else:
-        services.hand_lower(room=room, actor=user)
+        services.hand_lower(room=room, actor=user, rights=rights)
 
 
 def _poll_vote(room: int, user: Actor, f: dict[str, Any]) -> None:
@@ -180,6 +182,11 @@ ACTIONS: dict[str, Callable[[int, Actor, dict[str, Any]], None]] = {
 #: Frames counted in aggregate (``deliberation.light``): no event of their own, no row lock
 #: held against each other, so the consumer need not queue them with the room's other changes.
 LIGHT_ACTIONS = frozenset({"react", "hand"})
+#: The light actions again, taking the checks the room's hub kept.
+LIGHT_PERFORMERS: dict[str, Callable[[int, Actor, dict[str, Any], RoomRights], None]] = {
+    "react": _react,
+    "hand": _hand,
+}
 
 #: Frames that only facilitators may send; anyone else gets ``not_allowed`` from the services.
 FACILITATOR_ACTIONS = frozenset(
@@ -200,6 +207,12 @@ def action_for(frame: Any) -> Callable[[int, Actor, dict[str, Any]], None]:
     return action
 
 
-def perform(room_id: int, user: Actor, frame: Any) -> None:
-    """Carry out one client frame (other than ``join``) for ``user`` in room ``room_id``."""
-    action_for(frame)(room_id, user, frame)
+def perform(room_id: int, user: Actor, frame: Any, rights: RoomRights | None = None) -> None:
+    """Carry out one client frame (other than ``join``) for ``user`` in room ``room_id``.
+    ``rights``: what the room's hub already checked, for reactions and hands (a live
+    connection's; ``deliberation.rights``)."""
+    action = action_for(frame)
+    if rights is not None and frame["type"] in LIGHT_ACTIONS:
+        LIGHT_PERFORMERS[frame["type"]](room_id, user, frame, rights)
+    else:
+        action(room_id, user, frame)

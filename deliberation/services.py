@@ -48,6 +48,7 @@ from deliberation.models import (
     RoomEvent,
     RoomState,
 )
+from deliberation.rights import RoomRights
 from deliberation.selectors import event_text, person
 from pb.models import Area, Proposal, Round
 from pb.phases import Action, allows
@@ -83,15 +84,17 @@ def group_name(room_id: int) -> str:
 # --- The log --------------------------------------------------------------------------------
 
 
-def _broadcast(room_id: int, seq: int, text: str, light: bool = False) -> None:
+def _broadcast(room_id: int, seq: int, text: str, light: bool = False, event: str = "") -> None:
     """Hand the event to the channel layer.
 
     Called from a consumer's worker thread (``database_sync_to_async``), it schedules the send
     on the server's event loop and returns at once: waiting would hold the one database thread
     of the process behind a loop that is busy fanning out, capping contributions a second.
     Order and completeness do not depend on it; connections re-read the log on any gap.
+    ``event`` (the event's kind) tells the hubs whether it can take a right away
+    (``deliberation.rights``) without parsing the frame.
     """
-    message: dict[str, Any] = {"type": "room.event", "seq": seq, "text": text}
+    message: dict[str, Any] = {"type": "room.event", "seq": seq, "text": text, "event": event}
     if light:  # reactions in aggregate: the hub does not hold contributions back for them
         message["light"] = True
     _group_send(group_name(room_id), message)
@@ -125,6 +128,20 @@ def account_sockets_close(*, user_id: int, session_key: str = "") -> None:
         logger.warning("Sockets of account %s not told to close", user_id, exc_info=True)
 
 
+def room_rights_changed(*, round_id: int) -> None:
+    """Tell every server with a reader in the round's rooms that rights may have changed
+    without an event in the rooms' logs (the round moved to another phase): their hubs forget
+    the light-frame checks they kept (``deliberation.rights``). Called after the change has
+    committed (``pb.events.round_moved``). If the layer is down the message is lost, and what
+    the hubs kept lapses by itself within ``rights.TTL`` seconds."""
+    rooms = Room.objects.filter(round_id=round_id).exclude(state=RoomState.CLOSED)
+    for room_id in rooms.values_list("pk", flat=True):
+        try:
+            _group_send(group_name(room_id), {"type": "room.rights"})
+        except Exception:
+            logger.warning("Room %s not told its rights changed", room_id, exc_info=True)
+
+
 def _log_failure(future: concurrent.futures.Future[None]) -> None:
     if not future.cancelled() and future.exception() is not None:
         logger.warning("Room event not broadcast: %r", future.exception())
@@ -143,7 +160,7 @@ def _emit(room: Room, type_: str, data: dict[str, Any]) -> RoomEvent:
     # robust: the event is committed and logged either way; if the layer is down (Redis
     # restarting) clients catch up from the log through last_seq, so the writer must not fail.
     light_event = type_ == "reactions"
-    transaction.on_commit(lambda: _broadcast(room_id, seq, text, light_event), robust=True)
+    transaction.on_commit(lambda: _broadcast(room_id, seq, text, light_event, type_), robust=True)
     return event
 
 
@@ -447,27 +464,44 @@ def _writing_language() -> str:
     return language if language in dict(settings.LANGUAGES) else settings.LANGUAGE_CODE
 
 
-def _visible_contribution(room: Room, contribution: int) -> Contribution:
+def _visible_contribution(room: Room | int, contribution: int) -> Contribution:
     found = Contribution.objects.filter(room=room, pk=contribution).first()
     if found is None or found.hidden:
         raise NotFound(_("There is no such contribution."), field="contribution")
     return found
 
 
-def reaction_set(*, room: Room | int, actor: Actor, contribution: int, reaction: str) -> None:
+def reaction_set(
+    *,
+    room: Room | int,
+    actor: Actor,
+    contribution: int,
+    reaction: str,
+    rights: RoomRights | None = None,
+) -> None:
     """Record the person's reaction (reacting again changes it). Nothing is written or sent
     per reaction: the next flush (``light_flush``, a few times a second) stores the room's
-    waiting reactions at once and announces the totals in one ``reactions`` event."""
+    waiting reactions at once and announces the totals in one ``reactions`` event.
+
+    ``rights``, from a live connection's room hub: the checks already made there, so a person
+    and contribution found fine before cost no database round trip (``deliberation.rights``).
+    """
     if reaction not in ReactionKind.values:
         raise DomainError(
             _("React with agree, disagree or unsure."), field="reaction", code="invalid"
         )
-    room = _room_for_light(room)
-    _require_part(actor, room)
-    target = _visible_contribution(room, contribution)
+    room_id = room if isinstance(room, int) else room.pk
+    _require_light_part(room, actor, rights)
+    if rights is None or not rights.is_visible(contribution):
+        stamp = rights.stamp() if rights is not None else 0
+        target = _visible_contribution(room_id, contribution).pk
+        if rights is not None:
+            rights.visible(target, stamp)
+    else:
+        target = contribution
     _rate_limit(actor, "light", LIGHT_LIMIT_PER_MINUTE)
-    light.add_reaction(room.pk, target.pk, signed_in_user(actor).pk, reaction)
-    light.schedule_flush(room.pk)
+    light.add_reaction(room_id, target, signed_in_user(actor).pk, reaction)
+    light.schedule_flush(room_id)
 
 
 def _room_for_light(room: Room | int) -> Room:
@@ -476,6 +510,18 @@ def _room_for_light(room: Room | int) -> Room:
     if found is None:
         raise NotFound(_("There is no such room."))
     return found
+
+
+def _require_light_part(room: Room | int, actor: Actor, rights: RoomRights | None) -> None:
+    """``_require_part`` for a reaction or a hand: from the room's row as it is now (these
+    take no lock on it), or from ``rights`` when this person was found allowed there since
+    the last change it heard."""
+    if rights is not None and rules.is_signed_in(actor) and rights.may(actor.pk):
+        return
+    stamp = rights.stamp() if rights is not None else 0
+    _require_part(actor, _room_for_light(room))
+    if rights is not None:
+        rights.allow(signed_in_user(actor).pk, stamp)
 
 
 def light_flush(room_id: int) -> RoomEvent | None:
@@ -643,42 +689,45 @@ def participant_mute(*, room: Room | int, actor: Actor, user: int, reason: Any) 
 # --- Speaker queue --------------------------------------------------------------------------
 
 
-def hand_raise(*, room: Room | int, actor: Actor) -> None:
+def hand_raise(*, room: Room | int, actor: Actor, rights: RoomRights | None = None) -> None:
     """Join the speaker queue. The hand is stored at once (a place in the queue survives a
     reconnect, a restart of Redis or of the server); the queue is announced by the next
     flush, with the reactions, in one ``reactions`` event.
 
     No lock on the room, so that a busy evening's hands never keep a contribution (which
     locks the row) waiting. A hand raised as its owner is muted is left out of the queue
-    (``_waiting_hands``); one raised as the room closes is lowered by the next flush."""
-    with transaction.atomic():
-        room = _room_for_light(room)
-        _require_part(actor, room)
-        if HandRaise.objects.filter(
-            room=room, user=signed_in_user(actor), lowered_at=None, called_at=None
-        ).exists():
-            raise Conflict(_("Your hand is already raised."))
-        _rate_limit(actor, "light", LIGHT_LIMIT_PER_MINUTE)
-        try:
-            with transaction.atomic():
-                HandRaise.objects.create(room=room, user=signed_in_user(actor))
-        except IntegrityError:  # raised from another tab meanwhile
-            raise Conflict(_("Your hand is already raised.")) from None
-        _queue_changed_on_commit(room.pk)
+    (``_waiting_hands``); one raised as the room closes is lowered by the next flush.
+    ``rights``: as for ``reaction_set``."""
+    room_id = room if isinstance(room, int) else room.pk
+    _require_light_part(room, actor, rights)
+    user = signed_in_user(actor)
+    if HandRaise.objects.filter(
+        room_id=room_id, user=user, lowered_at=None, called_at=None
+    ).exists():
+        raise Conflict(_("Your hand is already raised."))
+    _rate_limit(actor, "light", LIGHT_LIMIT_PER_MINUTE)
+    try:
+        with transaction.atomic():
+            HandRaise.objects.create(room_id=room_id, user=user)
+            _queue_changed_on_commit(room_id)
+    except IntegrityError:  # raised from another tab meanwhile
+        raise Conflict(_("Your hand is already raised.")) from None
 
 
-def hand_lower(*, room: Room | int, actor: Actor) -> None:
-    with transaction.atomic():
-        room = _room_for_light(room)
-        _require_open(room)
-        if not rules.is_signed_in(actor):
-            raise NotAllowed(_("Log in to take part in this room."))
-        lowered = HandRaise.objects.filter(
-            room=room, user=signed_in_user(actor), lowered_at=None, called_at=None
-        ).update(lowered_at=timezone.now())
-        if not lowered:
-            raise Conflict(_("Your hand is not raised."))
-        _queue_changed_on_commit(room.pk)
+def hand_lower(*, room: Room | int, actor: Actor, rights: RoomRights | None = None) -> None:
+    """Leave the speaker queue (a muted person may too). ``rights``: as for ``reaction_set``;
+    a person allowed to raise a hand there saw the room open."""
+    room_id = room if isinstance(room, int) else room.pk
+    if rights is None or not (rules.is_signed_in(actor) and rights.may(actor.pk)):
+        _require_open(_room_for_light(room))
+    if not rules.is_signed_in(actor):
+        raise NotAllowed(_("Log in to take part in this room."))
+    lowered = HandRaise.objects.filter(
+        room_id=room_id, user=signed_in_user(actor), lowered_at=None, called_at=None
+    ).update(lowered_at=timezone.now())
+    if not lowered:
+        raise Conflict(_("Your hand is not raised."))
+    _queue_changed_on_commit(room_id)
 
 
 def _queue_changed_on_commit(room_id: int) -> None:

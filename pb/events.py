@@ -8,8 +8,8 @@ subscriber that fails raises into the caller (the count's Celery task, which is 
 nothing is dropped silently.
 
 These are not model signals: each is announced explicitly by the one service that knows the
-fact (``pb.counting.services.round_count``, ``pb.services.proposals.proposal_hide``), and the
-subscribers are listed in one place each.
+fact (``pb.counting.services.round_count``, ``pb.services.proposals.proposal_hide``,
+``pb.services.rounds``' phase moves), and the subscribers are listed in one place each.
 """
 
 from __future__ import annotations
@@ -35,3 +35,13 @@ proposal_hidden_subscribe = proposal_hidden.subscribe
 def proposal_hidden_announce(*, proposal_id: int) -> None:
     """Announce, once the current transaction commits, that the proposal is hidden."""
     proposal_hidden.announce(proposal_id)
+
+
+#: A round moved to another phase (live rooms check again who may react and raise a hand).
+round_moved = Announcement("round moved")
+round_moved_subscribe = round_moved.subscribe
+
+
+def round_moved_announce(*, round_id: int) -> None:
+    """Announce, once the current transaction commits, that the round is in another phase."""
+    round_moved.announce(round_id)

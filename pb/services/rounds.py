@@ -17,6 +17,7 @@ from backend.accounts.rules import user_or_none
 from backend.errors import Conflict, DomainError, NotAllowed
 from pb import rules
 from pb.counting.tasks import tally_round
+from pb.events import round_moved_announce
 from pb.models import (
     MAX_SUPPORT_THRESHOLD,
     RULE_FIELDS,
@@ -196,6 +197,7 @@ def _move_to(locked: Round, target: Phase, *, actor: Actor | None, reason: str, 
         reason=reason,
         details={"from": previous, "to": target, **how},
     )
+    round_moved_announce(round_id=locked.pk)
     if not is_closed(previous) and is_closed(target):
         round_id = locked.pk
         transaction.on_commit(lambda: tally_round.delay(round_id))
