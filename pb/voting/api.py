@@ -43,6 +43,7 @@ from pb.voting.services.casting import (
     Receipt,
     ballot_cast,
     ballot_cast_with_code,
+    code_cast_prepare,
     code_not_accepted,
 )
 from pb.voting.services.codes import receipt_hash
@@ -181,17 +182,24 @@ class BallotCreateView(APIView):
 def cast_with_code(request: HttpRequest, round_id: int, data: dict[str, Any]) -> HttpResponse:
     """The anonymous voter-code cast (``anonymous_code_cast`` said yes): the answer DRF's path
     would give, status, body and the view's own headers."""
-    throttle = VoterCodeFailures(request)
-    if throttle.blocked:
-        return _throttled(throttle)
+    # The throttle's Redis read is sent now and its answer read only once the ballot is
+    # checked, which needs no query: the round trip overlaps that work. A client that has had
+    # too many codes refused still gets its 429 before anything is read or written.
+    throttle = VoterCodeFailures(request, read_later=True)
     try:
-        receipt = ballot_cast_with_code(
+        cast = code_cast_prepare(
             round_id=round_id,
             voter_code=data["voter_code"].strip(),
             selections=data["selections"],
             area_id=data.get("area"),
             own_bid=data.get("own_bid"),
         )
+    finally:
+        blocked = throttle.blocked
+    if blocked:
+        return _throttled(throttle)
+    try:
+        receipt = ballot_cast_with_code(cast)
     except DomainError as exc:
         if exc.code == CODE_NOT_ACCEPTED:
             throttle.refused()

@@ -102,6 +102,13 @@ def _spec_key(round_id: int, area_id: int) -> str:
     return f"voting:spec:v1:{round_id}:{area_id}"
 
 
+def ballot_spec_cached(*, round_id: int, area_id: int) -> BallotSpec | None:
+    """The ballot ``ballot_spec`` gives, if it is in the cache (the voting hot path checks a
+    ballot with it before reading the round); ``None`` if not."""
+    found = cache.get(_spec_key(round_id, area_id))
+    return found if isinstance(found, BallotSpec) else None
+
+
 def ballot_spec(*, round: Round, area_id: int) -> BallotSpec:
     """The ballot of ``round`` for the area ``area_id``; raises if the area is not in the round.
 

@@ -14,11 +14,13 @@ address by sending that header.
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 import secrets
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
@@ -30,15 +32,31 @@ from rest_framework.throttling import SimpleRateThrottle
 class VoterCodeFailures(SimpleRateThrottle):
     scope = "voter_code"
 
-    def __init__(self, request: Any, *, kiosk_id: Any = None) -> None:
+    def __init__(self, request: Any, *, kiosk_id: Any = None, read_later: bool = False) -> None:
+        """``read_later``: the cache read is sent now and its answer read when ``blocked`` is
+        first asked, which the caller must then do whatever happens (``try``/``finally``):
+        until then a Redis connection is out of its pool (backend.cache.RedisCache.get_later;
+        other caches read it then)."""
         super().__init__()
         self.num_requests: int
         self.duration: int
         ident = f"kiosk-{kiosk_id}" if kiosk_id is not None else self.get_ident(request)
         self.key = self.cache_format % {"scope": self.scope, "ident": ident}
         self.now = self.timer()
-        history = self.cache.get(self.key, [])
-        self.history = [t for t in history if t > self.now - self.duration]
+        get_later = getattr(self.cache, "get_later", None) if read_later else None
+        self._later: Callable[[], Any] | None = (
+            get_later(self.key, [])
+            if get_later is not None
+            else functools.partial(self.cache.get, self.key, [])
+        )
+        if not read_later:
+            self._read()
+
+    def _read(self) -> None:
+        """This client's refusals within the window, newest first, into ``history``."""
+        if self._later is not None:
+            history, self._later = self._later(), None
+            self.history = [t for t in history if t > self.now - self.duration]
 
     def get_rate(self) -> str:
         return str(settings.VOTER_CODE_FAILURES)  # read here, so a test's settings apply
@@ -49,15 +67,18 @@ class VoterCodeFailures(SimpleRateThrottle):
     @property
     def blocked(self) -> bool:
         """Whether this client has used up its refusals for now."""
+        self._read()
         return len(self.history) >= self.num_requests
 
     def refused(self) -> None:
         """Count one refused code for this client."""
+        self._read()
         self.history.insert(0, self.now)
         self.cache.set(self.key, self.history, self.duration)
 
     def wait(self) -> float:
         """Seconds until the oldest refusal in the window no longer counts."""
+        self._read()
         if not self.history:
             return 0.0
         return max(0.0, self.duration - (self.now - self.history[-1]))

@@ -120,11 +120,11 @@ def test_turnout_by_area_and_channel(vw, django_assert_max_num_queries, monkeypa
 def test_a_cast_with_a_code_takes_few_queries(vw, django_assert_max_num_queries):
     warm_up, code = vw.codes(2, area=vw.north)
     api_for().post(url(vw), {"selections": [vw.trees.pk], "voter_code": warm_up}, format="json")
-    # The round, then the code and the ballot in one statement, and the survey code: each
-    # of the two writes in a savepoint and its release here, inside the test's transaction
-    # (outside one, as from a request, the survey code's insert is a lone statement); the
-    # shortlist comes from the cache.
-    with django_assert_max_num_queries(7):
+    # Once the process knows the round's areas (the first cast), the round, the code, the
+    # participation, the survey code and the ballot are one statement, here in a savepoint
+    # and its release inside the test's transaction (outside one, as from a request, the
+    # statement alone); the ballot is checked against the shortlist in the cache.
+    with django_assert_max_num_queries(3):
         response = api_for().post(
             url(vw), {"selections": [vw.benches.pk], "voter_code": code}, format="json"
         )

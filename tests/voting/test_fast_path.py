@@ -9,14 +9,18 @@ from unittest import mock
 
 import pytest
 from django.conf import settings
-from django.db import OperationalError
+from django.db import OperationalError, connection
 from django.http import HttpResponse
 from django.test import Client, override_settings
+from django.test.utils import CaptureQueriesContext
 from django.urls import resolve
 
+from pb.models import Participation, RegisterEntry, VoterCode
 from pb.voting.api import BallotCreateView
-from pb.voting.models import PendingBallot
+from pb.voting.models import PendingBallot, SurveyCode
 from pb.voting.sealing import MIN_BATCH
+from pb.voting.services.codes import register_codes_issue, survey_code_hash, voter_code_hash
+from tests.voting.conftest import VotingWorld
 
 pytestmark = pytest.mark.django_db
 
@@ -83,12 +87,26 @@ def test_a_201_has_the_same_headers_and_body_shape_as_through_the_whole_chain(vw
     assert PendingBallot.objects.count() == 2
 
 
+def teach(vw: Any) -> None:
+    """An anonymous cast in North and one in South, so this process knows the round's areas and
+    the cache their ballots: from then on a cast there is one statement
+    (pb.voting.services.casting._cast_with_code_sql), and a refusal is worded from that
+    statement's row as before."""
+    for area, choice in ((vw.north, vw.trees), (vw.south, vw.south_pool)):
+        [code] = vw.codes(area=area)
+        assert cast(vw, {"voter_code": code, "selections": [choice.pk]}).status_code == 201
+
+
+@pytest.mark.parametrize("taught", [False, True], ids=["first_cast", "round_known"])
 @pytest.mark.parametrize("language", ["", "cy"])
 @pytest.mark.parametrize(
     "case",
     ["unknown_code", "used_code", "over_budget", "other_area", "wrong_phase", "draft", "no_round"],
 )
-def test_refusals_are_the_same_word_for_word_with_the_same_headers(vw, case, language):
+def test_refusals_are_the_same_word_for_word_with_the_same_headers(vw, case, language, taught):
+    if taught:
+        teach(vw)
+    written = PendingBallot.objects.count()
     [code] = vw.codes(area=vw.north)
     good = {"voter_code": code, "selections": [vw.trees.pk]}
     payload = good
@@ -116,6 +134,7 @@ def test_refusals_are_the_same_word_for_word_with_the_same_headers(vw, case, lan
     assert headers(fast) == headers(chain)
     if language:
         assert fast["Content-Language"] == "cy"
+    assert PendingBallot.objects.count() == written + (case == "used_code")
 
 
 def test_a_client_refused_too_often_gets_the_same_429(vw):
@@ -126,6 +145,65 @@ def test_a_client_refused_too_often_gets_the_same_429(vw):
     assert fast.status_code == chain.status_code == 429
     assert fast.content == chain.content and headers(fast) == headers(chain)
     assert fast["Retry-After"]
+
+
+def test_a_client_refused_too_often_gets_its_429_before_a_good_code_is_spent(vw):
+    teach(vw)
+    written = PendingBallot.objects.count()
+    [code] = vw.codes(area=vw.north)
+    with override_settings(VOTER_CODE_FAILURES="1/hour"):
+        refused = cast(vw, {"voter_code": "AAAAA-AAAAA", "selections": [vw.trees.pk]})
+        assert refused.status_code == 409
+        blocked = cast(vw, {"voter_code": code, "selections": [vw.trees.pk]})
+    assert blocked.status_code == 429 and blocked["Retry-After"]
+    assert PendingBallot.objects.count() == written
+    assert not Participation.objects.filter(voter_code__code_hash=voter_code_hash(code)).exists()
+    assert cast(vw, {"voter_code": code, "selections": [vw.trees.pk]}).status_code == 201
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.postgres
+def test_once_the_round_is_known_a_cast_is_one_statement(clock):
+    # Outside a transaction, as a server runs it: the round, the code, the participation, the
+    # survey code and the pending ballot in one statement, so one commit.
+    vw = VotingWorld()
+    teach(vw)
+    [code] = vw.codes(area=vw.north)
+    with CaptureQueriesContext(connection) as queries:
+        response = cast(vw, {"voter_code": code, "selections": [vw.benches.pk]})
+    assert response.status_code == 201
+    assert len(queries.captured_queries) == 1
+    body = response.json()
+    assert (body["area"], body["selections"]) == (vw.north.pk, {str(vw.benches.pk): 1})
+    voted = Participation.objects.get(voter_code__code_hash=voter_code_hash(code))
+    assert (voted.area, voted.channel, voted.register_entry) == (vw.north, "online", None)
+    pending = PendingBallot.objects.get(receipt_hash=body["receipt_hash"])
+    assert (pending.area, pending.selections) == (vw.north, {str(vw.benches.pk): 1})
+    survey = SurveyCode.objects.get(code_hash=survey_code_hash(body["survey_code"]))
+    assert (survey.area, survey.channel, survey.used) == (vw.north, "online", False)
+
+
+def test_a_letter_code_votes_for_its_resident_and_only_once(vw):
+    teach(vw)
+    entry = RegisterEntry.objects.create(
+        area=vw.north, name="Ann Jones", postcode="N1 1AA", birth_year=1980, match_key="ann"
+    )
+    [(_e, code)] = register_codes_issue(actor=None, round=vw.round, area=vw.north)
+    assert cast(vw, {"voter_code": code, "selections": [vw.trees.pk]}).status_code == 201
+    voted = Participation.objects.get(voter_code__code_hash=voter_code_hash(code))
+    assert voted.register_entry == entry
+    # Another code for the same resident (a kiosk desk's, say): refused by the constraint.
+    desk = VoterCode.objects.create(
+        round=vw.round,
+        area=vw.north,
+        register_entry=entry,
+        at_desk=True,
+        code_hash=voter_code_hash("K" * 10),
+    )
+    again = cast(vw, {"voter_code": "K" * 10, "selections": [vw.trees.pk]})
+    assert again.status_code == 409
+    assert again.json()["error"]["code"] == "resident_already_voted"
+    assert not Participation.objects.filter(voter_code=desk).exists()
 
 
 def test_security_headers_are_on_the_fast_answers(vw):

@@ -16,8 +16,8 @@ from backend.errors import Conflict, DomainError, NotAllowed
 from feedback.models import PendingSurveyAnswer
 from feedback.services import survey_answer_with_code
 from pb.models import AuditAction, AuditEntry
-from pb.voting.models import SurveyCode
-from pb.voting.services import casting
+from pb.voting.models import PendingBallot, SurveyCode
+from pb.voting.services import casting, codes
 from pb.voting.services.casting import ballot_cast
 from pb.voting.services.codes import survey_code_hash, survey_slips_issue
 from tests.voting.conftest import VotingWorld
@@ -55,27 +55,30 @@ def test_the_online_receipt_shows_the_survey_code_and_where_to_use_it(client, vw
     assert "http://testserver/rounds/city-2027/survey/code/" in page
 
 
-def _failing_mint(**kwargs: object) -> str:
-    """A survey code store that fails the way a database does, mid-transaction."""
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT * FROM no_such_table_for_survey_codes")
-    raise AssertionError("unreachable")
+def _one_survey_code(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every survey code drawn is the same: the second cast's clashes with the first's, the one
+    way its insert can fail where the ballot's would not (the codes are unique)."""
+    monkeypatch.setattr(casting, "survey_code_draw", lambda: "CLASHES2")
+    monkeypatch.setattr(codes, "survey_code_draw", lambda: "CLASHES2")
 
 
-def test_a_failed_survey_code_still_gives_the_voter_their_receipt(vw, monkeypatch, caplog):
-    monkeypatch.setattr(casting, "survey_code_mint", _failing_mint)
-    [code] = vw.codes(area=vw.south)
+def test_a_clashing_survey_code_still_gives_the_voter_their_receipt(vw, monkeypatch, caplog):
+    _one_survey_code(monkeypatch)
+    first, code = vw.codes(2, area=vw.south)
+    taken = ballot_cast(round=vw.round, voter_code=first, selections=[vw.south_pool.pk])
+    assert taken.survey_code == "CLAS-HES2"
     receipt = ballot_cast(round=vw.round, voter_code=code, selections=[vw.south_pool.pk])
     assert receipt.code and receipt.survey_code == ""
-    assert not SurveyCode.objects.exists()
+    assert SurveyCode.objects.count() == 1 and PendingBallot.objects.count() == 2
     with pytest.raises(Conflict):  # the ballot is in: its code is spent
         ballot_cast(round=vw.round, voter_code=code, selections=[vw.south_pool.pk])
     assert "could not make a survey code" in caplog.text
 
 
-def test_a_failed_survey_code_still_shows_the_receipt_page(client, vw, monkeypatch):
-    monkeypatch.setattr(casting, "survey_code_mint", _failing_mint)
-    [code] = vw.codes(area=vw.south)
+def test_a_clashing_survey_code_still_shows_the_receipt_page(client, vw, monkeypatch):
+    _one_survey_code(monkeypatch)
+    first, code = vw.codes(2, area=vw.south)
+    ballot_cast(round=vw.round, voter_code=first, selections=[vw.south_pool.pk])
     data = {"area": vw.south.pk, "with_code": "1", "voter_code": code, "choice": [vw.south_pool.pk]}
     cast = client.post(reverse("vote_cast", args=[vw.round.slug]), data)
     assert cast.status_code == 302
@@ -293,21 +296,24 @@ def test_no_slips_before_voting_opens(client, vw, phase):
 
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.postgres
-def test_outside_a_transaction_a_failed_survey_code_still_gives_the_receipt(clock, monkeypatch):
-    # As from a request: no transaction around the cast, so the survey code's insert is a
-    # statement of its own, with no savepoint, and its failure leaves the connection usable.
+def test_outside_a_transaction_the_survey_code_is_written_in_the_ballots_statement(
+    clock, monkeypatch
+):
+    # As from a request: no transaction around the cast. The participation, the survey code and
+    # the pending ballot are one statement (one commit), with no savepoint; a clashing survey
+    # code leaves the ballot in and the connection usable.
     vw = VotingWorld()
-    mint = casting.survey_code_mint
-    monkeypatch.setattr(casting, "survey_code_mint", _failing_mint)
-    [code] = vw.codes(area=vw.south)
-    receipt = ballot_cast(round=vw.round, voter_code=code, selections=[vw.south_pool.pk])
-    assert receipt.code and receipt.survey_code == ""
-    assert not SurveyCode.objects.exists()
-    with pytest.raises(Conflict):
-        ballot_cast(round=vw.round, voter_code=code, selections=[vw.south_pool.pk])
-    monkeypatch.setattr(casting, "survey_code_mint", mint)
-    [other] = vw.codes(area=vw.south)
+    first, code, other = vw.codes(3, area=vw.south)
     with CaptureQueriesContext(connection) as queries:
-        ballot_cast(round=vw.round, voter_code=other, selections=[vw.south_pool.pk])
-    assert SurveyCode.objects.count() == 1
+        receipt = ballot_cast(round=vw.round, voter_code=first, selections=[vw.south_pool.pk])
+    [write] = [q["sql"] for q in queries.captured_queries if "INSERT" in q["sql"]]
+    assert "pb_surveycode" in write and "pb_pendingballot" in write
     assert not [q for q in queries.captured_queries if "SAVEPOINT" in q["sql"]]
+    assert SurveyCode.objects.get().code_hash == survey_code_hash(receipt.survey_code)
+    _one_survey_code(monkeypatch)
+    ballot_cast(round=vw.round, voter_code=code, selections=[vw.south_pool.pk])
+    receipt = ballot_cast(round=vw.round, voter_code=other, selections=[vw.south_pool.pk])
+    assert receipt.code and receipt.survey_code == ""
+    assert SurveyCode.objects.count() == 2 and PendingBallot.objects.count() == 3
+    with pytest.raises(Conflict):
+        ballot_cast(round=vw.round, voter_code=other, selections=[vw.south_pool.pk])

@@ -14,8 +14,9 @@ import datetime as dt
 import json
 import logging
 import uuid
-from collections.abc import Callable
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
@@ -29,11 +30,11 @@ from backend.accounts.models import Actor, AgeBand
 from backend.accounts.rules import user_or_none
 from backend.errors import Conflict, DomainError, NotFound
 from pb.models import BALLOT_RULE_FIELDS, Area, Channel, Participation, Round, RoundArea, VoterCode
-from pb.phases import Action, Phase
+from pb.phases import Action, Phase, phases_allowing
 from pb.services.guards import require_phase
 from pb.voting import sealing
-from pb.voting.models import PendingBallot
-from pb.voting.selectors import ballot_spec
+from pb.voting.models import PendingBallot, SurveyCode
+from pb.voting.selectors import ballot_spec, ballot_spec_cached
 from pb.voting.services.checking import check_selections
 from pb.voting.services.codes import (
     RECEIPT_LENGTH,
@@ -41,6 +42,8 @@ from pb.voting.services.codes import (
     format_code,
     random_code,
     receipt_hash,
+    survey_code_draw,
+    survey_code_hash,
     survey_code_mint,
     voter_code_hash,
 )
@@ -150,10 +153,16 @@ def ballot_write(
     goes by cell), capped so that a backlog costs nothing more. Inside an outer transaction it
     runs under a savepoint, as ``atomic()`` did, so a refused second vote leaves the outer
     transaction usable.
+
+    A cast with a voter code (online or at a kiosk) also makes the survey code printed on its
+    receipt (``Receipt.survey_code``). On PostgreSQL it is a third row of the same statement,
+    so the cast is one commit: see ``_survey_code_sql`` for why that ties it to no ballot, and
+    for what happens in the one way it can fail where the ballot would not (a clash).
     """
     receipt = random_code(RECEIPT_LENGTH)
+    survey = code is not None
     if connection.vendor == "postgresql":
-        params = (
+        params: tuple[Any, ...] = (
             round_.pk,
             area_id,
             getattr(voter, "pk", None),
@@ -162,6 +171,11 @@ def ballot_write(
             age_band,
             today,
             register_entry_id,
+        )
+        survey_code = survey_code_draw() if survey else ""
+        if survey:
+            params += (uuid.uuid4(), round_.pk, area_id, channel, survey_code_hash(survey_code))
+        params += (
             uuid.uuid4(),
             round_.pk,
             area_id,
@@ -172,14 +186,11 @@ def ballot_write(
             area_id,
             channel,
         )
-        if connection.in_atomic_block:
-            with transaction.atomic(), connection.cursor() as cursor:
-                cursor.execute(_write_sql(), params)
-                others = cursor.fetchone()[0]
-        else:
-            with connection.cursor() as cursor:
-                cursor.execute(_write_sql(), params)
-                others = cursor.fetchone()[0]
+        with _statement() as cursor:
+            cursor.execute(_write_sql(survey), params)
+            others, surveyed = cursor.fetchone()
+        if survey:
+            survey_code = format_code(survey_code) if surveyed else _survey_code_clashed(round_.pk)
     else:
         with transaction.atomic():
             Participation.objects.create(
@@ -202,9 +213,33 @@ def ballot_write(
                 selections=selections,
                 receipt_hash=receipt_hash(receipt),
             )
+        # SQLite (the demo): after the ballot, in a statement (or savepoint) of its own.
+        survey_code = _survey_code_or_none(round_.pk, area_id, channel) if survey else ""
     if others + 1 == sealing.MIN_BATCH:
         _seal_on_commit(round_.pk)
-    return Receipt(format_code(receipt), round_.pk, area_id, channel, today, selections)
+    return Receipt(
+        format_code(receipt), round_.pk, area_id, channel, today, selections, survey_code
+    )
+
+
+@contextmanager
+def _statement() -> Iterator[Any]:
+    """A cursor for one writing statement: by itself outside a transaction (a statement is a
+    transaction), under a savepoint inside a caller's, as ``atomic()`` would, so a refused
+    second vote leaves that transaction usable."""
+    if connection.in_atomic_block:
+        with transaction.atomic(), connection.cursor() as cursor:
+            yield cursor
+    else:
+        with connection.cursor() as cursor:
+            yield cursor
+
+
+def _survey_code_clashed(round_id: int) -> str:
+    """The survey code drawn for a receipt was already taken (26**8 codes): the ballot is in
+    and the voter keeps their receipt, without a survey code (the survey is a bonus)."""
+    logger.error("could not make a survey code for a ballot in round %s: it clashed", round_id)
+    return ""
 
 
 #: A cast counts at most this many other pending ballots of its cell: enough to see that it
@@ -337,20 +372,16 @@ def _cast(
         if code_row is not None:  # a simultaneous cast with the same code won
             raise code_not_accepted() from exc
         raise Conflict(_("You have already voted in this round."), code="already_voted") from exc
-    if code_row is not None:
-        # Written after the ballot, in a statement of its own: it names no ballot or person.
-        # The ballot is in by now, so a failure here must not hide the receipt behind a 500:
-        # the voter keeps their receipt, without a survey code (the survey is a bonus).
-        receipt = replace(receipt, survey_code=_survey_code_or_none(round.pk, area_id, channel))
     return receipt
 
 
 def _survey_code_or_none(round_id: int, area_id: int, channel: str) -> str:
-    """A survey code for the receipt, or "" (logged) when it could not be stored.
+    """A survey code for the receipt, or "" (logged) when it could not be stored (SQLite).
 
-    Cast from a request, outside any transaction, the insert is a statement of its own, and
-    one that fails leaves nothing to undo: no extra round trip on the voting path. Inside a
-    caller's transaction it gets a savepoint, so a failure does not break that transaction."""
+    Written after the ballot, which is in by now, so a failure here must not hide the receipt
+    behind a 500: the voter keeps their receipt, without a survey code. Outside any
+    transaction the insert is a statement of its own; inside a caller's it gets a savepoint,
+    so a failure does not break that transaction."""
     try:
         if connection.in_atomic_block:
             with transaction.atomic():
@@ -470,12 +501,50 @@ def _columns(model: Any, names: tuple[str, ...], prefix: str = "") -> str:
     )
 
 
+def _survey_code_sql(source: str, values: str) -> str:
+    """The survey code's row as a CTE ``s`` of a casting statement, one row for each row of
+    ``source`` (the participation's CTE), taking ``values`` (round, area, channel).
+
+    Written in the cast's own statement, the survey code shares its transaction number
+    (``xmin``) with the participation and the pending ballot. That ties it to *who* voted,
+    which the participation says anyway and which docs/secrecy.md already allowed (it was
+    written just after), and to the pending ballot only while that ballot is still tied to the
+    participation by the same number: sealing deletes the pending row and writes the ballot
+    in a transaction of its own, and the survey opens after the count, which waits for every
+    ballot to be sealed. Nothing of the survey code goes into the ballot's row. One statement
+    is one commit (one WAL flush) instead of two.
+
+    A clash with an existing survey code (the only way this insert fails where the
+    participation's would not) writes no survey code and keeps the ballot: ``ON CONFLICT DO
+    NOTHING``, and the statement says how many it wrote.
+    """
+    qn = connection.ops.quote_name
+    cols = _columns(SurveyCode, ("id", "round", "area", "channel", "code_hash", "used"))
+    return (
+        f"s AS (INSERT INTO {qn(SurveyCode._meta.db_table)} ({cols})"  # noqa: S608
+        f" SELECT %s, {values}, %s, false FROM {source}"
+        f" ON CONFLICT ({qn('code_hash')}) DO NOTHING RETURNING 1)"
+    )
+
+
+def _pending_count_sql(area: str) -> str:
+    """How many other ballots of the cell (round, area, channel) are pending, at most the cap:
+    in a casting statement, the subquery sees the statement's snapshot, so not this one."""
+    qn = connection.ops.quote_name
+    pending = qn(PendingBallot._meta.db_table)
+    return (
+        f"(SELECT count(*) FROM (SELECT 1 FROM {pending}"  # noqa: S608
+        f" WHERE {qn('round_id')} = %s AND {qn('area_id')} = {area} AND {qn('channel')} = %s"
+        f" LIMIT {_PENDING_CAP}) o)"
+    )
+
+
 @cache
-def _write_sql() -> str:
+def _write_sql(survey: bool) -> str:
     """Participation then pending ballot in one PostgreSQL statement (the ballot reads the CTE,
     so it is written only after the participation was), returning how many other ballots of
-    its cell (round, area, channel) were pending (the subquery sees the statement's snapshot,
-    so not this one)."""
+    its cell (round, area, channel) were pending and how many survey codes it wrote (with
+    ``survey``, the voter code's survey code too, ``_survey_code_sql``; else none)."""
     part = (
         "round",
         "area",
@@ -486,20 +555,22 @@ def _write_sql() -> str:
         "voted_on",
         "register_entry",
     )
-    ballot = ("id", "round", "area", "channel", "selections", "receipt_hash")
     qn = connection.ops.quote_name
     pending = qn(PendingBallot._meta.db_table)
+    survey_cte = ", " + _survey_code_sql("p", "%s, %s, %s") if survey else ""
+    surveyed = "(SELECT count(*) FROM s)" if survey else "0"
     # Identifiers from the models' metadata; every value is a query parameter.
     return (
         f"WITH p AS (INSERT INTO {qn(Participation._meta.db_table)}"  # noqa: S608
         f" ({_columns(Participation, part)})"
-        " VALUES (%s, %s, %s, %s, %s, %s, %s, %s) RETURNING 1)"
-        f" INSERT INTO {pending} ({_columns(PendingBallot, ballot)})"
+        f" VALUES (%s, %s, %s, %s, %s, %s, %s, %s) RETURNING 1){survey_cte}"
+        f" INSERT INTO {pending} ({_columns(PendingBallot, _BALLOT)})"
         " SELECT %s, %s, %s, %s, %s::jsonb, %s FROM p"
-        f" RETURNING (SELECT count(*) FROM (SELECT 1 FROM {pending}"
-        f" WHERE {qn('round_id')} = %s AND {qn('area_id')} = %s AND {qn('channel')} = %s"
-        f" LIMIT {_PENDING_CAP}) o)"
+        f" RETURNING {_pending_count_sql('%s')}, {surveyed}"
     )
+
+
+_BALLOT = ("id", "round", "area", "channel", "selections", "receipt_hash")
 
 
 @cache
@@ -520,41 +591,165 @@ def _round_and_code_sql() -> str:
         else "NULL"
     )
     return (
-        f"SELECT {round_cols}, c.{qn('id')}, c.{qn('area_id')}, c.{qn('register_entry_id')},"  # noqa: S608
+        f"SELECT {round_cols}, c.{qn('id')} AS code_id, c.{qn('area_id')} AS code_area,"  # noqa: S608
+        f" c.{qn('register_entry_id')} AS code_entry,"
         f" EXISTS (SELECT 1 FROM {qn(Participation._meta.db_table)} p"
-        f" WHERE p.{qn('voter_code_id')} = c.{qn('id')}),"
-        f" {areas}"
+        f" WHERE p.{qn('voter_code_id')} = c.{qn('id')}) AS used,"
+        f" {areas} AS areas"
         f" FROM {qn(Round._meta.db_table)} r LEFT JOIN {qn(VoterCode._meta.db_table)} c"
         f" ON c.{qn('round_id')} = r.{qn('id')} AND c.{qn('code_hash')} = %s"
         f" WHERE r.{qn('id')} = %s AND r.{qn('phase')} <> %s"
     )
 
 
-def ballot_cast_with_code(
+@cache
+def _cast_with_code_sql() -> str:
+    """The whole anonymous voter-code cast in one PostgreSQL statement (one round trip, one
+    commit): ``i`` reads the round and the code as ``_round_and_code_sql`` does; ``p`` writes
+    the participation only when the round is voting and takes codes online, the code is the
+    round's, unused, and its area is one of the round's whose ballot takes this one (the
+    ``%s::bigint[]`` of ``CodeCast.accepted``); then the survey code (``_survey_code_sql``)
+    and the pending ballot, in the code's area, as that area's check stored it. The row is
+    ``i``'s (none: no such round, or a draft), then the ballot's area (NULL: nothing written),
+    the survey codes written and the cell's other pending ballots, as ``_write_sql``."""
+    qn = connection.ops.quote_name
+    part = ("round", "area", "voter", "voter_code", "channel", "age_band", "voted_on")
+    area = qn("area_id")
+    pending = qn(PendingBallot._meta.db_table)
+    return (
+        f"WITH i AS ({_round_and_code_sql()}),"  # noqa: S608
+        f" p AS (INSERT INTO {qn(Participation._meta.db_table)}"
+        f" ({_columns(Participation, (*part, 'register_entry'))})"
+        " SELECT %s, i.code_area, NULL, i.code_id, %s, '', %s, i.code_entry FROM i"
+        f" WHERE i.{qn('phase')} = ANY(%s) AND i.{qn('voter_codes_enabled')} AND NOT i.used"
+        " AND i.code_area = ANY(%s::bigint[]) AND i.code_area = ANY(i.areas)"
+        f" RETURNING {area}),"
+        f" {_survey_code_sql('p', f'%s, {area}, %s')},"
+        f" b AS (INSERT INTO {pending} ({_columns(PendingBallot, _BALLOT)})"
+        f" SELECT %s, %s, {area}, %s, (%s::jsonb) -> ({area}::text), %s FROM p"
+        f" RETURNING {area})"
+        " SELECT i.*, (SELECT b.area_id FROM b), (SELECT count(*) FROM s),"
+        f" {_pending_count_sql('(SELECT b.area_id FROM b)')} FROM i"
+    )
+
+
+#: The areas each round had when this process last cast in it: a ballot that names no area is
+#: checked against each before the statement (which checks the code's area is still one).
+_round_areas_seen: dict[int, tuple[int, ...]] = {}
+
+
+@dataclass(frozen=True)
+class CodeCast:
+    """An anonymous voter-code cast, checked as far as it can be before any query, by
+    ``code_cast_prepare``: the API does this while the throttle's Redis read is under way."""
+
+    round_id: int
+    voter_code: str
+    selections: Any
+    area_id: int | None
+    own_bid: int | None
+    #: The ballot as each area whose ballot (from the cache) takes it would store it: the area
+    #: named, or else each of the round's areas as this process last saw them. The statement
+    #: writes it when the code's area is one of these; otherwise ``_cast`` decides as always.
+    accepted: dict[int, dict[str, int]]
+
+
+def code_cast_prepare(
     *,
     round_id: int,
     voter_code: str,
     selections: Any,
     area_id: int | None = None,
     own_bid: int | None = None,
-) -> Receipt:
+) -> CodeCast:
+    """``ballot_cast_with_code``'s checks that need no query; refuses nothing (a ballot that no
+    area takes here goes to ``_cast``, which words the refusal after checking the round)."""
+    accepted: dict[int, dict[str, int]] = {}
+    if connection.vendor == "postgresql" and code_shape_ok(voter_code):
+        areas = (area_id,) if area_id is not None else _round_areas_seen.get(round_id, ())
+        for area in areas:
+            spec = ballot_spec_cached(round_id=round_id, area_id=area)
+            if spec is None:
+                continue
+            try:
+                accepted[area] = check_selections(spec, selections, own_bid=own_bid)
+            except DomainError:
+                continue
+    return CodeCast(round_id, voter_code, selections, area_id, own_bid, accepted)
+
+
+def ballot_cast_with_code(cast: CodeCast) -> Receipt:
     """``ballot_cast`` online with a voter code and no account, as the API's hot path.
 
-    The round (any phase but draft, whose fields a cast reads) and the code are read in one
-    query; everything else is ``ballot_cast``. ``NotFound`` when there is no such round, or it
-    is being prepared: nobody without an account may see it (``pb.selectors.get_visible_round``).
+    On PostgreSQL the round, the code and the writes are one statement
+    (``_cast_with_code_sql``), which writes when the ballot checked before it
+    (``code_cast_prepare``) goes to the code's area, as ``_cast`` would have decided: a code's
+    ballot goes to the code's area, and with no area named ``_ballot_for_some_area`` stores
+    it there whenever that area takes it. Otherwise (a refusal of any kind, a ballot not
+    cached, a code with no area) nothing is written and ``_cast`` decides with the row the
+    statement read, as before: the same refusals in the same order, or a cast of its own.
+
+    ``NotFound`` when there is no such round, or it is being prepared: nobody without an
+    account may see it (``pb.selectors.get_visible_round``).
     """
-    with connection.cursor() as cursor:
-        cursor.execute(
-            _round_and_code_sql(), (voter_code_hash(voter_code), round_id, Phase.DRAFT.value)
-        )
+    today = timezone.localdate()
+    code_hash = voter_code_hash(cast.voter_code)
+    postgres = connection.vendor == "postgresql"
+    receipt = random_code(RECEIPT_LENGTH)
+    survey_code = survey_code_draw()
+    with _statement() if postgres else connection.cursor() as cursor:
+        if postgres:
+            try:
+                cursor.execute(
+                    _cast_with_code_sql(),
+                    (
+                        code_hash,
+                        cast.round_id,
+                        Phase.DRAFT.value,
+                        cast.round_id,
+                        Channel.ONLINE,
+                        today,
+                        sorted(p.value for p in phases_allowing(Action.VOTE)),
+                        list(cast.accepted),
+                        uuid.uuid4(),
+                        cast.round_id,
+                        Channel.ONLINE,
+                        survey_code_hash(survey_code),
+                        uuid.uuid4(),
+                        cast.round_id,
+                        Channel.ONLINE,
+                        json.dumps({str(a): s for a, s in cast.accepted.items()}),
+                        receipt_hash(receipt),
+                        cast.round_id,
+                        Channel.ONLINE,
+                    ),
+                )
+            except IntegrityError as exc:  # a simultaneous cast with this code, or resident
+                raise resident_voted() if is_resident_clash(exc) else code_not_accepted() from exc
+        else:
+            cursor.execute(_round_and_code_sql(), (code_hash, cast.round_id, Phase.DRAFT.value))
         row = cursor.fetchone()
     if row is None:
         raise NotFound(_("There is no such round."))
     fields = _round_fields()
     n = len(fields)
-    round_ = Round.from_db(connection.alias, list(fields), row[:n])
     code_id, code_area, entry_id, used, round_areas = row[n : n + 5]
+    if round_areas is not None:
+        _round_areas_seen[cast.round_id] = tuple(round_areas)
+    if postgres and row[n + 5] is not None:  # written
+        area, surveyed, others = row[n + 5 : n + 8]
+        if others + 1 == sealing.MIN_BATCH:
+            _seal_on_commit(cast.round_id)
+        return Receipt(
+            format_code(receipt),
+            cast.round_id,
+            area,
+            Channel.ONLINE,
+            today,
+            cast.accepted[area],
+            format_code(survey_code) if surveyed else _survey_code_clashed(cast.round_id),
+        )
+    round_ = Round.from_db(connection.alias, list(fields), row[:n])
     code_row = (
         None
         if code_id is None
@@ -566,16 +761,16 @@ def ballot_cast_with_code(
     )
     if code_row is not None:
         code_row.used = bool(used)  # type: ignore[attr-defined]
-    usable = code_row is not None and not used and code_shape_ok(voter_code)
+    usable = code_row is not None and not used and code_shape_ok(cast.voter_code)
     return _cast(
         round=round_,
-        selections=selections,
-        area_id=area_id,
+        selections=cast.selections,
+        area_id=cast.area_id,
         voter=None,
-        voter_code=voter_code,
+        voter_code=cast.voter_code,
         find_code=lambda: code_row,
         channel=Channel.ONLINE,
-        own_bid=own_bid,
-        area_hint=code_area if usable and area_id is None else None,
+        own_bid=cast.own_bid,
+        area_hint=code_area if usable and cast.area_id is None else None,
         round_areas=None if round_areas is None else list(round_areas),
     )

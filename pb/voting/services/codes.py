@@ -74,11 +74,16 @@ def survey_code_hash(code: str) -> str:
     return hmac.new(key, b"survey:" + normalise_code(code).encode(), hashlib.sha256).hexdigest()
 
 
+def survey_code_draw() -> str:
+    """A new survey code, bare (``format_code`` for the receipt, ``survey_code_hash`` to store)."""
+    return random_code(SURVEY_CODE_LENGTH)
+
+
 def survey_code_mint(*, round_id: int, area_id: int, channel: str) -> str:
     """One survey code for a voter without an account, printed on their receipt (formatted).
 
     Only its keyed hash is stored, with the round, area and channel; see ``SurveyCode``."""
-    code = random_code(SURVEY_CODE_LENGTH)
+    code = survey_code_draw()
     SurveyCode.objects.create(
         round_id=round_id, area_id=area_id, channel=channel, code_hash=survey_code_hash(code)
     )
