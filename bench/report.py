@@ -58,7 +58,10 @@ def build_round(args: argparse.Namespace) -> Any:
     from django.contrib.auth.hashers import make_password
 
     from backend.accounts.models import Profile, Role, User
-    from pb.models import Area, Ballot, Participation, Proposal, Round, RoundArea, Theme
+    from pb.areas.models import Area, Theme
+    from pb.proposals.models import Proposal
+    from pb.rounds.models import Round, RoundArea
+    from pb.voting.models import Ballot, Participation
 
     rng = random.Random(9)
     themes = [Theme.objects.create(name=n, slug=n.lower()) for n in ("Parks", "Roads", "Youth")]
@@ -141,7 +144,9 @@ def greedy_tallies(round_: Any) -> None:
     """Approval greedy in the counting contract's shape, for when pb.counting is absent."""
     from collections import Counter
 
-    from pb.models import Ballot, Proposal, Tally
+    from pb.counting.models import Tally
+    from pb.proposals.models import Proposal
+    from pb.voting.models import Ballot
 
     for ra in round_.round_areas.select_related("area"):
         started = time.perf_counter()

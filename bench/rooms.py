@@ -153,7 +153,7 @@ from django.contrib.sessions.backends.db import SessionStore
 from django.utils import timezone
 from backend.accounts.models import Profile, Role, User
 from deliberation import services
-from pb.models import Round
+from pb.rounds.models import Round
 tag = uuid.uuid4().hex[:8]
 round_ = Round.objects.create(
     name="Bench " + tag, slug="bench-" + tag, budget=1, phase="deliberation"

@@ -90,7 +90,9 @@ def prepare(env: dict[str, str], codes_needed: int) -> dict[str, Any]:
         check=True,
     )
     django_setup(env)
-    from pb.models import Area, Proposal, Round, RoundArea
+    from pb.areas.models import Area
+    from pb.proposals.models import Proposal
+    from pb.rounds.models import Round, RoundArea
     from pb.voting.services.codes import voter_codes_issue
 
     round_ = Round.objects.create(
@@ -319,8 +321,7 @@ def pct(values: list[float], p: float) -> float:
 def check_store(ok_codes: list[str]) -> dict[str, int]:
     from django.db.models import Count
 
-    from pb.models import Ballot, Participation, VoterCode
-    from pb.voting.models import PendingBallot
+    from pb.voting.models import Ballot, Participation, PendingBallot, VoterCode
     from pb.voting.services.codes import voter_code_hash
 
     hashes = [voter_code_hash(c) for c in ok_codes]
@@ -451,7 +452,7 @@ def level_store_check(ok_codes: list[str]) -> tuple[int, int]:
     """Lost and doubled among one level's 201 answers, in Commonpurse's database."""
     from django.db.models import Count
 
-    from pb.models import Participation
+    from pb.voting.models import Participation
     from pb.voting.services.codes import voter_code_hash
 
     hashes = sorted({voter_code_hash(c) for c in ok_codes})
@@ -489,8 +490,7 @@ def excess_ballots(bare_url: str | None, answered: int) -> int:
     """Ballots stored beyond the distinct codes that got a 201 (Commonpurse: cast and still
     pending; bare: its ballot table, made anew each turn)."""
     if bare_url is None:
-        from pb.models import Ballot
-        from pb.voting.models import PendingBallot
+        from pb.voting.models import Ballot, PendingBallot
 
         return Ballot.objects.count() + PendingBallot.objects.count() - answered
     import psycopg

@@ -9,7 +9,9 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from deliberation.selectors import proposals_to_discuss
-from pb.models import Area, Proposal, Round
+from pb.areas.models import Area
+from pb.proposals.models import Proposal
+from pb.rounds.models import Round
 
 _DATETIME = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
 

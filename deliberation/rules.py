@@ -12,8 +12,9 @@ from backend.accounts import rules as base
 from backend.accounts.models import Actor
 from deliberation.models import Mute, Room, RoomState
 from pb import rules as pb_rules
-from pb.models import Proposal, Round
 from pb.phases import Action, allows, is_public
+from pb.proposals.models import Proposal
+from pb.rounds.models import Round
 
 is_signed_in = base.is_signed_in
 

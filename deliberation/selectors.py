@@ -14,8 +14,9 @@ from typing import Any
 from django.db.models import QuerySet
 
 from deliberation.models import Contribution, ContributionKind, Room, RoomEvent, RoomState
-from pb.models import Proposal, ProposalStatus, Round
 from pb.phases import CLOSED_PHASES, Action, phases_allowing
+from pb.proposals.models import Proposal, ProposalStatus
+from pb.rounds.models import Round
 
 
 def person(user: Any) -> dict[str, Any]:

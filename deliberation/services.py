@@ -50,8 +50,10 @@ from deliberation.models import (
 )
 from deliberation.rights import RoomRights
 from deliberation.selectors import event_text, person
-from pb.models import Area, Proposal, Round
+from pb.areas.models import Area
 from pb.phases import Action, allows
+from pb.proposals.models import Proposal
+from pb.rounds.models import Round
 
 logger = logging.getLogger(__name__)
 

@@ -18,7 +18,7 @@ from rest_framework.views import APIView
 from backend.errors import NotAllowed, NotFound
 from feedback import presenter, rules, selectors, services
 from pb.counting import selectors as counting_selectors
-from pb.models import Round
+from pb.rounds.models import Round
 from pb.selectors import get_visible_round
 
 

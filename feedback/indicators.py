@@ -170,7 +170,7 @@ TOPICS: tuple[str, ...] = ("rules", "budget", "eligibility")
 """What must be public before voting opens (Brisbane: integrity)."""
 
 DEFAULT_TOPIC_FIELDS: Mapping[str, str] = {
-    # The round's own fields (pb.models.Round) and the split, grouped by what a voter relies on.
+    # The round's own fields (pb.rounds.models.Round) and the split, by what a voter relies on.
     "rules": "rules",
     "ballot_type": "rules",
     "min_choices": "rules",
@@ -463,7 +463,7 @@ def integrity_indicators(
 # --- Inclusion -------------------------------------------------------------------------------
 
 # This module's own vocabulary. The site stores the same values in its models' choices
-# (pb.models.Channel, feedback.models.DeliveryStatus and NI4Answer), but this core imports no
+# (pb.voting.models.Channel, feedback.models.DeliveryStatus and NI4Answer), but this core imports no
 # Django and nothing of ours (the import contracts in pyproject.toml), so it names them here,
 # and the selectors hand it the stored values as they are: a StrEnum member is equal to its
 # value. tests/feedback/test_vocabulary.py fails if the two sides ever disagree.

@@ -26,10 +26,11 @@ from feedback.selectors import (
     integrity_report,
     proposal_facts,
 )
+from pb.counting.models import Tally
 from pb.counting.selectors import round_unspent, tally_result
 from pb.counting.unspent import Unspent
 from pb.counting.wording import project_sentence, second_pass_sentence, stored_sentence
-from pb.models import Round, Tally
+from pb.rounds.models import Round
 
 RULE_SENTENCES: dict[str, Any] = {
     "greedy": gettext_lazy(

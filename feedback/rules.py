@@ -5,7 +5,8 @@ from __future__ import annotations
 from backend.accounts import rules as base
 from backend.accounts.models import Actor
 from pb import rules as pb_rules
-from pb.models import Proposal, Round
+from pb.proposals.models import Proposal
+from pb.rounds.models import Round
 
 
 def can_read_report(user: Actor, round_: Round) -> bool:

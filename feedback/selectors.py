@@ -33,22 +33,15 @@ from feedback.models import (
     SurveyAnswer,
     SurveyInvitation,
 )
+from pb.counting.models import Tally
 from pb.counting.selectors import latest_tallies, round_unspent, tally_result
 from pb.counting.services import MIN_CHANNEL_CELL, recount_published
 from pb.counting.wording import stored_sentence
-from pb.models import (
-    AuditAction,
-    AuditEntry,
-    Channel,
-    DetailsRead,
-    Participation,
-    PhaseWindow,
-    Proposal,
-    ProposalStatus,
-    Round,
-    Tally,
-)
+from pb.models import AuditAction, AuditEntry
 from pb.phases import RESULTS_PHASES, Phase
+from pb.proposals.models import DetailsRead, Proposal, ProposalStatus
+from pb.rounds.models import PhaseWindow, Round
+from pb.voting.models import Channel, Participation
 
 # --- The count ------------------------------------------------------------------------------
 

@@ -51,10 +51,12 @@ from feedback.models import (
 )
 from pb import rules as pb_rules
 from pb.counting import selectors as counting_selectors
+from pb.counting.models import Tally
 from pb.counting.wording import stored_sentence
-from pb.models import Proposal, Round, Tally
 from pb.money import format_money
 from pb.phases import has_results
+from pb.proposals.models import Proposal
+from pb.rounds.models import Round
 from pb.voting.models import SurveyCode
 from pb.voting.sealing import MIN_BATCH, shuffled
 from pb.voting.services.codes import normalise_code, survey_code_hash

@@ -29,7 +29,8 @@ from feedback import presenter, rules, selectors, services
 from feedback.forms import CommentaryForm, MilestoneForm, SurveyCodeForm, SurveyForm
 from feedback.models import OutcomeReport
 from pb.counting import selectors as counting_selectors
-from pb.models import Proposal, Round
+from pb.proposals.models import Proposal
+from pb.rounds.models import Round
 from pb.rules import can_see_round
 from pb.selectors import get_visible_round
 from pb.voting.throttles import SurveyCodeFailures

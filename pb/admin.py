@@ -1,19 +1,22 @@
 from django.contrib import admin
 
-from pb import models
+from pb.areas.models import Area, AreaNeed, Theme
+from pb.models import AuditEntry
+from pb.proposals.models import Proposal
+from pb.rounds.models import PhaseWindow, Round, RoundArea
 
 
 class RoundAreaInline(admin.TabularInline):
-    model = models.RoundArea
+    model = RoundArea
     extra = 0
 
 
 class PhaseWindowInline(admin.TabularInline):
-    model = models.PhaseWindow
+    model = PhaseWindow
     extra = 0
 
 
-@admin.register(models.Round)
+@admin.register(Round)
 class RoundAdmin(admin.ModelAdmin):
     list_display = ["name", "style", "phase", "budget", "rule"]
     list_filter = ["style", "phase"]
@@ -22,11 +25,11 @@ class RoundAdmin(admin.ModelAdmin):
 
 
 class AreaNeedInline(admin.TabularInline):
-    model = models.AreaNeed
+    model = AreaNeed
     extra = 0
 
 
-@admin.register(models.Area)
+@admin.register(Area)
 class AreaAdmin(admin.ModelAdmin):
     inlines = [AreaNeedInline]
     list_display = ["name", "kind", "parent", "population"]
@@ -34,19 +37,19 @@ class AreaAdmin(admin.ModelAdmin):
     prepopulated_fields = {"slug": ("name",)}
 
 
-@admin.register(models.Theme)
+@admin.register(Theme)
 class ThemeAdmin(admin.ModelAdmin):
     prepopulated_fields = {"slug": ("name",)}
 
 
-@admin.register(models.Proposal)
+@admin.register(Proposal)
 class ProposalAdmin(admin.ModelAdmin):
     list_display = ["title", "round", "area", "status", "hidden"]
     list_filter = ["round", "status", "hidden"]
     search_fields = ["title"]
 
 
-@admin.register(models.AuditEntry)
+@admin.register(AuditEntry)
 class AuditEntryAdmin(admin.ModelAdmin):
     list_display = ["at", "actor", "action", "round", "proposal", "area"]
     list_filter = ["action"]

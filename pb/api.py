@@ -19,7 +19,9 @@ from rest_framework.response import Response
 from backend.accounts import rules as base_rules
 from backend.errors import NotAllowed
 from pb import rules, selectors
-from pb.models import Area, Proposal, ProposalStatus, Round, Theme
+from pb.areas.models import Area, Theme
+from pb.proposals.models import Proposal, ProposalStatus
+from pb.rounds.models import Round
 from pb.serializers import (
     AdvancePhaseSerializer,
     AreaSerializer,

@@ -18,7 +18,7 @@ from backend.errors import DomainError
 from backend.forms import add_domain_error
 from pb import rules, selectors
 from pb.forms import CommentForm, CommentHideForm
-from pb.models import Comment, CommentStance, Proposal
+from pb.proposals.models import Comment, CommentStance, Proposal
 from pb.services import comments as comment_services
 
 

@@ -10,23 +10,20 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
 from backend.fields import AreaTreeChoiceField, AreaTreeMultipleChoiceField
-from pb.models import (
+from pb.areas.models import Area, Theme
+from pb.money import parse_money
+from pb.phases import SCHEDULED_PHASES, phases_after
+from pb.proposals.models import CommentStance, Proposal, ProposalStatus
+from pb.rounds.models import (
     MAX_SUPPORT_THRESHOLD,
     SUPPORT_THRESHOLD_HELP,
     UNSPENT_MONEY_HELP,
-    Area,
     BallotType,
-    CommentStance,
     CountingRule,
-    Proposal,
-    ProposalStatus,
     Round,
     RoundStyle,
-    Theme,
     UnspentMoney,
 )
-from pb.money import parse_money
-from pb.phases import SCHEDULED_PHASES, phases_after
 
 
 def _needed(field: forms.Field) -> forms.Field:

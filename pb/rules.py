@@ -15,8 +15,10 @@ from __future__ import annotations
 
 from backend.accounts import rules as base
 from backend.accounts.models import Actor, Role, User
-from pb.models import Area, Comment, Proposal, ProposalStatus, Round
+from pb.areas.models import Area
 from pb.phases import is_public
+from pb.proposals.models import Comment, Proposal, ProposalStatus
+from pb.rounds.models import Round
 
 is_signed_in = base.is_signed_in
 is_admin = base.is_admin

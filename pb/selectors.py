@@ -14,28 +14,26 @@ from backend.accounts import rules
 from backend.accounts.models import Actor, Role
 from backend.errors import Missing
 from pb import rules as pb_rules
+from pb.areas.models import Area
+from pb.counting.models import Tally
 from pb.counting.result import CountResult
 from pb.counting.selectors import tally_result
 from pb.counting.unspent import Policy, unspent_money
 from pb.counting.wording import project_sentence, second_pass_sentence
-from pb.models import (
-    Area,
-    AuditEntry,
+from pb.models import AuditEntry
+from pb.phases import EVENT_PHASES, Phase, has_results
+from pb.proposals.models import (
     Comment,
     CommentFlag,
     Proposal,
     ProposalStatus,
     ProposalTranslation,
-    RegisterEntry,
-    Round,
-    RoundStyle,
     Support,
-    Tally,
-    ThemeRanking,
-    UnspentMoney,
 )
-from pb.phases import EVENT_PHASES, Phase, has_results
+from pb.rounds.models import Round, RoundStyle, UnspentMoney
 from pb.services.register import normalise_name, normalise_postcode
+from pb.split.models import ThemeRanking
+from pb.voting.models import RegisterEntry
 
 PUBLIC_STATUSES = [
     ProposalStatus.SUBMITTED,

@@ -6,27 +6,24 @@ from typing import Any
 
 from rest_framework import serializers
 
-from pb.models import (
+from pb.areas.models import Area, Theme
+from pb.models import AuditEntry
+from pb.money import MAX_MONEY
+from pb.phases import Phase
+from pb.proposals.models import Proposal, ProposalEvent, ProposalStatus
+from pb.rounds.models import (
     MAX_SUPPORT_THRESHOLD,
     RULE_FIELDS,
     SUPPORT_THRESHOLD_HELP,
     UNSPENT_MONEY_HELP,
-    Area,
-    AuditEntry,
     BallotType,
     CountingRule,
     PhaseWindow,
-    Proposal,
-    ProposalEvent,
-    ProposalStatus,
     Round,
     RoundArea,
     RoundStyle,
-    Theme,
     UnspentMoney,
 )
-from pb.money import MAX_MONEY
-from pb.phases import Phase
 
 
 class AreaSerializer(serializers.ModelSerializer):

@@ -23,6 +23,7 @@ from backend.errors import DomainError, NotAllowed
 from backend.exports import csv_writer
 from backend.forms import add_domain_error
 from pb import rules, selectors
+from pb.areas.models import Area
 from pb.forms import (
     AdvancePhaseForm,
     HideForm,
@@ -40,8 +41,9 @@ from pb.forms import (
     ThemeRankingForm,
     TimetableForm,
 )
-from pb.models import Area, Proposal, ProposalStatus, RegisterEntry, Round, UnspentMoney
 from pb.phases import Action, allows
+from pb.proposals.models import Proposal, ProposalStatus
+from pb.rounds.models import Round, UnspentMoney
 from pb.selectors import get_visible_round
 from pb.services import proposals as proposal_services
 from pb.services import register as register_services
@@ -51,6 +53,7 @@ from pb.split import formula as split
 from pb.split import services as split_services
 from pb.voting import rules as voting_rules
 from pb.voting import selectors as voting_selectors
+from pb.voting.models import RegisterEntry
 
 
 def _render(

@@ -5,7 +5,8 @@ from __future__ import annotations
 import factory
 
 from backend.accounts.models import Profile, Role, User
-from pb.models import Area, Round, Theme
+from pb.areas.models import Area, Theme
+from pb.rounds.models import Round
 
 
 class UserFactory(factory.django.DjangoModelFactory):

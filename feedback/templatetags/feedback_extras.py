@@ -8,7 +8,7 @@ from django import template
 from django.utils.translation import gettext as _
 
 from feedback import selectors
-from pb.models import Round
+from pb.rounds.models import Round
 
 register = template.Library()
 
@@ -21,7 +21,7 @@ def outcome_reports_for(user: Any) -> list[Round]:
 
 def _group_labels() -> dict[str, dict[str, str]]:
     from backend.accounts.models import AgeBand, Ethnicity, Gender
-    from pb.models import Channel
+    from pb.voting.models import Channel
 
     return {
         "gender": {str(k): str(v) for k, v in Gender.choices},

@@ -11,7 +11,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from pb.counting import selectors, services
-from pb.models import Tally
+from pb.counting.models import Tally
 from pb.selectors import get_visible_round
 
 

@@ -8,10 +8,12 @@ from enum import StrEnum
 from django.db.models import Exists, OuterRef, Q, Subquery
 from django.utils import timezone
 
+from pb.counting.models import Tally
 from pb.counting.result import CountResult
 from pb.counting.unspent import Policy, Unspent, unspent_money
-from pb.models import AuditAction, AuditEntry, Round, RoundStyle, Tally
+from pb.models import AuditAction, AuditEntry
 from pb.phases import Phase, has_results
+from pb.rounds.models import Round, RoundStyle
 
 
 def latest_tallies(*, round: Round) -> list[Tally]:

@@ -1,4 +1,4 @@
-"""Counting a round: from stored ballots to a stored, explained :class:`~pb.models.Tally`.
+"""Counting a round: from stored ballots to a stored, explained :class:`~pb.counting.models.Tally`.
 
 The maths is the pure engine in :mod:`pb.tally`; this module only turns a round's rows into an
 :class:`~pb.tally.Election`, stores what the engine decided and moves the round on. A count is
@@ -30,25 +30,20 @@ from backend.accounts.models import Actor
 from backend.errors import DomainError, NotAllowed
 from backend.exports import csv_writer
 from pb import rules
+from pb.areas.models import Area
+from pb.counting.models import Tally
 from pb.counting.result import CountResult, ProjectFacts
 from pb.counting.selectors import round_unspent, tally_result
 from pb.events import round_counted_announce
-from pb.models import (
-    Area,
-    AuditAction,
-    Ballot,
-    BallotType,
-    Proposal,
-    Round,
-    RoundArea,
-    RoundStyle,
-    Tally,
-)
+from pb.models import AuditAction
 from pb.phases import Action, Phase, allows, is_closed
+from pb.proposals.models import Proposal
+from pb.rounds.models import BallotType, Round, RoundArea, RoundStyle
 from pb.selectors import shortlist
 from pb.services.audit import audit
 from pb.tally import Election, Project, Vote, tally
 from pb.tally.pabulib import dumps, loads
+from pb.voting.models import Ballot
 from pb.voting.sealing import seal_all, shuffled
 from pb.voting.services.paper import paper_keyings_clear
 

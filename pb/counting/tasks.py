@@ -10,7 +10,8 @@ from django.conf import settings
 from backend.errors import DomainError
 from pb.counting.selectors import rounds_stalled_in_counting, tally_result
 from pb.counting.services import round_count
-from pb.models import AuditAction, Round
+from pb.models import AuditAction
+from pb.rounds.models import Round
 from pb.services.audit import audit
 
 

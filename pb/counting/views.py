@@ -13,8 +13,8 @@ from django.views.decorators.http import require_POST
 from backend.errors import DomainError
 from pb import rules
 from pb.counting import selectors, services
-from pb.models import RoundStyle
 from pb.phases import is_closed
+from pb.rounds.models import RoundStyle
 from pb.selectors import get_visible_round
 from pb.voting.services.codes import normalise_code
 

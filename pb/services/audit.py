@@ -6,7 +6,10 @@ from typing import Any
 
 from backend.accounts.models import Actor
 from backend.accounts.rules import user_or_none
-from pb.models import Area, AuditAction, AuditEntry, Proposal, Round
+from pb.areas.models import Area
+from pb.models import AuditAction, AuditEntry
+from pb.proposals.models import Proposal
+from pb.rounds.models import Round
 
 
 def audit(

@@ -18,8 +18,9 @@ from backend.accounts.rules import signed_in_user
 from backend.accounts.services import notify, user_language
 from backend.errors import Conflict, DomainError
 from pb import rules
-from pb.models import AuditAction, Comment, CommentFlag, CommentStance, Proposal, ProposalStatus
+from pb.models import AuditAction
 from pb.phases import Action
+from pb.proposals.models import Comment, CommentFlag, CommentStance, Proposal, ProposalStatus
 from pb.services.audit import audit
 from pb.services.guards import require, require_phase
 

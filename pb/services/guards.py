@@ -5,8 +5,8 @@ from __future__ import annotations
 from django.utils.translation import gettext as _
 
 from backend.errors import NotAllowed
-from pb.models import Round
 from pb.phases import Action, allows
+from pb.rounds.models import Round
 
 
 def require(condition: bool, message: str) -> None:

@@ -16,23 +16,20 @@ from backend.accounts.rules import signed_in_user
 from backend.accounts.services import notify, user_language
 from backend.errors import Conflict, DomainError, NotAllowed
 from pb import rules
+from pb.areas.models import Area, Theme
 from pb.events import proposal_hidden_announce
-from pb.models import (
-    Area,
-    AuditAction,
+from pb.models import AuditAction
+from pb.money import format_money
+from pb.phases import Action, is_closed
+from pb.proposals.models import (
     DetailsRead,
     Proposal,
     ProposalEvent,
     ProposalStatus,
     ProposalTranslation,
-    Round,
-    RoundArea,
-    RoundStyle,
     Support,
-    Theme,
 )
-from pb.money import format_money
-from pb.phases import Action, is_closed
+from pb.rounds.models import Round, RoundArea, RoundStyle
 from pb.services.audit import audit
 from pb.services.guards import require, require_phase
 

@@ -28,9 +28,11 @@ from backend.accounts import selectors as account_selectors
 from backend.accounts.models import Actor, Profile
 from backend.errors import DomainError, NotAllowed
 from pb import rules
-from pb.models import Area, AuditAction, RegisterEntry
+from pb.areas.models import Area
+from pb.models import AuditAction
 from pb.services.audit import audit
 from pb.services.residents import tell_checked
+from pb.voting.models import RegisterEntry
 
 #: A register of a large council (300,000 residents at about 40 bytes a row) fits; a file
 #: bigger than this is not a register and is refused before it is read.

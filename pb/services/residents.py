@@ -11,8 +11,10 @@ from backend.accounts.models import Actor, Profile
 from backend.accounts.services import notify, user_language
 from backend.errors import Conflict, DomainError, NotAllowed
 from pb import rules
-from pb.models import Area, AuditAction, Participation, RegisterEntry
+from pb.areas.models import Area
+from pb.models import AuditAction
 from pb.services.audit import audit
+from pb.voting.models import Participation, RegisterEntry
 
 
 def profile_verify(

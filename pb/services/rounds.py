@@ -16,20 +16,20 @@ from backend.accounts.models import Actor
 from backend.accounts.rules import user_or_none
 from backend.errors import Conflict, DomainError, NotAllowed
 from pb import rules
+from pb.areas.models import Area
 from pb.counting.tasks import tally_round
 from pb.events import round_moved_announce
-from pb.models import (
+from pb.models import AuditAction
+from pb.money import MAX_MONEY
+from pb.phases import Phase, is_closed, is_frozen, is_later, position
+from pb.rounds.models import (
     MAX_SUPPORT_THRESHOLD,
     RULE_FIELDS,
-    Area,
-    AuditAction,
     PhaseWindow,
     Round,
     RoundArea,
     RoundStyle,
 )
-from pb.money import MAX_MONEY
-from pb.phases import Phase, is_closed, is_frozen, is_later, position
 from pb.services.audit import audit
 from pb.services.guards import require
 

@@ -16,11 +16,14 @@ from backend.accounts.models import Actor
 from backend.accounts.rules import signed_in_user
 from backend.errors import DomainError, NotAllowed
 from pb import rules
-from pb.models import Area, AuditAction, Round, RoundArea, Theme, ThemeRanking
+from pb.areas.models import Area, Theme
+from pb.models import AuditAction
 from pb.phases import Action
+from pb.rounds.models import Round, RoundArea
 from pb.services.audit import audit
 from pb.services.guards import require, require_phase
 from pb.split import formula as split
+from pb.split.models import ThemeRanking
 
 #: The criteria a manager can use: the keys of the Porto Alegre preset, in its order.
 SPLIT_CRITERIA: tuple[str, ...] = tuple(c.key for c in split.PORTO_ALEGRE_PRESET)
@@ -53,7 +56,7 @@ def split_area_values(*, round: Round, theme: Theme | None) -> dict[int, dict[st
     - priority (per theme only): the theme's position in the area's own ranking, from the
       points its residents gave each theme (1 = first; 0 = nobody ranked it).
     """
-    from pb.models import AreaNeed
+    from pb.areas.models import AreaNeed
     from pb.selectors import theme_priorities
 
     points = theme_priorities(round=round)

@@ -13,7 +13,9 @@ from django import forms
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
-from pb.models import Area, BallotType, Proposal, Round
+from pb.areas.models import Area
+from pb.proposals.models import Proposal
+from pb.rounds.models import BallotType, Round
 from pb.voting.selectors import BallotSpec
 
 

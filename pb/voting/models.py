@@ -1,6 +1,7 @@
-"""Voting models beyond Participation/Ballot/VoterCode (which live in pb.models).
+"""Voting models: voter codes, who voted (``Participation``), what was voted (``Ballot``), and
+the ballots waiting to be sealed, receipts, kiosks, paper, decision days and the register.
 
-Imported at the bottom of ``pb.models``, so they belong to the ``pb`` app. None of them links a
+Imported by ``pb.models``, so they belong to the ``pb`` app. None of them links a
 person to what they voted: a kiosk session knows the staff member who unlocked it, a paper entry
 knows who keyed it, but neither knows the voter.
 """
@@ -11,20 +12,151 @@ import uuid
 
 from django.conf import settings
 from django.db import models
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from pb.areas.models import Area
+from pb.rounds.models import Round
+
 __all__ = [
+    "Ballot",
+    "Channel",
     "DecisionDay",
     "KioskSession",
     "PaperBallot",
     "PaperEntry",
     "PaperStatus",
+    "Participation",
+    "ParticipationQuerySet",
     "PendingBallot",
     "Receipt",
     "RegisterEntry",
     "SurveyCode",
+    "VoterCode",
 ]
+
+
+class Channel(models.TextChoices):
+    ONLINE = "online", _("Online")
+    KIOSK = "kiosk", _("Kiosk")
+    PAPER = "paper", _("Paper")
+
+
+class VoterCode(models.Model):
+    """A one-time code printed on a letter or handed out at the door, stored as a keyed hash."""
+
+    round = models.ForeignKey(Round, on_delete=models.CASCADE, related_name="voter_codes")
+    area = models.ForeignKey(Area, null=True, blank=True, on_delete=models.CASCADE)
+    code_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateField(auto_now_add=True)
+    #: The resident the letter is addressed to, for codes issued from the register; None for
+    #: anonymous codes (handed out at an event's door).
+    register_entry = models.ForeignKey(
+        "pb.RegisterEntry",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="voter_codes",
+    )
+    #: Made at a kiosk desk for a resident just found and ticked on the register
+    #: (``pb.voting.services.desk``): one per resident and round, so two desks cannot both
+    #: hand the same person a code.
+    at_desk = models.BooleanField(default=False)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["round", "register_entry"],
+                condition=Q(at_desk=True),
+                name="one_desk_code_per_register_entry",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Voter code for {self.round}"
+
+
+class ParticipationQuerySet(models.QuerySet):
+    def ballots(self) -> ParticipationQuerySet:
+        """One row per ballot cast or keyed: without the paper desks' ticks (``desk_tick``),
+        whose ballots are keyed as paper and counted there."""
+        return self.filter(desk_tick=False)
+
+
+class Participation(models.Model):
+    """*Who* voted in a round. Unique per voter, per code and per register entry: this decides a
+    second vote."""
+
+    round = models.ForeignKey(Round, on_delete=models.CASCADE, related_name="participations")
+    area = models.ForeignKey(Area, on_delete=models.PROTECT, related_name="+")
+    voter = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    voter_code = models.OneToOneField(
+        VoterCode, null=True, blank=True, on_delete=models.PROTECT, related_name="participation"
+    )
+    channel = models.CharField(max_length=10, choices=Channel.choices)
+    age_band = models.CharField(max_length=10, blank=True)
+    voted_on = models.DateField()
+    #: The resident on the register who voted, whenever the channel knows it (an account
+    #: matched to the register, a code issued to a named entry): one vote per resident
+    #: whatever the channel. Who voted, never how: nothing links it to a ballot.
+    register_entry = models.ForeignKey(
+        "pb.RegisterEntry",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="participations",
+    )
+    #: A paper desk ticked this resident on the register before handing them a paper: the
+    #: tick says *that* they voted (and holds their one vote), but it is not a ballot. The
+    #: paper, keyed later, writes its own participation without a name, so turnout counts
+    #: participations that are not ticks (``Participation.objects.ballots()``).
+    desk_tick = models.BooleanField(default=False, db_default=False)
+
+    objects = ParticipationQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["round", "voter"],
+                condition=Q(voter__isnull=False),
+                name="one_vote_per_voter",
+            ),
+            models.UniqueConstraint(
+                fields=["round", "register_entry"],
+                condition=Q(register_entry__isnull=False),
+                name="one_vote_per_register_entry",
+            ),
+        ]
+        # Turnout by area and channel is counted from this index (pb.voting.selectors.turnout).
+        indexes = [models.Index(fields=["round", "area", "channel"], name="participation_turnout")]
+
+    def __str__(self) -> str:
+        return f"Participation in {self.round}"
+
+
+class Ballot(models.Model):
+    """*What* was voted, as the count reads it: written only by sealing (``pb.voting.sealing``).
+
+    A cast writes a ``PendingBallot`` next to its ``Participation``; sealing moves pending
+    ballots here in shuffled batches of at least 20, so nothing on this row (its random key,
+    its ``xmin``, its place on disk, the day of its batch) points back to the cast. The receipt
+    hash is kept apart, in ``Receipt``, so a receipt proves a ballot was counted, not what it
+    chose.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    round = models.ForeignKey(Round, on_delete=models.CASCADE, related_name="ballots")
+    area = models.ForeignKey(Area, on_delete=models.PROTECT, related_name="+")
+    channel = models.CharField(max_length=10, choices=Channel.choices)
+    selections = models.JSONField()
+    #: The day its batch was sealed: the same for every ballot of a batch.
+    sealed_on = models.DateField()
+
+    def __str__(self) -> str:
+        return f"Ballot {self.pk}"
 
 
 class PendingBallot(models.Model):

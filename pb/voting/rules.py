@@ -10,8 +10,9 @@ from __future__ import annotations
 from backend.accounts import rules as base
 from backend.accounts.models import Actor, Role
 from pb import rules as pb_rules
-from pb.models import Area, Round
+from pb.areas.models import Area
 from pb.phases import Action, allows
+from pb.rounds.models import Round
 
 
 def can_open_event_desk(user: Actor, round_: Round) -> bool:

@@ -33,9 +33,9 @@ from django.db import connection, transaction
 from django.db.models import Count
 from django.utils import timezone
 
-from pb.models import Ballot, Round
 from pb.phases import Action, allows
-from pb.voting.models import PendingBallot, Receipt
+from pb.rounds.models import Round
+from pb.voting.models import Ballot, PendingBallot, Receipt
 
 #: The fewest ballots a batch holds while voting is open: each sealed ballot could have been
 #: cast by any of at least this many voters.

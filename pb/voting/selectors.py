@@ -22,29 +22,29 @@ from django.utils.translation import ngettext
 from backend.accounts import rules as base_rules
 from backend.accounts.models import Actor
 from backend.errors import DomainError
+from pb.areas.models import Area
+from pb.counting.models import Tally
 from pb.counting.selectors import tally_result
 from pb.counting.wording import project_sentence
-from pb.models import (
-    Area,
-    BallotType,
-    Channel,
-    Participation,
-    Proposal,
-    RegisterEntry,
-    Round,
-    RoundArea,
-    RoundStyle,
-    Tally,
-    VoterCode,
-)
 from pb.money import format_money
 from pb.phases import EVENT_PHASES, Action, allows
+from pb.proposals.models import Proposal
+from pb.rounds.models import BallotType, Round, RoundArea, RoundStyle
 from pb.selectors import shortlist, translations_for
 from pb.services.register import normalise_postcode
 from pb.voting import rules
 from pb.voting.alphabet import random_code
 from pb.voting.desk_token import desk_token
-from pb.voting.models import DecisionDay, KioskSession, PaperBallot, PaperStatus
+from pb.voting.models import (
+    Channel,
+    DecisionDay,
+    KioskSession,
+    PaperBallot,
+    PaperStatus,
+    Participation,
+    RegisterEntry,
+    VoterCode,
+)
 
 SPEC_SECONDS = 60
 TURNOUT_SECONDS = 3

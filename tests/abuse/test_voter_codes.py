@@ -15,8 +15,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from pb.models import Participation
-from pb.voting.models import KioskSession, PendingBallot
+from pb.voting.models import KioskSession, Participation, PendingBallot
 
 GOOD = "good"
 

@@ -9,7 +9,8 @@ import pytest
 from backend.accounts import services
 from backend.accounts.models import Notification, Role
 from backend.errors import DomainError, NotAllowed
-from pb.models import AreaKind, AuditEntry
+from pb.areas.models import AreaKind
+from pb.models import AuditEntry
 from pb.services import residents as resident_services
 from tests.factories import AreaFactory, UserFactory
 

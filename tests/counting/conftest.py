@@ -6,7 +6,9 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
-from pb.models import Ballot, Proposal, ProposalStatus, Receipt, RoundArea, RoundStyle
+from pb.proposals.models import Proposal, ProposalStatus
+from pb.rounds.models import RoundArea, RoundStyle
+from pb.voting.models import Ballot, Receipt
 from pb.voting.services.codes import receipt_hash
 from tests.pb.conftest import World
 

@@ -6,8 +6,8 @@ from typing import Any
 
 from django.urls import reverse
 
+from pb.counting.models import Tally
 from pb.counting.tasks import tally_round
-from pb.models import Tally
 from pb.services.rounds import round_advance_due_phases, round_advance_phase
 from tests.counting.conftest import CountWorld
 
@@ -33,7 +33,7 @@ def test_the_vote_closing_on_its_date_counts_the_round(
 
     from django.utils import timezone
 
-    from pb.models import PhaseWindow
+    from pb.rounds.models import PhaseWindow
 
     now = timezone.now()
     PhaseWindow.objects.create(
@@ -117,7 +117,8 @@ def test_ballot_files_download_and_bad_requests_get_a_clear_answer(cw: CountWorl
 
 
 def test_a_count_that_cannot_run_is_recorded_for_the_managers(cw: CountWorld):
-    from pb.models import AuditEntry, RoundArea
+    from pb.models import AuditEntry
+    from pb.rounds.models import RoundArea
 
     RoundArea.objects.filter(round=cw.round, area=cw.south).update(allocation=None)
     cw.set_phase("counting")

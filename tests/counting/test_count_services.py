@@ -9,8 +9,10 @@ import pytest
 
 from backend.errors import DomainError, NotAllowed
 from pb.counting import services
+from pb.counting.models import Tally
 from pb.counting.selectors import latest_tallies
-from pb.models import AuditEntry, RoundArea, Tally
+from pb.models import AuditEntry
+from pb.rounds.models import RoundArea
 from pb.tally import tally
 from pb.tally.pabulib import loads
 from pb.voting.services.codes import receipt_hash
@@ -172,7 +174,7 @@ def test_ballots_are_not_published_while_voting_is_open(cw: CountWorld):
 
 
 def test_rankings_are_counted_by_position_first_choice_highest(cw: CountWorld):
-    from pb.models import Ballot
+    from pb.voting.models import Ballot
 
     cw.round.ballot_type = "ranking"
     cw.round.save(update_fields=["ballot_type"])

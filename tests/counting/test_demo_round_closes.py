@@ -11,9 +11,12 @@ from django.core.management import call_command
 
 from backend.accounts.models import Notification, User
 from feedback.models import NotificationSent, OutcomeReport
-from pb.models import Area, Ballot, Participation, Proposal, Round, Tally
+from pb.areas.models import Area
+from pb.counting.models import Tally
+from pb.proposals.models import Proposal
+from pb.rounds.models import Round
 from pb.services.rounds import round_advance_phase
-from pb.voting.models import PendingBallot
+from pb.voting.models import Ballot, Participation, PendingBallot
 from pb.voting.services.casting import ballot_cast
 from pb.voting.services.codes import voter_codes_issue
 from tests.factories import UserFactory

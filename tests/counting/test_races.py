@@ -6,7 +6,8 @@ from __future__ import annotations
 import pytest
 
 from pb.counting import services
-from pb.models import AuditEntry, Tally
+from pb.counting.models import Tally
+from pb.models import AuditEntry
 from tests.conftest import race
 from tests.counting.conftest import CountWorld
 

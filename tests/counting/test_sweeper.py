@@ -9,8 +9,10 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
+from pb.counting.models import Tally
 from pb.counting.tasks import resume_stalled_counts, tally_round
-from pb.models import AuditEntry, Round, Tally
+from pb.models import AuditEntry
+from pb.rounds.models import Round
 from pb.voting.models import PaperBallot
 from tests.counting.conftest import CountWorld
 
@@ -67,7 +69,7 @@ def test_rounds_waiting_for_paper_ballots_are_left_alone(cw: CountWorld):
 def test_a_count_that_cannot_run_is_recorded_once_and_waits_for_a_manager(cw: CountWorld):
     cw.cast(cw.north, cw.bench)
     cw.set_phase("counting")
-    from pb.models import RoundArea
+    from pb.rounds.models import RoundArea
 
     RoundArea.objects.filter(round=cw.round, area=cw.south).update(allocation=None)
     assert tally_round.delay(cw.round.pk).get() == []

@@ -19,7 +19,9 @@ from backend.accounts.models import Role, User
 from deliberation import services
 from deliberation.models import Room
 from deliberation.routing import websocket_urlpatterns
-from pb.models import Area, Proposal, Round, RoundArea
+from pb.areas.models import Area
+from pb.proposals.models import Proposal
+from pb.rounds.models import Round, RoundArea
 from tests.conftest import need_redis
 from tests.factories import AreaFactory, RoundFactory, UserFactory
 

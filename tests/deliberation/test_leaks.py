@@ -14,7 +14,7 @@ from django.urls import reverse
 from backend.accounts.models import Role
 from deliberation import services
 from deliberation.models import Contribution, RoomEvent
-from pb.models import Proposal
+from pb.proposals.models import Proposal
 from pb.services.proposals import proposal_hide
 from tests.deliberation.conftest import (
     communicator,

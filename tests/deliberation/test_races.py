@@ -12,7 +12,7 @@ import pytest
 from backend.accounts.models import Role
 from deliberation import services
 from deliberation.models import Room, RoomEvent
-from pb.models import Proposal
+from pb.proposals.models import Proposal
 from pb.services.proposals import proposal_hide
 from tests.conftest import race
 from tests.deliberation.conftest import make_resident, make_scene

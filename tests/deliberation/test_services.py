@@ -283,8 +283,8 @@ def test_state_rebuilt_from_the_log_matches_the_facts(scene, django_capture_on_c
 
 
 def test_nobody_speaks_in_a_room_while_the_rounds_phase_takes_no_contributions(scene):
-    from pb.models import Round
     from pb.phases import Action, Phase, allows
+    from pb.rounds.models import Round
 
     quiet = next(p for p in Phase if not allows(p, Action.COMMENT))
     Round.objects.filter(pk=scene.round.pk).update(phase=quiet)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from pb.models import Comment, Proposal, ProposalStatus
+from pb.proposals.models import Comment, Proposal, ProposalStatus
 from tests.e2e.conftest import assert_accessible, log_in, log_out
 from tests.factories import UserFactory
 from tests.pb.conftest import World

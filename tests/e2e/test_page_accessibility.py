@@ -5,7 +5,9 @@ from __future__ import annotations
 import pytest
 from django.core.management import call_command
 
-from pb.models import Area, Proposal, Round
+from pb.areas.models import Area
+from pb.proposals.models import Proposal
+from pb.rounds.models import Round
 from tests.e2e.conftest import assert_accessible, log_out
 from tests.factories import UserFactory
 

@@ -8,7 +8,8 @@ from django.utils.timezone import localtime
 from playwright.sync_api import expect
 
 from backend.accounts.models import Role
-from pb.models import Proposal, Round
+from pb.proposals.models import Proposal
+from pb.rounds.models import Round
 from tests.e2e.conftest import assert_accessible
 from tests.factories import AreaFactory, ThemeFactory, UserFactory
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from pb.models import Participation, RoundArea
-from pb.voting.models import PaperBallot, PendingBallot
+from pb.rounds.models import RoundArea
+from pb.voting.models import PaperBallot, Participation, PendingBallot
 from tests.e2e.conftest import assert_accessible
 from tests.factories import RoundFactory
 from tests.voting.conftest import VotingWorld
@@ -190,8 +190,8 @@ def test_a_decision_day_runs_from_open_to_the_results_reveal(page, live_server, 
 
 
 def test_staff_tick_a_name_on_the_register_from_the_dashboard_by_keyboard(page, live_server):
-    from pb.models import RegisterEntry
     from pb.services.register import match_key
+    from pb.voting.models import RegisterEntry
 
     world = VotingWorld()
     for name in ("Ann Jones", "Bob Smith"):
@@ -226,8 +226,8 @@ def test_staff_tick_a_name_on_the_register_from_the_dashboard_by_keyboard(page, 
 
 
 def test_a_manager_downloads_letters_for_the_register_from_the_dashboard(page, live_server):
-    from pb.models import RegisterEntry
     from pb.services.register import match_key
+    from pb.voting.models import RegisterEntry
 
     world = VotingWorld(phase="deliberation")
     RegisterEntry.objects.create(
@@ -251,8 +251,8 @@ def test_a_manager_downloads_letters_for_the_register_from_the_dashboard(page, l
 
 def test_a_manager_links_an_unmatched_account_to_the_register_by_keyboard(page, live_server):
     from backend.accounts.models import Profile
-    from pb.models import RegisterEntry
     from pb.services.register import match_key
+    from pb.voting.models import RegisterEntry
     from tests.factories import UserFactory
 
     world = VotingWorld()

@@ -9,7 +9,10 @@ import pytest
 from django.utils import timezone
 
 from backend.accounts.models import Role
-from pb.models import Ballot, Participation, Proposal, RoundArea, Tally
+from pb.counting.models import Tally
+from pb.proposals.models import Proposal
+from pb.rounds.models import RoundArea
+from pb.voting.models import Ballot, Participation
 from tests.factories import AreaFactory, RoundFactory, ThemeFactory, UserFactory
 
 

@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from feedback import selectors
-from pb.models import DetailsRead
+from pb.proposals.models import DetailsRead
 from pb.services.proposals import details_read_record
 from tests.feedback.conftest import Counted
 
@@ -78,7 +78,7 @@ def test_census_figures_let_the_report_flag_under_represented_groups(counted: Co
 def test_census_figures_that_make_no_sense_are_refused(census: Any, db: Any):
     from django.core.exceptions import ValidationError
 
-    from pb.models import Area
+    from pb.areas.models import Area
 
     with pytest.raises(ValidationError):
         Area(name="X", slug="x", census=census).full_clean()

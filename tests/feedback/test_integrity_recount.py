@@ -9,7 +9,7 @@ import pytest
 
 from feedback import presenter, selectors
 from pb.counting import services
-from pb.models import Tally
+from pb.counting.models import Tally
 from tests.counting.conftest import CountWorld
 
 

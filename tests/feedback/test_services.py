@@ -22,8 +22,8 @@ from feedback.models import (
     SurveyAnswer,
     SurveyInvitation,
 )
+from pb.counting.models import Tally
 from pb.counting.services import round_count
-from pb.models import Tally
 
 pytestmark = pytest.mark.django_db
 

@@ -11,7 +11,7 @@ from django.utils import timezone
 from backend.errors import NotAllowed
 from feedback import services, tasks
 from feedback.models import OutcomeReport, PendingSurveyAnswer, SurveyAnswer
-from pb.models import Participation
+from pb.voting.models import Participation
 from pb.voting.sealing import MIN_BATCH
 from tests.conftest import need
 from tests.factories import UserFactory

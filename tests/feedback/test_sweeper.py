@@ -13,7 +13,7 @@ from django.utils import timezone
 from backend.accounts.models import Notification
 from feedback import services, tasks
 from feedback.models import NotificationSent, OutcomeReport, PipelineStep, StepName
-from pb.models import Tally
+from pb.counting.models import Tally
 
 pytestmark = pytest.mark.django_db
 

@@ -8,7 +8,7 @@ from django.db import models
 
 from feedback import indicators as ind
 from feedback.models import DeliveryStatus, NI4Answer
-from pb.models import Channel
+from pb.voting.models import Channel
 
 
 @pytest.mark.parametrize(

@@ -154,7 +154,7 @@ def test_metrics_need_the_token(client, settings):
 def test_metrics_give_ballots_cast_queue_lengths_and_room_connections(client, settings):
     from deliberation.hub import presence_key
     from deliberation.models import RoomState
-    from pb.models import Participation
+    from pb.voting.models import Participation
     from tests.deliberation.conftest import make_scene
     from tests.factories import AreaFactory
 

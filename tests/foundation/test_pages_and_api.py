@@ -5,7 +5,7 @@ from django.core.management import call_command
 from django.urls import reverse
 from rest_framework.authtoken.models import Token
 
-from pb.models import Round
+from pb.rounds.models import Round
 
 pytestmark = pytest.mark.django_db
 

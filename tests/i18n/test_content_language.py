@@ -13,7 +13,7 @@ from django.utils import translation
 from backend.errors import DomainError, NotAllowed
 from deliberation.consumers import scope_language
 from deliberation.models import Contribution
-from pb.models import ProposalTranslation
+from pb.proposals.models import ProposalTranslation
 from pb.services import proposals as proposal_services
 from tests.deliberation.conftest import communicator, make_scene, next_frame
 from tests.factories import UserFactory

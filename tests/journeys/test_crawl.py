@@ -12,7 +12,7 @@ import pytest
 from django.core.management import call_command
 from django.test import Client
 
-from pb.models import Area
+from pb.areas.models import Area
 from tests.factories import UserFactory
 from tests.journeys.test_form_markup import dangling_describedby
 
@@ -135,7 +135,7 @@ def test_the_demo_dates_hang_together_so_last_months_delivery_is_accepted(demo: 
     from django.utils import timezone
 
     from feedback.models import Milestone
-    from pb.models import Proposal
+    from pb.proposals.models import Proposal
 
     funded = Proposal.objects.get(title="Defibrillator at the community centre")
     client = Client()

@@ -11,7 +11,7 @@ from django.urls import reverse
 
 from backend import views
 from backend.errors import DomainError
-from pb.models import Ballot
+from pb.voting.models import Ballot
 from pb.voting.services.casting import ballot_cast
 from tests.voting.conftest import VotingWorld
 

@@ -9,7 +9,8 @@ import pytest
 from django.urls import reverse
 
 from backend.accounts.models import Role
-from pb.models import Proposal, ProposalStatus, RoundArea
+from pb.proposals.models import Proposal, ProposalStatus
+from pb.rounds.models import RoundArea
 from tests.factories import AreaFactory, RoundFactory, UserFactory
 
 pytestmark = pytest.mark.django_db

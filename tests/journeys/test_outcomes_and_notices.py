@@ -7,7 +7,10 @@ from typing import Any
 import pytest
 from django.urls import reverse
 
-from pb.models import Area, Proposal, ProposalStatus, RoundArea, Tally, Theme
+from pb.areas.models import Area, Theme
+from pb.counting.models import Tally
+from pb.proposals.models import Proposal, ProposalStatus
+from pb.rounds.models import RoundArea
 from pb.selectors import proposal_outcomes
 from pb.voting.services.casting import ballot_cast
 from tests.factories import AreaFactory, RoundFactory, UserFactory

@@ -10,7 +10,8 @@ from django.utils import timezone
 from backend.accounts.models import Role
 from backend.errors import DomainError
 from deliberation import services
-from pb.models import Proposal, RoundArea
+from pb.proposals.models import Proposal
+from pb.rounds.models import RoundArea
 from tests.factories import AreaFactory, RoundFactory, UserFactory
 
 pytestmark = pytest.mark.django_db

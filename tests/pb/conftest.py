@@ -5,7 +5,7 @@ from typing import Any
 import pytest
 
 from backend.accounts.models import Role
-from pb.models import RoundArea
+from pb.rounds.models import RoundArea
 from tests.factories import AreaFactory, RoundFactory, ThemeFactory, UserFactory
 
 

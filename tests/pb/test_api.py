@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from rest_framework.test import APIClient
 
-from pb.models import Proposal
+from pb.proposals.models import Proposal
 from pb.services.proposals import proposal_create
 
 pytestmark = pytest.mark.django_db

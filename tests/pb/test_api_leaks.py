@@ -6,7 +6,7 @@ import pytest
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from pb.models import RoundArea
+from pb.rounds.models import RoundArea
 
 pytestmark = pytest.mark.django_db
 

@@ -6,7 +6,8 @@ from __future__ import annotations
 import pytest
 
 from backend.errors import Conflict
-from pb.models import AuditEntry, Comment, CommentFlag, Proposal, ProposalStatus
+from pb.models import AuditEntry
+from pb.proposals.models import Comment, CommentFlag, Proposal, ProposalStatus
 from pb.services.comments import comment_create, comment_flag, comment_hide
 from tests.conftest import race
 from tests.factories import UserFactory

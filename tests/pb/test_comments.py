@@ -7,8 +7,9 @@ from django.urls import reverse
 
 from backend.accounts.models import Notification, Role
 from backend.errors import DomainError, NotAllowed
-from pb.models import AuditEntry, Comment, CommentFlag, Proposal, ProposalStatus
+from pb.models import AuditEntry
 from pb.phases import Action, Phase, phases_allowing
+from pb.proposals.models import Comment, CommentFlag, Proposal, ProposalStatus
 from pb.services.comments import comment_create, comment_flag, comment_hide
 from tests.factories import UserFactory
 

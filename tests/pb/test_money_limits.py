@@ -9,8 +9,9 @@ import pytest
 from django.urls import reverse
 
 from backend.errors import DomainError
-from pb.models import Proposal, Round
 from pb.money import MAX_MONEY, parse_money
+from pb.proposals.models import Proposal
+from pb.rounds.models import Round
 from pb.services.rounds import round_create, round_update_rules
 from tests.pb.test_api import api_for, body
 

@@ -9,7 +9,8 @@ from fractions import Fraction
 import pytest
 from django.urls import reverse
 
-from pb.models import CountingRule, Proposal, ProposalStatus, RoundArea, RoundStyle
+from pb.proposals.models import Proposal, ProposalStatus
+from pb.rounds.models import CountingRule, RoundArea, RoundStyle
 from tests.factories import RoundFactory
 
 pytestmark = pytest.mark.django_db

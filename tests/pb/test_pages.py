@@ -5,7 +5,9 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from pb.models import AuditEntry, Proposal, Round
+from pb.models import AuditEntry
+from pb.proposals.models import Proposal
+from pb.rounds.models import Round
 from pb.services.proposals import proposal_create
 from pb.services.rounds import round_set_phase_windows, round_update_rules
 

@@ -21,19 +21,13 @@ from rest_framework.test import APIClient
 from backend.accounts.models import Role
 from backend.errors import Conflict, DomainError, NotAllowed
 from pb import rules as pb_rules
-from pb.models import (
-    AuditEntry,
-    Proposal,
-    ProposalStatus,
-    Round,
-    RoundArea,
-    RoundStyle,
-    ThemeRanking,
-    VoterCode,
-)
+from pb.models import AuditEntry
+from pb.proposals.models import Proposal, ProposalStatus
+from pb.rounds.models import Round, RoundArea, RoundStyle
 from pb.services.residents import profile_verify
 from pb.services.rounds import round_advance_phase, round_set_phase_windows, round_update_rules
 from pb.split import formula as split
+from pb.split.models import ThemeRanking
 from pb.split.services import (
     split_compute,
     split_configure,
@@ -41,7 +35,7 @@ from pb.split.services import (
     split_publish,
     themes_rank,
 )
-from pb.voting.models import DecisionDay, KioskSession, PaperBallot, PaperEntry
+from pb.voting.models import DecisionDay, KioskSession, PaperBallot, PaperEntry, VoterCode
 from pb.voting.services.codes import voter_code_hash, voter_codes_issue
 from pb.voting.services.decision_day import decision_day_close, decision_day_open
 from pb.voting.services.kiosk import kiosk_lock, kiosk_unlock
@@ -224,8 +218,8 @@ def test_round_wide_settings_belong_to_the_owner_or_an_admin(sw, clock):
 
 
 def test_counting_by_hand_moves_the_whole_round_so_only_its_owner_or_an_admin_does_it(sw):
+    from pb.counting.models import Tally
     from pb.counting.services import round_count
-    from pb.models import Tally
 
     sw.set_phase("counting")
     for actor in (sw.south_manager, sw.staff, sw.councillor):

@@ -4,7 +4,8 @@ import pytest
 
 from backend.accounts.models import Notification
 from backend.errors import Conflict, DomainError, NotAllowed
-from pb.models import AuditEntry, Proposal, ProposalStatus
+from pb.models import AuditEntry
+from pb.proposals.models import Proposal, ProposalStatus
 from pb.services.proposals import (
     proposal_create,
     proposal_hide,

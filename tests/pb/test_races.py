@@ -8,7 +8,9 @@ import datetime as dt
 import pytest
 
 from backend.errors import Conflict
-from pb.models import AuditEntry, PhaseWindow, ProposalStatus
+from pb.models import AuditEntry
+from pb.proposals.models import ProposalStatus
+from pb.rounds.models import PhaseWindow
 from pb.services.proposals import proposal_create, proposal_review
 from pb.services.rounds import round_advance_due_phases, round_advance_phase
 from tests.conftest import race

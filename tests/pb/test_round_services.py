@@ -7,8 +7,9 @@ from django.utils import timezone
 
 from backend.errors import Conflict, DomainError, NotAllowed
 from pb import selectors
-from pb.models import AuditEntry, Round, ThemeRanking
+from pb.models import AuditEntry
 from pb.phases import PHASE_ACTIONS, Action, Phase, allows
+from pb.rounds.models import Round
 from pb.services.rounds import (
     round_advance_due_phases,
     round_advance_phase,
@@ -16,6 +17,7 @@ from pb.services.rounds import (
     round_set_phase_windows,
     round_update_rules,
 )
+from pb.split.models import ThemeRanking
 from pb.split.services import themes_rank
 
 pytestmark = pytest.mark.django_db

@@ -8,7 +8,9 @@ import pytest
 from django.urls import reverse
 
 from backend.errors import DomainError, NotAllowed
-from pb.models import AreaNeed, AuditEntry, RoundArea
+from pb.areas.models import AreaNeed
+from pb.models import AuditEntry
+from pb.rounds.models import RoundArea
 from pb.split import formula as split
 from pb.split.services import (
     split_compute,

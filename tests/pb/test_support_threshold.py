@@ -10,7 +10,8 @@ import pytest
 from django.urls import reverse
 
 from backend.errors import DomainError
-from pb.models import MAX_SUPPORT_THRESHOLD, Proposal, ProposalStatus, Round
+from pb.proposals.models import Proposal, ProposalStatus
+from pb.rounds.models import MAX_SUPPORT_THRESHOLD, Round
 from pb.selectors import manager_queues
 from pb.services.proposals import proposal_review
 from pb.services.rounds import round_update_rules

@@ -12,9 +12,10 @@ from django.core.management import CommandError, call_command
 from rest_framework.test import APIClient
 
 from backend.errors import DomainError, NotAllowed
-from pb.models import RegisterEntry, Round, VoterCode
+from pb.rounds.models import Round
 from pb.services.register import match_key
 from pb.services.rounds import round_create
+from pb.voting.models import RegisterEntry, VoterCode
 from pb.voting.services.codes import register_codes_issue, voter_codes_issue
 from tests.pb.conftest import World
 from tests.voting.conftest import VotingWorld

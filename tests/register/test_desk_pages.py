@@ -7,9 +7,9 @@ from typing import Any
 import pytest
 
 from backend.accounts.models import Role
-from pb.models import Participation, RegisterEntry, VoterCode
 from pb.services.register import match_key
 from pb.voting.desk_token import desk_token
+from pb.voting.models import Participation, RegisterEntry, VoterCode
 from pb.voting.services.casting import ballot_cast
 from tests.factories import UserFactory
 from tests.voting.conftest import VotingWorld

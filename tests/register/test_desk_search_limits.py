@@ -15,8 +15,9 @@ from django.core.cache.backends.redis import RedisCache
 
 from backend.accounts.models import Role
 from backend.errors import DomainError
-from pb.models import AuditAction, AuditEntry, RegisterEntry
+from pb.models import AuditAction, AuditEntry
 from pb.services.register import match_key
+from pb.voting.models import RegisterEntry
 from pb.voting.selectors import DESK_SEARCH_LIMIT
 from pb.voting.services.desk import TooManySearches, desk_search
 from pb.voting.throttles import DeskSearches, parse_rate

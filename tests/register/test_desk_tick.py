@@ -10,9 +10,9 @@ from django.db import connection
 
 from backend.accounts.models import Role
 from backend.errors import Conflict, DomainError, NotAllowed
-from pb.models import AuditAction, AuditEntry, Participation, RegisterEntry, VoterCode
+from pb.models import AuditAction, AuditEntry
 from pb.services.register import match_key
-from pb.voting.models import PendingBallot
+from pb.voting.models import Participation, PendingBallot, RegisterEntry, VoterCode
 from pb.voting.selectors import desk_register_search, turnout
 from pb.voting.services.casting import ballot_cast
 from pb.voting.services.codes import register_codes_issue

@@ -13,8 +13,8 @@ from feedback import indicators as ind
 from feedback import tasks
 from feedback.definitions import integrity_rows
 from feedback.selectors import identified_ballots
-from pb.models import Participation, RegisterEntry
 from pb.services.register import match_key
+from pb.voting.models import Participation, RegisterEntry
 from pb.voting.services.casting import ballot_cast
 from pb.voting.services.codes import register_codes_issue
 from pb.voting.services.desk import desk_tick

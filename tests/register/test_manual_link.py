@@ -9,10 +9,11 @@ import pytest
 
 from backend.accounts.models import Profile
 from backend.errors import Conflict, DomainError, NotAllowed
-from pb.models import AuditAction, AuditEntry, Participation, RegisterEntry
+from pb.models import AuditAction, AuditEntry
 from pb.selectors import register_candidates
 from pb.services.register import match_key
 from pb.services.residents import profile_verify
+from pb.voting.models import Participation, RegisterEntry
 from pb.voting.services.casting import ballot_cast
 from pb.voting.services.codes import register_codes_issue
 from tests.factories import AreaFactory, UserFactory

@@ -13,9 +13,8 @@ from django.core.management import CommandError, call_command
 from rest_framework.test import APIClient
 
 from backend.errors import Conflict
-from pb.models import Participation, RegisterEntry, VoterCode
 from pb.services.register import match_key
-from pb.voting.models import PendingBallot
+from pb.voting.models import Participation, PendingBallot, RegisterEntry, VoterCode
 from pb.voting.services.casting import ballot_cast
 from pb.voting.services.codes import register_codes_issue
 from tests.conftest import race

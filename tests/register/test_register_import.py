@@ -13,9 +13,10 @@ from django.core.management import CommandError, call_command
 from django.urls import reverse
 
 from backend.errors import DomainError, NotAllowed
-from pb.models import AuditEntry, RegisterEntry
+from pb.models import AuditEntry
 from pb.services import register
 from pb.services.register import match_key, register_import
+from pb.voting.models import RegisterEntry
 from tests.factories import UserFactory
 from tests.pb.conftest import World
 

@@ -11,8 +11,9 @@ import pytest
 
 from backend.accounts.models import Role
 from backend.errors import DomainError, NotAllowed
-from pb.models import AuditAction, AuditEntry, RegisterEntry, VoterCode
+from pb.models import AuditAction, AuditEntry
 from pb.services.register import match_key
+from pb.voting.models import RegisterEntry, VoterCode
 from pb.voting.selectors import letters_waiting
 from pb.voting.services.codes import letters_csv, register_codes_issue
 from tests.factories import AreaFactory, UserFactory

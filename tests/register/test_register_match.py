@@ -11,8 +11,10 @@ from django.urls import reverse
 from backend.accounts.models import Profile
 from backend.accounts.services import profile_update
 from backend.errors import NotAllowed
-from pb.models import AreaKind, AuditEntry, RegisterEntry
+from pb.areas.models import AreaKind
+from pb.models import AuditEntry
 from pb.services.register import match_key, register_match
+from pb.voting.models import RegisterEntry
 from tests.factories import AreaFactory, UserFactory
 from tests.pb.conftest import World
 

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from django.db import connection
 
+from pb.counting.models import Tally
 from pb.counting.services import round_count
-from pb.models import Tally
 from tests.conftest import need
 from tests.counting.conftest import CountWorld
 from tests.reliability.test_worker_kill import _test_database_url

@@ -15,8 +15,10 @@ from django.db import connection
 from django.utils import timezone
 
 from backend.celery import app
+from pb.counting.models import Tally
 from pb.counting.tasks import resume_stalled_counts, tally_round
-from pb.models import AuditEntry, Round, Tally
+from pb.models import AuditEntry
+from pb.rounds.models import Round
 from tests.conftest import need
 from tests.counting.conftest import CountWorld
 from tests.factories import RoundFactory

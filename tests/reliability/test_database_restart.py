@@ -50,7 +50,10 @@ VOTERS = 6
 SETUP = """
 import json, django
 django.setup()
-from pb.models import Area, Proposal, Round, RoundArea, VoterCode
+from pb.areas.models import Area
+from pb.proposals.models import Proposal
+from pb.rounds.models import Round, RoundArea
+from pb.voting.models import VoterCode
 from pb.voting.services.codes import voter_code_hash, voter_codes_issue
 round_ = Round.objects.create(name="Vote", slug="vote", budget=40_000_000, phase="voting",
                               voter_codes_enabled=True, anonymous_codes=True)

@@ -72,7 +72,10 @@ from django.utils import timezone
 from rest_framework.authtoken.models import Token
 from backend.accounts.models import Profile, Role, User
 from deliberation import services as rooms
-from pb.models import Area, Proposal, Round, RoundArea, VoterCode
+from pb.areas.models import Area
+from pb.proposals.models import Proposal
+from pb.rounds.models import Round, RoundArea
+from pb.voting.models import VoterCode
 from pb.voting.services.codes import voter_code_hash, voter_codes_issue
 
 def session(user):

@@ -49,9 +49,13 @@ from backend.celery import app
 from feedback.models import NotificationSent, OutcomeReport, PipelineStep, StepName, StepStatus
 from feedback.services import NOTIFY_BATCH
 from feedback.tasks import outcome_pipeline
+from pb.counting.models import Tally
 from pb.counting.services import count_inputs, tally_store
 from pb.counting.tasks import tally_round
-from pb.models import AuditEntry, Ballot, Participation, Proposal, Round, RoundArea, Tally
+from pb.models import AuditEntry
+from pb.proposals.models import Proposal
+from pb.rounds.models import Round, RoundArea
+from pb.voting.models import Ballot, Participation
 from tests.conftest import need
 from tests.factories import AreaFactory, RoundFactory, UserFactory
 

@@ -6,7 +6,8 @@ import pytest
 from django.core.cache import cache
 
 from backend.accounts.models import Role
-from pb.models import Proposal, ProposalStatus, RoundArea
+from pb.proposals.models import Proposal, ProposalStatus
+from pb.rounds.models import RoundArea
 from pb.voting.selectors import _spec_key, _turnout_key
 from pb.voting.services.codes import voter_codes_issue
 from tests.factories import AreaFactory, RoundFactory, UserFactory

@@ -5,8 +5,7 @@ from __future__ import annotations
 import pytest
 from rest_framework.test import APIClient
 
-from pb.models import Participation
-from pb.voting.models import PendingBallot
+from pb.voting.models import Participation, PendingBallot
 
 pytestmark = pytest.mark.django_db
 

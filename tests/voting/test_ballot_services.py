@@ -9,8 +9,8 @@ import pytest
 from django.core.management import call_command
 
 from backend.errors import Conflict, DomainError, NotAllowed
-from pb.models import AuditEntry, Ballot, Participation, VoterCode
-from pb.voting.models import PendingBallot
+from pb.models import AuditEntry
+from pb.voting.models import Ballot, Participation, PendingBallot, VoterCode
 from pb.voting.selectors import ballot_spec, rule_sentence, turnout
 from pb.voting.services.casting import ballot_cast
 from pb.voting.services.codes import voter_code_hash, voter_codes_issue

@@ -5,9 +5,11 @@ from __future__ import annotations
 import pytest
 
 from backend.errors import Conflict, DomainError, NotAllowed
-from pb.models import AuditEntry, Participation, RoundArea, Tally
+from pb.counting.models import Tally
+from pb.models import AuditEntry
+from pb.rounds.models import RoundArea
 from pb.voting import selectors
-from pb.voting.models import PaperStatus, PendingBallot
+from pb.voting.models import PaperStatus, Participation, PendingBallot
 from pb.voting.services.codes import voter_codes_issue
 from pb.voting.services.decision_day import (
     decision_day_close,

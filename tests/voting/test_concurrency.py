@@ -5,8 +5,7 @@ from __future__ import annotations
 import pytest
 
 from backend.errors import Conflict
-from pb.models import Participation
-from pb.voting.models import PendingBallot
+from pb.voting.models import Participation, PendingBallot
 from pb.voting.services.casting import ballot_cast
 from tests.conftest import race
 from tests.voting.conftest import VotingWorld

@@ -15,9 +15,8 @@ from django.test import Client, override_settings
 from django.test.utils import CaptureQueriesContext
 from django.urls import resolve
 
-from pb.models import Participation, RegisterEntry, VoterCode
 from pb.voting.api import BallotCreateView
-from pb.voting.models import PendingBallot, SurveyCode
+from pb.voting.models import Participation, PendingBallot, RegisterEntry, SurveyCode, VoterCode
 from pb.voting.sealing import MIN_BATCH
 from pb.voting.services.codes import register_codes_issue, survey_code_hash, voter_code_hash
 from tests.voting.conftest import VotingWorld

@@ -7,8 +7,7 @@ import re
 import pytest
 from django.urls import reverse
 
-from pb.models import Participation, VoterCode
-from pb.voting.models import KioskSession, PaperBallot, PendingBallot
+from pb.voting.models import KioskSession, PaperBallot, Participation, PendingBallot, VoterCode
 
 pytestmark = pytest.mark.django_db
 
@@ -230,7 +229,7 @@ def test_two_staff_key_paper_and_a_mismatch_goes_to_the_managers_queue(client, v
 
 
 def test_the_decision_day_desk_and_venue_screen(client, vw):
-    from pb.models import RoundArea
+    from pb.rounds.models import RoundArea
     from tests.factories import RoundFactory
 
     day = RoundFactory(

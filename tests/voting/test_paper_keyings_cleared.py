@@ -9,8 +9,10 @@ from typing import Any
 
 import pytest
 
+from pb.counting.models import Tally
 from pb.counting.services import round_count
-from pb.models import AuditAction, AuditEntry, RoundArea, Tally
+from pb.models import AuditAction, AuditEntry
+from pb.rounds.models import RoundArea
 from pb.tasks import seal_due_ballots
 from pb.voting.models import PaperBallot, PaperEntry, PaperStatus
 from pb.voting.services.paper import paper_entry_add, paper_keyings_clear

@@ -13,7 +13,7 @@ import pytest
 from django.urls import reverse
 
 from backend.accounts.models import Role
-from pb.models import ProposalTranslation
+from pb.proposals.models import ProposalTranslation
 from pb.voting import selectors
 from pb.voting.models import PaperBallot, PaperStatus
 from pb.voting.services.codes import CODE_ALPHABET

@@ -25,10 +25,10 @@ from django.utils import timezone
 
 from feedback.selectors import identified_ballots
 from pb.counting.services import round_count
-from pb.models import AuditAction, AuditEntry, Participation, RegisterEntry
+from pb.models import AuditAction, AuditEntry
 from pb.services.register import match_key
 from pb.voting.alphabet import random_code
-from pb.voting.models import PaperBallot, PaperEntry
+from pb.voting.models import PaperBallot, PaperEntry, Participation, RegisterEntry
 from pb.voting.selectors import paper_counts, turnout
 from pb.voting.services.desk import desk_tick
 from pb.voting.services.paper import paper_entry_add, paper_keyings_clear, paper_reconcile

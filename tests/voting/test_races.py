@@ -9,12 +9,15 @@ import pytest
 
 from backend.accounts.models import Role
 from backend.errors import Conflict
-from pb.models import Ballot, Participation, RoundStyle, Tally
+from pb.counting.models import Tally
+from pb.rounds.models import RoundStyle
 from pb.voting.models import (
+    Ballot,
     DecisionDay,
     PaperBallot,
     PaperEntry,
     PaperStatus,
+    Participation,
     PendingBallot,
     Receipt,
 )

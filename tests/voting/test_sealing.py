@@ -5,9 +5,8 @@ from __future__ import annotations
 import pytest
 
 from pb import tasks
-from pb.models import Ballot, Participation
 from pb.voting import sealing
-from pb.voting.models import PendingBallot, Receipt
+from pb.voting.models import Ballot, Participation, PendingBallot, Receipt
 from pb.voting.services.casting import ballot_cast
 from pb.voting.services.kiosk import kiosk_cast, kiosk_unlock
 

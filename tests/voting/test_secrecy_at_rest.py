@@ -23,7 +23,7 @@ from django.db import connection
 from rest_framework.test import APIClient
 
 from pb.counting.services import round_count
-from pb.models import Ballot, Participation
+from pb.voting.models import Ballot, Participation
 from pb.voting.services.casting import ballot_cast
 from pb.voting.services.codes import receipt_hash
 from tests.conftest import need

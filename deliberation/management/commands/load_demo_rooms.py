@@ -14,7 +14,9 @@ from django.utils import timezone
 from backend.accounts.models import User
 from deliberation import services as rooms
 from deliberation.models import Room
-from pb.models import Area, Proposal, Round
+from pb.areas.models import Area
+from pb.proposals.models import Proposal
+from pb.rounds.models import Round
 
 
 class Command(BaseCommand):

@@ -14,7 +14,8 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from backend.errors import DomainError
 from backend.exports import csv_writer
-from pb.models import Area, Round
+from pb.areas.models import Area
+from pb.rounds.models import Round
 from pb.voting.services.codes import letters_csv, register_codes_issue, voter_codes_issue
 
 

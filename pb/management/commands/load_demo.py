@@ -15,20 +15,11 @@ from django.db import transaction
 from django.utils import timezone
 
 from backend.accounts.models import Profile, Role, User
-from pb.models import (
-    Area,
-    AreaKind,
-    AreaNeed,
-    AuditAction,
-    BallotType,
-    PhaseWindow,
-    Proposal,
-    Round,
-    RoundArea,
-    RoundStyle,
-    Theme,
-)
+from pb.areas.models import Area, AreaKind, AreaNeed, Theme
+from pb.models import AuditAction
 from pb.phases import Phase
+from pb.proposals.models import Proposal
+from pb.rounds.models import BallotType, PhaseWindow, Round, RoundArea, RoundStyle
 from pb.services.comments import comment_create
 from pb.services.proposals import proposal_create
 from pb.services.rounds import round_advance_phase
@@ -213,7 +204,7 @@ class Command(BaseCommand):
 
     def _voting_round(self, areas: dict[str, Area], people: dict[Role, User]) -> list[str]:
         """A round in its voting phase, with a shortlist, and three new voter codes to try."""
-        from pb.models import Proposal, ProposalStatus
+        from pb.proposals.models import Proposal, ProposalStatus
         from pb.voting.services.codes import voter_codes_issue
 
         round_, created = Round.objects.get_or_create(
@@ -259,7 +250,7 @@ class Command(BaseCommand):
         """
         import random
 
-        from pb.models import Proposal, ProposalStatus
+        from pb.proposals.models import Proposal, ProposalStatus
         from pb.voting.services.casting import ballot_cast
         from pb.voting.services.codes import voter_codes_issue
 

@@ -12,7 +12,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from pb.counting.selectors import latest_tallies
 from pb.counting.services import tally_verify
-from pb.models import Round
+from pb.rounds.models import Round
 
 
 class Command(BaseCommand):

@@ -29,11 +29,12 @@ from backend.accounts import rules as base_rules
 from backend.accounts.models import Actor, AgeBand
 from backend.accounts.rules import user_or_none
 from backend.errors import Conflict, DomainError, NotFound
-from pb.models import BALLOT_RULE_FIELDS, Area, Channel, Participation, Round, RoundArea, VoterCode
+from pb.areas.models import Area
 from pb.phases import Action, Phase, phases_allowing
+from pb.rounds.models import BALLOT_RULE_FIELDS, Round, RoundArea
 from pb.services.guards import require_phase
 from pb.voting import sealing
-from pb.voting.models import PendingBallot, SurveyCode
+from pb.voting.models import Channel, Participation, PendingBallot, SurveyCode, VoterCode
 from pb.voting.selectors import ballot_spec, ballot_spec_cached
 from pb.voting.services.checking import check_selections
 from pb.voting.services.codes import (

@@ -9,8 +9,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from backend.errors import DomainError
-from pb.models import BallotType, Round
 from pb.phases import Action
+from pb.rounds.models import BallotType, Round
 from pb.services.guards import require_phase
 from pb.voting.selectors import BallotSpec, ballot_spec
 

@@ -22,12 +22,14 @@ from backend.accounts import rules as base_rules
 from backend.accounts.models import Actor
 from backend.errors import DomainError, NotAllowed
 from backend.exports import csv_writer
-from pb.models import Area, AuditAction, Channel, RegisterEntry, Round, VoterCode
+from pb.areas.models import Area
+from pb.models import AuditAction
 from pb.phases import is_closed, is_frozen
+from pb.rounds.models import Round
 from pb.services.audit import audit
 from pb.voting import rules
 from pb.voting.alphabet import CODE_ALPHABET, random_code
-from pb.voting.models import SurveyCode
+from pb.voting.models import Channel, RegisterEntry, SurveyCode, VoterCode
 
 VOTER_CODE_LENGTH = 10  # 26**10 ≈ 1.4e14 codes: unguessable for a round of any size
 RECEIPT_LENGTH = 12

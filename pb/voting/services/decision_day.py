@@ -8,8 +8,9 @@ from django.utils.translation import gettext as _
 
 from backend.accounts.models import Actor
 from backend.errors import Conflict, DomainError, NotAllowed
-from pb.models import AuditAction, Round, RoundStyle
+from pb.models import AuditAction
 from pb.phases import Action, Phase, allows
+from pb.rounds.models import Round, RoundStyle
 from pb.services.audit import audit
 from pb.services.rounds import round_advance_phase
 from pb.voting import rules

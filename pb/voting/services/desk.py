@@ -34,21 +34,15 @@ from django.utils.translation import ngettext
 from backend.accounts.models import Actor
 from backend.accounts.rules import user_or_none
 from backend.errors import Conflict, DomainError, NotAllowed
-from pb.models import (
-    AuditAction,
-    Channel,
-    Participation,
-    RegisterEntry,
-    Round,
-    RoundArea,
-    VoterCode,
-)
+from pb.models import AuditAction
 from pb.phases import Action, allows
+from pb.rounds.models import Round, RoundArea
 from pb.services.audit import audit
 from pb.services.guards import require_phase
 from pb.services.register import normalise_postcode
 from pb.voting import rules
 from pb.voting.desk_token import desk_token_entry_id
+from pb.voting.models import Channel, Participation, RegisterEntry, VoterCode
 from pb.voting.selectors import (
     DESK_SEARCH_LIMIT,
     DeskEntry,

@@ -12,11 +12,13 @@ from django.utils.translation import gettext as _
 from backend.accounts.models import Actor
 from backend.accounts.rules import signed_in_user
 from backend.errors import DomainError, NotAllowed
-from pb.models import Area, AuditAction, Channel, Round
+from pb.areas.models import Area
+from pb.models import AuditAction
 from pb.phases import is_closed
+from pb.rounds.models import Round
 from pb.services.audit import audit
 from pb.voting import rules
-from pb.voting.models import KioskSession
+from pb.voting.models import Channel, KioskSession
 from pb.voting.services.casting import Receipt, ballot_cast
 
 

@@ -16,12 +16,15 @@ from backend.accounts import rules as base_rules
 from backend.accounts.models import Actor
 from backend.accounts.rules import signed_in_user
 from backend.errors import Conflict, DomainError, NotAllowed
-from pb.models import Area, AuditAction, Channel, Round, Tally
+from pb.areas.models import Area
+from pb.counting.models import Tally
+from pb.models import AuditAction
 from pb.phases import RESULTS_PHASES, Action, allows
+from pb.rounds.models import Round
 from pb.services.audit import audit
 from pb.services.guards import require_phase
 from pb.voting import rules
-from pb.voting.models import PaperBallot, PaperEntry, PaperStatus
+from pb.voting.models import Channel, PaperBallot, PaperEntry, PaperStatus
 from pb.voting.sealing import shuffled
 from pb.voting.selectors import ballot_spec, forget_turnout
 from pb.voting.services.casting import ballot_write
