@@ -284,8 +284,9 @@ class PaperBallot(models.Model):
 
 
 class PaperEntry(models.Model):
-    """One staff member's keying of a paper ballot: what they read on it. Kept only until the
-    round is counted (``pb.voting.services.paper.paper_keyings_clear``)."""
+    """One staff member's keying of a paper ballot: what they read on it, who keyed it and when.
+    What was read is kept only until the paper is settled (two keyings match, or a manager
+    decides), the keying itself only until the round is counted (``pb.voting.services.paper``)."""
 
     paper_ballot = models.ForeignKey(PaperBallot, on_delete=models.CASCADE, related_name="entries")
     area = models.ForeignKey("pb.Area", on_delete=models.PROTECT, related_name="+")

@@ -1,7 +1,7 @@
-"""When the paper keyings are cleared (pb.voting.services.paper.paper_keyings_clear): once the
-count is stored and no paper can be keyed any more, by the count itself or by beat's sealing
-backstop, and never a paper that still waits to be settled. The database reader's attack is in
-test_paper_secrecy.py."""
+"""When paper keyings forget what was read (as soon as the paper is settled) and when they are
+deleted (pb.voting.services.paper.paper_keyings_clear: once the count is stored and no paper can
+be keyed any more, by the count itself or by beat's sealing backstop), and never for a paper
+that still waits to be settled. The database reader's attack is in test_paper_secrecy.py."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from pb.models import AuditAction, AuditEntry
 from pb.rounds.models import RoundArea
 from pb.tasks import seal_due_ballots
 from pb.voting.models import PaperBallot, PaperEntry, PaperStatus
-from pb.voting.services.paper import paper_entry_add, paper_keyings_clear
+from pb.voting.services.paper import paper_entry_add, paper_keyings_clear, paper_reconcile
 from tests.voting.conftest import VotingWorld
 
 
@@ -28,6 +28,40 @@ def _key(vw: VotingWorld, serial: str, *who: Any) -> None:
 
 def _cleared() -> int:
     return AuditEntry.objects.filter(action=AuditAction.VOTING_PAPER_KEYINGS_CLEARED).count()
+
+
+def _readings(serial: str) -> list[dict[str, int]]:
+    return list(
+        PaperEntry.objects.filter(paper_ballot__serial=serial)
+        .order_by("pk")
+        .values_list("selections", flat=True)
+    )
+
+
+def test_a_keying_holds_what_was_read_only_until_the_paper_is_settled(vw: VotingWorld) -> None:
+    trees = {str(vw.trees.pk): 1}
+    _key(vw, "P-1", vw.staff)
+    assert _readings("P-1") == [trees]  # waiting for its second keying: needed to compare
+    _key(vw, "P-1", vw.staff2)
+    assert _readings("P-1") == [{}, {}]  # matched and counted: the ballot holds it now
+    assert PaperBallot.objects.get(serial="P-1").status == PaperStatus.COUNTED
+    assert PaperEntry.objects.filter(paper_ballot__serial="P-1").count() == 2  # who keyed it
+
+
+def test_keyings_in_dispute_keep_what_was_read_until_a_manager_decides(vw: VotingWorld) -> None:
+    paper_entry_add(
+        actor=vw.staff, round=vw.round, serial="P-2", area=vw.north, selections=[vw.trees.pk]
+    )
+    paper_entry_add(
+        actor=vw.staff2, round=vw.round, serial="P-2", area=vw.north, selections=[vw.benches.pk]
+    )
+    assert _readings("P-2") == [{str(vw.trees.pk): 1}, {str(vw.benches.pk): 1}]
+    paper = PaperBallot.objects.get(serial="P-2")
+    paper_reconcile(actor=vw.manager, paper=paper, decision="second", reason="Cross on Benches")
+    assert _readings("P-2") == [{}, {}]
+    from pb.voting.models import PendingBallot
+
+    assert PendingBallot.objects.get().selections == {str(vw.benches.pk): 1}
 
 
 @pytest.fixture

@@ -43,6 +43,13 @@ def _count_paper(paper: PaperBallot, entry: PaperEntry, today: dt.date) -> None:
     forget_turnout(round_id=paper.round_id)
 
 
+def _forget_readings(paper: PaperBallot) -> None:
+    """A settled paper's keyings keep who keyed it and when, no longer what they read: that is
+    now in its (pending, then sealed) ballot, and the keyings, in the order they were made,
+    could be lined up with the names ticked at the desk (docs/secrecy.md)."""
+    PaperEntry.objects.filter(paper_ballot=paper).exclude(selections={}).update(selections={})
+
+
 def paper_entry_add(
     *,
     actor: Actor,
@@ -56,7 +63,9 @@ def paper_entry_add(
 
     Two matching keyings count the ballot (or record it spoilt); two differing keyings go to
     the reconciliation queue. The paper ballot row is locked (``select_for_update``) while the
-    second keying is compared, so two people keying at once cannot both count it.
+    second keying is compared, so two people keying at once cannot both count it. Once two
+    keyings match, neither keeps what was read (``_forget_readings``): only a keying waiting for
+    its second, or a pair in dispute, holds a paper's choices.
     """
     if not rules.can_run_event(actor, round, area):
         raise NotAllowed(_("Only event staff and the area's managers key its paper ballots."))
@@ -95,19 +104,23 @@ def paper_entry_add(
                 % {"serial": serial},
                 field="serial",
             )
-        entry = PaperEntry.objects.create(
+        entry = PaperEntry(
             paper_ballot=paper,
             area=area,
             keyed_by=signed_in_user(actor),
             selections=canonical,
             spoilt=spoilt,
         )
+        matched = bool(entries) and entries[0].same_as(entry)
+        if matched and not spoilt:
+            _count_paper(paper, entry, today)
+        if matched:
+            entry.selections = {}  # written without the reading it matched (``_forget_readings``)
+        entry.save()
         if entries:
-            first = entries[0]
-            if first.same_as(entry):
+            if matched:
                 paper.status = PaperStatus.SPOILT if spoilt else PaperStatus.COUNTED
-                if not spoilt:
-                    _count_paper(paper, entry, today)
+                _forget_readings(paper)
             else:
                 paper.status = PaperStatus.MISMATCH
             paper.save(update_fields=["status"])
@@ -139,7 +152,8 @@ def paper_reconcile(*, actor: Actor, paper: PaperBallot, decision: str, reason: 
     """A manager settles a paper ballot whose keyings differ: one reading, or spoilt, and why.
 
     The manager must manage every area the keyings name, and must not have keyed the ballot
-    themselves: a dispute is settled by a second pair of eyes.
+    themselves: a dispute is settled by a second pair of eyes. Once settled, the keyings no
+    longer keep what was read (``_forget_readings``); the reason stays in the audit log.
     """
     _require_reconciler(actor, paper)
     require_phase(
@@ -169,6 +183,7 @@ def paper_reconcile(*, actor: Actor, paper: PaperBallot, decision: str, reason: 
         locked.decided_by = signed_in_user(actor)
         locked.decided_at = timezone.now()
         locked.save()
+        _forget_readings(locked)
         audit(
             actor=actor,
             action=AuditAction.VOTING_PAPER_RECONCILE,
