@@ -36,7 +36,7 @@ from pb.services.guards import require_phase
 from pb.voting import sealing
 from pb.voting.models import Channel, Participation, PendingBallot, SurveyCode, VoterCode
 from pb.voting.selectors import ballot_spec, ballot_spec_cached
-from pb.voting.services.checking import check_selections
+from pb.voting.services.checking import check_selections, names_a_project_not_on
 from pb.voting.services.codes import (
     RECEIPT_LENGTH,
     code_shape_ok,
@@ -504,7 +504,8 @@ def _columns(model: Any, names: tuple[str, ...], prefix: str = "") -> str:
 
 def _survey_code_sql(source: str, values: str) -> str:
     """The survey code's row as a CTE ``s`` of a casting statement, one row for each row of
-    ``source`` (the participation's CTE), taking ``values`` (round, area, channel).
+    ``source`` (the participation's CTE), taking ``values`` (id, round, area, channel; the
+    code's hash is a parameter).
 
     Written in the cast's own statement, the survey code shares its transaction number
     (``xmin``) with the participation and the pending ballot. That ties it to *who* voted,
@@ -523,21 +524,27 @@ def _survey_code_sql(source: str, values: str) -> str:
     cols = _columns(SurveyCode, ("id", "round", "area", "channel", "code_hash", "used"))
     return (
         f"s AS (INSERT INTO {qn(SurveyCode._meta.db_table)} ({cols})"  # noqa: S608
-        f" SELECT %s, {values}, %s, false FROM {source}"
+        f" SELECT {values}, %s, false FROM {source}"
         f" ON CONFLICT ({qn('code_hash')}) DO NOTHING RETURNING 1)"
     )
 
 
-def _pending_count_sql(area: str) -> str:
-    """How many other ballots of the cell (round, area, channel) are pending, at most the cap:
-    in a casting statement, the subquery sees the statement's snapshot, so not this one."""
+def _pending_count_sql(round_: str = "%s", area: str = "%s", channel: str = "%s") -> str:
+    """How many other ballots of the cell (round, area, channel: SQL expressions, parameters
+    unless told) are pending, at most the cap: in a casting statement, the subquery sees the
+    statement's snapshot, so not this one."""
     qn = connection.ops.quote_name
     pending = qn(PendingBallot._meta.db_table)
     return (
-        f"(SELECT count(*) FROM (SELECT 1 FROM {pending}"  # noqa: S608
-        f" WHERE {qn('round_id')} = %s AND {qn('area_id')} = {area} AND {qn('channel')} = %s"
-        f" LIMIT {_PENDING_CAP}) o)"
+        f"(SELECT count(*) FROM (SELECT 1 FROM {pending} o"  # noqa: S608
+        f" WHERE o.{qn('round_id')} = {round_} AND o.{qn('area_id')} = {area}"
+        f" AND o.{qn('channel')} = {channel} LIMIT {_PENDING_CAP}) o)"
     )
+
+
+#: The online channel as an SQL literal: a constant of ours ("online"), not a value from a
+#: request, and letters only, so it needs no quoting.
+_ONLINE = f"'{Channel.ONLINE.value}'"
 
 
 @cache
@@ -558,7 +565,7 @@ def _write_sql(survey: bool) -> str:
     )
     qn = connection.ops.quote_name
     pending = qn(PendingBallot._meta.db_table)
-    survey_cte = ", " + _survey_code_sql("p", "%s, %s, %s") if survey else ""
+    survey_cte = ", " + _survey_code_sql("p", "%s, %s, %s, %s") if survey else ""
     surveyed = "(SELECT count(*) FROM s)" if survey else "0"
     # Identifiers from the models' metadata; every value is a query parameter.
     return (
@@ -567,7 +574,7 @@ def _write_sql(survey: bool) -> str:
         f" VALUES (%s, %s, %s, %s, %s, %s, %s, %s) RETURNING 1){survey_cte}"
         f" INSERT INTO {pending} ({_columns(PendingBallot, _BALLOT)})"
         " SELECT %s, %s, %s, %s, %s::jsonb, %s FROM p"
-        f" RETURNING {_pending_count_sql('%s')}, {surveyed}"
+        f" RETURNING {_pending_count_sql()}, {surveyed}"
     )
 
 
@@ -615,24 +622,27 @@ def _cast_with_code_sql() -> str:
     the survey codes written and the cell's other pending ballots, as ``_write_sql``."""
     qn = connection.ops.quote_name
     part = ("round", "area", "voter", "voter_code", "channel", "age_band", "voted_on")
-    area = qn("area_id")
+    round_, area, round_id = qn("round_id"), qn("area_id"), f"i.{qn('id')}"
     pending = qn(PendingBallot._meta.db_table)
+    # Each value once: the round is i's, the channel online, the ids drawn by PostgreSQL.
     return (
         f"WITH i AS ({_round_and_code_sql()}),"  # noqa: S608
         f" p AS (INSERT INTO {qn(Participation._meta.db_table)}"
         f" ({_columns(Participation, (*part, 'register_entry'))})"
-        " SELECT %s, i.code_area, NULL, i.code_id, %s, '', %s, i.code_entry FROM i"
-        f" WHERE i.{qn('phase')} = ANY(%s) AND i.{qn('voter_codes_enabled')} AND NOT i.used"
-        " AND i.code_area = ANY(%s::bigint[]) AND i.code_area = ANY(i.areas)"
-        f" RETURNING {area}),"
-        f" {_survey_code_sql('p', f'%s, {area}, %s')},"
+        f" SELECT {round_id}, i.code_area, NULL, i.code_id, {_ONLINE}, '', %s, i.code_entry"
+        f" FROM i WHERE i.{qn('phase')} = ANY(%s) AND i.{qn('voter_codes_enabled')}"
+        " AND NOT i.used AND i.code_area = ANY(%s::bigint[]) AND i.code_area = ANY(i.areas)"
+        f" RETURNING {round_}, {area}),"
+        f" {_survey_code_sql('p', f'gen_random_uuid(), {round_}, {area}, {_ONLINE}')},"
         f" b AS (INSERT INTO {pending} ({_columns(PendingBallot, _BALLOT)})"
-        f" SELECT %s, %s, {area}, %s, (%s::jsonb) -> ({area}::text), %s FROM p"
-        f" RETURNING {area})"
+        f" SELECT gen_random_uuid(), {round_}, {area}, {_ONLINE},"
+        f" (%s::jsonb) -> ({area}::text), %s FROM p RETURNING {area})"
         " SELECT i.*, (SELECT b.area_id FROM b), (SELECT count(*) FROM s),"
-        f" {_pending_count_sql('(SELECT b.area_id FROM b)')} FROM i"
+        f" {_pending_count_sql(round_id, '(SELECT b.area_id FROM b)', _ONLINE)} FROM i"
     )
 
+
+_VOTING_PHASES = sorted(p.value for p in phases_allowing(Action.VOTE))
 
 #: The areas each round had when this process last cast in it: a ballot that names no area is
 #: checked against each before the statement (which checks the code's area is still one).
@@ -670,7 +680,7 @@ def code_cast_prepare(
         areas = (area_id,) if area_id is not None else _round_areas_seen.get(round_id, ())
         for area in areas:
             spec = ballot_spec_cached(round_id=round_id, area_id=area)
-            if spec is None:
+            if spec is None or names_a_project_not_on(spec, selections):
                 continue
             try:
                 accepted[area] = check_selections(spec, selections, own_bid=own_bid)
@@ -707,22 +717,12 @@ def ballot_cast_with_code(cast: CodeCast) -> Receipt:
                         code_hash,
                         cast.round_id,
                         Phase.DRAFT.value,
-                        cast.round_id,
-                        Channel.ONLINE,
                         today,
-                        sorted(p.value for p in phases_allowing(Action.VOTE)),
+                        _VOTING_PHASES,
                         list(cast.accepted),
-                        uuid.uuid4(),
-                        cast.round_id,
-                        Channel.ONLINE,
                         survey_code_hash(survey_code),
-                        uuid.uuid4(),
-                        cast.round_id,
-                        Channel.ONLINE,
                         json.dumps({str(a): s for a, s in cast.accepted.items()}),
                         receipt_hash(receipt),
-                        cast.round_id,
-                        Channel.ONLINE,
                     ),
                 )
             except IntegrityError as exc:  # a simultaneous cast with this code, or resident

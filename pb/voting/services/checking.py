@@ -45,6 +45,22 @@ def _raw_pairs(raw: Any) -> dict[str, int]:
     return {k: v for k, v in pairs.items() if v != 0}
 
 
+def names_a_project_not_on(spec: BallotSpec, raw: Any) -> bool:
+    """Whether ``raw`` plainly chooses a project that is not on this ballot, which
+    ``check_selections`` refuses: a quick look, with no message made, for trying a ballot
+    against areas it is not for. Only whole-number ids in a list, and ids chosen with a
+    whole number other than 0 in a mapping, are looked at; anything else says False and is
+    left to ``check_selections``."""
+    if isinstance(raw, Mapping):
+        chosen = [k for k, v in raw.items() if type(v) is int and v != 0]
+    elif isinstance(raw, list | tuple):
+        chosen = [v for v in raw if type(v) is int]
+    else:
+        return False
+    items = spec.by_id
+    return any((k.strip() if isinstance(k, str) else str(k)) not in items for k in chosen)
+
+
 def check_selections(spec: BallotSpec, raw: Any, *, own_bid: int | None = None) -> dict[str, int]:
     """The canonical selections for ``raw`` on this ballot, or a ``DomainError`` saying why not.
 
