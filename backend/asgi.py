@@ -13,6 +13,7 @@ django_asgi_app = get_asgi_application()
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
+from backend.consumers import DirectSend  # noqa: E402
 from backend.health import WebSocketOutageGuard  # noqa: E402
 from backend.origins import SameOriginValidator  # noqa: E402
 from backend.routing import websocket_urlpatterns  # noqa: E402
@@ -25,8 +26,11 @@ application = ProtocolTypeRouter(
         # The Origin must match in scheme, host and port (backend/origins.py), not host alone.
         # A database outage (reading the session, or in a consumer) asks the client to try
         # again (backend/health.py) rather than failing with a traceback.
-        "websocket": WebSocketOutageGuard(
-            SameOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns)))
+        # DirectSend: a room's fan-out writes text frames past the middleware below.
+        "websocket": DirectSend(
+            WebSocketOutageGuard(
+                SameOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns)))
+            )
         ),
     }
 )

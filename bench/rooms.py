@@ -609,8 +609,9 @@ def main() -> None:
         print(
             f"  {name:>7}: fan-out p50 {percentile(delays, 50):.1f} ms, p99 {p99[name]:.1f} ms "
             f"(per phase: {', '.join(format(r['p99'], '.1f') for r in mine)}); contributions "
-            f"delivered {delivered} of {expected}; load average at each phase's start: "
-            f"{'; '.join(r['load'] for r in mine)}"
+            f"delivered {delivered} of {expected}; server CPU per second (2 = both cores): "
+            f"{', '.join(format(r['cpu'], '.2f') for r in mine)}; load average at each phase's "
+            f"start: {'; '.join(r['load'] for r in mine)}"
         )
     ratio = p99["with"] / p99["without"] if p99["without"] else float("nan")
     print(f"  p99 ratio with/without: {ratio:.2f} (target at most 1.5)")
@@ -727,9 +728,15 @@ def measure(args: argparse.Namespace, phases: list[tuple[str, float]]) -> dict[s
         stop_at.value = speaking_until + 5  # readers drain for 5 s after the last say
         go.set()
         loads = []
-        for offset, _end, _light in windows:
+        phase_cpu = []  # the server's CPU seconds during each phase
+        for offset, end, _light in windows:
             time.sleep(max(0.0, start + offset - time.time()))
             loads.append(loadavg())
+            if args.restart_redis:
+                continue
+            before = tree_cpu(server.pid)
+            time.sleep(max(0.0, start + end - time.time()))
+            phase_cpu.append(tree_cpu(server.pid) - before)
         if args.restart_redis:
             time.sleep(max(0.0, start + total / 2 - time.time()))
             redis.send_signal(signal.SIGTERM)
@@ -816,7 +823,10 @@ def measure(args: argparse.Namespace, phases: list[tuple[str, float]]) -> dict[s
     print(f"  load average (1, 5, 15 min): before {load_before}, after {loadavg()}")
     # Each contribution belongs to the phase it was sent in (phases are `gap` seconds apart).
     per_phase = []
-    for (name, _light), (offset, end, _l), load in zip(phases, windows, loads, strict=True):
+    phase_cpu += [float("nan")] * (len(phases) - len(phase_cpu))
+    for (name, _light), (offset, end, _l), load, cpu in zip(
+        phases, windows, loads, phase_cpu, strict=True
+    ):
         low = (start + offset - gap / 2) * 1e9
         high = (start + end + gap / 2) * 1e9
         mine = sorted(d for sent, d in timed if low <= sent < high)
@@ -829,6 +839,7 @@ def measure(args: argparse.Namespace, phases: list[tuple[str, float]]) -> dict[s
                 "delivered": len(mine),
                 "expected": said * args.clients,
                 "load": load,
+                "cpu": cpu / args.duration,
             }
         )
     return {

@@ -26,6 +26,7 @@ from collections import deque
 from collections.abc import Callable, Coroutine
 from typing import Any
 
+from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
@@ -35,7 +36,7 @@ from django.utils.translation import trans_real
 
 from backend.accounts.models import Actor
 from backend.accounts.rules import user_or_none
-from backend.consumers import JsonFrameConsumer
+from backend.consumers import DIRECT_SEND, JsonFrameConsumer
 from backend.errors import DomainError
 from backend.health import database_unavailable
 from deliberation import light, protocol, rights, rules
@@ -183,6 +184,17 @@ class RoomConsumer(JsonFrameConsumer):
     outbox: deque[str]
     outbox_size = 0
     writer: asyncio.Task[None] | None = None
+
+    async def dispatch(self, message: dict[str, Any]) -> None:
+        """Channels' own, less its ``close_old_connections`` before every message: that call
+        runs in the process's one thread-sensitive database thread, the one contributions use,
+        so each reaction or hand frame queued a trip there ahead of the next contribution. This
+        consumer never touches the database on the event loop; ``database_sync_to_async``
+        closes old connections around each piece of database work, in whichever thread."""
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
 
     async def connect(self) -> None:
         self.outbox = deque()
@@ -350,7 +362,11 @@ class RoomConsumer(JsonFrameConsumer):
         if self.closing:
             return
         try:
-            await super().send(text_data=text_data, bytes_data=bytes_data, close=close)
+            direct = self.scope.get(DIRECT_SEND)
+            if direct is not None and text_data is not None and bytes_data is None and not close:
+                await direct({"type": "websocket.send", "text": text_data})
+            else:
+                await super().send(text_data=text_data, bytes_data=bytes_data, close=close)
         except Exception:
             logger.info("Room %s: a connection could not be written to", self.room_id)
             self.closing = True

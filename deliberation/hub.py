@@ -43,6 +43,11 @@ REORDER_WAIT = 0.1
 LOG_CHECK_INTERVAL = 2.0
 #: The shortest time between two frames of a busy room, in seconds (see ``RoomHub._turn``).
 FRAME_INTERVAL = 0.1
+#: How long a ``reactions`` event that comes alone waits for the next event to share its
+#: frame, in seconds. Its own frame would cost a write to every connection, as a contribution
+#: does; reactions are flushed every ``light.FLUSH_INTERVAL`` (0.25 s), so in a busy room nearly
+#: every one rides with a contribution, and they reach people at most this much later.
+LIGHT_HOLD = 0.2
 #: Connections written to before the hub yields to the event loop during one event's fan-out.
 FAN_OUT_SLICE = 200
 #: A count left behind by a process that died is forgotten after a day without arrivals.
@@ -385,6 +390,17 @@ class RoomHub:
                     self.resubscribing.add_done_callback(_ignore_result)
             await self._fill_from_log(early)
             return
+        messages = [first]
+        while not inbox.empty():
+            messages.append(inbox.get_nowait())
+        if all(_light(message) for message in messages):
+            # Reactions in aggregate, alone: wait a little for the next event, so that they
+            # go out in its frame instead of a frame of their own to every connection (in a
+            # busy room most do; a contribution that comes is not held back).
+            with contextlib.suppress(TimeoutError):
+                messages.append(await asyncio.wait_for(inbox.get(), LIGHT_HOLD))
+            while not inbox.empty():
+                messages.append(inbox.get_nowait())
         # A busy room gets at most one frame per FRAME_INTERVAL: what arrives meanwhile goes
         # out together, so cost follows frames, not events. A quiet room's events go out at once.
         # Frames of reactions in aggregate (a few a second) and presence do not count: they
@@ -392,9 +408,8 @@ class RoomHub:
         wait = self.last_flush + FRAME_INTERVAL - loop.time()
         if wait > 0:
             await asyncio.sleep(wait)
-        messages = [first]
-        while not inbox.empty():
-            messages.append(inbox.get_nowait())
+            while not inbox.empty():
+                messages.append(inbox.get_nowait())
         presence = None
         paced = False
         for message in messages:
@@ -473,6 +488,11 @@ class RoomHub:
             logger.info("Room %s: a connection could not be written to", self.room_id)
             self.members.discard(member)
             self.hubs.spawn(member.close_quietly())
+
+
+def _light(message: dict[str, Any]) -> bool:
+    """A ``reactions`` event (aggregated reactions and hands)."""
+    return message.get("type") == "room.event" and bool(message.get("light"))
 
 
 def _ignore_result(task: asyncio.Task[None]) -> None:

@@ -313,6 +313,60 @@ def test_a_reactions_frame_does_not_hold_back_the_next_contribution(monkeypatch:
     assert after_said > before
 
 
+async def raw_frame(comm: Any) -> dict[str, Any]:
+    """The next frame as sent (a ``batch`` stays one frame), presence skipped."""
+    while (frame := await comm.receive_json_from(timeout=10))["type"] == "presence":
+        pass
+    return dict(frame)
+
+
+def test_reactions_wait_to_share_the_next_contributions_frame(monkeypatch: Any) -> None:
+    """A ``reactions`` event that comes alone waits (``LIGHT_HOLD``) for the next event and
+    goes out in its frame: one write to every connection instead of two. The contribution is
+    not held back for it: the hold here is far longer than the test's wait for its frame."""
+    monkeypatch.setattr(light, "FLUSH_INTERVAL", None)
+    monkeypatch.setattr(hub, "LIGHT_HOLD", 60.0)
+    scene = make_scene()
+    said = services.contribution_say(room=scene.room, actor=scene.bob, kind="message", text="B")
+
+    async def go() -> dict[str, Any]:
+        alice = await connected(scene.room.pk, scene.alice, last_seq=2)
+        await alice.send_json_to({"type": "react", "contribution": said.pk, "reaction": "agree"})
+        await processed(alice)
+        await database_sync_to_async(services.light_flush)(scene.room.pk)
+        await database_sync_to_async(services.contribution_say)(
+            room=scene.room.pk, actor=scene.bob, kind="message", text="Next"
+        )
+        frame = await raw_frame(alice)
+        await alice.disconnect()
+        return frame
+
+    frame = run_async(go())
+    assert frame["type"] == "batch", frame
+    assert [e["event"] for e in frame["events"]] == ["reactions", "said"]
+    assert [e["seq"] for e in frame["events"]] == [3, 4]
+
+
+def test_reactions_alone_still_go_out_after_the_hold(monkeypatch: Any) -> None:
+    monkeypatch.setattr(light, "FLUSH_INTERVAL", None)
+    monkeypatch.setattr(hub, "LIGHT_HOLD", 0.05)
+    scene = make_scene()
+    said = services.contribution_say(room=scene.room, actor=scene.bob, kind="message", text="B")
+
+    async def go() -> dict[str, Any]:
+        alice = await connected(scene.room.pk, scene.alice, last_seq=2)
+        await alice.send_json_to({"type": "react", "contribution": said.pk, "reaction": "agree"})
+        await processed(alice)
+        await database_sync_to_async(services.light_flush)(scene.room.pk)
+        frame = await raw_frame(alice)
+        await alice.disconnect()
+        return frame
+
+    frame = run_async(go())
+    assert frame["type"] == "event" and frame["event"] == "reactions", frame
+    assert frame["data"]["reacted"][0]["counts"]["agree"] == 1
+
+
 def test_one_process_at_a_time_flushes_a_room(store: str) -> None:
     """Two ASGI servers each schedule a flush after their own reactions; only the first in a
     ``FLUSH_INTERVAL`` flushes, so a room gets no more ``reactions`` events with two than

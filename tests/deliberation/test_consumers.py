@@ -655,6 +655,56 @@ def test_a_signed_in_resident_speaks_through_the_whole_asgi_stack():
     assert run(go())["data"]["author"]["id"] == scene.alice.pk
 
 
+def test_room_frames_skip_the_middleware_and_frames_cost_no_trip_to_the_database_thread(
+    monkeypatch,
+):
+    """Through the whole stack, a room's frames go to the server's own send (``DirectSend``),
+    not through the session middleware, which looked at the session for every frame of every
+    fan-out; and a frame is not preceded by Channels' ``close_old_connections`` trip to the
+    thread contributions use. The handshake still goes through the middleware."""
+    from channels import consumer as channels_consumer
+    from channels.sessions import InstanceSessionWrapper
+
+    seen_by_sessions: list[str] = []
+    real_send = InstanceSessionWrapper.send
+
+    async def watched(self, message):
+        seen_by_sessions.append(message["type"])
+        await real_send(self, message)
+
+    trips: list[int] = []
+
+    async def trip():
+        trips.append(1)
+
+    monkeypatch.setattr(InstanceSessionWrapper, "send", watched)
+    monkeypatch.setattr(channels_consumer, "aclose_old_connections", trip)
+    scene = make_scene()
+    client = Client()
+    client.force_login(scene.alice)
+    cookie = f"sessionid={client.cookies['sessionid'].value}".encode()
+
+    async def go():
+        comm = WebsocketCommunicator(
+            application,
+            f"/ws/rooms/{scene.room.pk}/",
+            headers=[*SAME_ORIGIN, (b"cookie", cookie)],
+        )
+        assert (await comm.connect())[0]
+        await comm.send_json_to({"type": "join", "last_seq": 0})
+        replay = await frames_until(comm, "joined")
+        await comm.send_json_to({"type": "say", "kind": "message", "text": "direct"})
+        frame = await expect_event(comm, "said")
+        await comm.disconnect()
+        return replay, frame
+
+    replay, frame = run(go())
+    assert [f.get("event") for f in replay] == ["opened", None]
+    assert frame["data"]["text"] == "direct"
+    assert seen_by_sessions == ["websocket.accept"]
+    assert trips == []
+
+
 def test_a_foreign_origin_is_refused():
     scene = make_scene()
 
