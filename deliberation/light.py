@@ -105,6 +105,12 @@ def _redis() -> Any | None:
     return client
 
 
+def cache_redis() -> Any | None:
+    """The cache's Redis, for a caller that needs several commands in one round trip (the
+    rooms' rate limits); None when the cache is not Redis."""
+    return _redis()
+
+
 def _keys(room_id: int) -> tuple[str, str]:
     base = cache.make_key(f"{KEY_PREFIX}:{room_id}")
     return f"{base}:reactions", f"{base}:queue"
