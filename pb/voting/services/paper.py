@@ -47,7 +47,16 @@ def _forget_readings(paper: PaperBallot) -> None:
     """A settled paper's keyings keep who keyed it and when, no longer what they read: that is
     now in its (pending, then sealed) ballot, and the keyings, in the order they were made,
     could be lined up with the names ticked at the desk (docs/secrecy.md)."""
+    _secure_delete()
     PaperEntry.objects.filter(paper_ballot=paper).exclude(selections={}).update(selections={})
+
+
+def _secure_delete() -> None:
+    """On SQLite (the single-machine demo), overwrite what is deleted or rewritten, as sealing
+    does: its bytes are otherwise left in the file's free pages."""
+    if connection.vendor == "sqlite":
+        with connection.cursor() as cursor:
+            cursor.execute("PRAGMA secure_delete = ON")
 
 
 def paper_entry_add(
@@ -251,6 +260,7 @@ def paper_keyings_clear(*, round_id: int) -> int:
             str(user_id): n
             for user_id, n in keyings.values_list("keyed_by_id").annotate(n=Count("id")).order_by()
         }
+        _secure_delete()
         keyings.delete()
         PaperBallot.objects.filter(pk__in=[p.pk for p in papers]).delete()
         # One INSERT, in shuffled order: fresh ids from the sequence and places on disk in that
