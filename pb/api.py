@@ -21,7 +21,16 @@ from backend.errors import NotAllowed
 from pb import rules, selectors
 from pb.areas.models import Area, Theme
 from pb.proposals.models import Proposal, ProposalStatus
+from pb.proposals.services import (
+    proposal_create,
+    proposal_hide,
+    proposal_review,
+    proposal_support,
+    proposal_update,
+    proposal_withdraw,
+)
 from pb.rounds.models import Round
+from pb.rounds.services import round_advance_phase, round_create, round_update_rules
 from pb.serializers import (
     AdvancePhaseSerializer,
     AreaSerializer,
@@ -37,15 +46,6 @@ from pb.serializers import (
     RoundSerializer,
     ThemeSerializer,
 )
-from pb.services.proposals import (
-    proposal_create,
-    proposal_hide,
-    proposal_review,
-    proposal_support,
-    proposal_update,
-    proposal_withdraw,
-)
-from pb.services.rounds import round_advance_phase, round_create, round_update_rules
 
 
 class AreaViewSet(viewsets.ReadOnlyModelViewSet):

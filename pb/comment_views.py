@@ -1,4 +1,4 @@
-"""Pages for comments on proposals: thin views over ``pb.services.comments`` (plain forms,
+"""Pages for comments on proposals: thin views over ``pb.proposals.comments`` (plain forms,
 POST-redirect-GET, no JavaScript needed)."""
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ from backend.errors import DomainError
 from backend.forms import add_domain_error
 from pb import rules, selectors
 from pb.forms import CommentForm, CommentHideForm
+from pb.proposals import comments as comment_services
 from pb.proposals.models import Comment, CommentStance, Proposal
-from pb.services import comments as comment_services
 
 
 def _at(comment: Comment) -> str:

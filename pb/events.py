@@ -8,8 +8,8 @@ subscriber that fails raises into the caller (the count's Celery task, which is 
 nothing is dropped silently.
 
 These are not model signals: each is announced explicitly by the one service that knows the
-fact (``pb.counting.services.round_count``, ``pb.services.proposals.proposal_hide``,
-``pb.services.rounds``' phase moves), and the subscribers are listed in one place each.
+fact (``pb.counting.services.round_count``, ``pb.proposals.services.proposal_hide``,
+``pb.rounds.services``' phase moves), and the subscribers are listed in one place each.
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from pb.services.rounds import round_advance_due_phases
+from pb.rounds.services import round_advance_due_phases
 
 
 @shared_task(acks_late=True)

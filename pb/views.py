@@ -42,13 +42,13 @@ from pb.forms import (
     TimetableForm,
 )
 from pb.phases import Action, allows
+from pb.proposals import services as proposal_services
 from pb.proposals.models import Proposal, ProposalStatus
+from pb.rounds import services as round_services
 from pb.rounds.models import Round, UnspentMoney
 from pb.selectors import get_visible_round
-from pb.services import proposals as proposal_services
 from pb.services import register as register_services
 from pb.services import residents as resident_services
-from pb.services import rounds as round_services
 from pb.split import formula as split
 from pb.split import services as split_services
 from pb.voting import rules as voting_rules

@@ -73,7 +73,7 @@ BALLOT_RULE_FIELDS: tuple[str, ...] = (
 
 
 #: All of a round's rules: the ballot's, then how it is counted. Managers change these (through
-#: ``pb.services.rounds``) and the API shows them.
+#: ``pb.rounds.services``) and the API shows them.
 RULE_FIELDS: tuple[str, ...] = (
     *BALLOT_RULE_FIELDS,
     "anonymous_codes",

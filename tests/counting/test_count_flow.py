@@ -8,7 +8,7 @@ from django.urls import reverse
 
 from pb.counting.models import Tally
 from pb.counting.tasks import tally_round
-from pb.services.rounds import round_advance_due_phases, round_advance_phase
+from pb.rounds.services import round_advance_due_phases, round_advance_phase
 from tests.counting.conftest import CountWorld
 
 

@@ -15,7 +15,7 @@ from pb.areas.models import Area
 from pb.counting.models import Tally
 from pb.proposals.models import Proposal
 from pb.rounds.models import Round
-from pb.services.rounds import round_advance_phase
+from pb.rounds.services import round_advance_phase
 from pb.voting.models import Ballot, Participation, PendingBallot
 from pb.voting.services.casting import ballot_cast
 from pb.voting.services.codes import voter_codes_issue

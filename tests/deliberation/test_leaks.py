@@ -15,7 +15,7 @@ from backend.accounts.models import Role
 from deliberation import services
 from deliberation.models import Contribution, RoomEvent
 from pb.proposals.models import Proposal
-from pb.services.proposals import proposal_hide
+from pb.proposals.services import proposal_hide
 from tests.deliberation.conftest import (
     communicator,
     connected,

@@ -13,7 +13,7 @@ from backend.accounts.models import Role
 from deliberation import services
 from deliberation.models import Room, RoomEvent
 from pb.proposals.models import Proposal
-from pb.services.proposals import proposal_hide
+from pb.proposals.services import proposal_hide
 from tests.conftest import race
 from tests.deliberation.conftest import make_resident, make_scene
 from tests.factories import UserFactory

@@ -18,7 +18,7 @@ from deliberation.hub import hubs
 from deliberation.models import HandRaise
 from deliberation.rights import TTL, RoomRights
 from pb.phases import PHASE_ACTIONS, Action, Phase
-from pb.services.rounds import round_advance_phase
+from pb.rounds.services import round_advance_phase
 from tests.deliberation.conftest import connected, make_scene, next_frame, no_more_frames
 from tests.factories import UserFactory
 

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from feedback import selectors
 from pb.proposals.models import DetailsRead
-from pb.services.proposals import details_read_record
+from pb.proposals.services import details_read_record
 from tests.feedback.conftest import Counted
 
 

@@ -13,8 +13,8 @@ from django.utils import translation
 from backend.errors import DomainError, NotAllowed
 from deliberation.consumers import scope_language
 from deliberation.models import Contribution
+from pb.proposals import services as proposal_services
 from pb.proposals.models import ProposalTranslation
-from pb.services import proposals as proposal_services
 from tests.deliberation.conftest import communicator, make_scene, next_frame
 from tests.factories import UserFactory
 

@@ -141,7 +141,7 @@ def test_sign_up_explains_the_check_and_lists_areas_as_a_tree(client, settings):
 def test_review_refuses_a_project_that_costs_more_than_its_areas_money(client):
     from backend.accounts.models import Role
     from backend.errors import DomainError
-    from pb.services.proposals import proposal_review
+    from pb.proposals.services import proposal_review
 
     marina = AreaFactory(name="Marina", slug="marina")
     round_ = RoundFactory(slug="green", phase="review", budget=7_000_000)
@@ -256,7 +256,7 @@ def test_the_proposals_map_uses_the_councils_tile_server_and_the_list_stays(clie
 
 def test_supports_show_can_be_withdrawn_and_are_not_for_ones_own_proposal(client):
     from backend.errors import NotAllowed
-    from pb.services.proposals import proposal_support
+    from pb.proposals.services import proposal_support
 
     area = AreaFactory()
     round_ = RoundFactory(slug="ideas", phase="intake")

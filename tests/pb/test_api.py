@@ -6,7 +6,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from pb.proposals.models import Proposal
-from pb.services.proposals import proposal_create
+from pb.proposals.services import proposal_create
 
 pytestmark = pytest.mark.django_db
 

@@ -7,8 +7,8 @@ import pytest
 
 from backend.errors import Conflict
 from pb.models import AuditEntry
+from pb.proposals.comments import comment_create, comment_flag, comment_hide
 from pb.proposals.models import Comment, CommentFlag, Proposal, ProposalStatus
-from pb.services.comments import comment_create, comment_flag, comment_hide
 from tests.conftest import race
 from tests.factories import UserFactory
 from tests.pb.conftest import World

@@ -9,8 +9,8 @@ from backend.accounts.models import Notification, Role
 from backend.errors import DomainError, NotAllowed
 from pb.models import AuditEntry
 from pb.phases import Action, Phase, phases_allowing
+from pb.proposals.comments import comment_create, comment_flag, comment_hide
 from pb.proposals.models import Comment, CommentFlag, Proposal, ProposalStatus
-from pb.services.comments import comment_create, comment_flag, comment_hide
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db

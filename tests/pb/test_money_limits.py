@@ -12,7 +12,7 @@ from backend.errors import DomainError
 from pb.money import MAX_MONEY, parse_money
 from pb.proposals.models import Proposal
 from pb.rounds.models import Round
-from pb.services.rounds import round_create, round_update_rules
+from pb.rounds.services import round_create, round_update_rules
 from tests.pb.test_api import api_for, body
 
 pytestmark = pytest.mark.django_db

@@ -7,9 +7,9 @@ from django.urls import reverse
 
 from pb.models import AuditEntry
 from pb.proposals.models import Proposal
+from pb.proposals.services import proposal_create
 from pb.rounds.models import Round
-from pb.services.proposals import proposal_create
-from pb.services.rounds import round_set_phase_windows, round_update_rules
+from pb.rounds.services import round_set_phase_windows, round_update_rules
 
 pytestmark = pytest.mark.django_db
 

@@ -24,8 +24,8 @@ from pb import rules as pb_rules
 from pb.models import AuditEntry
 from pb.proposals.models import Proposal, ProposalStatus
 from pb.rounds.models import Round, RoundArea, RoundStyle
+from pb.rounds.services import round_advance_phase, round_set_phase_windows, round_update_rules
 from pb.services.residents import profile_verify
-from pb.services.rounds import round_advance_phase, round_set_phase_windows, round_update_rules
 from pb.split import formula as split
 from pb.split.models import ThemeRanking
 from pb.split.services import (

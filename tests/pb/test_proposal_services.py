@@ -6,7 +6,7 @@ from backend.accounts.models import Notification
 from backend.errors import Conflict, DomainError, NotAllowed
 from pb.models import AuditEntry
 from pb.proposals.models import Proposal, ProposalStatus
-from pb.services.proposals import (
+from pb.proposals.services import (
     proposal_create,
     proposal_hide,
     proposal_review,

@@ -10,9 +10,9 @@ import pytest
 from backend.errors import Conflict
 from pb.models import AuditEntry
 from pb.proposals.models import ProposalStatus
+from pb.proposals.services import proposal_create, proposal_review
 from pb.rounds.models import PhaseWindow
-from pb.services.proposals import proposal_create, proposal_review
-from pb.services.rounds import round_advance_due_phases, round_advance_phase
+from pb.rounds.services import round_advance_due_phases, round_advance_phase
 from tests.conftest import race
 from tests.pb.conftest import World
 

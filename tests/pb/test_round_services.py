@@ -10,7 +10,7 @@ from pb import selectors
 from pb.models import AuditEntry
 from pb.phases import PHASE_ACTIONS, Action, Phase, allows
 from pb.rounds.models import Round
-from pb.services.rounds import (
+from pb.rounds.services import (
     round_advance_due_phases,
     round_advance_phase,
     round_create,

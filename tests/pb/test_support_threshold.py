@@ -11,10 +11,10 @@ from django.urls import reverse
 
 from backend.errors import DomainError
 from pb.proposals.models import Proposal, ProposalStatus
+from pb.proposals.services import proposal_review
 from pb.rounds.models import MAX_SUPPORT_THRESHOLD, Round
+from pb.rounds.services import round_update_rules
 from pb.selectors import manager_queues
-from pb.services.proposals import proposal_review
-from pb.services.rounds import round_update_rules
 from tests.pb.test_api import api_for
 
 pytestmark = pytest.mark.django_db

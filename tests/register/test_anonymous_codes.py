@@ -13,8 +13,8 @@ from rest_framework.test import APIClient
 
 from backend.errors import DomainError, NotAllowed
 from pb.rounds.models import Round
+from pb.rounds.services import round_create
 from pb.services.register import match_key
-from pb.services.rounds import round_create
 from pb.voting.models import RegisterEntry, VoterCode
 from pb.voting.services.codes import register_codes_issue, voter_codes_issue
 from tests.pb.conftest import World

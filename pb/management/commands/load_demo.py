@@ -18,11 +18,11 @@ from backend.accounts.models import Profile, Role, User
 from pb.areas.models import Area, AreaKind, AreaNeed, Theme
 from pb.models import AuditAction
 from pb.phases import Phase
+from pb.proposals.comments import comment_create
 from pb.proposals.models import Proposal
+from pb.proposals.services import proposal_create
 from pb.rounds.models import BallotType, PhaseWindow, Round, RoundArea, RoundStyle
-from pb.services.comments import comment_create
-from pb.services.proposals import proposal_create
-from pb.services.rounds import round_advance_phase
+from pb.rounds.services import round_advance_phase
 from pb.split import formula as split
 from pb.split.services import split_compute, split_configure, split_publish
 

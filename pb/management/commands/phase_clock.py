@@ -7,7 +7,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
-from pb.services.rounds import round_advance_due_phases
+from pb.rounds.services import round_advance_due_phases
 
 
 class Command(BaseCommand):

@@ -11,8 +11,8 @@ from backend.errors import Conflict, DomainError, NotAllowed
 from pb.models import AuditAction
 from pb.phases import Action, Phase, allows
 from pb.rounds.models import Round, RoundStyle
+from pb.rounds.services import round_advance_phase
 from pb.services.audit import audit
-from pb.services.rounds import round_advance_phase
 from pb.voting import rules
 from pb.voting.models import DecisionDay
 from pb.voting.selectors import forget_turnout, reveal_rows
