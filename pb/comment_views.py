@@ -17,8 +17,8 @@ from backend.accounts import rules as base_rules
 from backend.errors import DomainError
 from backend.forms import add_domain_error
 from pb import rules, selectors
-from pb.forms import CommentForm, CommentHideForm
 from pb.proposals import comments as comment_services
+from pb.proposals.forms import CommentForm, CommentHideForm
 from pb.proposals.models import Comment, CommentStance, Proposal
 
 

@@ -24,33 +24,26 @@ from backend.exports import csv_writer
 from backend.forms import add_domain_error
 from pb import rules, selectors
 from pb.areas.models import Area
-from pb.forms import (
-    AdvancePhaseForm,
+from pb.forms import RegisterImportForm, ResidentCheckForm
+from pb.phases import Action, allows
+from pb.proposals import services as proposal_services
+from pb.proposals.forms import (
     HideForm,
     ProposalFilterForm,
     ProposalForm,
     ProposalTranslationForm,
-    RegisterImportForm,
-    ResidentCheckForm,
     ReviewForm,
-    RoundForm,
-    RoundRulesForm,
-    SplitCriterionForm,
-    SplitOverrideForm,
-    SplitThemeForm,
-    ThemeRankingForm,
-    TimetableForm,
 )
-from pb.phases import Action, allows
-from pb.proposals import services as proposal_services
 from pb.proposals.models import Proposal, ProposalStatus
 from pb.rounds import services as round_services
+from pb.rounds.forms import AdvancePhaseForm, RoundForm, RoundRulesForm, TimetableForm
 from pb.rounds.models import Round, UnspentMoney
 from pb.selectors import get_visible_round
 from pb.services import register as register_services
 from pb.services import residents as resident_services
 from pb.split import formula as split
 from pb.split import services as split_services
+from pb.split.forms import SplitCriterionForm, SplitOverrideForm, SplitThemeForm, ThemeRankingForm
 from pb.voting import rules as voting_rules
 from pb.voting import selectors as voting_selectors
 from pb.voting.models import RegisterEntry

@@ -9,9 +9,9 @@ from pb import rules, selectors
 from pb.counting.result import ProjectResult
 from pb.counting.unspent import SecondPassProject
 from pb.counting.wording import project_sentence, second_pass_sentence
-from pb.forms import CommentHideForm
 from pb.money import format_money
 from pb.phases import Action, allows
+from pb.proposals.forms import CommentHideForm
 from pb.proposals.models import Comment, CommentStance, ProposalStatus
 
 register = template.Library()
