@@ -14,7 +14,8 @@ from backend.accounts import rules
 from backend.accounts import selectors as account_selectors
 from backend.metrics import CommonpurseCollector
 from deliberation import selectors as room_selectors
-from pb import selectors as pb_selectors
+from pb.proposals import selectors as proposal_selectors
+from pb.rounds import selectors as round_selectors
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -22,7 +23,7 @@ def home(request: HttpRequest) -> HttpResponse:
         request,
         "home.html",
         {
-            "rounds": pb_selectors.round_list_public(),
+            "rounds": round_selectors.round_list_public(),
             "can_start_round": rules.manages_any_area(request.user),
         },
     )
@@ -31,21 +32,21 @@ def home(request: HttpRequest) -> HttpResponse:
 @login_required
 def dashboard(request: HttpRequest) -> HttpResponse:
     user = request.user
-    proposals = list(pb_selectors.proposal_list_for_author(author=user))
+    proposals = list(proposal_selectors.proposal_list_for_author(author=user))
     # Each role sees what waits for it, one click from here: a facilitator's rooms, event
     # staff's desks, a manager's queues, a councillor's reports (in the template tag).
     context = {
         "notifications": user.notifications.all()[:20],  # type: ignore[union-attr]
         "proposals": proposals,
-        "outcomes": pb_selectors.proposal_outcomes_for(proposals),
-        "managed_rounds": pb_selectors.manager_queues(user=user),
+        "outcomes": proposal_selectors.proposal_outcomes_for(proposals),
+        "managed_rounds": round_selectors.manager_queues(user=user),
         "can_start_round": rules.manages_any_area(user),
         "residents_to_check": (
             account_selectors.profiles_to_check(user=user).count()
             if rules.manages_any_area(user)
             else 0
         ),
-        "event_rounds": pb_selectors.round_list_for_event_staff(user=user),
+        "event_rounds": round_selectors.round_list_for_event_staff(user=user),
         "my_rooms": room_selectors.rooms_for_facilitator(user=user),
         "room_rounds": room_selectors.rounds_for_new_rooms(user=user),
     }

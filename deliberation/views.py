@@ -23,7 +23,7 @@ from backend.plurals import plural_forms
 from deliberation import protocol, rules, selectors, services
 from deliberation.forms import RoomForm
 from deliberation.models import ContributionKind, ReactionKind, Room, RoomState
-from pb.selectors import get_visible_round
+from pb.rounds.selectors import get_visible_round
 
 _DONE = {
     "say": _("Your contribution is in the room."),

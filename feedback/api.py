@@ -19,7 +19,7 @@ from backend.errors import NotAllowed, NotFound
 from feedback import presenter, rules, selectors, services
 from pb.counting import selectors as counting_selectors
 from pb.rounds.models import Round
-from pb.selectors import get_visible_round
+from pb.rounds.selectors import get_visible_round
 
 
 def _counted(round_: Round) -> Any:

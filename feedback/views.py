@@ -31,8 +31,8 @@ from feedback.models import OutcomeReport
 from pb.counting import selectors as counting_selectors
 from pb.proposals.models import Proposal
 from pb.rounds.models import Round
+from pb.rounds.selectors import get_visible_round
 from pb.rules import can_see_round
-from pb.selectors import get_visible_round
 from pb.voting.throttles import SurveyCodeFailures
 
 REPORT_FORMATS = {"html", "pdf", "csv"}

@@ -20,6 +20,7 @@ from backend.accounts import rules as base_rules
 from backend.errors import NotAllowed
 from pb import rules, selectors
 from pb.areas.models import Area, Theme
+from pb.proposals import selectors as proposal_selectors
 from pb.proposals.models import Proposal, ProposalStatus
 from pb.proposals.services import (
     proposal_create,
@@ -29,6 +30,7 @@ from pb.proposals.services import (
     proposal_update,
     proposal_withdraw,
 )
+from pb.rounds import selectors as round_selectors
 from pb.rounds.models import Round
 from pb.rounds.services import round_advance_phase, round_create, round_update_rules
 from pb.serializers import (
@@ -62,14 +64,14 @@ class RoundViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
     serializer_class = RoundSerializer
 
     def get_queryset(self) -> Any:
-        qs = selectors.round_list_visible(user=self.request.user)
+        qs = round_selectors.round_list_visible(user=self.request.user)
         return qs.prefetch_related("round_areas__area", "phase_windows")
 
     def get_object(self) -> Round:
         """One round as every page and API view fetches it (``get_visible_round``): a round being
         prepared is "There is no such round." to all but its managers."""
         pk = str(self.kwargs["pk"])
-        round_ = selectors.get_visible_round(
+        round_ = round_selectors.get_visible_round(
             user=self.request.user,
             pk=int(pk) if pk.isdigit() else None,
             queryset=Round.objects.prefetch_related("round_areas__area", "phase_windows"),
@@ -136,8 +138,10 @@ class ProposalViewSet(viewsets.ReadOnlyModelViewSet):
         params = self.request.query_params
         qs = Proposal.objects.exclude(status=ProposalStatus.DRAFT).select_related("round", "area")
         if self.action == "list" and params.get("round"):
-            round_ = selectors.get_visible_round(user=self.request.user, pk=_int(params["round"]))
-            qs = selectors.proposal_list_for_round(
+            round_ = round_selectors.get_visible_round(
+                user=self.request.user, pk=_int(params["round"])
+            )
+            qs = proposal_selectors.proposal_list_for_round(
                 round=round_,
                 area=get_object_or_404(Area, pk=_int(params["area"]))
                 if params.get("area")

@@ -16,8 +16,9 @@ from django.views.decorators.http import require_POST
 from backend.accounts import rules as base_rules
 from backend.errors import DomainError
 from backend.forms import add_domain_error
-from pb import rules, selectors
+from pb import rules
 from pb.proposals import comments as comment_services
+from pb.proposals import selectors as proposal_selectors
 from pb.proposals.forms import CommentForm, CommentHideForm
 from pb.proposals.models import Comment, CommentStance, Proposal
 
@@ -138,7 +139,7 @@ def comment_queue(request: HttpRequest) -> HttpResponse:
         request,
         "pb/comment_queue.html",
         {
-            "comments": selectors.flagged_comments_for(user=request.user),
+            "comments": proposal_selectors.flagged_comments_for(user=request.user),
             "hide_form": CommentHideForm(),
         },
     )

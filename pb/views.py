@@ -26,6 +26,7 @@ from pb import rules, selectors
 from pb.areas.models import Area
 from pb.forms import RegisterImportForm, ResidentCheckForm
 from pb.phases import Action, allows
+from pb.proposals import selectors as proposal_selectors
 from pb.proposals import services as proposal_services
 from pb.proposals.forms import (
     HideForm,
@@ -38,7 +39,7 @@ from pb.proposals.models import Proposal, ProposalStatus
 from pb.rounds import services as round_services
 from pb.rounds.forms import AdvancePhaseForm, RoundForm, RoundRulesForm, TimetableForm
 from pb.rounds.models import Round, UnspentMoney
-from pb.selectors import get_visible_round
+from pb.rounds.selectors import get_visible_round
 from pb.services import register as register_services
 from pb.services import residents as resident_services
 from pb.split import formula as split
@@ -73,7 +74,7 @@ def round_detail(request: HttpRequest, slug: str) -> HttpResponse:
     round_ = get_visible_round(user=request.user, slug=slug, with_areas=True)
     filters = ProposalFilterForm(request.GET or None, round=round_)
     criteria = filters.cleaned_data if filters.is_valid() else {}
-    proposals = selectors.proposal_list_for_round(
+    proposals = proposal_selectors.proposal_list_for_round(
         round=round_,
         area=criteria.get("area"),
         theme=criteria.get("theme"),
@@ -97,7 +98,7 @@ def round_detail(request: HttpRequest, slug: str) -> HttpResponse:
         "can_manage": rules.can_manage_round(request.user, round_),
         "can_run_event": voting_rules.can_open_event_desk(request.user, round_),
         "room_count": round_.rooms.count(),
-        "outcomes": selectors.proposal_outcomes(round=round_),
+        "outcomes": proposal_selectors.proposal_outcomes(round=round_),
         "round_areas": round_.round_areas.select_related("area"),
         "map_points": [
             {
@@ -134,11 +135,11 @@ def proposal_detail(request: HttpRequest, pk: int) -> HttpResponse:
         and proposal.status not in (ProposalStatus.WITHDRAWN, ProposalStatus.MERGED),
         "can_support": allows(proposal.round.phase, Action.SUPPORT)
         and proposal.status == ProposalStatus.SUBMITTED,
-        "supports": selectors.has_supported(user=request.user, proposal=proposal),
+        "supports": proposal_selectors.has_supported(user=request.user, proposal=proposal),
         "hide_form": HideForm(),
         "translations": proposal.translations.all(),
         "translation_form": ProposalTranslationForm(proposal=proposal),
-        "outcome": selectors.proposal_outcomes(round=proposal.round).get(proposal.pk),
+        "outcome": proposal_selectors.proposal_outcomes(round=proposal.round).get(proposal.pk),
     }
     return render(request, "pb/proposal_detail.html", context)
 
@@ -416,7 +417,7 @@ def round_manage(request: HttpRequest, slug: str) -> HttpResponse:
             refused = True
         except DomainError as exc:
             add_domain_error(bound, exc)
-    counts = selectors.review_counts(round=round_)
+    counts = proposal_selectors.review_counts(round=round_)
     # Only the queues this person may open are links: a link that answers 403 is a dead end.
     areas = [
         (
@@ -446,7 +447,7 @@ def review_queue(request: HttpRequest, slug: str, area: str) -> HttpResponse:
     area_obj = get_object_or_404(round_.areas, slug=area)
     if not rules.can_manage_area(request.user, area_obj):
         raise PermissionDenied
-    shortlist, below = selectors.review_shortlist(round=round_, area=area_obj)
+    shortlist, below = proposal_selectors.review_shortlist(round=round_, area=area_obj)
     return render(
         request,
         "pb/review_queue.html",

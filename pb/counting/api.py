@@ -12,7 +12,7 @@ from rest_framework.views import APIView
 
 from pb.counting import selectors, services
 from pb.counting.models import Tally
-from pb.selectors import get_visible_round
+from pb.rounds.selectors import get_visible_round
 
 
 class TallySerializer(serializers.ModelSerializer[Tally]):

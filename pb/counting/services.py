@@ -38,8 +38,8 @@ from pb.events import round_counted_announce
 from pb.models import AuditAction
 from pb.phases import Action, Phase, allows, is_closed
 from pb.proposals.models import Proposal
+from pb.proposals.selectors import shortlist
 from pb.rounds.models import BallotType, Round, RoundArea, RoundStyle
-from pb.selectors import shortlist
 from pb.services.audit import audit
 from pb.tally import Election, Project, Vote, tally
 from pb.tally.pabulib import dumps, loads

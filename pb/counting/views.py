@@ -15,7 +15,7 @@ from pb import rules
 from pb.counting import selectors, services
 from pb.phases import is_closed
 from pb.rounds.models import RoundStyle
-from pb.selectors import get_visible_round
+from pb.rounds.selectors import get_visible_round
 from pb.voting.services.codes import normalise_code
 
 FORMATS = {

@@ -57,7 +57,7 @@ def split_area_values(*, round: Round, theme: Theme | None) -> dict[int, dict[st
       points its residents gave each theme (1 = first; 0 = nobody ranked it).
     """
     from pb.areas.models import AreaNeed
-    from pb.selectors import theme_priorities
+    from pb.split.selectors import theme_priorities
 
     points = theme_priorities(round=round)
     themes = list(Theme.objects.values_list("pk", flat=True))

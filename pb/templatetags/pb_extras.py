@@ -5,12 +5,13 @@ from typing import Any
 
 from django import template
 
-from pb import rules, selectors
+from pb import rules
 from pb.counting.result import ProjectResult
 from pb.counting.unspent import SecondPassProject
 from pb.counting.wording import project_sentence, second_pass_sentence
 from pb.money import format_money
 from pb.phases import Action, allows
+from pb.proposals import selectors as proposal_selectors
 from pb.proposals.forms import CommentHideForm
 from pb.proposals.models import Comment, CommentStance, ProposalStatus
 
@@ -61,7 +62,7 @@ def proposal_comments(context: Any, proposal: Any) -> dict[str, Any]:
         "user": user,
         "csrf_token": context.get("csrf_token"),
         "here": request.get_full_path() if request is not None else "",
-        "threads": selectors.comment_threads(proposal=proposal, user=user),
+        "threads": proposal_selectors.comment_threads(proposal=proposal, user=user),
         "open_for_comments": open_for_comments,
         "can_comment": open_for_comments and rules.can_comment(user),
         "can_moderate": rules.can_moderate(user, proposal),
@@ -74,10 +75,10 @@ def proposal_comments(context: Any, proposal: Any) -> dict[str, Any]:
 @register.simple_tag
 def comments_to_moderate(user: Any) -> int:
     """How many flagged comments wait for ``user`` (a manager) in the moderation queue."""
-    return len(selectors.flagged_comments_for(user=user))
+    return len(proposal_selectors.flagged_comments_for(user=user))
 
 
 @register.simple_tag
 def comment_counts(round_: Any) -> dict[int, int]:
     """How many comments (hidden ones not counted) each proposal of ``round_`` has."""
-    return selectors.comment_counts(round=round_)
+    return proposal_selectors.comment_counts(round=round_)

@@ -35,7 +35,7 @@ from rest_framework.views import APIView
 from backend.api import error_body
 from backend.errors import DomainError
 from pb.rounds.models import Round
-from pb.selectors import get_visible_round
+from pb.rounds.selectors import get_visible_round
 from pb.voting import selectors
 from pb.voting.services.casting import (
     CASTING_FIELDS,

@@ -29,8 +29,8 @@ from pb.counting.wording import project_sentence
 from pb.money import format_money
 from pb.phases import EVENT_PHASES, Action, allows
 from pb.proposals.models import Proposal
+from pb.proposals.selectors import shortlist, translations_for
 from pb.rounds.models import BallotType, Round, RoundArea, RoundStyle
-from pb.selectors import shortlist, translations_for
 from pb.services.register import normalise_postcode
 from pb.voting import rules
 from pb.voting.alphabet import random_code

@@ -34,11 +34,11 @@ from backend.accounts.models import Actor
 from backend.errors import Conflict, DomainError, NotAllowed
 from backend.forms import add_domain_error
 from pb import rules as pb_rules
-from pb import selectors as pb_selectors
 from pb.money import format_money
 from pb.phases import Action, allows
+from pb.proposals import selectors as proposal_selectors
 from pb.rounds.models import BallotType, Round, RoundStyle
-from pb.selectors import get_visible_round
+from pb.rounds.selectors import get_visible_round
 from pb.voting import rules, selectors
 from pb.voting.forms import (
     AreaChoiceForm,
@@ -256,7 +256,7 @@ def _choose(request: HttpRequest, flow: Flow, form: BallotForm | None = None) ->
 
 def _translations(proposals: Any) -> dict[int, Any]:
     """Managers' translations of the ballot's projects into the voter's language."""
-    return pb_selectors.translations_for(
+    return proposal_selectors.translations_for(
         proposal_ids=[p.pk for p in proposals], language=translation.get_language()
     )
 

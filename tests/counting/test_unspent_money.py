@@ -18,8 +18,8 @@ from feedback import tasks as feedback_tasks
 from pb.counting import services
 from pb.counting.selectors import round_unspent
 from pb.models import AuditEntry
+from pb.proposals.selectors import proposal_outcomes
 from pb.rounds.models import Round, RoundArea
-from pb.selectors import proposal_outcomes
 from tests.counting.conftest import CountWorld
 
 

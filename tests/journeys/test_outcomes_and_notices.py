@@ -10,8 +10,8 @@ from django.urls import reverse
 from pb.areas.models import Area, Theme
 from pb.counting.models import Tally
 from pb.proposals.models import Proposal, ProposalStatus
+from pb.proposals.selectors import proposal_outcomes
 from pb.rounds.models import RoundArea
-from pb.selectors import proposal_outcomes
 from pb.voting.services.casting import ballot_cast
 from tests.factories import AreaFactory, RoundFactory, UserFactory
 from tests.voting.conftest import VotingWorld

@@ -379,7 +379,7 @@ def _declared(home: Any, verified: bool = False) -> Any:
 
 
 def test_only_checked_residents_rank_priorities_and_only_their_rankings_feed_the_split(sw):
-    from pb import selectors
+    from pb.split import selectors as split_selectors
 
     sw.set_phase("priorities")
     fresh = [_declared(sw.north) for _ in range(5)]
@@ -392,12 +392,12 @@ def test_only_checked_residents_rank_priorities_and_only_their_rankings_feed_the
     # A ranking made while checked stops counting when the check is withdrawn.
     checked = _declared(sw.north, verified=True)
     themes_rank(actor=checked, round=sw.round, themes=[sw.roads])
-    assert selectors.theme_priorities(round=sw.round) == {
+    assert split_selectors.theme_priorities(round=sw.round) == {
         sw.north.pk: {sw.parks.pk: 4, sw.roads.pk: 4}
     }
     checked.profile.verified = False
     checked.profile.save()
-    assert selectors.theme_priorities(round=sw.round) == {sw.north.pk: {sw.parks.pk: 4}}
+    assert split_selectors.theme_priorities(round=sw.round) == {sw.north.pk: {sw.parks.pk: 4}}
 
 
 def test_an_unchecked_resident_reads_the_priorities_page_and_is_told_how_to_get_checked(client, sw):

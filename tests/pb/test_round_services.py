@@ -6,7 +6,6 @@ import pytest
 from django.utils import timezone
 
 from backend.errors import Conflict, DomainError, NotAllowed
-from pb import selectors
 from pb.models import AuditEntry
 from pb.phases import PHASE_ACTIONS, Action, Phase, allows
 from pb.rounds.models import Round
@@ -17,6 +16,7 @@ from pb.rounds.services import (
     round_set_phase_windows,
     round_update_rules,
 )
+from pb.split import selectors as split_selectors
 from pb.split.models import ThemeRanking
 from pb.split.services import themes_rank
 
@@ -176,7 +176,7 @@ def test_theme_priorities_sum_points_per_area(world, user_factory):
     neighbour.profile.save()
     themes_rank(actor=neighbour, round=world.round, themes=[world.roads])
     # parks: 4 (1st); roads: 3 (2nd) + 4 (1st)
-    assert selectors.theme_priorities(round=world.round) == {
+    assert split_selectors.theme_priorities(round=world.round) == {
         world.north.pk: {world.parks.pk: 4, world.roads.pk: 7}
     }
     # Ranking again replaces the earlier ranking.

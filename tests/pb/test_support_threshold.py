@@ -13,8 +13,8 @@ from backend.errors import DomainError
 from pb.proposals.models import Proposal, ProposalStatus
 from pb.proposals.services import proposal_review
 from pb.rounds.models import MAX_SUPPORT_THRESHOLD, Round
+from pb.rounds.selectors import manager_queues
 from pb.rounds.services import round_update_rules
-from pb.selectors import manager_queues
 from tests.pb.test_api import api_for
 
 pytestmark = pytest.mark.django_db
