@@ -2,9 +2,21 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
 
 from backend.errors import DomainError
+
+
+def render_form(
+    request: HttpRequest, template: str, context: dict[str, Any], form: Any = None
+) -> HttpResponse:
+    """Render a page with a form: 400 when the form was sent and has errors, else 200."""
+    status = 400 if form is not None and form.is_bound and form.errors else 200
+    return render(request, template, context, status=status)
 
 
 def add_domain_error(form: forms.BaseForm, exc: DomainError) -> None:
