@@ -69,9 +69,9 @@ def test_a_page_while_the_database_is_down_asks_to_try_again_in_a_minute(monkeyp
 
 
 def test_the_api_while_the_database_is_down_answers_503_json(monkeypatch):
-    from pb import api as pb_api
+    from pb.rounds import selectors as round_selectors
 
-    monkeypatch.setattr(pb_api.selectors, "round_list_visible", database_down)
+    monkeypatch.setattr(round_selectors, "round_list_visible", database_down)
     response = Client(raise_request_exception=False).get("/api/v1/rounds/")
     assert response.status_code == 503
     assert response["Retry-After"] == "60"
