@@ -11,8 +11,13 @@ from pb.areas.models import Area, Theme
 from pb.rounds.models import Round
 
 __all__ = [
+    "DEFAULT_PRIORITY_POINTS",
     "ThemeRanking",
 ]
+
+#: The points a resident's ranking gives its first, second, third and fourth theme, unless the
+#: round sets its own (``Round.priority_points``).
+DEFAULT_PRIORITY_POINTS = (4, 3, 2, 1)
 
 
 class ThemeRanking(models.Model):

@@ -7,7 +7,7 @@ from collections import defaultdict
 from django.db.models import Count, F
 
 from pb.rounds.models import Round
-from pb.split.models import ThemeRanking
+from pb.split.models import DEFAULT_PRIORITY_POINTS, ThemeRanking
 
 
 def theme_priorities(*, round: Round) -> dict[int, dict[int, int]]:
@@ -16,8 +16,6 @@ def theme_priorities(*, round: Round) -> dict[int, dict[int, int]]:
     Points per position come from the round (default 1st = 4, 2nd = 3, 3rd = 2, 4th = 1). Only
     rankings by residents still checked as living in the area count.
     """
-    from pb.split.services import DEFAULT_PRIORITY_POINTS
-
     points = list(round.priority_points or DEFAULT_PRIORITY_POINTS)
     totals: dict[int, dict[int, int]] = defaultdict(lambda: defaultdict(int))
     rows = (

@@ -23,7 +23,8 @@ from pb.rounds.models import Round, RoundArea
 from pb.services.audit import audit
 from pb.services.guards import require, require_phase
 from pb.split import formula as split
-from pb.split.models import ThemeRanking
+from pb.split.models import DEFAULT_PRIORITY_POINTS, ThemeRanking
+from pb.split.selectors import theme_priorities
 
 #: The criteria a manager can use: the keys of the Porto Alegre preset, in its order.
 SPLIT_CRITERIA: tuple[str, ...] = tuple(c.key for c in split.PORTO_ALEGRE_PRESET)
@@ -57,7 +58,6 @@ def split_area_values(*, round: Round, theme: Theme | None) -> dict[int, dict[st
       points its residents gave each theme (1 = first; 0 = nobody ranked it).
     """
     from pb.areas.models import AreaNeed
-    from pb.split.selectors import theme_priorities
 
     points = theme_priorities(round=round)
     themes = list(Theme.objects.values_list("pk", flat=True))
@@ -241,8 +241,6 @@ def split_publish(*, actor: Actor, round: Round) -> Round:
 
 
 # --- Thematic priorities ----------------------------------------------------------------
-
-DEFAULT_PRIORITY_POINTS = (4, 3, 2, 1)
 
 
 def themes_rank_refusal(*, actor: Actor, round: Round) -> str:

@@ -20,12 +20,13 @@ from pb.rounds.selectors import get_visible_round
 from pb.split import formula as split
 from pb.split import services as split_services
 from pb.split.forms import SplitCriterionForm, SplitOverrideForm, SplitThemeForm, ThemeRankingForm
+from pb.split.models import DEFAULT_PRIORITY_POINTS
 
 
 @login_required
 def priorities(request: HttpRequest, slug: str) -> HttpResponse:
     round_ = get_visible_round(user=request.user, slug=slug, with_areas=True)
-    positions = len(round_.priority_points or split_services.DEFAULT_PRIORITY_POINTS)
+    positions = len(round_.priority_points or DEFAULT_PRIORITY_POINTS)
     form = ThemeRankingForm(request.POST or None, positions=positions)
     if request.method == "POST" and form.is_valid():
         try:
