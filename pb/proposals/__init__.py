@@ -1,0 +1,1 @@
+"""Proposals: writing, supporting, reviewing, hiding and translating them, and comments on them."""
