@@ -701,7 +701,7 @@ def ballot_cast_with_code(cast: CodeCast) -> Receipt:
     statement read, as before: the same refusals in the same order, or a cast of its own.
 
     ``NotFound`` when there is no such round, or it is being prepared: nobody without an
-    account may see it (``pb.selectors.get_visible_round``).
+    account may see it (``pb.rounds.selectors.get_visible_round``).
     """
     today = timezone.localdate()
     code_hash = voter_code_hash(cast.voter_code)
