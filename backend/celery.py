@@ -16,4 +16,4 @@ app = Celery("commonpurse")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 # Sub-packages that are not Django apps keep their tasks next to their services.
-app.autodiscover_tasks(["pb.counting"])
+app.autodiscover_tasks(["pb.rounds", "pb.counting"])

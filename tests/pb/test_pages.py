@@ -287,7 +287,7 @@ def test_beat_task_advances_rounds(world):
 
     from django.utils import timezone
 
-    from pb.tasks import advance_due_phases
+    from pb.rounds.tasks import advance_due_phases
 
     now = timezone.now()
     round_set_phase_windows(
