@@ -261,7 +261,7 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "backend.api.exception_handler",
     "DEFAULT_PARSER_CLASSES": [
-        "backend.api.JSONParser",  # DRF's, with too-deep nesting a 400 rather than a 500
+        "backend.parsers.JSONParser",  # DRF's, with too-deep nesting a 400 rather than a 500
         "rest_framework.parsers.FormParser",
         "rest_framework.parsers.MultiPartParser",
     ],

@@ -111,7 +111,7 @@ def anonymous_code_cast(request: HttpRequest) -> dict[str, Any] | None:
     try:
         data = json.loads(request.body, parse_constant=_strict_constant)
     except (ValueError, RecursionError):
-        return None  # DRF words the parse error (too deep included: backend.api.JSONParser)
+        return None  # DRF words the parse error (too deep included: backend.parsers.JSONParser)
     if not isinstance(data, dict) or "selections" not in data:
         return None
     code = data.get("voter_code")
