@@ -58,7 +58,7 @@ def database_down(*args: Any, **kwargs: Any) -> Any:
 
 
 def test_a_page_while_the_database_is_down_asks_to_try_again_in_a_minute(monkeypatch):
-    monkeypatch.setattr(views.pb_selectors, "round_list_public", database_down)
+    monkeypatch.setattr(views.round_selectors, "round_list_public", database_down)
     response = Client(raise_request_exception=False).get("/")
     body = response.content.decode()
     assert response.status_code == 503
@@ -83,7 +83,7 @@ def test_a_fault_in_our_own_query_is_still_a_500_not_hidden_as_an_outage(monkeyp
     def broken(*args: Any, **kwargs: Any) -> Any:
         raise ProgrammingError('column "nonsense" does not exist')
 
-    monkeypatch.setattr(views.pb_selectors, "round_list_public", broken)
+    monkeypatch.setattr(views.round_selectors, "round_list_public", broken)
     response = Client(raise_request_exception=False).get("/")
     assert response.status_code == 500
 
