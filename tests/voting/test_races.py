@@ -10,6 +10,7 @@ import pytest
 from backend.accounts.models import Role
 from backend.errors import Conflict
 from pb.counting.models import Tally
+from pb.models import AuditAction, AuditEntry
 from pb.rounds.models import RoundStyle
 from pb.voting.models import (
     Ballot,
@@ -24,7 +25,7 @@ from pb.voting.models import (
 from pb.voting.sealing import ballots_seal
 from pb.voting.services.casting import ballot_cast
 from pb.voting.services.decision_day import decision_day_reveal_next
-from pb.voting.services.paper import paper_entry_add, paper_reconcile
+from pb.voting.services.paper import paper_entry_add, paper_keyings_clear, paper_reconcile
 from tests.conftest import race
 from tests.factories import UserFactory
 from tests.voting.conftest import VotingWorld
@@ -59,6 +60,38 @@ def test_staff_keying_the_second_reading_at_once_count_the_ballot_once(clock):
     assert PaperEntry.objects.count() == 2
     assert PendingBallot.objects.filter(channel="paper").count() == 1
     assert Participation.objects.filter(channel="paper").count() == 1
+
+
+def test_the_count_and_beat_clearing_keyings_at_once_clear_each_paper_once(clock):
+    """The count clears a round's keyings as it stores the tally, and beat's backstop may find
+    the same round in the same second: one clearing rewrites the papers, the others find none."""
+    world = VotingWorld()
+    for serial in ("P-1", "P-2"):
+        for who in (world.staff, world.staff2):
+            paper_entry_add(
+                actor=who,
+                round=world.round,
+                serial=serial,
+                area=world.north,
+                selections=[world.trees.pk],
+            )
+    world.set(phase="results")
+    Tally.objects.create(
+        round=world.round, rule=world.round.rule, inputs_hash="x", outcome={}, seconds=0
+    )
+
+    outcomes = race(
+        lambda: paper_keyings_clear(round_id=world.round.pk),
+        threads=THREADS,
+        hold='FROM "pb_paperballot"',
+    )
+
+    assert all(o.ok for o in outcomes), [o.error for o in outcomes if not o.ok]
+    assert sorted(o.value for o in outcomes) == [0] * (THREADS - 1) + [2]
+    assert sorted(PaperBallot.objects.values_list("serial", flat=True)) == ["P-1", "P-2"]
+    assert not PaperEntry.objects.exists()
+    cleared = AuditEntry.objects.filter(action=AuditAction.VOTING_PAPER_KEYINGS_CLEARED)
+    assert [e.details["keyings"] for e in cleared] == [4]
 
 
 def test_managers_settling_the_same_paper_ballot_at_once_count_it_once(clock):
