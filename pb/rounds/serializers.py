@@ -76,52 +76,41 @@ class RoundSerializer(serializers.ModelSerializer):
         return obj.split_result if obj.split_published_at else None
 
 
-class RoundCreateSerializer(serializers.Serializer):
+class RoundRuleFields(serializers.Serializer):
+    """The rules a round is made with and may change later: one declaration for both."""
+
+    min_age = serializers.IntegerField(required=False, min_value=0, max_value=120)
+    anonymous_codes = serializers.BooleanField(
+        required=False, help_text="Codes not tied to a register entry may be made (door codes)."
+    )
+    ballot_type = serializers.ChoiceField(choices=BallotType.choices, required=False)
+    rule = serializers.ChoiceField(choices=CountingRule.choices, required=False)
+    unspent_money = serializers.ChoiceField(
+        choices=UnspentMoney.choices, required=False, help_text=UNSPENT_MONEY_HELP
+    )
+    support_threshold = serializers.IntegerField(
+        min_value=1,
+        max_value=MAX_SUPPORT_THRESHOLD,
+        required=False,
+        allow_null=True,
+        help_text=SUPPORT_THRESHOLD_HELP,
+    )
+
+
+class RoundCreateSerializer(RoundRuleFields):
     name = serializers.CharField(max_length=160)
     description = serializers.CharField(required=False, allow_blank=True, default="")
     style = serializers.ChoiceField(choices=RoundStyle.choices, default=RoundStyle.CITY)  # type: ignore[assignment]
     budget = serializers.IntegerField(help_text="In pence (minor units).", max_value=MAX_MONEY)
     areas = serializers.PrimaryKeyRelatedField(queryset=Area.objects.all(), many=True)
-    min_age = serializers.IntegerField(required=False, min_value=0, max_value=120)
-    anonymous_codes = serializers.BooleanField(
-        required=False, help_text="Codes not tied to a register entry may be made (door codes)."
-    )
-    ballot_type = serializers.ChoiceField(choices=BallotType.choices, required=False)
-    rule = serializers.ChoiceField(choices=CountingRule.choices, required=False)
-    unspent_money = serializers.ChoiceField(
-        choices=UnspentMoney.choices, required=False, help_text=UNSPENT_MONEY_HELP
-    )
-    support_threshold = serializers.IntegerField(
-        min_value=1,
-        max_value=MAX_SUPPORT_THRESHOLD,
-        required=False,
-        allow_null=True,
-        help_text=SUPPORT_THRESHOLD_HELP,
-    )
 
 
-class RoundRulesSerializer(serializers.Serializer):
+class RoundRulesSerializer(RoundRuleFields):
     budget = serializers.IntegerField(required=False, max_value=MAX_MONEY)
-    min_age = serializers.IntegerField(required=False, min_value=0, max_value=120)
     require_residence = serializers.BooleanField(required=False)
     voter_codes_enabled = serializers.BooleanField(required=False)
-    anonymous_codes = serializers.BooleanField(
-        required=False, help_text="Codes not tied to a register entry may be made (door codes)."
-    )
-    ballot_type = serializers.ChoiceField(choices=BallotType.choices, required=False)
-    rule = serializers.ChoiceField(choices=CountingRule.choices, required=False)
     min_share = serializers.DecimalField(
         max_digits=5, decimal_places=4, min_value=0, max_value=1, required=False
-    )
-    unspent_money = serializers.ChoiceField(
-        choices=UnspentMoney.choices, required=False, help_text=UNSPENT_MONEY_HELP
-    )
-    support_threshold = serializers.IntegerField(
-        min_value=1,
-        max_value=MAX_SUPPORT_THRESHOLD,
-        required=False,
-        allow_null=True,
-        help_text=SUPPORT_THRESHOLD_HELP,
     )
     reason = serializers.CharField(required=False, allow_blank=True, default="")
 

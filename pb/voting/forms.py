@@ -19,6 +19,21 @@ from pb.rounds.models import BallotType, Round
 from pb.voting.selectors import BallotSpec
 
 
+def more_codes_reason() -> forms.CharField:
+    """The reason an administrator gives for making codes while voting is open (voter codes and
+    register letters alike)."""
+    return forms.CharField(
+        label=_("Why more codes are needed now"),
+        required=False,
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_(
+            "Needed only while voting is open, when only an administrator can make codes. "
+            "It goes in the record."
+        ),
+    )
+
+
 class BallotForm(forms.Form):
     """The voter's choices, plus a voter code when the voter is not voting with an account."""
 
@@ -187,16 +202,7 @@ class VoterCodesForm(forms.Form):
     language = PrintLanguageField(
         help_text=_("The cards are printed in this language; the voter can change it online.")
     )
-    reason = forms.CharField(
-        label=_("Why more codes are needed now"),
-        required=False,
-        max_length=500,
-        widget=forms.Textarea(attrs={"rows": 2}),
-        help_text=_(
-            "Needed only while voting is open, when only an administrator can make codes. "
-            "It goes in the record."
-        ),
-    )
+    reason = more_codes_reason()
 
     def __init__(self, *args: Any, round: Round, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -299,16 +305,7 @@ class RegisterLettersForm(forms.Form):
     area = forms.ModelChoiceField(
         label=_("Letters for the residents of"), queryset=Area.objects.none(), empty_label=None
     )
-    reason = forms.CharField(
-        label=_("Why more codes are needed now"),
-        required=False,
-        max_length=500,
-        widget=forms.Textarea(attrs={"rows": 2}),
-        help_text=_(
-            "Needed only while voting is open, when only an administrator can make codes. "
-            "It goes in the record."
-        ),
-    )
+    reason = more_codes_reason()
 
     def __init__(self, *args: Any, areas: list[Area], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
