@@ -59,6 +59,19 @@ SAY_LIMIT_PER_MINUTE = 10
 # --- Helpers --------------------------------------------------------------------------------
 
 
+def _django_json(env: dict[str, str], script: str) -> dict[str, Any]:
+    """Run ``script`` in a Django process of its own; the JSON object it prints last."""
+    out = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return dict(json.loads(out.stdout.strip().splitlines()[-1]))
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -182,15 +195,7 @@ room.refresh_from_db()
 print(json.dumps({{"room": room.pk, "seq": room.last_seq, "speakers": cookies,
                    "facilitator": "sessionid=" + s.session_key}}))
 """
-    out = subprocess.run(
-        [sys.executable, "-c", script],
-        cwd=ROOT,
-        env=env,
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-    return dict(json.loads(out.stdout.strip().splitlines()[-1]))
+    return _django_json(env, script)
 
 
 def count_events(env: dict[str, str], room: int, after: int) -> dict[str, Any]:
@@ -207,15 +212,7 @@ sent = [int(t[len("{MARK}"):].split(" ")[0]) for t in texts if t.startswith("{MA
 print(json.dumps({{"types": {{r["type"]: r["n"] for r in rows}}, "last": last or 0,
                    "said_sent": sent}}))
 """
-    out = subprocess.run(
-        [sys.executable, "-c", script],
-        cwd=ROOT,
-        env=env,
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-    return dict(json.loads(out.stdout.strip().splitlines()[-1]))
+    return _django_json(env, script)
 
 
 # --- Readers --------------------------------------------------------------------------------
