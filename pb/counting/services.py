@@ -27,7 +27,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from backend.accounts.models import Actor
-from backend.errors import DomainError, NotAllowed
+from backend.errors import Conflict, DomainError, NotAllowed
 from backend.exports import csv_writer
 from pb import rules
 from pb.areas.models import Area
@@ -285,41 +285,76 @@ def round_count(*, round: Round, actor: Actor | None = None) -> list[Tally]:
             % {"phase": round.get_phase_display()},
             code="wrong_phase",
         )
-    _require_paper_settled(round)
-    # Everything cast must be in the count's table first; the count waits for the seal.
-    seal_all(round=round)
-    tallies = [
-        tally_store(round=round, area=area, actor=actor) for area in count_scopes(round=round)
-    ]
-    with transaction.atomic():
-        locked = Round.objects.select_for_update().get(pk=round.pk)
-        if allows(locked.phase, Action.COUNT):
-            locked.phase = Phase.RESULTS
-            locked.save(update_fields=["phase"])
-            unspent = round_unspent(round=locked, tallies=tallies)
-            audit(
-                actor=actor,
-                action=AuditAction.ROUND_COUNTED,
-                round=locked,
-                reason="Votes counted" if actor is None else "Counted by hand",
-                details={
-                    "tallies": [t.pk for t in tallies],
-                    "inputs": [t.inputs_hash for t in tallies],
-                    "at": timezone.now().isoformat(),
-                    # Where the money the areas left went, as the results pages say it.
-                    "unspent": unspent.to_json() if unspent else None,
-                },
-            )
-            round.phase = Phase.RESULTS
-        # Started by every count, not only the one that moved the round on: a worker killed
-        # between this commit and the enqueue gets ``tally_round`` again (``acks_late``) and
-        # finds the round already in results. The pipeline is keyed by the count, so starting
-        # it again for the same tallies finds its report and skips the steps already done.
-        round_counted_announce(round_id=round.pk)
+    for _attempt in range(COUNT_ATTEMPTS):
+        _require_paper_settled(round)
+        # Everything cast must be in the count's table first; the count waits for the seal.
+        seal_all(round=round)
+        tallies = [
+            tally_store(round=round, area=area, actor=actor) for area in count_scopes(round=round)
+        ]
+        with transaction.atomic():
+            locked = Round.objects.select_for_update().get(pk=round.pk)
+            # Papers are keyed and settled until the round leaves counting: one settled after
+            # the seal above is a pending ballot these tallies do not hold. Count again rather
+            # than leave it out (what is still open: pb.voting.services.paper._round_still_keying).
+            if allows(locked.phase, Action.COUNT) and _paper_settled_since_seal(locked):
+                continue
+            _round_counted(locked, round=round, tallies=tallies, actor=actor)
+        break
+    else:
+        _require_paper_settled(round)
+        raise Conflict(
+            _("Paper ballots were still being keyed while counting. Count again when they stop.")
+        )
     # The paper keyings served only to settle papers: once the count is stored they go, so that
     # none can be lined up with the names ticked at the desks (docs/secrecy.md).
     paper_keyings_clear(round_id=round.pk)
     return tallies
+
+
+#: How often a count starts again when papers are settled while it runs.
+COUNT_ATTEMPTS = 3
+
+
+def _paper_settled_since_seal(round_: Round) -> bool:
+    """A paper was keyed or settled after the count sealed the round's ballots."""
+    from pb.voting.models import PaperBallot, PaperStatus, PendingBallot
+
+    return (
+        PendingBallot.objects.filter(round=round_).exists()
+        or PaperBallot.objects.filter(
+            round=round_, status__in=[PaperStatus.WAITING, PaperStatus.MISMATCH]
+        ).exists()
+    )
+
+
+def _round_counted(
+    locked: Round, *, round: Round, tallies: list[Tally], actor: Actor | None
+) -> None:
+    """Move a counted round (its row locked) to its results, once, and announce the count."""
+    if allows(locked.phase, Action.COUNT):
+        locked.phase = Phase.RESULTS
+        locked.save(update_fields=["phase"])
+        unspent = round_unspent(round=locked, tallies=tallies)
+        audit(
+            actor=actor,
+            action=AuditAction.ROUND_COUNTED,
+            round=locked,
+            reason="Votes counted" if actor is None else "Counted by hand",
+            details={
+                "tallies": [t.pk for t in tallies],
+                "inputs": [t.inputs_hash for t in tallies],
+                "at": timezone.now().isoformat(),
+                # Where the money the areas left went, as the results pages say it.
+                "unspent": unspent.to_json() if unspent else None,
+            },
+        )
+        round.phase = Phase.RESULTS
+    # Started by every count, not only the one that moved the round on: a worker killed
+    # between this commit and the enqueue gets ``tally_round`` again (``acks_late``) and
+    # finds the round already in results. The pipeline is keyed by the count, so starting
+    # it again for the same tallies finds its report and skips the steps already done.
+    round_counted_announce(round_id=round.pk)
 
 
 # --- Published ballots ----------------------------------------------------------------------

@@ -142,3 +142,77 @@ def test_another_rounds_keyings_are_left_alone(counted_papers: VotingWorld) -> N
     assert list(PaperEntry.objects.values_list("paper_ballot__round", flat=True)) == [
         vw.other_round.pk
     ]
+
+
+def _keyed_during_the_count(monkeypatch: pytest.MonkeyPatch, key: Any) -> list[Any]:
+    """Run ``key`` once, between the count's seal and its move to results (as a desk keying
+    while a manager's count runs); the tallies of each attempt, in order."""
+    import pb.counting.services as counting
+
+    real = counting.tally_store
+    attempts: list[Any] = []
+
+    def tally_store(**kwargs: Any) -> Any:
+        tally = real(**kwargs)
+        attempts.append(tally)
+        if len(attempts) == 1:
+            key()
+        return tally
+
+    monkeypatch.setattr(counting, "tally_store", tally_store)
+    return attempts
+
+
+def test_a_paper_settled_while_the_count_runs_is_counted_not_left_out(
+    counted_papers: VotingWorld, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pb.voting.models import Ballot, PendingBallot
+
+    vw = counted_papers
+    vw.set(phase="counting")
+    attempts = _keyed_during_the_count(monkeypatch, lambda: _key(vw, "P-9"))
+    tallies = round_count(round=vw.round, actor=vw.manager)
+    vw.round.refresh_from_db()
+    assert vw.round.phase == "results"
+    assert not PendingBallot.objects.filter(round=vw.round).exists()
+    assert Ballot.objects.filter(round=vw.round, channel="paper").count() == 3
+    # Counted again after the paper came in: the stored count is the second, with P-9 in it.
+    n = len(tallies)  # one per area counted
+    assert len(attempts) == 2 * n
+    assert [t.pk for t in tallies] == [t.pk for t in attempts[n:]]
+    assert any(
+        t.inputs_hash != first.inputs_hash for t, first in zip(tallies, attempts[:n], strict=True)
+    )
+
+
+def test_a_paper_keyed_once_while_the_count_runs_stops_it_with_the_reason(
+    counted_papers: VotingWorld, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from backend.errors import DomainError
+
+    vw = counted_papers
+    vw.set(phase="counting")
+    _keyed_during_the_count(monkeypatch, lambda: _key(vw, "P-9", vw.staff))
+    with pytest.raises(DomainError, match="waits for a second keying"):
+        round_count(round=vw.round, actor=vw.manager)
+    vw.round.refresh_from_db()
+    assert vw.round.phase == "counting"
+    assert PaperEntry.objects.filter(paper_ballot__serial="P-9").count() == 1
+
+
+def test_no_paper_is_keyed_once_the_count_has_moved_the_round_on(
+    counted_papers: VotingWorld,
+) -> None:
+    """The round row is read again under its lock: a desk holding the round as it was before
+    the count (a page opened during counting) is refused, not let in."""
+    from backend.errors import DomainError
+
+    vw = counted_papers
+    vw.set(phase="counting")
+    stale = type(vw.round).objects.get(pk=vw.round.pk)
+    round_count(round=vw.round, actor=vw.manager)
+    with pytest.raises(DomainError):
+        paper_entry_add(
+            actor=vw.staff, round=stale, serial="P-9", area=vw.north, selections=[vw.trees.pk]
+        )
+    assert not PaperBallot.objects.filter(serial="P-9").exists()
