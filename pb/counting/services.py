@@ -296,7 +296,9 @@ def round_count(*, round: Round, actor: Actor | None = None) -> list[Tally]:
             locked = Round.objects.select_for_update().get(pk=round.pk)
             # Papers are keyed and settled until the round leaves counting: one settled after
             # the seal above is a pending ballot these tallies do not hold. Count again rather
-            # than leave it out (what is still open: pb.voting.services.paper._round_still_keying).
+            # than leave it out. Keying and settling take this lock too before they read the
+            # phase (pb.voting.services.paper._round_still_keying), so none commits unseen
+            # between this check and the move to results.
             if allows(locked.phase, Action.COUNT) and _paper_settled_since_seal(locked):
                 continue
             _round_counted(locked, round=round, tallies=tallies, actor=actor)

@@ -6,12 +6,13 @@ from __future__ import annotations
 import threading
 
 import pytest
+from django.db import connection
 
 from backend.accounts.models import Role
-from backend.errors import Conflict
+from backend.errors import Conflict, NotAllowed
 from pb.counting.models import Tally
 from pb.models import AuditAction, AuditEntry
-from pb.rounds.models import RoundStyle
+from pb.rounds.models import RoundArea, RoundStyle
 from pb.voting.models import (
     Ballot,
     DecisionDay,
@@ -26,7 +27,7 @@ from pb.voting.sealing import ballots_seal
 from pb.voting.services.casting import ballot_cast
 from pb.voting.services.decision_day import decision_day_reveal_next
 from pb.voting.services.paper import paper_entry_add, paper_keyings_clear, paper_reconcile
-from tests.conftest import race
+from tests.conftest import Outcome, race
 from tests.factories import UserFactory
 from tests.voting.conftest import VotingWorld
 
@@ -161,3 +162,75 @@ def test_two_sealers_at_once_seal_each_pending_ballot_once(clock):
     assert not PendingBallot.objects.exists()
     assert Ballot.objects.filter(round=world.round).count() == 3
     assert Receipt.objects.filter(round=world.round).count() == 3
+
+
+# --- Keying while the count ends ------------------------------------------------------------
+
+
+def test_a_paper_keyed_as_the_count_ends_is_refused_not_left_out(clock, monkeypatch):
+    """The count checks, under the round's lock, that no paper was keyed since its seal, then
+    moves the round to results. A desk keying a new paper reads the round's phase first: read
+    without that lock, it said counting while the count's last step ran, and the paper landed,
+    waiting for a second keying nobody could make, in a counted round (its keyings were never
+    cleared). Here the count pauses just after its check, lock held, and the desk keys then:
+    it must be refused, or counted (stopping the count with the reason), never left out."""
+    from pb.counting import services as counting
+
+    world = VotingWorld()
+    RoundArea.objects.filter(round=world.round).update(allocation=5_000_000)
+    for who in (world.staff, world.staff2):
+        _key(world, who, [world.trees.pk])  # P-7, counted: the count has a paper ballot
+    world.set(phase="counting")
+    monkeypatch.setattr(counting, "round_counted_announce", lambda *, round_id: None)
+    checked = threading.Event()
+    papers_checked = 'AS "a" FROM "pb_paperballot"'  # _paper_settled_since_seal's last read
+
+    def signal_the_check(execute, sql, *args):
+        result = execute(sql, *args)
+        if papers_checked in sql:
+            checked.set()  # race()'s hold then keeps the count here, the round's lock held
+        return result
+
+    def count():
+        try:
+            with connection.execute_wrapper(signal_the_check):
+                return counting.round_count(round=world.round)
+        finally:
+            checked.set()  # a count that stopped early leaves no desk waiting
+
+    def desk():
+        assert checked.wait(timeout=30)
+        return paper_entry_add(
+            actor=world.staff,
+            round=world.round,
+            serial="P-8",
+            area=world.north,
+            selections=[world.trees.pk],
+        )
+
+    done: dict[str, Outcome] = {}
+    turn = iter([("count", count), ("desk", desk)])
+    pick = threading.Lock()
+
+    def act() -> None:
+        with pick:
+            name, fn = next(turn)
+        try:
+            done[name] = Outcome(value=fn())
+        except Exception as exc:
+            done[name] = Outcome(error=exc)
+
+    race(act, threads=2, hold=papers_checked, hold_seconds=0.5)
+
+    world.round.refresh_from_db()
+    keyed = PaperBallot.objects.filter(round=world.round, serial="P-8")
+    if done["count"].ok:  # the count won: the desk waited for it and was refused
+        assert world.round.phase == "results"
+        assert not keyed.exists(), "a paper keyed into a counted round"
+        assert isinstance(done["desk"].error, NotAllowed), done["desk"]
+        assert done["desk"].error.code == "wrong_phase"
+    else:  # the desk won: the count saw P-8 and stopped, saying why
+        assert done["count"].error.code == "paper_pending", done["count"].error
+        assert world.round.phase == "counting"
+        assert keyed.get().status == PaperStatus.WAITING
+    assert not PendingBallot.objects.filter(round=world.round).exists()

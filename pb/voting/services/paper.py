@@ -71,10 +71,11 @@ def paper_entry_add(
     """Key one paper ballot. The first keying waits; the second, by someone else, decides.
 
     Two matching keyings count the ballot (or record it spoilt); two differing keyings go to
-    the reconciliation queue. The paper ballot row is locked (``select_for_update``) while the
-    second keying is compared, so two people keying at once cannot both count it. Once two
-    keyings match, neither keeps what was read (``_forget_readings``): only a keying waiting for
-    its second, or a pair in dispute, holds a paper's choices.
+    the reconciliation queue. The round row is locked first (``_round_still_keying``), so two
+    people keying at once take turns and cannot both count it, and a count cannot end between
+    this keying's phase check and its commit. Once two keyings match, neither keeps what was
+    read (``_forget_readings``): only a keying waiting for its second, or a pair in dispute,
+    holds a paper's choices.
     """
     if not rules.can_run_event(actor, round, area):
         raise NotAllowed(_("Only event staff and the area's managers key its paper ballots."))
@@ -99,7 +100,9 @@ def paper_entry_add(
             round, _("Paper ballots are keyed while voting is open and until the count.")
         )
         paper, _created = PaperBallot.objects.get_or_create(round=round, serial=serial)
-        paper = PaperBallot.objects.select_for_update().select_related("round").get(pk=paper.pk)
+        # No lock of its own: every keying, settling and clearing of the round's papers holds
+        # the round's, so the status and keyings read here stay as read until the commit.
+        paper = PaperBallot.objects.select_related("round").get(pk=paper.pk)
         entries = list(paper.entries.all())
         if paper.status != PaperStatus.WAITING:
             raise Conflict(
@@ -161,16 +164,24 @@ def _require_reconciler(
 
 
 def _round_still_keying(round_: Round, message: str) -> None:
-    """Read the round's phase again inside the keying's transaction: a desk holding the round
-    as it was (a page opened during counting) is refused once the count has moved it on.
+    """Lock the round row and read its phase again, first thing in a keying's or settling's
+    transaction: a desk holding the round as it was (a page opened during counting) is refused
+    once the count has moved it on.
 
-    ``round_count`` checks, under the round's lock, that no paper was settled after its seal,
-    and counts again if one was. What is left: a keying that reads the phase here just before
-    the count's last step and commits just after it; its pending ballot is then sealed after the
-    count. Closing that needs this read under the round's lock, with a race test (the lock table
-    in docs/testing.md asks for one), not done yet.
+    ``round_count`` checks, under the round's lock, that no paper was keyed or settled after its
+    seal, then moves the round to results. Read without the lock, the phase could still say
+    counting while the count's last step ran, and a keying committed then was left out: a paper
+    waiting in a counted round, or a pending ballot sealed after the result. Under the lock a
+    keying either commits before the count's check (which then counts again, or stops with the
+    reason) or waits for the count's commit and is refused here.
+
+    ``FOR NO KEY UPDATE``, as sealing and ``paper_keyings_clear`` take it: online casts (whose
+    foreign key takes only ``FOR KEY SHARE``) go on, while keyings, settlings, sealing, the
+    count and the clearing of one round take turns (during counting a keying may wait for one
+    area's tally). The round is locked before any paper row is read or written, everywhere, so
+    the locks are taken in one order and cannot deadlock.
     """
-    current = Round.objects.only("phase").get(pk=round_.pk)
+    current = Round.objects.select_for_update(no_key=True).only("phase").get(pk=round_.pk)
     require_phase(current, Action.KEY_PAPER, message)
 
 
@@ -196,7 +207,9 @@ def paper_reconcile(*, actor: Actor, paper: PaperBallot, decision: str, reason: 
         _round_still_keying(
             paper.round, _("Paper ballots are settled while voting is open and until the count.")
         )
-        locked = PaperBallot.objects.select_for_update().select_related("round").get(pk=paper.pk)
+        # Read under the round's lock (``_round_still_keying``): no other settling or keying of
+        # this paper can commit in between.
+        locked = PaperBallot.objects.select_related("round").get(pk=paper.pk)
         if locked.status != PaperStatus.MISMATCH:
             raise Conflict(_("This paper ballot has already been settled."))
         entries = list(locked.entries.select_related("area"))
