@@ -131,6 +131,13 @@ if DATABASE_URL:
                 # Seconds a request waits for a connection before it is answered 503 (the
                 # database down, or every connection busy): short, so a voter hears at once.
                 "timeout": env_int("DATABASE_POOL_TIMEOUT", 10),
+                # Seconds the pool keeps trying to open one connection. psycopg doubles its
+                # wait between tries (1, 2, 4, 8, 16 s...), so its default of 5 minutes left
+                # a process waiting up to 16 s after PostgreSQL came back from a 25 s outage.
+                # Giving up after 2 s lets the next request that finds the pool empty start
+                # afresh at once: about one try a second while requests come in
+                # (tests/reliability/test_pool_reconnect.py, docs/operations.md).
+                "reconnect_timeout": 2,
             }
         }
     DATABASES = {"default": _db}
