@@ -363,6 +363,9 @@ def test_a_database_restart_mid_vote_answers_503_then_recovers_and_loses_nothing
         pg.start()
         up_at = time.monotonic()
         wait_for(lambda: flood.count(201, up_at) >= 30, timeout=120, what="ballots after it")
+        with flood.lock:
+            ballots_back = min(at for at, s, _b, _r in flood.answers if s == 201 and at >= up_at)
+        ballots_back -= up_at
         import psycopg
 
         def room_log() -> int:
@@ -451,7 +454,11 @@ def test_a_database_restart_mid_vote_answers_503_then_recovers_and_loses_nothing
             f"errors {dict(watch.errors)}; closes {dict(watch.closes)}; "
             f"{dict(watch.failures)}"
         )
-        print(f"\nanswers {dict(statuses)}; stored {len(stored)}")
+        print(
+            f"\nanswers {dict(statuses)}; stored {len(stored)}; PostgreSQL down "
+            f"{up_at - down_at:.1f} s; the first ballot {ballots_back:.1f} s after it was back "
+            f"({flood.count(503, up_at)} answers 503 after it was back)"
+        )
     finally:
         if watch is not None:
             watch.stop.set()
