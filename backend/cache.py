@@ -20,7 +20,6 @@ within ``n`` seconds.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from typing import Any
 
 from django.core.cache.backends.base import DEFAULT_TIMEOUT
@@ -78,44 +77,6 @@ class RedisCache(DjangoRedisCache):
             return default
         self._near[full] = (now + self._near_seconds, value)
         return value
-
-    def get_later(
-        self, key: Any, default: Any = None, version: int | None = None
-    ) -> Callable[[], Any]:
-        """``get`` in two halves: the command is sent now, and the answer read when the function
-        returned is called, so the round trip overlaps whatever the caller does meanwhile. The
-        caller must call it (once, ``try``/``finally``): until then the connection is out of
-        the pool. Anything that goes wrong in either half falls back to ``get`` itself, with
-        redis-py's retries, which raises as ``get`` would."""
-        if self._is_near(key):
-            value = self.get(key, default, version)
-            return lambda: value
-        full = self.make_and_validate_key(key, version=version)
-        django_cache: Any = self  # Django's private client, not in its type stubs
-        client = django_cache._cache
-        pool = client.get_client(full).connection_pool
-        try:
-            conn = pool.get_connection()
-        except Exception:
-            return lambda: self.get(key, default, version)
-        try:
-            conn.send_command("GET", full)
-        except Exception:
-            conn.disconnect()
-            pool.release(conn)
-            return lambda: self.get(key, default, version)
-
-        def read() -> Any:
-            try:
-                raw = conn.read_response()
-            except Exception:
-                conn.disconnect()
-                pool.release(conn)
-                return self.get(key, default, version)
-            pool.release(conn)
-            return default if raw is None else client._serializer.loads(raw)
-
-        return read
 
     def set(
         self, key: Any, value: Any, timeout: Any = DEFAULT_TIMEOUT, version: int | None = None

@@ -72,9 +72,6 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
-    # Answers an anonymous voter-code cast here, with the headers of the rest of the chain
-    # (pb/voting/fast_path.py says which and why CSRF does not apply); all else goes on.
-    "pb.voting.fast_path.BallotCastFastPath",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",

@@ -10,9 +10,10 @@ error in the one JSON shape of ``backend.api``.
 A cast with a voter code and no credentials (no session cookie, no ``Authorization`` header),
 the bulk of a voting rush, skips DRF's request wrapping, content negotiation and serializer:
 ``cast_with_code`` parses the JSON itself, reads the round and the code in one query and writes
-both rows in one statement, answering the same bodies and statuses. It is called by the
-middleware ``pb.voting.fast_path.BallotCastFastPath`` part-way down the chain, or by
-``BallotCreateView.dispatch`` when a request gets that far. Anything else (an account, a
+both rows in one statement, answering the same bodies and statuses. It is called by
+``pb.voting.fast_path.BallotCastApp`` in front of Django's handler (the WSGI application
+gunicorn serves), or by ``BallotCreateView.dispatch`` when a request gets that far (the ASGI
+application in development, Django's test client). Anything else (an account, a
 form-encoded body, a field the fast path does not take as it is) goes through DRF exactly as
 before.
 """
@@ -25,7 +26,6 @@ from typing import Any
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
-from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import permissions, serializers, status
 from rest_framework.request import Request
@@ -47,7 +47,7 @@ from pb.voting.services.casting import (
     code_not_accepted,
 )
 from pb.voting.services.codes import receipt_hash
-from pb.voting.throttles import VoterCodeFailures
+from pb.voting.throttles import CodesRefusedTooOften, VoterCodeFailures
 
 
 class BallotInSerializer(serializers.Serializer):
@@ -128,7 +128,7 @@ class BallotCreateView(APIView):
     permission_classes = [permissions.AllowAny]
 
     def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
-        # Mostly served before it gets here, by pb.voting.fast_path's middleware; this is the
+        # Under gunicorn mostly served before it gets here, by pb.voting.fast_path; this is the
         # same cast for a request that came through the whole middleware chain.
         data = anonymous_code_cast(request)
         if data is None:
@@ -157,7 +157,7 @@ class BallotCreateView(APIView):
         raw_code = request.data.get("voter_code") if hasattr(request.data, "get") else None
         throttle = VoterCodeFailures(request) if raw_code not in (None, "") else None
         if throttle is not None and throttle.blocked:
-            return _throttled(throttle)  # type: ignore[return-value]
+            return _throttled(CodesRefusedTooOften(throttle.wait()))  # type: ignore[return-value]
         try:
             if raw_code is not None and not isinstance(raw_code, str | int):
                 raise code_not_accepted()  # a list or an object is no code either
@@ -181,25 +181,22 @@ class BallotCreateView(APIView):
 
 def cast_with_code(request: HttpRequest, round_id: int, data: dict[str, Any]) -> HttpResponse:
     """The anonymous voter-code cast (``anonymous_code_cast`` said yes): the answer DRF's path
-    would give, status, body and the view's own headers."""
-    # The throttle's Redis read is sent now and its answer read only once the ballot is
-    # checked, which needs no query: the round trip overlaps that work. A client that has had
-    # too many codes refused still gets its 429 before anything is read or written.
-    throttle = VoterCodeFailures(request, read_later=True)
+    would give, status, body and the view's own headers. A client that has had too many codes
+    refused gets its 429 before anything else; the casting statement checks that itself."""
+    throttle = VoterCodeFailures(request)
     try:
-        cast = code_cast_prepare(
-            round_id=round_id,
-            voter_code=data["voter_code"].strip(),
-            selections=data["selections"],
-            area_id=data.get("area"),
-            own_bid=data.get("own_bid"),
+        receipt = ballot_cast_with_code(
+            code_cast_prepare(
+                round_id=round_id,
+                voter_code=data["voter_code"].strip(),
+                selections=data["selections"],
+                refusals=throttle.window(),
+                area_id=data.get("area"),
+                own_bid=data.get("own_bid"),
+            )
         )
-    finally:
-        blocked = throttle.blocked
-    if blocked:
-        return _throttled(throttle)
-    try:
-        receipt = ballot_cast_with_code(cast)
+    except CodesRefusedTooOften as exc:
+        return _throttled(exc)
     except DomainError as exc:
         if exc.code == CODE_NOT_ACCEPTED:
             throttle.refused()
@@ -207,11 +204,10 @@ def cast_with_code(request: HttpRequest, round_id: int, data: dict[str, Any]) ->
     return _json(_receipt_body(receipt), status.HTTP_201_CREATED)
 
 
-def _throttled(throttle: VoterCodeFailures) -> HttpResponse:
+def _throttled(exc: CodesRefusedTooOften) -> HttpResponse:
     """429 with Retry-After: this client has had too many voter codes refused for now."""
-    detail = _("Too many voter codes were refused from here. Wait, then try again.")
-    response = _json(error_body(429, "throttled", detail), status.HTTP_429_TOO_MANY_REQUESTS)
-    response["Retry-After"] = throttle.retry_after()
+    response = _json(error_body(exc.status, exc.code, exc.message), exc.status)
+    response["Retry-After"] = exc.retry_after
     return response
 
 

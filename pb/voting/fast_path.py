@@ -1,45 +1,62 @@
-"""The anonymous voter-code cast, served part-way down the middleware chain.
+"""The anonymous voter-code cast, answered in front of Django's request handler.
 
 A voting rush is almost all ``POST /api/v1/rounds/{id}/ballots/`` with a voter code in a JSON
 body and no cookie or credentials (``pb.voting.api.anonymous_code_cast`` says exactly which
-requests). ``BallotCastFastPath`` sits right after ``LocaleMiddleware`` and answers those
-itself, with ``pb.voting.api.cast_with_code``, the same function the view runs for them; every
-other request goes on down the chain untouched. Measured against a bare Django view doing the
-same two inserts (docs/voting-performance.md, "Against bare Django"), the rest of the chain, the
-URL resolver and the view's wrappers were a fifth of a cast's CPU.
+requests). ``BallotCastApp`` wraps the WSGI application (``backend/wsgi.py``, which gunicorn
+serves) and answers those itself with ``pb.voting.api.cast_with_code``, the function the view
+runs for them; every other request goes to Django's handler untouched. Measured against a bare
+Django view doing the same two inserts (docs/voting-performance.md, "Against bare Django"), the
+middleware chain, the URL resolver and the view's wrappers cost more CPU than the whole of the
+bare view's cast; this is the only way left to come near its rate.
 
 The answer is the one the whole chain gives, status, body and headers (tests/voting/
-test_fast_path.py compares them):
+test_fast_path.py compares them, through this application and through Django's handler):
 
-- Still applied, because they come before this in the chain: the request id, the security
-  headers and HTTPS redirect (``SecurityMiddleware``), WhiteNoise (not a static path),
-  sessions and the language from ``Accept-Language`` or the language cookie (error messages are
-  translated; ``Content-Language`` and ``Vary: Accept-Language``).
-- Done here as the skipped middleware would: ``CommonMiddleware``'s checks (a ``Host`` not in
-  ``ALLOWED_HOSTS`` is refused) and its ``Content-Length``; ``X-Frame-Options``; the
-  ``Content-Security-Policy`` header, which for this view depends on the settings only (no
-  nonce, no decorator), so it is built once and again only when the settings change (tests);
-  and ``Vary: Cookie``: in the chain, ``AccountLanguageMiddleware`` looks at ``request.user``,
-  which reads the (empty) session, and ``SessionMiddleware`` then says the answer varies by
-  cookie.
+- The headers the chain adds to such an answer depend on the settings, the language and whether
+  the request came over HTTPS, nothing else (the request id and ``Content-Length`` apart). So
+  ``_chain_headers`` runs the real middleware once for each language and scheme, on a probe
+  request and answer, and keeps what they added: the security headers (``SecurityMiddleware``,
+  HSTS over HTTPS), ``Content-Language`` and ``Vary: Accept-Language`` (``LocaleMiddleware``),
+  ``Vary: Cookie`` (the chain reads the empty session: ``AccountLanguageMiddleware`` looks at
+  ``request.user``), ``X-Frame-Options`` and the ``Content-Security-Policy`` (no nonce: the
+  view has no CSP decorator). Any change of settings forgets them (tests override settings).
+- Left to the chain, by handing the request on: anything not an anonymous JSON code cast, a
+  ``Host`` not in ``ALLOWED_HOSTS`` (400), plain HTTP when ``SECURE_SSL_REDIRECT`` is on (301),
+  ``PREPEND_WWW`` and ``DISALLOWED_USER_AGENTS``.
+- Done here as the handler would: the request id (``X-Request-ID`` and the log records'
+  ``request_id``), the language from ``Accept-Language`` or the language cookie (refusals are
+  translated), ``request_started`` and ``request_finished`` (which hand the database connection
+  back to its pool), an exception answered as Django answers one (the database down: a 503
+  with ``Retry-After``, ``backend.views.server_error``) and a 4xx or 5xx logged on
+  ``django.request``.
 - Skipped, because they do nothing to such a request: CSRF, authentication, the account's
-  language, messages and django-axes. CSRF in particular: ``BallotCreateView`` is exempt from
-  Django's CSRF check (DRF views are; DRF checks CSRF only for a session-authenticated user),
-  and a request here carries no cookie and no ``Authorization`` header, so there is no ambient
-  credential a cross-site page could make a browser send: the voter code in the body is the
-  only credential, and a forger would have to know it. A request with a session cookie (even
-  an invalid one) goes the whole way, as before.
+  language, messages, django-axes, WhiteNoise (not a static path) and the URL resolver. CSRF in
+  particular: ``BallotCreateView`` is exempt from Django's CSRF check (DRF views are; DRF checks
+  CSRF only for a session-authenticated user), and a request answered here carries no session
+  cookie and no ``Authorization`` header, so there is no ambient credential a cross-site page
+  could make a browser send: the voter code in the body is the only credential, and a forger
+  would have to know it. A request with a session cookie (even an invalid one) goes the whole
+  way, as before.
+
+The ASGI application (``backend/asgi.py``) serves HTTP only in development (``runserver``); there,
+and under Django's test client, the view itself takes the same shortcut
+(``BallotCreateView.dispatch``) after the whole chain.
 """
 
 from __future__ import annotations
 
+import io
 import re
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Iterable
 from functools import cache
 from typing import Any
 
 from django.conf import settings
+from django.core import signals
+from django.core.exceptions import DisallowedHost
 from django.core.handlers.exception import response_for_exception
+from django.core.handlers.wsgi import WSGIHandler, WSGIRequest
 from django.core.signals import setting_changed
 from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponse
@@ -47,10 +64,29 @@ from django.http.response import HttpResponseBase
 from django.middleware.clickjacking import XFrameOptionsMiddleware
 from django.middleware.common import CommonMiddleware
 from django.urls import reverse
+from django.utils import translation
+from django.utils.log import log_response
+from django.utils.module_loading import import_string
 
+from backend import request_id
 from pb.voting.api import anonymous_code_cast, cast_with_code
 
 _PROBE = 987654321
+
+#: The middleware that run before the view for such a request and add headers to its answer,
+#: in the chain's order (backend/settings.py's MIDDLEWARE). WhiteNoise, between the first two
+#: and the rest, answers static paths only and adds nothing to other answers.
+_OUTER = (
+    "backend.request_id.RequestIdMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+)
+#: Headers of the cast's own answer, or new on every answer: never taken from the probe.
+_OWN = {"content-type", "content-length", "allow", "retry-after", "x-request-id", "vary"}
+_SENSIBLE_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
+
+StartResponse = Callable[..., Any]
 
 
 @cache
@@ -60,64 +96,120 @@ def _ballots_path() -> re.Pattern[str]:
     return re.compile(re.escape(before) + "([0-9]+)" + re.escape(after))
 
 
-@cache
-def _csp_headers() -> tuple[tuple[str, str], ...]:
-    """The CSP headers django-csp puts on this view's answers: they depend on the settings only
-    (the fast path's answers have no nonce and the view no CSP decorator)."""
+def _probe_view(request: HttpRequest) -> HttpResponseBase:
+    """What the rest of the chain does to an anonymous cast's answer (see the module's text)."""
+    response: Any = HttpResponse(content_type="application/json")
+    response["Vary"] = "Accept"
+    response = CommonMiddleware(_probe_view).process_response(request, response)
+    response = XFrameOptionsMiddleware(_probe_view).process_response(request, response)
     from csp.middleware import CSPMiddleware
 
-    probe = HttpRequest()
-    probe.path_info = probe.path = reverse("api-round-ballots", kwargs={"pk": _PROBE})
-    response = CSPMiddleware(lambda request: HttpResponse()).process_response(probe, HttpResponse())
-    names = ("Content-Security-Policy", "Content-Security-Policy-Report-Only")
-    return tuple((name, response[name]) for name in names if name in response)
+    response = CSPMiddleware(_probe_view).process_response(request, response)
+    session = getattr(request, "session", None)
+    if session is not None:
+        session.accessed = True  # as AccountLanguageMiddleware's look at request.user does
+    return response
+
+
+@cache
+def _chain_headers(language: str, secure: bool) -> tuple[tuple[tuple[str, str], ...], list[str]]:
+    """The headers the middleware chain puts on an anonymous cast's answer in ``language``,
+    over HTTPS or not, apart from the answer's own; and the names it adds to ``Vary``."""
+    handler: Callable[[HttpRequest], HttpResponseBase] = _probe_view
+    for path in reversed([p for p in _OUTER if p in settings.MIDDLEWARE]):
+        handler = import_string(path)(handler)
+    environ = {
+        "REQUEST_METHOD": "POST",
+        "PATH_INFO": reverse("api-round-ballots", kwargs={"pk": _PROBE}),
+        "SERVER_NAME": "probe",
+        "SERVER_PORT": "443" if secure else "80",
+        "HTTP_ACCEPT_LANGUAGE": language,
+        "wsgi.url_scheme": "https" if secure else "http",
+        "wsgi.input": io.BytesIO(),
+    }
+    probe = WSGIRequest(environ)
+    probe.get_host = lambda: "probe"  # type: ignore[method-assign]  # not ALLOWED_HOSTS' business
+    with translation.override(language):
+        response = handler(probe)
+    if response.get("Content-Language", language) != language:
+        raise AssertionError(f"the probe answered in {response['Content-Language']}")
+    added = tuple((k, v) for k, v in response.items() if k.lower() not in _OWN)
+    vary = [v for v in response.get("Vary", "").split(", ") if v and v != "Accept"]
+    return added, vary
 
 
 @receiver(setting_changed)
 def _settings_changed(*, setting: str, **kwargs: object) -> None:
-    if setting.startswith("CONTENT_SECURITY_POLICY"):
-        _csp_headers.cache_clear()
+    _chain_headers.cache_clear()
     if setting == "ROOT_URLCONF":
         _ballots_path.cache_clear()
 
 
-def _unanswered(request: HttpRequest) -> HttpResponse:
-    raise AssertionError("only process_request and process_response are used")  # pragma: no cover
+class BallotCastApp:
+    """WSGI application: Django's handler, with the anonymous code cast answered in front."""
 
+    def __init__(self, app: WSGIHandler) -> None:
+        self.app = app
 
-class BallotCastFastPath:
-    def __init__(self, get_response: Callable[[HttpRequest], HttpResponseBase]) -> None:
-        self.get_response = get_response
-        self.common = CommonMiddleware(_unanswered)
-        self.xframe = XFrameOptionsMiddleware(_unanswered)
-
-    def __call__(self, request: HttpRequest) -> HttpResponseBase:
-        if request.method != "POST":
-            return self.get_response(request)
-        match = _ballots_path().fullmatch(request.path_info)
-        if (
-            match is None
-            # CommonMiddleware would answer these with a redirect or a 403: let it.
-            or settings.PREPEND_WWW
-            or settings.DISALLOWED_USER_AGENTS
-        ):
-            return self.get_response(request)
-        self.common.process_request(request)  # refuses a Host not in ALLOWED_HOSTS
+    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        if environ.get("REQUEST_METHOD") != "POST":
+            return self.app(environ, start_response)
+        match = _ballots_path().fullmatch(environ.get("PATH_INFO", ""))
+        if match is None or not self._may_serve(environ):
+            return self.app(environ, start_response)
+        request = WSGIRequest(environ)
+        try:
+            request.get_host()
+        except DisallowedHost:
+            return self.app(environ, start_response)  # the chain's 400, as for any request
         data = anonymous_code_cast(request)
         if data is None:
-            return self.get_response(request)
-        response: Any  # HttpResponse, as each middleware below takes and gives it
+            # Not one for here after all: Django reads the body again from the start.
+            environ["wsgi.input"] = io.BytesIO(request.body)
+            return self.app(environ, start_response)
+        return self._serve(request, int(match[1]), data, start_response)
+
+    @staticmethod
+    def _may_serve(environ: dict[str, Any]) -> bool:
+        """No credentials, and nothing the outer middleware would answer instead of the view."""
+        if "HTTP_AUTHORIZATION" in environ or settings.PREPEND_WWW:
+            return False
+        if settings.SESSION_COOKIE_NAME in environ.get("HTTP_COOKIE", ""):
+            return False  # even a look-alike name: the chain decides
+        if settings.DISALLOWED_USER_AGENTS:
+            return False
+        return not (settings.SECURE_SSL_REDIRECT and environ.get("wsgi.url_scheme") != "https")
+
+    def _serve(
+        self,
+        request: WSGIRequest,
+        round_id: int,
+        data: dict[str, Any],
+        start_response: StartResponse,
+    ) -> Iterable[bytes]:
+        signals.request_started.send(sender=WSGIHandler, environ=request.environ)
+        given = request.environ.get("HTTP_X_REQUEST_ID", "")
+        rid = given if _SENSIBLE_ID.match(given) else uuid.uuid4().hex
+        request_id.current.set(rid)
+        language = translation.get_language_from_request(request)
+        translation.activate(language)
+        request.LANGUAGE_CODE = language
         try:
-            response = cast_with_code(request, int(match[1]), data)
-        except Exception as exc:
-            # As Django answers an exception from a view (the database down: a 503 with
-            # Retry-After, backend.views.server_error); then the headers below, as in the chain.
+            response: Any = cast_with_code(request, round_id, data)
+        except Exception as exc:  # as Django answers an exception from a view
             response = response_for_exception(request, exc)
-        response = self.common.process_response(request, response)
-        response = self.xframe.process_response(request, response)
-        for name, value in _csp_headers():
-            response.headers.setdefault(name, value)
-        session = getattr(request, "session", None)
-        if session is not None:
-            session.accessed = True  # Vary: Cookie, as the whole chain answers
-        return response
+        finally:
+            signals.request_finished.send(sender=WSGIHandler)
+        if response.status_code >= 400:
+            log_response(
+                "%s: %s", response.reason_phrase, request.path, response=response, request=request
+            )
+        added, vary = _chain_headers(language, request.is_secure())
+        headers = [(k, v) for k, v in response.items() if k != "Vary"]
+        headers += added
+        own = [v for v in response.get("Vary", "").split(", ") if v]
+        headers.append(("Vary", ", ".join(own + [v for v in vary if v not in own])))
+        content = response.content
+        headers += [("Content-Length", str(len(content))), ("X-Request-ID", rid)]
+        start_response(f"{response.status_code} {response.reason_phrase}", headers)
+        return [content]

@@ -377,3 +377,27 @@ class SurveyCode(models.Model):
 
     def __str__(self) -> str:
         return "Survey code"
+
+
+class CodeRefusal(models.Model):
+    """One voter code (or survey code) refused to one client: ``pb.voting.throttles`` counts a
+    client's refusals within its window and stops the client for a while once there are too
+    many. Kept in PostgreSQL, not Redis, so the casting statement itself can refuse a stopped
+    client (one round trip per cast, none to Redis: docs/voting-performance.md).
+
+    ``client`` is a keyed hash of the throttle's scope and the client's address (or kiosk), so a
+    copy of the database names no address; the rows say when, never which code. A refusal is
+    deleted once it is older than the window (``VOTER_CODE_FAILURES``), by the next refusal.
+    """
+
+    client = models.CharField(max_length=64)
+    at = models.DateTimeField()
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["client", "at"], name="coderefusal_client_at"),
+            models.Index(fields=["at"], name="coderefusal_at"),
+        ]
+
+    def __str__(self) -> str:
+        return "Code refusal"

@@ -1,11 +1,17 @@
-"""How many wrong voter codes one client may try: DRF's cache-backed throttle, counting refusals.
+"""How many wrong voter codes one client may try, counting refusals; and desk search limits.
 
-DRF's ``SimpleRateThrottle`` keeps each client's recent timestamps in the cache (Redis in
-production, so every web process sees the same count). Here it counts only *refused* codes, not
-every cast: a family voting from one home, or a library's shared address, casts as often as it
-likes; someone trying codes is stopped after ``VOTER_CODE_FAILURES`` refusals and told when to
-try again (429 and ``Retry-After``). The API and the HTML ballot use the same throttle; a kiosk
-counts per kiosk, since every kiosk at a venue shares the venue's address.
+``VoterCodeFailures`` counts only *refused* codes, not every cast: a family voting from one
+home, or a library's shared address, casts as often as it likes; someone trying codes is stopped
+once ``VOTER_CODE_FAILURES`` (``"20/hour"``) refusals fall within the window, and told when to
+try again (429 and ``Retry-After``). The API, the HTML ballot and the survey by code use it; a
+kiosk counts per kiosk, since every kiosk at a venue shares the venue's address.
+
+The refusals are rows in PostgreSQL (``CodeRefusal``), one per refusal, under a keyed hash of
+the scope and the client: every web process sees the same count, two refusals at once are both
+counted (a row each, no read-modify-write), and the anonymous voter-code cast checks the count
+inside its own statement (``pb.voting.services.casting``), where a read from Redis cost a round
+trip on every cast for what is almost never there (docs/voting-performance.md: a fifth of the
+casting rate).
 
 The client is ``REMOTE_ADDR``, or the address ``REST_FRAMEWORK["NUM_PROXIES"]`` proxies in
 front put in ``X-Forwarded-For``: with no proxy configured a client cannot pick its own
@@ -14,77 +20,120 @@ address by sending that header.
 
 from __future__ import annotations
 
-import functools
+import datetime as dt
+import hashlib
+import hmac
 import logging
 import math
 import secrets
 import threading
 import time
-from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
 from django.core.cache import caches
 from django.core.cache.backends.redis import RedisCache
-from rest_framework.throttling import SimpleRateThrottle
+from django.db.models import Count, Min
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from backend.client_ip import client_ip
+from backend.errors import DomainError
+from pb.voting.models import CodeRefusal
 
 
-class VoterCodeFailures(SimpleRateThrottle):
+@dataclass(frozen=True)
+class RefusalWindow:
+    """A client's window for counting refused codes: stopped when ``limit`` or more refusals
+    of ``client`` are later than ``since``."""
+
+    client: str
+    limit: int
+    since: dt.datetime
+    seconds: int
+
+    def wait(self, oldest: dt.datetime | None, now: dt.datetime) -> float:
+        """Seconds until the oldest refusal in the window no longer counts."""
+        if oldest is None:
+            return 0.0
+        return max(0.0, self.seconds - (now - oldest).total_seconds())
+
+
+def retry_after(wait: float) -> str:
+    """A ``Retry-After`` value: whole seconds, at least one."""
+    return str(max(1, math.ceil(wait)))
+
+
+class CodesRefusedTooOften(DomainError):
+    """This client has had too many voter codes refused for now (429, with ``retry_after``)."""
+
+    status = 429
+    code = "throttled"
+
+    def __init__(self, wait: float) -> None:
+        super().__init__(_("Too many voter codes were refused from here. Wait, then try again."))
+        self.retry_after = retry_after(wait)
+
+
+class VoterCodeFailures:
     scope = "voter_code"
 
-    def __init__(self, request: Any, *, kiosk_id: Any = None, read_later: bool = False) -> None:
-        """``read_later``: the cache read is sent now and its answer read when ``blocked`` is
-        first asked, which the caller must then do whatever happens (``try``/``finally``):
-        until then a Redis connection is out of its pool (backend.cache.RedisCache.get_later;
-        other caches read it then)."""
-        super().__init__()
-        self.num_requests: int
-        self.duration: int
-        ident = f"kiosk-{kiosk_id}" if kiosk_id is not None else self.get_ident(request)
-        self.key = self.cache_format % {"scope": self.scope, "ident": ident}
-        self.now = self.timer()
-        get_later = getattr(self.cache, "get_later", None) if read_later else None
-        self._later: Callable[[], Any] | None = (
-            get_later(self.key, [])
-            if get_later is not None
-            else functools.partial(self.cache.get, self.key, [])
-        )
-        if not read_later:
-            self._read()
+    def __init__(self, request: Any, *, kiosk_id: Any = None) -> None:
+        self.limit, self.seconds = parse_rate(str(settings.VOTER_CODE_FAILURES))
+        ident = f"kiosk-{kiosk_id}" if kiosk_id is not None else client_ip(request)
+        key = str(settings.VOTER_CODE_KEY).encode()
+        self.client = hmac.new(key, f"{self.scope}:{ident}".encode(), hashlib.sha256).hexdigest()
+        self.now = timezone.now()
+        self._read: tuple[int, dt.datetime | None] | None = None
 
-    def _read(self) -> None:
-        """This client's refusals within the window, newest first, into ``history``."""
-        if self._later is not None:
-            history, self._later = self._later(), None
-            self.history = [t for t in history if t > self.now - self.duration]
+    def window(self) -> RefusalWindow:
+        since = self.now - dt.timedelta(seconds=self.seconds)
+        return RefusalWindow(self.client, self.limit, since, self.seconds)
 
-    def get_rate(self) -> str:
-        return str(settings.VOTER_CODE_FAILURES)  # read here, so a test's settings apply
-
-    def get_cache_key(self, request: Any, view: Any) -> str:
-        return str(self.key)
+    def _refusals(self) -> tuple[int, dt.datetime | None]:
+        """How many refusals of this client fall in the window, and the oldest of them."""
+        if self._read is None:
+            found = CodeRefusal.objects.filter(
+                client=self.client, at__gt=self.window().since
+            ).aggregate(count=Count("id"), oldest=Min("at"))
+            self._read = (int(found["count"]), found["oldest"])
+        return self._read
 
     @property
     def blocked(self) -> bool:
         """Whether this client has used up its refusals for now."""
-        self._read()
-        return len(self.history) >= self.num_requests
+        return self._refusals()[0] >= self.limit
 
     def refused(self) -> None:
-        """Count one refused code for this client."""
-        self._read()
-        self.history.insert(0, self.now)
-        self.cache.set(self.key, self.history, self.duration)
+        """Count one refused code for this client, and forget refusals older than the window."""
+        count, oldest = self._refusals()
+        CodeRefusal.objects.create(client=self.client, at=self.now)
+        CodeRefusal.objects.filter(at__lte=self.window().since).delete()
+        self._read = (count + 1, oldest or self.now)
 
     def wait(self) -> float:
         """Seconds until the oldest refusal in the window no longer counts."""
-        self._read()
-        if not self.history:
-            return 0.0
-        return max(0.0, self.duration - (self.now - self.history[-1]))
+        return self.window().wait(self._refusals()[1], self.now)
 
     def retry_after(self) -> str:
-        return str(max(1, math.ceil(self.wait())))
+        return retry_after(self.wait())
+
+    def check(self) -> None:
+        """Refuse now if this client has used up its refusals (``CodesRefusedTooOften``)."""
+        if self.blocked:
+            raise CodesRefusedTooOften(self.wait())
+
+
+def refusals_stop(window: RefusalWindow) -> None:
+    """``VoterCodeFailures.check`` for a window (``CodesRefusedTooOften`` if it is used up),
+    where the casting statement could not check it itself."""
+    now = timezone.now()
+    found = CodeRefusal.objects.filter(client=window.client, at__gt=window.since).aggregate(
+        count=Count("id"), oldest=Min("at")
+    )
+    if found["count"] >= window.limit:
+        raise CodesRefusedTooOften(window.wait(found["oldest"], now))
 
 
 class SurveyCodeFailures(VoterCodeFailures):

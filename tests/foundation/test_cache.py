@@ -81,28 +81,3 @@ def test_near_entries_are_kept_in_process_until_changed_here_or_their_seconds_pa
     assert here.add("near:spec", "sixth", 30)
     assert here.get("near:spec") == "sixth"
     here.delete_many(["near:spec", "far:count"])
-
-
-def test_get_later_sends_now_reads_when_asked_and_gives_the_connection_back():
-    cache = _cache()
-    cache.set("later", [3.0, 2.0], 10)
-    pool = cache._cache.get_client().connection_pool
-    read = cache.get_later("later", [])
-    missing = cache.get_later("later-missing", ["default"])
-    # Other commands meanwhile take other connections: the two answers are not mixed up.
-    assert cache.get("later") == [3.0, 2.0]
-    assert read() == [3.0, 2.0] and missing() == ["default"]
-    assert pool._in_use_connections == set()
-    cache.delete("later")
-
-
-def test_get_later_on_a_broken_connection_falls_back_to_get():
-    cache = _cache()
-    cache.set("later-broken", 7, 10)
-    read = cache.get_later("later-broken")
-    pool = cache._cache.get_client().connection_pool
-    [conn] = pool._in_use_connections
-    conn._sock.close()  # as if Redis dropped it after the command went out
-    assert read() == 7  # read again the usual way, with redis-py's retries
-    assert pool._in_use_connections == set()
-    cache.delete("later-broken")

@@ -1,21 +1,29 @@
-"""The anonymous voter-code cast served part-way down the middleware chain (pb.voting.fast_path)
-answers what the whole chain answers: status, body and every header."""
+"""The anonymous voter-code cast answered in front of Django's handler (pb.voting.fast_path,
+wrapped around the WSGI application gunicorn serves) answers what the whole chain answers:
+status, body and every header. Each request goes through ``backend.wsgi.application`` and,
+to compare, through Django's own handler (``backend.wsgi.django_application``)."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 from unittest import mock
 
 import pytest
-from django.conf import settings
-from django.db import OperationalError, connection
+from django.core import signals
+from django.core.handlers.wsgi import WSGIHandler
+from django.db import OperationalError, close_old_connections, connection
 from django.http import HttpResponse
-from django.test import Client, override_settings
+from django.http.response import ResponseHeaders
+from django.test import RequestFactory, override_settings
 from django.test.utils import CaptureQueriesContext
 from django.urls import resolve
 
+from backend.wsgi import application, django_application
 from pb.voting.api import BallotCreateView
+from pb.voting.fast_path import BallotCastApp
 from pb.voting.models import Participation, PendingBallot, RegisterEntry, SurveyCode, VoterCode
 from pb.voting.sealing import MIN_BATCH
 from pb.voting.services.codes import register_codes_issue, survey_code_hash, voter_code_hash
@@ -23,8 +31,6 @@ from tests.voting.conftest import VotingWorld
 
 pytestmark = pytest.mark.django_db
 
-FAST = "pb.voting.fast_path.BallotCastFastPath"
-WITHOUT_FAST = [m for m in settings.MIDDLEWARE if m != FAST]
 # Headers whose value is new on every answer.
 FRESH = {"X-Request-ID"}
 
@@ -33,17 +39,48 @@ def url(vw: Any, pk: int | None = None) -> str:
     return f"/api/v1/rounds/{vw.round.pk if pk is None else pk}/ballots/"
 
 
-def cast(vw: Any, payload: dict[str, Any], *, pk: int | None = None, **extra: Any) -> Any:
-    # An exception is answered as a server would (a 503 for the database down), not re-raised.
-    client = Client(raise_request_exception=False)
-    return client.post(url(vw, pk), json.dumps(payload), content_type="application/json", **extra)
+@contextmanager
+def _test_connection_kept() -> Iterator[None]:
+    """As Django's test client does: the handler's signals must not close the test's database
+    connection (and with it the test's transaction)."""
+    signals.request_started.disconnect(close_old_connections)
+    signals.request_finished.disconnect(close_old_connections)
+    try:
+        yield
+    finally:
+        signals.request_started.connect(close_old_connections)
+        signals.request_finished.connect(close_old_connections)
+
+
+def wsgi(app: Any, path: str, body: bytes, **extra: Any) -> HttpResponse:
+    """POST ``body`` as JSON to the WSGI application ``app``; its answer as an HttpResponse."""
+    environ = RequestFactory().post(path, body, content_type="application/json", **extra).environ
+    answered: list[Any] = []
+    with _test_connection_kept():
+        chunks = app(
+            environ, lambda status, headers, exc_info=None: answered.append((status, headers))
+        )
+        try:
+            content = b"".join(chunks)
+        finally:
+            getattr(chunks, "close", lambda: None)()
+    [(status, headers)] = answered
+    response = HttpResponse(content, status=int(status.split()[0]))
+    response.headers = ResponseHeaders(dict(headers))
+    return response
+
+
+def cast(vw: Any, payload: Any, *, pk: int | None = None, app: Any = None, **extra: Any) -> Any:
+    body = json.dumps(payload).encode()
+    response = wsgi(app or application, url(vw, pk), body, **extra)
+    response.json = lambda: json.loads(response.content)  # type: ignore[attr-defined]
+    return response
 
 
 def both(vw: Any, payload: Any, **extra: Any) -> tuple[Any, Any]:
-    """The same request through the fast path and through the whole chain (without it)."""
+    """The same request through the fast path and through Django's handler alone."""
     fast = cast(vw, payload(), **extra)
-    with override_settings(MIDDLEWARE=WITHOUT_FAST):
-        chain = cast(vw, payload(), **extra)
+    chain = cast(vw, payload(), app=django_application, **extra)
     return fast, chain
 
 
@@ -51,11 +88,11 @@ def headers(response: Any) -> dict[str, str]:
     return {k: v for k, v in response.headers.items() if k not in FRESH}
 
 
-def test_the_fast_path_is_in_the_chain_after_the_language_and_before_csrf():
-    chain = settings.MIDDLEWARE
-    assert chain.index("django.middleware.locale.LocaleMiddleware") < chain.index(FAST)
-    assert chain.index("django.middleware.security.SecurityMiddleware") < chain.index(FAST)
-    assert chain.index(FAST) < chain.index("django.middleware.csrf.CsrfViewMiddleware")
+def test_the_server_s_application_answers_casts_in_front_of_django():
+    from django.conf import settings
+
+    assert settings.WSGI_APPLICATION == "backend.wsgi.application"
+    assert application.app is django_application
 
 
 def test_an_anonymous_code_cast_never_reaches_the_view_and_a_cookie_still_does(vw):
@@ -72,6 +109,24 @@ def test_an_anonymous_code_cast_never_reaches_the_view_and_a_cookie_still_does(v
     assert PendingBallot.objects.count() == 1
 
 
+@pytest.mark.parametrize(
+    "body",
+    [b"voter_code=AAAAA-AAAAA&selections=1", b"{not json", b'{"voter_code": 5, "selections": []}'],
+    ids=["form", "not_json", "code_not_text"],
+)
+def test_a_body_the_fast_path_does_not_take_reaches_the_view_whole(vw, body):
+    seen: list[bytes] = []
+
+    def dispatch(self: Any, request: Any, *args: Any, **kwargs: Any) -> HttpResponse:
+        seen.append(request.body)
+        return HttpResponse(status=418)
+
+    resolve(url(vw))  # the URLs are loaded (as_view reads dispatch) before it is replaced
+    with mock.patch.object(BallotCreateView, "dispatch", dispatch):
+        response = wsgi(application, url(vw), body)
+    assert response.status_code == 418 and seen == [body]
+
+
 def test_a_201_has_the_same_headers_and_body_shape_as_through_the_whole_chain(vw):
     codes = iter(vw.codes(2, area=vw.north))
     fast, chain = both(vw, lambda: {"voter_code": next(codes), "selections": [vw.trees.pk]})
@@ -84,6 +139,25 @@ def test_a_201_has_the_same_headers_and_body_shape_as_through_the_whole_chain(vw
         k: v for k, v in b.items() if k not in fresh
     }
     assert PendingBallot.objects.count() == 2
+
+
+@override_settings(SECURE_HSTS_SECONDS=3600)
+def test_over_https_the_answer_has_the_chain_s_hsts_header(vw):
+    codes = iter(vw.codes(2, area=vw.north))
+    # The middleware read their settings when the handler was made, as at a server's start.
+    django_app = WSGIHandler()
+    fast = cast(
+        vw,
+        {"voter_code": next(codes), "selections": [vw.trees.pk]},
+        secure=True,
+        app=BallotCastApp(django_app),
+    )
+    chain = cast(
+        vw, {"voter_code": next(codes), "selections": [vw.trees.pk]}, secure=True, app=django_app
+    )
+    assert fast.status_code == chain.status_code == 201
+    assert headers(fast) == headers(chain)
+    assert fast["Strict-Transport-Security"].startswith("max-age=3600")
 
 
 def teach(vw: Any) -> None:
@@ -126,8 +200,7 @@ def test_refusals_are_the_same_word_for_word_with_the_same_headers(vw, case, lan
         pk = vw.round.pk + 1000
     extra = {"HTTP_ACCEPT_LANGUAGE": language} if language else {}
     fast = cast(vw, payload, pk=pk, **extra)
-    with override_settings(MIDDLEWARE=WITHOUT_FAST):
-        chain = cast(vw, payload, pk=pk, **extra)
+    chain = cast(vw, payload, pk=pk, app=django_application, **extra)
     assert fast.status_code == chain.status_code and fast.status_code in (400, 403, 404, 409)
     assert fast.content == chain.content
     assert headers(fast) == headers(chain)
@@ -144,6 +217,16 @@ def test_a_client_refused_too_often_gets_the_same_429(vw):
     assert fast.status_code == chain.status_code == 429
     assert fast.content == chain.content and headers(fast) == headers(chain)
     assert fast["Retry-After"]
+
+
+def test_a_client_refused_too_often_gets_its_429_even_for_a_round_that_is_not_there(vw):
+    payload = {"voter_code": "AAAAA-AAAAA", "selections": [vw.trees.pk]}
+    with override_settings(VOTER_CODE_FAILURES="1/hour"):
+        assert cast(vw, payload).status_code == 409
+        fast = cast(vw, payload, pk=vw.round.pk + 1000)
+        chain = cast(vw, payload, pk=vw.round.pk + 1000, app=django_application)
+    assert fast.status_code == chain.status_code == 429
+    assert fast.content == chain.content and headers(fast) == headers(chain)
 
 
 def test_a_client_refused_too_often_gets_its_429_before_a_good_code_is_spent(vw):
@@ -230,7 +313,9 @@ def test_a_changed_policy_is_sent_at_once(vw):
 @override_settings(SECURE_SSL_REDIRECT=True)
 def test_plain_http_is_still_redirected_to_https(vw):
     [code] = vw.codes(area=vw.north)
-    response = cast(vw, {"voter_code": code, "selections": [vw.trees.pk]})
+    # The middleware read their settings when the handler was made, as at a server's start.
+    app = BallotCastApp(WSGIHandler())
+    response = cast(vw, {"voter_code": code, "selections": [vw.trees.pk]}, app=app)
     assert response.status_code == 301 and response["Location"].startswith("https://")
     assert not PendingBallot.objects.exists()
 

@@ -39,6 +39,9 @@ MAX_SURVEY_SLIPS = 1_000
 MAX_CODES_PER_BATCH = 100_000
 
 
+_ALPHABET = frozenset(CODE_ALPHABET)
+
+
 def format_code(code: str) -> str:
     """Groups of five (voter codes) or four (receipts, survey codes), for reading aloud."""
     size = 5 if len(code) == VOTER_CODE_LENGTH else 4
@@ -56,13 +59,13 @@ def normalise_code(text: str) -> str:
         parts = urlsplit(text.strip())
         found = parse_qs(parts.fragment).get("code") or parse_qs(parts.query).get("code")
         text = (found or [""])[0]
-    return "".join(ch for ch in text.upper() if ch.isalnum())
+    return "".join(filter(str.isalnum, text.upper()))  # filter: one C loop, on every cast
 
 
 def code_shape_ok(text: str) -> bool:
     """Whether ``text`` could be a voter code at all (length and alphabet), before any lookup."""
     code = normalise_code(text)
-    return len(code) == VOTER_CODE_LENGTH and all(ch in CODE_ALPHABET for ch in code)
+    return len(code) == VOTER_CODE_LENGTH and not set(code) - _ALPHABET
 
 
 def voter_code_hash(code: str) -> str:
