@@ -29,11 +29,13 @@ import secrets
 import threading
 import time
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 from django.conf import settings
 from django.core.cache import caches
 from django.core.cache.backends.redis import RedisCache
+from django.db import connection
 from django.db.models import Count, Min
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -76,6 +78,17 @@ class CodesRefusedTooOften(DomainError):
         self.retry_after = retry_after(wait)
 
 
+@cache
+def _refused_sql() -> str:
+    """Forget refusals older than the window (every client's) and count one: PostgreSQL."""
+    qn = connection.ops.quote_name
+    table = qn(CodeRefusal._meta.db_table)
+    return (
+        f"WITH gone AS (DELETE FROM {table} WHERE {qn('at')} <= %s)"  # noqa: S608
+        f" INSERT INTO {table} ({qn('client')}, {qn('at')}) VALUES (%s, %s)"
+    )
+
+
 class VoterCodeFailures:
     scope = "voter_code"
 
@@ -106,11 +119,19 @@ class VoterCodeFailures:
         return self._refusals()[0] >= self.limit
 
     def refused(self) -> None:
-        """Count one refused code for this client, and forget refusals older than the window."""
-        count, oldest = self._refusals()
-        CodeRefusal.objects.create(client=self.client, at=self.now)
-        CodeRefusal.objects.filter(at__lte=self.window().since).delete()
-        self._read = (count + 1, oldest or self.now)
+        """Count one refused code for this client, and forget every client's refusals older
+        than the window: one statement on PostgreSQL, and nothing read (a refusal is a fifth of
+        a voting rush's answers when people press "vote" twice)."""
+        since = self.window().since
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute(_refused_sql(), [since, self.client, self.now])
+        else:
+            CodeRefusal.objects.create(client=self.client, at=self.now)
+            CodeRefusal.objects.filter(at__lte=since).delete()
+        if self._read is not None:
+            count, oldest = self._read
+            self._read = (count + 1, oldest or self.now)
 
     def wait(self) -> float:
         """Seconds until the oldest refusal in the window no longer counts."""
