@@ -62,12 +62,15 @@ class RedisCache(DjangoRedisCache):
     def _forget(self, keys: Any, version: int | None) -> None:
         for key in keys:
             if self._is_near(key):
-                self._near.pop(self.make_and_validate_key(key, version=version), None)
+                self._near.pop(self.make_key(key, version=version), None)
 
     def get(self, key: Any, default: Any = None, version: int | None = None) -> Any:
         if not self._is_near(key):
             return super().get(key, default, version)
-        full = self.make_and_validate_key(key, version=version)
+        # make_key, not make_and_validate_key: the validation looks at each character for
+        # memcached's sake, on every ballot cast; a near key is one of ours, and the read from
+        # Redis below validates it anyway.
+        full = self.make_key(key, version=version)
         now = time.monotonic()
         kept = self._near.get(full)
         if kept is not None and kept[0] > now:

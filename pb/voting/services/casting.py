@@ -20,7 +20,14 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from django.db import DatabaseError, IntegrityError, connection, transaction
+from django.db import (
+    DEFAULT_DB_ALIAS,
+    DatabaseError,
+    IntegrityError,
+    connection,
+    connections,
+    transaction,
+)
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -242,21 +249,22 @@ def _statement() -> Iterator[Any]:
     (``prepare_threshold``) and PostgreSQL no longer plans it on every cast: planning the
     casting statement took about 0.25 ms of the database's CPU against 0.1 ms to run it
     (docs/voting-performance.md). Every value is a parameter either way."""
-    if connection.in_atomic_block:
-        with transaction.atomic(), _server_binding_cursor() as cursor:
+    db = connections[DEFAULT_DB_ALIAS]  # once: each ``connection.x`` is a thread-local lookup
+    if db.in_atomic_block:
+        with transaction.atomic(), _server_binding_cursor(db) as cursor:
             yield cursor
     else:
-        with _server_binding_cursor() as cursor:
+        with _server_binding_cursor(db) as cursor:
             yield cursor
 
 
-def _server_binding_cursor() -> Any:
-    """``connection.cursor()``, with psycopg's server-binding cursor where Django's backend
-    would make a client-binding one (PostgreSQL with psycopg 3; else Django's cursor)."""
+def _server_binding_cursor(db: Any) -> Any:
+    """``db.cursor()``, with psycopg's server-binding cursor where Django's backend would make
+    a client-binding one (PostgreSQL with psycopg 3; else Django's cursor)."""
     from django.db.backends.postgresql.psycopg_any import is_psycopg3
 
-    if connection.vendor != "postgresql" or not is_psycopg3:
-        return connection.cursor()
+    if db.vendor != "postgresql" or not is_psycopg3:
+        return db.cursor()
     from django.db.backends.postgresql.base import (  # type: ignore[attr-defined]
         TIMESTAMPTZ_OID,
         ServerBindingCursor,
@@ -264,19 +272,15 @@ def _server_binding_cursor() -> Any:
     from django.db.backends.postgresql.psycopg_any import register_tzloader
     from psycopg.pq import Format
 
-    connection.ensure_connection()
-    with connection.wrap_database_errors:
-        cursor = ServerBindingCursor(connection.connection)
+    db.ensure_connection()
+    with db.wrap_database_errors:
+        raw = db.connection
+        cursor = ServerBindingCursor(raw)
         # As Django's create_cursor: the time zone, if the connection's is not Django's.
-        tzloader = connection.connection.adapters.get_loader(TIMESTAMPTZ_OID, Format.TEXT)
-        if connection.timezone != tzloader.timezone:
-            register_tzloader(connection.timezone, cursor)
-        connection.validate_thread_sharing()
-        return (
-            connection.make_debug_cursor(cursor)
-            if connection.queries_logged
-            else connection.make_cursor(cursor)
-        )
+        if db.timezone != raw.adapters.get_loader(TIMESTAMPTZ_OID, Format.TEXT).timezone:
+            register_tzloader(db.timezone, cursor)
+        db.validate_thread_sharing()
+        return db.make_debug_cursor(cursor) if db.queries_logged else db.make_cursor(cursor)
 
 
 def _survey_code_clashed(round_id: int) -> str:
