@@ -118,6 +118,7 @@ TEMPLATES = [
 DATABASE_URL = env_str("DATABASE_URL", "")
 if DATABASE_URL:
     _db = dj_database_url.parse(DATABASE_URL, conn_max_age=0)
+    _prepare = env_str("DATABASE_PREPARE_THRESHOLD", "5")
     if _db["ENGINE"] == "django.db.backends.postgresql" and env_bool("DATABASE_POOL", True):
         # Under an ASGI server every sync view runs in a worker thread; persistent
         # per-thread connections exhaust PostgreSQL, a shared pool does not.
@@ -135,7 +136,12 @@ if DATABASE_URL:
                 # afresh at once: about one try a second while requests come in
                 # (tests/reliability/test_pool_reconnect.py, docs/operations.md).
                 "reconnect_timeout": 2,
-            }
+            },
+            # A statement bound on the server is prepared once a connection has run it this
+            # many times, so PostgreSQL stops planning it anew: only the ballot cast's
+            # (pb/voting/services/casting.py); Django's own cursors bind in the client and are
+            # never prepared. Empty turns it off (a transaction-mode pgbouncer before 1.21).
+            "prepare_threshold": int(_prepare) if _prepare else None,
         }
     DATABASES = {"default": _db}
 else:

@@ -80,11 +80,13 @@ class CodesRefusedTooOften(DomainError):
 
 @cache
 def _refused_sql() -> str:
-    """Forget refusals older than the window (every client's) and count one: PostgreSQL."""
+    """Forget refusals older than the window (every client's, at most 100 at a time, none
+    another refusal is deleting: refusals at once never wait for each other) and count one."""
     qn = connection.ops.quote_name
     table = qn(CodeRefusal._meta.db_table)
     return (
-        f"WITH gone AS (DELETE FROM {table} WHERE {qn('at')} <= %s)"  # noqa: S608
+        f"WITH gone AS (DELETE FROM {table} WHERE {qn('id')} IN (SELECT {qn('id')}"  # noqa: S608
+        f" FROM {table} WHERE {qn('at')} <= %s LIMIT 100 FOR UPDATE SKIP LOCKED))"
         f" INSERT INTO {table} ({qn('client')}, {qn('at')}) VALUES (%s, %s)"
     )
 
@@ -125,13 +127,17 @@ class VoterCodeFailures:
         since = self.window().since
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:
-                cursor.execute(_refused_sql(), [since, self.client, self.now])
+                cursor.execute(_refused_sql(), [since, self.client, self._at()])
         else:
-            CodeRefusal.objects.create(client=self.client, at=self.now)
+            CodeRefusal.objects.create(client=self.client, at=self._at())
             CodeRefusal.objects.filter(at__lte=since).delete()
         if self._read is not None:
             count, oldest = self._read
             self._read = (count + 1, oldest or self.now)
+
+    def _at(self) -> dt.datetime:
+        """When a refusal is stored as made: to the second, no finer than the limit needs."""
+        return self.now.replace(microsecond=0)
 
     def wait(self) -> float:
         """Seconds until the oldest refusal in the window no longer counts."""

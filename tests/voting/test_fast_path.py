@@ -67,6 +67,7 @@ def wsgi(app: Any, path: str, body: bytes, **extra: Any) -> HttpResponse:
     [(status, headers)] = answered
     response = HttpResponse(content, status=int(status.split()[0]))
     response.headers = ResponseHeaders(dict(headers))
+    response.raw_headers = headers  # type: ignore[attr-defined]  # a name twice would show here
     return response
 
 
@@ -84,8 +85,8 @@ def both(vw: Any, payload: Any, **extra: Any) -> tuple[Any, Any]:
     return fast, chain
 
 
-def headers(response: Any) -> dict[str, str]:
-    return {k: v for k, v in response.headers.items() if k not in FRESH}
+def headers(response: Any) -> list[tuple[str, str]]:
+    return sorted((k, v) for k, v in response.raw_headers if k not in FRESH)
 
 
 def test_the_server_s_application_answers_casts_in_front_of_django():
@@ -139,6 +140,53 @@ def test_a_201_has_the_same_headers_and_body_shape_as_through_the_whole_chain(vw
         k: v for k, v in b.items() if k not in fresh
     }
     assert PendingBallot.objects.count() == 2
+
+
+@override_settings(
+    SECURE_SSL_REDIRECT=True,
+    SECURE_PROXY_SSL_HEADER=("HTTP_X_FORWARDED_PROTO", "https"),
+    SECURE_HSTS_SECONDS=3600,
+)
+def test_behind_the_tls_proxy_casts_are_answered_here_with_the_chain_s_headers(vw):
+    # As in production: nginx ends TLS and says so in X-Forwarded-Proto; gunicorn sees http.
+    codes = iter(vw.codes(2, area=vw.north))
+    django_app = WSGIHandler()  # the middleware read their settings when made, as at a start
+    proxied = {"HTTP_X_FORWARDED_PROTO": "https"}
+    resolve(url(vw))  # the URLs are loaded (as_view reads dispatch) before it is replaced
+    with mock.patch.object(BallotCreateView, "dispatch", return_value=HttpResponse(status=418)):
+        fast = cast(
+            vw,
+            {"voter_code": next(codes), "selections": [vw.trees.pk]},
+            app=BallotCastApp(django_app),
+            **proxied,
+        )
+    assert fast.status_code == 201  # answered in front, never reaching the view
+    chain = cast(
+        vw, {"voter_code": next(codes), "selections": [vw.trees.pk]}, app=django_app, **proxied
+    )
+    assert chain.status_code == 201 and headers(fast) == headers(chain)
+    assert fast["Strict-Transport-Security"].startswith("max-age=3600")
+    plain = cast(vw, {"voter_code": "AAAAA-AAAAA", "selections": []}, app=BallotCastApp(django_app))
+    assert plain.status_code == 301  # no X-Forwarded-Proto: the chain's redirect
+
+
+def test_a_body_too_large_for_a_ballot_is_the_chain_s_400(vw):
+    [code] = vw.codes(area=vw.north)
+    payload = {"voter_code": code, "selections": [vw.trees.pk], "padding": "x" * 3_000_000}
+    fast, chain = both(vw, lambda: payload)
+    assert fast.status_code == chain.status_code == 400
+    assert not PendingBallot.objects.exists()
+
+
+@pytest.mark.postgres
+def test_the_casting_statement_is_prepared_after_a_few_casts(vw):
+    teach(vw)
+    for code in vw.codes(6, area=vw.north):
+        assert cast(vw, {"voter_code": code, "selections": [vw.trees.pk]}).status_code == 201
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements")
+        prepared = [row[0] for row in cursor.fetchall()]
+    assert any(statement.startswith("WITH k AS") for statement in prepared)
 
 
 @override_settings(SECURE_HSTS_SECONDS=3600)
